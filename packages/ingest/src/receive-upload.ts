@@ -1,0 +1,112 @@
+import { AppError, displayName, hasAcceptedExtension, type UploadSink, type UploadStorage } from '@vpp/shared'
+import * as Multipart from 'multipasta'
+
+export interface ReceivedUpload {
+  /** The client's file name, cleaned for display. */
+  filename: string
+  size: number
+  /** Remove the stored file again (when the job could not be queued). */
+  discard(): Promise<void>
+}
+
+export interface ReceiveOptions {
+  id: string
+  maxBytes: number
+  storage: UploadStorage
+  /** Multipart field holding the file. */
+  field?: string
+}
+
+type Event = { type: 'start'; filename: string } | { type: 'data'; chunk: Uint8Array } | { type: 'end' }
+
+export const fileTooLarge = () => new AppError('file_too_large', 'File too large', 413)
+
+/**
+ * Stream the `file` part of a multipart/form-data request into storage without holding it in
+ * memory: each body chunk is parsed, and its file bytes are written (awaited) before the next
+ * chunk is read, so memory stays at about one chunk whatever the upload's size. The size limit
+ * is enforced as bytes arrive; on any failure the partial file is removed.
+ */
+export async function receiveUpload(request: Request, options: ReceiveOptions): Promise<ReceivedUpload> {
+  const field = options.field ?? 'file'
+  if (!request.body) throw badRequest('Request body is empty')
+
+  const events: Event[] = []
+  let parseError: Multipart.MultipartError | undefined
+  let sawFile = false
+  const parser = Multipart.make({
+    headers: Object.fromEntries(request.headers),
+    maxParts: 100,
+    maxFieldSize: 64 * 1024,
+    onField() {},
+    onFile(info) {
+      if (info.name !== field || sawFile) return () => {}
+      sawFile = true
+      events.push({ type: 'start', filename: info.filename ?? '' })
+      return (chunk) => events.push(chunk === null ? { type: 'end' } : { type: 'data', chunk })
+    },
+    onError(error) {
+      parseError ??= error
+    },
+    onDone() {},
+  })
+
+  const reader = request.body.getReader()
+  let sink: UploadSink | undefined
+  let filename = ''
+  let size = 0
+  let complete = false
+  const drain = async () => {
+    if (parseError) throw multipartError(parseError)
+    for (const event of events.splice(0)) {
+      if (event.type === 'start') {
+        filename = displayName(event.filename)
+        if (!hasAcceptedExtension(event.filename)) {
+          throw new AppError('invalid_file_type', 'Invalid file type', 415)
+        }
+        sink = await options.storage.create(options.id)
+      } else if (event.type === 'data') {
+        size += event.chunk.byteLength
+        if (size > options.maxBytes) throw fileTooLarge()
+        await sink?.write(event.chunk)
+      } else {
+        complete = true
+      }
+    }
+  }
+
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      parser.write(value)
+      await drain()
+    }
+    parser.end()
+    await drain()
+    if (!sawFile) throw badRequest(`Missing multipart field "${field}" with the video file`)
+    if (!complete || !sink) throw badRequest('Upload ended before the file was complete')
+    await sink.commit()
+    const stored = sink
+    return { filename, size, discard: () => stored.abort() }
+  } catch (error) {
+    await reader.cancel().catch(() => {})
+    await sink?.abort()
+    throw error
+  }
+}
+
+const badRequest = (message: string) => new AppError('bad_request', message, 400)
+
+function multipartError(error: Multipart.MultipartError): AppError {
+  switch (error._tag) {
+    case 'InvalidBoundary':
+      return badRequest('Expected a multipart/form-data body with a boundary')
+    case 'ReachedLimit':
+      return badRequest(`Multipart body exceeds a limit (${error.limit})`)
+    case 'EndNotReached':
+      return badRequest('Upload ended before the file was complete')
+    default:
+      return badRequest('Malformed multipart body')
+  }
+}

@@ -1,0 +1,117 @@
+import { z } from 'zod'
+import { ConfigError } from './errors.ts'
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1024 ** 4,
+  tib: 1024 ** 4,
+}
+
+/**
+ * Parse a human size: plain bytes (`1048576`) or a number with a binary unit (`500MB`, `1GB`,
+ * `1.5 GiB`). Returns undefined when the text is not a size.
+ */
+export function parseSize(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text)
+  if (!match) return undefined
+  const unit = SIZE_UNITS[(match[2] ?? '').toLowerCase()]
+  if (unit === undefined) return undefined
+  const bytes = Math.floor(Number(match[1]) * unit)
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined
+}
+
+/** A size variable: `500MB`, `1GB` or plain bytes. */
+export const sizeVar = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const bytes = parseSize(text)
+      if (bytes === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a size like 500MB, 1GB or a byte count, got "${text}"`,
+        })
+        return z.NEVER
+      }
+      return bytes
+    })
+
+/** An integer variable within bounds. */
+export const intVar = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback)
+
+/** A TCP port; 0 asks the OS for a free one (tests). */
+export const portVar = (fallback: number) => intVar(fallback, 0, 65535)
+
+/** Variables every service reads. Defaults are the local-development values. */
+export const baseConfigShape = {
+  /** Redis holding the job stream, job records and stats. */
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' })
+    .default('redis://localhost:6379'),
+  /** Prefix of every Redis key, so several pipelines (or test runs) can share one Redis. */
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+    .default('vpp'),
+  /** Root of everything on disk; uploads and outputs live below it unless set apart. */
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** Where uploads are stored (default DATA_DIR/uploads). */
+  UPLOAD_DIR: z.string().min(1).optional(),
+  /** Where renditions are written, as OUTPUT_DIR/{job_id}/{profile}.{ext} (default DATA_DIR/output). */
+  OUTPUT_DIR: z.string().min(1).optional(),
+  /** Largest accepted upload or URL import. */
+  MAX_FILE_SIZE: sizeVar('500MB'),
+  /** `json` for JSON lines, `pretty` for people; unset: pretty on a terminal, JSON otherwise. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
+}
+
+export type Env = Record<string, string | undefined>
+
+/**
+ * Parse the variables of `shape` from `env` (empty strings count as unset). A bad value throws a
+ * ConfigError whose message names every bad variable and why.
+ */
+export function parseEnv<S extends z.ZodRawShape>(shape: S, env: Env): z.infer<z.ZodObject<S>> {
+  const input: Record<string, string> = {}
+  for (const key of Object.keys(shape)) {
+    const value = env[key]
+    if (value !== undefined && value.trim() !== '') input[key] = value.trim()
+  }
+  const result = z.object(shape).safeParse(input)
+  if (result.success) return result.data
+  const problems = result.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? '?')
+    return `${name}=${JSON.stringify(input[name] ?? '')}: ${issue.message}`
+  })
+  throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
+}
+
+export interface Paths {
+  dataDir: string
+  uploadDir: string
+  outputDir: string
+}
+
+/** Resolve UPLOAD_DIR / OUTPUT_DIR against DATA_DIR (kept as given, joined with '/'). */
+export function resolvePaths(config: { DATA_DIR: string; UPLOAD_DIR?: string; OUTPUT_DIR?: string }): Paths {
+  const dataDir = config.DATA_DIR.replace(/\/+$/, '') || '/'
+  return {
+    dataDir,
+    uploadDir: config.UPLOAD_DIR ?? `${dataDir}/uploads`,
+    outputDir: config.OUTPUT_DIR ?? `${dataDir}/output`,
+  }
+}

@@ -1,0 +1,35 @@
+/** Containers accepted at upload, by file extension (the seed's "Invalid file type" list). */
+export const ACCEPTED_EXTENSIONS = ['mp4', 'mov', 'avi', 'mkv', 'webm'] as const
+
+/** The lower-case extension of a file name, without the dot ('' when there is none). */
+export function extensionOf(filename: string): string {
+  const dot = filename.lastIndexOf('.')
+  return dot > 0 ? filename.slice(dot + 1).toLowerCase() : ''
+}
+
+export function hasAcceptedExtension(filename: string): boolean {
+  return (ACCEPTED_EXTENSIONS as readonly string[]).includes(extensionOf(filename))
+}
+
+/**
+ * A client-supplied file name made safe to show: the last path component only, no control
+ * characters, at most 255 characters. It is metadata; stored paths never use it.
+ */
+export function displayName(raw: string | undefined, fallback = 'video'): string {
+  const base = (raw ?? '').split(/[/\\]/).pop() ?? ''
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim()
+  if (clean === '' || clean === '.' || clean === '..') return fallback
+  return clean.length > 255 ? clean.slice(0, 255) : clean
+}
+
+/** A display name for a URL import: the last path segment, decoded. */
+export function filenameFromUrl(url: string): string {
+  const path = new URL(url).pathname
+  const last = path.split('/').pop() ?? ''
+  let decoded = last
+  try {
+    decoded = decodeURIComponent(last)
+  } catch {}
+  return displayName(decoded)
+}

@@ -1,0 +1,51 @@
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { z } from 'zod'
+import { AppError } from './errors.ts'
+import type { Logger } from './logger.ts'
+import type { RedisClient } from './redis.ts'
+
+/** Every error leaves as JSON `{ error, message }` with the right status (one onError per app). */
+export function jsonErrorHandler(logger: Logger): ErrorHandler {
+  return (error, c) => {
+    if (error instanceof AppError && error.status < 500) {
+      return c.json({ error: error.code, message: error.message }, error.status as ContentfulStatusCode)
+    }
+    if (error instanceof z.ZodError) {
+      return c.json({ error: 'bad_request', message: zodMessage(error) }, 400)
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      return c.json({ error: 'bad_request', message: error.message || 'Bad request' }, error.status)
+    }
+    logger.error('request failed', { method: c.req.method, path: c.req.path, error: String(error) })
+    return c.json({ error: 'internal_error', message: 'Internal server error' }, 500)
+  }
+}
+
+export const jsonNotFound: NotFoundHandler = (c) =>
+  c.json({ error: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` }, 404)
+
+/** One line out of a zod error: `url: url must be an absolute http:// or https:// URL`. */
+export function zodMessage(error: {
+  issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>
+}): string {
+  return error.issues
+    .map((issue) => (issue.path.length ? `${issue.path.map(String).join('.')}: ` : '') + issue.message)
+    .join('; ')
+}
+
+/** `GET /healthz`: 200 when Redis answers a PING within a second, 503 otherwise. */
+export async function redisHealth(c: Context, client: RedisClient): Promise<Response> {
+  const ok =
+    client.isReady &&
+    (await Promise.race([
+      client.ping().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1000)),
+    ]))
+  if (ok) return c.json({ status: 'ok' })
+  return c.json({ error: 'unavailable', message: 'Redis is not reachable' }, 503)
+}

@@ -1,0 +1,60 @@
+import { type ConsolaInstance, type ConsolaReporter, createConsola, LogLevels } from 'consola'
+
+export type LogFields = Record<string, unknown>
+
+/** The one logging interface of the repo. Classes take a Logger; nothing calls console.* directly. */
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void
+  info(msg: string, fields?: LogFields): void
+  warn(msg: string, fields?: LogFields): void
+  error(msg: string, fields?: LogFields): void
+  /** A logger that adds `fields` (e.g. `{ job_id }`) to every line. */
+  child(fields: LogFields): Logger
+}
+
+export interface LoggerOptions {
+  service: string
+  /** `json` lines or `pretty`; default: pretty on a terminal, JSON otherwise. */
+  format?: 'json' | 'pretty' | undefined
+  level?: 'silent' | 'error' | 'warn' | 'info' | 'debug'
+  /** Where JSON lines go (default: stdout). */
+  write?: (line: string) => void
+}
+
+/** JSON lines: `{ time, level, service, msg, ...fields }`. */
+function jsonReporter(service: string, write: (line: string) => void): ConsolaReporter {
+  return {
+    log(logObj) {
+      const [msg, fields] = logObj.args as [unknown, LogFields | undefined]
+      const level = logObj.type === 'log' ? 'info' : logObj.type
+      write(
+        `${JSON.stringify({ time: logObj.date.toISOString(), level, service, msg: String(msg), ...fields })}\n`,
+      )
+    },
+  }
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const json = options.format ? options.format === 'json' : !process.stdout.isTTY
+  const write = options.write ?? ((line: string) => void process.stdout.write(line))
+  const consola = createConsola({
+    level: LogLevels[options.level ?? 'info'],
+    ...(json ? { reporters: [jsonReporter(options.service, write)] } : { fancy: true }),
+  })
+  return wrap(json ? consola : consola.withTag(options.service), {})
+}
+
+function wrap(consola: ConsolaInstance, bound: LogFields): Logger {
+  const emit = (type: 'debug' | 'info' | 'warn' | 'error') => (msg: string, fields?: LogFields) => {
+    const all = fields ? { ...bound, ...fields } : bound
+    if (Object.keys(all).length === 0) consola[type](msg)
+    else consola[type](msg, all)
+  }
+  return {
+    debug: emit('debug'),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    child: (fields) => wrap(consola, { ...bound, ...fields }),
+  }
+}

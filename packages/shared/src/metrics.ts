@@ -1,0 +1,91 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+
+/** Every metric name of the pipeline, defined once (the seed's names, exactly). */
+export const METRIC_NAMES = {
+  uploadsTotal: 'video_uploads_total',
+  uploadSizeBytes: 'video_upload_size_bytes',
+  jobsProcessedTotal: 'video_jobs_processed_total',
+  processingDurationSeconds: 'video_processing_duration_seconds',
+  activeJobs: 'video_active_jobs',
+  queueSize: 'processing_queue_size',
+} as const
+
+/** A registry per service, with the default process metrics and a `service` label. */
+export function createRegistry(service: string): Registry {
+  const registry = new Registry()
+  registry.setDefaultLabels({ service })
+  collectDefaultMetrics({ register: registry })
+  return registry
+}
+
+/** Serve a registry in the Prometheus text format (fetch API, so any runtime can use it). */
+export async function metricsResponse(registry: Registry): Promise<Response> {
+  return new Response(await registry.metrics(), { headers: { 'content-type': registry.contentType } })
+}
+
+export function createIngestMetrics(registry: Registry) {
+  return {
+    /** status: `accepted`, or the error code of a refused upload. */
+    uploads: new Counter({
+      name: METRIC_NAMES.uploadsTotal,
+      help: 'Uploads and URL imports received, by status (accepted or error code)',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+    uploadSize: new Histogram({
+      name: METRIC_NAMES.uploadSizeBytes,
+      help: 'Size of accepted uploads in bytes',
+      buckets: [
+        2 ** 20,
+        5 * 2 ** 20,
+        20 * 2 ** 20,
+        50 * 2 ** 20,
+        100 * 2 ** 20,
+        250 * 2 ** 20,
+        500 * 2 ** 20,
+        2 ** 30,
+        2 * 2 ** 30,
+      ],
+      registers: [registry],
+    }),
+  }
+}
+export type IngestMetrics = ReturnType<typeof createIngestMetrics>
+
+export function createTranscoderMetrics(registry: Registry) {
+  return {
+    /** status: completed or failed; profile: a profile name, or `all` for the whole job. */
+    processed: new Counter({
+      name: METRIC_NAMES.jobsProcessedTotal,
+      help: 'Jobs and renditions processed, by status and profile (profile="all" counts whole jobs)',
+      labelNames: ['status', 'profile'] as const,
+      registers: [registry],
+    }),
+    /** Wall time of the ffmpeg run that produced a profile; profile="all": the whole job. */
+    duration: new Histogram({
+      name: METRIC_NAMES.processingDurationSeconds,
+      help: 'Processing time in seconds, by profile (profile="all" is the whole job)',
+      labelNames: ['profile'] as const,
+      buckets: [1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600],
+      registers: [registry],
+    }),
+    active: new Gauge({
+      name: METRIC_NAMES.activeJobs,
+      help: 'Jobs this transcoder is processing now',
+      registers: [registry],
+    }),
+  }
+}
+export type TranscoderMetrics = ReturnType<typeof createTranscoderMetrics>
+
+/** `processing_queue_size`, read from Redis at scrape time. */
+export function registerQueueSizeGauge(registry: Registry, read: () => Promise<number>): Gauge {
+  return new Gauge({
+    name: METRIC_NAMES.queueSize,
+    help: 'Jobs waiting in the stream, not yet taken by a transcoder',
+    registers: [registry],
+    async collect() {
+      this.set(await read())
+    },
+  })
+}

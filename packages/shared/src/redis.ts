@@ -1,0 +1,36 @@
+import { createClient } from 'redis'
+import type { Logger } from './logger.ts'
+
+export type RedisClient = ReturnType<typeof createClient>
+
+/**
+ * Connect to Redis. Errors after the first connection are logged (node-redis reconnects by
+ * itself); a failure to connect at all rejects.
+ */
+export async function connectRedis(url: string, logger: Logger): Promise<RedisClient> {
+  const client = createClient({
+    url,
+    socket: { reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 3000) },
+  })
+  let warned = false
+  client.on('error', (error: Error) => {
+    if (warned) return
+    warned = true
+    logger.warn('redis connection error', { error: error.message })
+  })
+  client.on('ready', () => {
+    warned = false
+  })
+  await client.connect()
+  return client
+}
+
+/** Close a client whatever state it is in; safe to call twice. */
+export async function closeRedis(client: RedisClient): Promise<void> {
+  if (!client.isOpen) return
+  try {
+    await client.close()
+  } catch {
+    client.destroy()
+  }
+}

@@ -1,0 +1,28 @@
+import {
+  closeRedis,
+  connectRedis,
+  createRegistry,
+  JobStore,
+  type Logger,
+  redisKeys,
+  registerQueueSizeGauge,
+} from '@vpp/shared'
+import { closeAll, listen, type RunningService } from '@vpp/shared/node'
+import { createApp } from './app.ts'
+import type { StatusConfig } from './config.ts'
+
+/** Wire the status app to Redis and listen on STATUS_PORT. */
+export async function startStatus(config: StatusConfig, logger: Logger): Promise<RunningService> {
+  const client = await connectRedis(config.REDIS_URL, logger)
+  const store = new JobStore(client, redisKeys(config.REDIS_KEY_PREFIX))
+  await store.ensureGroup()
+  const registry = createRegistry('status')
+  // The queue is one per pipeline, so one service reports it: this one.
+  registerQueueSizeGauge(registry, () => store.queueDepth())
+  const server = await listen(createApp({ store, logger, registry }), config.STATUS_PORT, config.HOST)
+  logger.info('status listening', { port: server.port })
+  return {
+    port: server.port,
+    close: closeAll([() => server.close(), () => closeRedis(client)]),
+  }
+}

@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process'
+
+export interface RunOptions {
+  /** Kill the process group after this long. */
+  timeoutMs: number
+  /** Kill the process group when aborted (cancel, shutdown). */
+  signal?: AbortSignal
+  /** Keep at most this much of stdout (ffprobe's JSON). */
+  maxStdout?: number
+}
+
+export interface RunResult {
+  stdout: string
+  stderr: string
+}
+
+/** How much of stderr is kept for the error message (its end: where ffmpeg says what went wrong). */
+const STDERR_TAIL = 4096
+
+export class ProcessError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'exit' | 'timeout' | 'aborted' | 'spawn',
+    readonly stderr: string,
+    readonly exitCode: number | null = null,
+  ) {
+    super(message)
+    this.name = 'ProcessError'
+  }
+}
+
+/**
+ * Run ffmpeg or ffprobe: an argument array (never a shell), stdin closed, in a process group of
+ * its own so a timeout or cancel kills it and anything it started. Rejects with a ProcessError
+ * that carries the tail of stderr.
+ */
+export function runProcess(bin: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
+  const name = bin.split('/').pop() ?? bin
+  return new Promise((resolve, reject) => {
+    if (options.signal?.aborted) return reject(new ProcessError(`${name} cancelled`, 'aborted', ''))
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    let stdout = ''
+    let stderr = ''
+    let ended: ProcessError['reason'] | undefined
+    const maxStdout = options.maxStdout ?? 16 * 1024 * 1024
+    child.stdout.on('data', (data: Buffer) => {
+      if (stdout.length < maxStdout) stdout += data.toString()
+    })
+    child.stderr.on('data', (data: Buffer) => {
+      stderr = (stderr + data.toString()).slice(-STDERR_TAIL)
+    })
+    const killGroup = (why: 'timeout' | 'aborted') => {
+      ended ??= why
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        child.kill('SIGKILL') // the group is already gone; make sure the child is too
+      }
+    }
+    const timer = setTimeout(() => killGroup('timeout'), options.timeoutMs)
+    const onAbort = () => killGroup('aborted')
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+    const cleanup = () => {
+      clearTimeout(timer)
+      options.signal?.removeEventListener('abort', onAbort)
+    }
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      cleanup()
+      const message =
+        error.code === 'ENOENT' ? `${name} not found (${bin})` : `${name} failed to start: ${error.message}`
+      reject(new ProcessError(message, 'spawn', ''))
+    })
+    child.once('close', (code, signal) => {
+      cleanup()
+      if (ended === 'timeout') {
+        return reject(
+          new ProcessError(
+            `FFmpeg timeout: ${name} ran longer than ${options.timeoutMs / 1000}s`,
+            'timeout',
+            stderr,
+          ),
+        )
+      }
+      if (ended === 'aborted') return reject(new ProcessError(`${name} cancelled`, 'aborted', stderr))
+      if (code === 0) return resolve({ stdout, stderr })
+      const last = lastLine(stderr)
+      const how = code === null ? `killed by ${signal}` : `exit code ${code}`
+      reject(new ProcessError(`${name} failed (${how})${last ? `: ${last}` : ''}`, 'exit', stderr, code))
+    })
+  })
+}
+
+/** The last non-empty line of a tool's stderr: usually the sentence that says what went wrong. */
+export function lastLine(text: string): string {
+  const lines = text.split(/\r?\n/).map((l) => l.trim())
+  return (
+    lines
+      .filter((l) => l !== '')
+      .pop()
+      ?.slice(0, 300) ?? ''
+  )
+}

@@ -1,0 +1,49 @@
+import {
+  closeRedis,
+  connectRedis,
+  createRegistry,
+  createTranscoderMetrics,
+  JobStore,
+  jsonErrorHandler,
+  jsonNotFound,
+  type Logger,
+  metricsResponse,
+  redisHealth,
+  redisKeys,
+} from '@vpp/shared'
+import { closeAll, LocalUploadStorage, listen, type RunningService } from '@vpp/shared/node'
+import { Hono } from 'hono'
+import type { TranscoderConfig } from './config.ts'
+import { Transcoder } from './worker.ts'
+
+/** Start a transcoder: the stream consumer plus /metrics and /healthz on TRANSCODER_METRICS_PORT. */
+export async function startTranscoder(config: TranscoderConfig, logger: Logger): Promise<RunningService> {
+  const client = await connectRedis(config.REDIS_URL, logger)
+  const store = new JobStore(client, redisKeys(config.REDIS_KEY_PREFIX))
+  const registry = createRegistry('transcoder')
+  const transcoder = new Transcoder({
+    config,
+    store,
+    storage: new LocalUploadStorage(config.uploadDir),
+    logger,
+    metrics: createTranscoderMetrics(registry),
+  })
+  await transcoder.start()
+
+  const app = new Hono()
+  app.onError(jsonErrorHandler(logger))
+  app.notFound(jsonNotFound)
+  app.get('/healthz', (c) => redisHealth(c, client))
+  app.get('/metrics', () => metricsResponse(registry))
+  const server = await listen(app, config.TRANSCODER_METRICS_PORT, config.HOST)
+  logger.info('transcoder started', {
+    consumer: config.consumerName,
+    concurrency: config.WORKER_CONCURRENCY,
+    metrics_port: server.port,
+    output_dir: config.outputDir,
+  })
+  return {
+    port: server.port,
+    close: closeAll([() => transcoder.close(), () => server.close(), () => closeRedis(client)]),
+  }
+}

@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto'
+import { access, mkdir, rename, rm, stat } from 'node:fs/promises'
+import { basename, join, resolve } from 'node:path'
+import {
+  type Job,
+  type Logger,
+  type Output,
+  PermanentJobError,
+  PROFILES,
+  type TranscoderMetrics,
+} from '@vpp/shared'
+import type { LocalUploadStorage } from '@vpp/shared/node'
+import { buildArgs } from './build-args.ts'
+import type { TranscoderConfig } from './config.ts'
+import { download } from './download.ts'
+import { lastLine, ProcessError, runProcess } from './ffmpeg-process.ts'
+import { type FfprobeJson, type Probe, parseProbe, probeArgs } from './probe.ts'
+
+export interface JobContext {
+  config: TranscoderConfig
+  storage: LocalUploadStorage
+  logger: Logger
+  metrics: TranscoderMetrics
+  /** Aborted on shutdown: kills the job's ffmpeg processes. */
+  signal: AbortSignal
+}
+
+/**
+ * Run one job: fetch the input (URL imports), probe it, run ffmpeg, describe every output with
+ * ffprobe, then move the outputs into `OUTPUT_DIR/{job_id}/`. Outputs are written in a private
+ * temporary directory first, so a failed run never leaves partial files where readers look.
+ */
+export async function processJob(job: Job, ctx: JobContext): Promise<Output[]> {
+  const { config, storage, logger } = ctx
+  const input = storage.path(job.job_id)
+  if (job.source === 'url' && !(await exists(input))) {
+    const sink = await storage.create(job.job_id)
+    const bytes = await download(job.source_url ?? '', sink, {
+      maxBytes: config.MAX_FILE_SIZE,
+      timeoutMs: config.URL_IMPORT_TIMEOUT * 1000,
+      signal: ctx.signal,
+    })
+    logger.info('download complete', { size_bytes: bytes })
+  }
+
+  const probe = await probeInput(input, ctx)
+  logger.info('input probed', {
+    width: probe.width,
+    height: probe.height,
+    duration: probe.duration,
+    codec: probe.videoCodec,
+  })
+
+  const finalDir = resolve(config.outputDir, job.job_id)
+  const tmpDir = join(finalDir, `.tmp-${randomUUID()}`)
+  await mkdir(tmpDir, { recursive: true })
+  try {
+    const runs = buildArgs({ input, outDir: tmpDir }, PROFILES, probe)
+    for (const run of runs) {
+      const started = performance.now()
+      await runProcess(config.FFMPEG_PATH, run.args, {
+        timeoutMs: config.FFMPEG_TIMEOUT * 1000,
+        signal: ctx.signal,
+      }).catch((error: unknown) => {
+        throw scrubPaths(error, { [input]: 'input', [tmpDir]: 'output' })
+      })
+      const seconds = (performance.now() - started) / 1000
+      for (const output of run.outputs) ctx.metrics.duration.observe({ profile: output.profile }, seconds)
+      logger.info('ffmpeg run finished', {
+        profiles: run.outputs.map((o) => o.profile),
+        duration_ms: Math.round(seconds * 1000),
+      })
+    }
+    const outputs: Output[] = []
+    for (const run of runs) {
+      for (const output of run.outputs) {
+        const finalPath = join(finalDir, basename(output.path))
+        outputs.push(await describeOutput(output.profile, output.path, finalPath, ctx))
+      }
+    }
+    for (const run of runs) {
+      for (const output of run.outputs) await rename(output.path, join(finalDir, basename(output.path)))
+    }
+    return outputs
+  } finally {
+    await rm(tmpDir, { recursive: true, force: true })
+  }
+}
+
+async function probeInput(input: string, ctx: JobContext): Promise<Probe> {
+  let stdout: string
+  try {
+    ;({ stdout } = await runProcess(ctx.config.FFPROBE_PATH, probeArgs(input), {
+      timeoutMs: 60_000,
+      signal: ctx.signal,
+    }))
+  } catch (error) {
+    if (error instanceof ProcessError && error.reason === 'exit') {
+      const why = lastLine(error.stderr.replaceAll(input, 'input'))
+      throw new PermanentJobError(
+        'invalid_input',
+        `Input is not a readable video file${why ? ` (${why})` : ''}`,
+      )
+    }
+    throw error
+  }
+  return parseProbe(JSON.parse(stdout) as FfprobeJson)
+}
+
+/** ffprobe a finished output: its real size, codec and duration go into the job record. */
+async function describeOutput(
+  profile: string,
+  path: string,
+  finalPath: string,
+  ctx: JobContext,
+): Promise<Output> {
+  const { stdout } = await runProcess(ctx.config.FFPROBE_PATH, probeArgs(path), {
+    timeoutMs: 60_000,
+    signal: ctx.signal,
+  })
+  const json = JSON.parse(stdout) as FfprobeJson
+  const video = json.streams?.find((s) => s.codec_type === 'video')
+  if (!video?.width || !video.height) throw new Error(`output ${profile} has no video stream`)
+  const duration = Number(json.format?.duration)
+  const isImage = /jpe?g|png|webp/.test(video.codec_name ?? '')
+  return {
+    profile,
+    path: finalPath,
+    width: video.width,
+    height: video.height,
+    duration: isImage || !Number.isFinite(duration) ? null : Math.round(duration * 1000) / 1000,
+    size_bytes: (await stat(path)).size,
+    codec: video.codec_name ?? 'unknown',
+  }
+}
+
+/** Error messages go into job records: say "input"/"output", not this machine's paths. */
+function scrubPaths(error: unknown, paths: Record<string, string>): unknown {
+  if (!(error instanceof Error)) return error
+  for (const [path, name] of Object.entries(paths)) error.message = error.message.replaceAll(path, name)
+  return error
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  )
+}
