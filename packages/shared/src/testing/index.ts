@@ -1,1 +1,2 @@
 export * from './make-clip.ts'
+export * from './redis.ts'

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install the system programs the pipeline runs: redis-server (the queue, for `npm start`
+# without REDIS_URL and for the tests) and ffmpeg/ffprobe (the transcoder). Debian/Ubuntu,
+# as root. Does nothing for what is already installed.
+set -euo pipefail
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+{ command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1; } || missing+=(ffmpeg)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system dependencies present: redis-server, ffmpeg, ffprobe"
+  exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "missing: ${missing[*]}; install them with your package manager (macOS: brew install redis ffmpeg)" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
