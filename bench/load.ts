@@ -1,0 +1,134 @@
+/**
+ * Load benchmark against a running pipeline (the seed's scripts/benchmark.py):
+ *
+ *   npm run bench:load -- --video clip.mp4 --jobs 20 --concurrent 4 --output results.json
+ *
+ * Uploads the video `--jobs` times, `--concurrent` at a time, waits for every job to finish and
+ * prints upload latency, processing latency (job created -> finished, from the job record) and
+ * throughput. Talks to --ingest (default http://localhost:8000) and --status (http://localhost:8001).
+ */
+import { readFile, writeFile } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { parseArgs } from 'node:util'
+
+const { values } = parseArgs({
+  options: {
+    video: { type: 'string' },
+    jobs: { type: 'string', default: '20' },
+    concurrent: { type: 'string', default: '4' },
+    output: { type: 'string' },
+    ingest: { type: 'string', default: 'http://localhost:8000' },
+    status: { type: 'string', default: 'http://localhost:8001' },
+    timeout: { type: 'string', default: '1800' },
+  },
+})
+if (!values.video) {
+  process.stderr.write(
+    'usage: npm run bench:load -- --video FILE [--jobs 20] [--concurrent 4] [--output results.json]\n',
+  )
+  process.exit(2)
+}
+const jobs = Number(values.jobs)
+const concurrent = Number(values.concurrent)
+const video = new Blob([await readFile(values.video)])
+const name = basename(values.video)
+
+interface Result {
+  job_id?: string
+  upload_ms: number
+  processing_ms?: number
+  status: string
+  error?: string
+}
+
+async function runOne(): Promise<Result> {
+  const form = new FormData()
+  form.append('file', video, name)
+  const started = performance.now()
+  const res = await fetch(`${values.ingest}/upload`, { method: 'POST', body: form })
+  const upload_ms = performance.now() - started
+  const body = (await res.json()) as { job_id?: string; message?: string }
+  if (res.status !== 202 || !body.job_id) return { upload_ms, status: 'upload_failed', error: body.message }
+  const deadline = Date.now() + Number(values.timeout) * 1000
+  while (Date.now() < deadline) {
+    const job = (await (await fetch(`${values.status}/jobs/${body.job_id}`)).json()) as {
+      status: string
+      created_at: string
+      updated_at: string
+      error?: string
+    }
+    if (job.status === 'completed' || job.status === 'failed') {
+      const processing_ms = Date.parse(job.updated_at) - Date.parse(job.created_at)
+      return { job_id: body.job_id, upload_ms, processing_ms, status: job.status, error: job.error }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  return { job_id: body.job_id, upload_ms, status: 'timeout' }
+}
+
+const started = performance.now()
+const results: Result[] = []
+let next = 0
+await Promise.all(
+  Array.from({ length: Math.min(concurrent, jobs) }, async () => {
+    while (next < jobs) {
+      next++
+      results.push(await runOne())
+    }
+  }),
+)
+const totalSeconds = (performance.now() - started) / 1000
+
+function summary(samples: number[]) {
+  const sorted = [...samples].sort((a, b) => a - b)
+  const pick = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0
+  const mean = sorted.reduce((a, b) => a + b, 0) / (sorted.length || 1)
+  return { min: sorted[0] ?? 0, max: sorted.at(-1) ?? 0, mean, p50: pick(0.5), p95: pick(0.95) }
+}
+const ok = results.filter((r) => r.status === 'completed')
+const report = {
+  total_jobs: jobs,
+  successful: ok.length,
+  failed: jobs - ok.length,
+  success_rate: (ok.length / jobs) * 100,
+  total_duration_s: totalSeconds,
+  throughput_jobs_per_min: (ok.length / totalSeconds) * 60,
+  upload_latency_ms: summary(results.map((r) => r.upload_ms)),
+  processing_latency_ms: summary(ok.map((r) => r.processing_ms ?? 0)),
+  results,
+}
+
+const ms = (n: number) => `${n.toFixed(2)}ms`
+const block = (title: string, s: ReturnType<typeof summary>) => [
+  title,
+  `  Min:    ${ms(s.min)}`,
+  `  Max:    ${ms(s.max)}`,
+  `  Mean:   ${ms(s.mean)}`,
+  `  P50:    ${ms(s.p50)}`,
+  `  P95:    ${ms(s.p95)}`,
+  '',
+]
+const line = '='.repeat(60)
+process.stdout.write(
+  [
+    line,
+    'VIDEO PROCESSING PIPELINE BENCHMARK REPORT',
+    line,
+    '',
+    'JOB SUMMARY',
+    `  Total Jobs:      ${jobs}`,
+    `  Successful:      ${ok.length}`,
+    `  Failed:          ${jobs - ok.length}`,
+    `  Success Rate:    ${report.success_rate.toFixed(1)}%`,
+    '',
+    'PERFORMANCE',
+    `  Total Duration:  ${totalSeconds.toFixed(2)}s`,
+    `  Throughput:      ${report.throughput_jobs_per_min.toFixed(2)} jobs/min`,
+    '',
+    ...block('UPLOAD LATENCY', report.upload_latency_ms),
+    ...block('PROCESSING LATENCY', report.processing_latency_ms),
+    line,
+    '',
+  ].join('\n'),
+)
+if (values.output) await writeFile(values.output, `${JSON.stringify(report, null, 2)}\n`)
