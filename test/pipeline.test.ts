@@ -122,13 +122,7 @@ describe('upload -> stream -> ffmpeg -> status', () => {
     expect(job.status).toBe('completed')
     expect(job.attempts).toBe(1)
     expect(job.error).toBeUndefined()
-    expect(job.outputs.map((o) => o.profile).sort()).toEqual([
-      '360p',
-      '480p',
-      '720p',
-      'thumbnail',
-      'webm_720p',
-    ])
+    expect(job.outputs.map((o) => o.profile)).toEqual(['720p', '480p', '360p', 'thumbnail', 'webm_720p'])
     for (const output of job.outputs) {
       expect(output.path).toMatch(
         new RegExp(`/data/output/${job.job_id}/${output.profile}\\.(mp4|webm|jpg)$`),

@@ -71,16 +71,17 @@ export async function processJob(job: Job, ctx: JobContext): Promise<Output[]> {
         duration_ms: Math.round(seconds * 1000),
       })
     }
+    // In the profile table's order, whatever order the runs wrote them in.
+    const written = runs
+      .flatMap((run) => run.outputs)
+      .sort((a, b) => profileOrder(a.profile) - profileOrder(b.profile))
     const outputs: Output[] = []
-    for (const run of runs) {
-      for (const output of run.outputs) {
-        const finalPath = join(finalDir, basename(output.path))
-        outputs.push(await describeOutput(output.profile, output.path, finalPath, ctx))
-      }
+    for (const output of written) {
+      outputs.push(
+        await describeOutput(output.profile, output.path, join(finalDir, basename(output.path)), ctx),
+      )
     }
-    for (const run of runs) {
-      for (const output of run.outputs) await rename(output.path, join(finalDir, basename(output.path)))
-    }
+    for (const output of written) await rename(output.path, join(finalDir, basename(output.path)))
     return outputs
   } finally {
     await rm(tmpDir, { recursive: true, force: true })
@@ -140,6 +141,8 @@ function scrubPaths(error: unknown, paths: Record<string, string>): unknown {
   for (const [path, name] of Object.entries(paths)) error.message = error.message.replaceAll(path, name)
   return error
 }
+
+const profileOrder = (name: string) => PROFILES.findIndex((p) => p.name === name)
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
