@@ -1,21 +1,11 @@
-import {
-  closeRedis,
-  connectRedis,
-  createIngestMetrics,
-  createRegistry,
-  JobStore,
-  type Logger,
-  redisKeys,
-} from '@vpp/shared'
+import { closeRedis, createIngestMetrics, createRegistry, type Logger, openJobStore } from '@vpp/shared'
 import { closeAll, LocalUploadStorage, listen, type RunningService } from '@vpp/shared/node'
 import { createApp } from './app.ts'
 import type { IngestConfig } from './config.ts'
 
 /** Wire the ingest app to Redis and local disk, and listen on INGEST_PORT. */
 export async function startIngest(config: IngestConfig, logger: Logger): Promise<RunningService> {
-  const client = await connectRedis(config.REDIS_URL, logger)
-  const store = new JobStore(client, redisKeys(config.REDIS_KEY_PREFIX))
-  await store.ensureGroup()
+  const store = await openJobStore(config, logger)
   const registry = createRegistry('ingest')
   const app = createApp({
     store,
@@ -29,6 +19,6 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
   logger.info('ingest listening', { port: server.port, upload_dir: config.uploadDir })
   return {
     port: server.port,
-    close: closeAll([() => server.close(), () => closeRedis(client)]),
+    close: closeAll([() => server.close(), () => closeRedis(store.client)]),
   }
 }

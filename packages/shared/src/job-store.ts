@@ -1,6 +1,7 @@
 import { type Job, JobSchema, type JobStatus, type Output, type Stats } from './job.ts'
-import type { RedisClient } from './redis.ts'
-import type { RedisKeys } from './redis-keys.ts'
+import type { Logger } from './logger.ts'
+import { closeRedis, connectRedis, type RedisClient } from './redis.ts'
+import { type RedisKeys, redisKeys } from './redis-keys.ts'
 import { FINISH_JOB_LUA } from './scripts/finish-job.ts'
 import { REQUEUE_JOB_LUA } from './scripts/requeue-job.ts'
 import { START_JOB_LUA } from './scripts/start-job.ts'
@@ -159,6 +160,22 @@ export class JobStore {
       return this.client.eval(script.source, { keys, arguments: args })
     }
   }
+}
+
+/** Connect to REDIS_URL and open the job store under REDIS_KEY_PREFIX (consumer group ensured). */
+export async function openJobStore(
+  config: { REDIS_URL: string; REDIS_KEY_PREFIX: string },
+  logger: Logger,
+): Promise<JobStore> {
+  const client = await connectRedis(config.REDIS_URL, logger)
+  const store = new JobStore(client, redisKeys(config.REDIS_KEY_PREFIX))
+  try {
+    await store.ensureGroup()
+  } catch (error) {
+    await closeRedis(client)
+    throw error
+  }
+  return store
 }
 
 function toHash(job: Job): Record<string, string> {

@@ -1,21 +1,11 @@
-import {
-  closeRedis,
-  connectRedis,
-  createRegistry,
-  JobStore,
-  type Logger,
-  redisKeys,
-  registerQueueSizeGauge,
-} from '@vpp/shared'
+import { closeRedis, createRegistry, type Logger, openJobStore, registerQueueSizeGauge } from '@vpp/shared'
 import { closeAll, listen, type RunningService } from '@vpp/shared/node'
 import { createApp } from './app.ts'
 import type { StatusConfig } from './config.ts'
 
 /** Wire the status app to Redis and listen on STATUS_PORT. */
 export async function startStatus(config: StatusConfig, logger: Logger): Promise<RunningService> {
-  const client = await connectRedis(config.REDIS_URL, logger)
-  const store = new JobStore(client, redisKeys(config.REDIS_KEY_PREFIX))
-  await store.ensureGroup()
+  const store = await openJobStore(config, logger)
   const registry = createRegistry('status')
   // The queue is one per pipeline, so one service reports it: this one.
   registerQueueSizeGauge(registry, () => store.queueDepth())
@@ -23,6 +13,6 @@ export async function startStatus(config: StatusConfig, logger: Logger): Promise
   logger.info('status listening', { port: server.port })
   return {
     port: server.port,
-    close: closeAll([() => server.close(), () => closeRedis(client)]),
+    close: closeAll([() => server.close(), () => closeRedis(store.client)]),
   }
 }

@@ -1,15 +1,13 @@
 import {
   closeRedis,
-  connectRedis,
   createRegistry,
   createTranscoderMetrics,
-  JobStore,
   jsonErrorHandler,
   jsonNotFound,
   type Logger,
   metricsResponse,
+  openJobStore,
   redisHealth,
-  redisKeys,
 } from '@vpp/shared'
 import { closeAll, LocalUploadStorage, listen, type RunningService } from '@vpp/shared/node'
 import { Hono } from 'hono'
@@ -18,8 +16,7 @@ import { Transcoder } from './worker.ts'
 
 /** Start a transcoder: the stream consumer plus /metrics and /healthz on TRANSCODER_METRICS_PORT. */
 export async function startTranscoder(config: TranscoderConfig, logger: Logger): Promise<RunningService> {
-  const client = await connectRedis(config.REDIS_URL, logger)
-  const store = new JobStore(client, redisKeys(config.REDIS_KEY_PREFIX))
+  const store = await openJobStore(config, logger)
   const registry = createRegistry('transcoder')
   const transcoder = new Transcoder({
     config,
@@ -33,7 +30,7 @@ export async function startTranscoder(config: TranscoderConfig, logger: Logger):
   const app = new Hono()
   app.onError(jsonErrorHandler(logger))
   app.notFound(jsonNotFound)
-  app.get('/healthz', (c) => redisHealth(c, client))
+  app.get('/healthz', (c) => redisHealth(c, store.client))
   app.get('/metrics', () => metricsResponse(registry))
   const server = await listen(app, config.TRANSCODER_METRICS_PORT, config.HOST)
   logger.info('transcoder started', {
@@ -44,6 +41,6 @@ export async function startTranscoder(config: TranscoderConfig, logger: Logger):
   })
   return {
     port: server.port,
-    close: closeAll([() => transcoder.close(), () => server.close(), () => closeRedis(client)]),
+    close: closeAll([() => transcoder.close(), () => server.close(), () => closeRedis(store.client)]),
   }
 }
