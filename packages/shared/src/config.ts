@@ -41,7 +41,7 @@ export const sizeVar = (fallback: string) =>
       if (bytes === undefined) {
         ctx.addIssue({
           code: 'custom',
-          message: `expected a size like 500MB, 1GB or a byte count, got "${text}"`,
+          message: `expected a size like 500MB, 1GB or a byte count`,
         })
         return z.NEVER
       }
