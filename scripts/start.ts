@@ -4,7 +4,7 @@
  * DATA_DIR/redis, a free loopback port) and stops it on exit.
  */
 import { loadConfig as ingestConfig, startIngest } from '@vpp/ingest'
-import { createLogger, resolvePaths } from '@vpp/shared'
+import { createLogger, parseEnv, resolvePaths } from '@vpp/shared'
 import {
   closeAll,
   closeOnSignal,
@@ -16,6 +16,7 @@ import {
 } from '@vpp/shared/node'
 import { startStatus, loadConfig as statusConfig } from '@vpp/status'
 import { startTranscoder, loadConfig as transcoderConfig } from '@vpp/transcoder'
+import { z } from 'zod'
 
 await runMain(async () => {
   const env = { ...process.env }
@@ -23,6 +24,11 @@ await runMain(async () => {
   const transcoder = transcoderConfig(env)
   ingestConfig(env)
   statusConfig(env)
+  /** fsync policy of the private redis-server's append-only file (see README, "Durability"). */
+  const { REDIS_APPENDFSYNC } = parseEnv(
+    { REDIS_APPENDFSYNC: z.enum(['everysec', 'always']).default('everysec') },
+    env,
+  )
   if (!commandExists(transcoder.FFMPEG_PATH) || !commandExists(transcoder.FFPROBE_PATH)) {
     throw new Error(installHint('ffmpeg'))
   }
@@ -40,7 +46,7 @@ await runMain(async () => {
     if (!env.REDIS_URL) {
       if (!commandExists('redis-server', '--version')) throw new Error(installHint('redis-server'))
       const dir = `${resolvePaths(transcoder).dataDir}/redis`
-      const redis = await startRedisServer({ dir, persistent: true })
+      const redis = await startRedisServer({ dir, persistent: true, appendfsync: REDIS_APPENDFSYNC })
       steps.push(() => redis.stop())
       env.REDIS_URL = redis.url
       logger.info('started a private redis-server', { url: redis.url, dir })

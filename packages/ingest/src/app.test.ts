@@ -130,6 +130,29 @@ describe('POST /upload', () => {
   })
 })
 
+describe('when Redis is down', () => {
+  it('answers 503 instead of 202 and keeps no file', async () => {
+    const gone = await connectRedis(redis.url, createLogger({ service: 'test', level: 'silent' }))
+    await closeRedis(gone)
+    const registry = createRegistry('ingest')
+    const down = createApp({
+      store: new JobStore(gone, store.keys),
+      storage: new LocalUploadStorage(uploadDir),
+      logger: createLogger({ service: 'ingest', level: 'silent' }),
+      registry,
+      metrics: createIngestMetrics(registry),
+      maxFileSize: MAX,
+    })
+    const res = await down.request('/upload', { method: 'POST', body: form('a.mp4', 'x') })
+    expect(res.status).toBe(503)
+    expect(await res.json()).toEqual({
+      error: 'unavailable',
+      message: 'The job store is unavailable; try again shortly',
+    })
+    expect(await files()).toEqual([])
+  })
+})
+
 describe('POST /upload-url', () => {
   const importUrl = (body: unknown) =>
     app.request('/upload-url', {

@@ -4,7 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { z } from 'zod'
 import { AppError } from './errors.ts'
 import type { Logger } from './logger.ts'
-import type { RedisClient } from './redis.ts'
+import { isRedisUnavailable, type RedisClient } from './redis.ts'
 
 /** Every error leaves as JSON `{ error, message }` with the right status (one onError per app). */
 export function jsonErrorHandler(logger: Logger): ErrorHandler {
@@ -17,6 +17,10 @@ export function jsonErrorHandler(logger: Logger): ErrorHandler {
     }
     if (error instanceof HTTPException && error.status < 500) {
       return c.json({ error: 'bad_request', message: error.message || 'Bad request' }, error.status)
+    }
+    if (isRedisUnavailable(error)) {
+      logger.warn('redis unavailable', { method: c.req.method, path: c.req.path, error: String(error) })
+      return c.json({ error: 'unavailable', message: 'The job store is unavailable; try again shortly' }, 503)
     }
     logger.error('request failed', { method: c.req.method, path: c.req.path, error: String(error) })
     return c.json({ error: 'internal_error', message: 'Internal server error' }, 500)

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Job } from './job.ts'
-import { JobStore } from './job-store.ts'
+import { type Claim, JobStore } from './job-store.ts'
 import { createLogger } from './logger.ts'
 import { closeRedis, connectRedis, type RedisClient } from './redis.ts'
 import { redisKeys } from './redis-keys.ts'
@@ -41,28 +41,52 @@ async function freshStore() {
   return store
 }
 
-async function readOne(store: JobStore) {
+type Entry = { id: string; message: Record<string, string> }
+
+async function read(store: JobStore, consumer = 'c1'): Promise<Entry> {
   const reply = (await client.xReadGroup(
     store.keys.group,
-    'c1',
+    consumer,
     { key: store.keys.stream, id: '>' },
     { COUNT: 1 },
   )) as Array<{
-    messages: Array<{ id: string; message: Record<string, string> }>
+    messages: Entry[]
   }> | null
   const entry = reply?.[0]?.messages[0]
   if (!entry) throw new Error('no entry')
   return entry
 }
 
-describe('JobStore', () => {
+/** Read the next entry and start its job as `consumer`. */
+async function take(store: JobStore, consumer = 'c1', second = 1): Promise<Claim> {
+  const entry = await read(store, consumer)
+  const started = await store.start(entry.message.job_id ?? '', entry.id, consumer, at(second))
+  if (!started.started) throw new Error(`not started: ${started.status}`)
+  return started.claim
+}
+
+const pending = async (store: JobStore) =>
+  (await client.xPending(store.keys.stream, store.keys.group)).pending
+const outputs = [
+  {
+    profile: '720p',
+    path: '/o/a/720p.mp4',
+    width: 1280,
+    height: 720,
+    duration: 2,
+    size_bytes: 10,
+    codec: 'h264',
+  },
+]
+
+describe('JobStore: the happy path', () => {
   it('stores a job and queues exactly one stream entry for it', async () => {
     const store = await freshStore()
     await store.create(newJob('job-1'))
     expect(await store.get('job-1')).toEqual(newJob('job-1'))
     expect(await store.get('missing')).toBeNull()
-    const entry = await readOne(store)
-    expect(entry.message).toEqual({ job_id: 'job-1' })
+    await expect(store.create(newJob('job-1'))).rejects.toThrow(/exists/)
+    expect((await read(store)).message).toEqual({ job_id: 'job-1' })
   })
 
   it('walks queued -> processing -> completed, settling the entry and counting', async () => {
@@ -74,8 +98,8 @@ describe('JobStore', () => {
       jobs_by_status: { queued: 1 },
     })
 
-    const entry = await readOne(store)
-    expect(await store.start('a', at(1))).toBe('queued')
+    const claim = await take(store)
+    expect(claim.lease).toBe(1)
     expect(await store.get('a')).toMatchObject({
       status: 'processing',
       attempts: 1,
@@ -83,25 +107,15 @@ describe('JobStore', () => {
     })
     expect(await store.stats(at(1))).toMatchObject({ queue_depth: 0, jobs_by_status: { processing: 1 } })
 
-    const outputs = [
-      {
-        profile: '720p',
-        path: '/o/a/720p.mp4',
-        width: 1280,
-        height: 720,
-        duration: 2,
-        size_bytes: 10,
-        codec: 'h264',
-      },
-    ]
-    expect(await store.finish('a', entry.id, { status: 'completed', outputs }, at(2))).toBe(true)
+    expect(await store.finish(claim, { status: 'completed', outputs }, at(2))).toBe(true)
     expect(await store.get('a')).toMatchObject({
       status: 'completed',
       outputs,
       updated_at: at(2).toISOString(),
     })
     expect(await client.xLen(store.keys.stream)).toBe(0)
-    expect((await client.xPending(store.keys.stream, store.keys.group)).pending).toBe(0)
+    expect(await pending(store)).toBe(0)
+    expect(await client.hLen(store.keys.entries)).toBe(0)
     expect(await store.stats(at(3))).toEqual({
       queue_depth: 0,
       dlq_depth: 0,
@@ -109,46 +123,6 @@ describe('JobStore', () => {
       jobs_by_status: { completed: 1 },
       processing_rate_per_minute: 0.2,
     })
-  })
-
-  it('never moves a finished job back, even when its message is replayed', async () => {
-    const store = await freshStore()
-    await store.create(newJob('b'))
-    const entry = await readOne(store)
-    await store.start('b', at(1))
-    await store.finish('b', entry.id, { status: 'completed', outputs: [] }, at(2))
-
-    expect(await store.start('b', at(3))).toBe('completed')
-    expect(await store.finish('b', entry.id, { status: 'failed', error: 'late' }, at(4))).toBe(false)
-    expect(await store.get('b')).toMatchObject({ status: 'completed', attempts: 1 })
-    expect((await store.stats(at(5))).jobs_by_status).toEqual({ completed: 1 })
-  })
-
-  it('records a failure with its error and adds it to the dead-letter stream', async () => {
-    const store = await freshStore()
-    await store.create(newJob('c'))
-    const entry = await readOne(store)
-    await store.start('c', at(1))
-    await store.finish('c', entry.id, { status: 'failed', error: 'Input has no video stream' }, at(2))
-    expect(await store.get('c')).toMatchObject({ status: 'failed', error: 'Input has no video stream' })
-    const dlq = await client.xRange(store.keys.dlq, '-', '+')
-    expect(dlq.map((e) => e.message)).toEqual([
-      { job_id: 'c', error: 'Input has no video stream', failed_at: at(2).toISOString() },
-    ])
-    expect(await store.stats(at(3))).toMatchObject({ dlq_depth: 1, jobs_by_status: { failed: 1 } })
-  })
-
-  it('requeues an interrupted job with a fresh entry', async () => {
-    const store = await freshStore()
-    await store.create(newJob('d'))
-    const first = await readOne(store)
-    await store.start('d', at(1))
-    expect(await store.requeue('d', first.id, at(2))).toBe(true)
-    expect(await store.get('d')).toMatchObject({ status: 'queued', attempts: 1 })
-    const second = await readOne(store)
-    expect(second.id).not.toBe(first.id)
-    expect(second.message).toEqual({ job_id: 'd' })
-    expect(await store.stats(at(3))).toMatchObject({ queue_depth: 0, jobs_by_status: { queued: 1 } })
   })
 
   it('counts only jobs finished in the last five minutes in the rate', async () => {
@@ -159,9 +133,7 @@ describe('JobStore', () => {
       ['new2', 610],
     ] as const) {
       await store.create(newJob(id))
-      const entry = await readOne(store)
-      await store.start(id, at(second))
-      await store.finish(id, entry.id, { status: 'completed', outputs: [] }, at(second))
+      await store.finish(await take(store, 'c1', second), { status: 'completed', outputs: [] }, at(second))
     }
     expect((await store.stats(at(620))).processing_rate_per_minute).toBe(0.4)
   })
@@ -169,8 +141,153 @@ describe('JobStore', () => {
   it('recovers when Redis forgets its scripts', async () => {
     const store = await freshStore()
     await store.create(newJob('e'))
-    await readOne(store)
     await client.scriptFlush()
-    expect(await store.start('e', at(1))).toBe('queued')
+    expect((await take(store)).lease).toBe(1)
+  })
+})
+
+describe('JobStore: status only moves forward, results are fenced', () => {
+  it('never moves a finished job back, even when its message is replayed', async () => {
+    const store = await freshStore()
+    await store.create(newJob('b'))
+    const claim = await take(store)
+    await store.finish(claim, { status: 'completed', outputs: [] }, at(2))
+
+    expect(await store.start('b', claim.entryId, 'c2', at(3))).toEqual({
+      started: false,
+      status: 'completed',
+    })
+    expect(await store.finish(claim, { status: 'failed', error: 'late' }, at(4))).toBe(false)
+    expect(await store.get('b')).toMatchObject({ status: 'completed', attempts: 1 })
+    expect((await store.stats(at(5))).jobs_by_status).toEqual({ completed: 1 })
+  })
+
+  it("refuses a stale worker's result after a takeover, and leaves the entry to the new owner", async () => {
+    const store = await freshStore()
+    await store.create(newJob('f'))
+    const stale = await take(store, 'slow')
+    // XAUTOCLAIM hands the same entry to another consumer, which starts it again.
+    await client.xClaim(store.keys.stream, store.keys.group, 'fresh', 0, stale.entryId)
+    const takeover = await store.start('f', stale.entryId, 'fresh', at(5))
+    expect(takeover).toMatchObject({ started: true, attempts: 2, before: 'processing', claim: { lease: 2 } })
+    if (!takeover.started) throw new Error('unreachable')
+
+    expect(await store.heartbeat(stale, 'slow')).toBe(false)
+    expect(await store.finish(stale, { status: 'completed', outputs }, at(6))).toBe(false)
+    expect(await store.retryLater(stale, 'boom', at(60), at(6))).toBe(false)
+    expect(await pending(store)).toBe(1) // the new owner's entry is still pending
+    const consumers = await client.xInfoConsumers(store.keys.stream, store.keys.group)
+    expect(consumers.find((c) => c.name === 'fresh')?.pending).toBe(1)
+
+    expect(await store.heartbeat(takeover.claim, 'fresh')).toBe(true)
+    expect(await store.finish(takeover.claim, { status: 'completed', outputs: [] }, at(7))).toBe(true)
+    expect(await store.get('f')).toMatchObject({ status: 'completed', attempts: 2, outputs: [] })
+    expect(await pending(store)).toBe(0)
+  })
+
+  it('settles a duplicate entry of a job that is running under another entry without starting it', async () => {
+    const store = await freshStore()
+    await store.create(newJob('g'))
+    const claim = await take(store)
+    const duplicate = await client.xAdd(store.keys.stream, '*', { job_id: 'g' })
+    expect(await store.start('g', duplicate, 'c2', at(2))).toEqual({ started: false, status: 'processing' })
+    expect(await store.get('g')).toMatchObject({ status: 'processing', attempts: 1 })
+    expect(await store.heartbeat(claim, 'c1')).toBe(true)
+  })
+})
+
+describe('JobStore: retries and the dead-letter queue', () => {
+  it('parks a transient failure as retrying without a pending entry, and queues it when due', async () => {
+    const store = await freshStore()
+    await store.create(newJob('r'))
+    const claim = await take(store)
+    expect(await store.retryLater(claim, 'ffmpeg failed (exit code 1)', at(30), at(2))).toBe(true)
+    expect(await store.get('r')).toMatchObject({
+      status: 'retrying',
+      attempts: 1,
+      error: 'ffmpeg failed (exit code 1)',
+      next_attempt_at: at(30).toISOString(),
+    })
+    expect(await client.xLen(store.keys.stream)).toBe(0)
+    expect(await pending(store)).toBe(0)
+    expect((await store.stats(at(3))).jobs_by_status).toEqual({ retrying: 1 })
+
+    expect(await store.promoteDue(at(29))).toBe(0)
+    expect(await store.promoteDue(at(30))).toBe(1)
+    expect(await store.promoteDue(at(31))).toBe(0) // promoted once only
+    const again = await take(store, 'c2', 32)
+    expect(again.lease).toBe(2)
+    const job = await store.get('r')
+    expect(job).toMatchObject({ status: 'processing', attempts: 2 })
+    expect(job?.next_attempt_at).toBeUndefined()
+  })
+
+  it('dead-letters a failure with its reason, lists it, and replays it once', async () => {
+    const store = await freshStore()
+    await store.create(newJob('d'))
+    await store.finish(await take(store), { status: 'failed', error: 'Input has no video stream' }, at(2))
+    expect(await store.get('d')).toMatchObject({ status: 'failed', error: 'Input has no video stream' })
+    const list = await store.listDeadLetters(100)
+    expect(list.total).toBe(1)
+    const [entry] = list.entries
+    expect(entry).toEqual({
+      message_id: expect.stringMatching(/^\d+-\d+$/),
+      job_id: 'd',
+      filename: 'clip.mp4',
+      error: 'Input has no video stream',
+      attempts: 1,
+      failed_at: at(2).toISOString(),
+    })
+    expect(await store.stats(at(3))).toMatchObject({ dlq_depth: 1, jobs_by_status: { failed: 1 } })
+
+    const id = entry?.message_id ?? ''
+    expect(await store.retryDeadLetter(id, at(4))).toBe('d')
+    expect(await store.retryDeadLetter(id, at(5))).toBeNull()
+    const replayed = await store.get('d')
+    expect(replayed).toMatchObject({ status: 'queued', attempts: 0, outputs: [] })
+    expect(replayed?.error).toBeUndefined()
+    expect(await client.xLen(store.keys.stream)).toBe(1)
+    expect(await store.stats(at(6))).toMatchObject({
+      queue_depth: 1,
+      dlq_depth: 0,
+      jobs_by_status: { queued: 1 },
+    })
+  })
+
+  it('discards a dead-letter entry, leaving the job failed', async () => {
+    const store = await freshStore()
+    await store.create(newJob('x'))
+    await store.finish(await take(store), { status: 'failed', error: 'nope' }, at(2))
+    const [entry] = (await store.listDeadLetters(10)).entries
+    expect(await store.deleteDeadLetter(entry?.message_id ?? '')).toBe(true)
+    expect(await store.deleteDeadLetter(entry?.message_id ?? '')).toBe(false)
+    expect(await store.get('x')).toMatchObject({ status: 'failed' })
+    expect(await store.retryDeadLetter(entry?.message_id ?? '', at(3))).toBeNull()
+  })
+
+  it('dead-letters the job of a pending entry deleted from the stream', async () => {
+    const store = await freshStore()
+    await store.create(newJob('lost'))
+    const entry = await read(store)
+    await client.xDel(store.keys.stream, entry.id)
+    expect(await store.failLostEntry(entry.id, at(5))).toBe('lost')
+    expect(await store.get('lost')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/deleted/),
+    })
+    expect((await store.listDeadLetters(10)).entries.map((e) => e.job_id)).toEqual(['lost'])
+    expect(await store.failLostEntry(entry.id, at(6))).toBeNull()
+  })
+
+  it('pages through the dead-letter queue', async () => {
+    const store = await freshStore()
+    for (const id of ['p1', 'p2', 'p3']) {
+      await store.create(newJob(id))
+      await store.finish(await take(store), { status: 'failed', error: id }, at(1))
+    }
+    const first = await store.listDeadLetters(2)
+    expect(first.entries.map((e) => e.job_id)).toEqual(['p1', 'p2'])
+    const next = await store.listDeadLetters(2, first.entries[1]?.message_id)
+    expect(next).toMatchObject({ total: 3, entries: [{ job_id: 'p3' }] })
   })
 })

@@ -1,9 +1,21 @@
-import { type Job, JobSchema, type JobStatus, type Output, type Stats } from './job.ts'
+import {
+  type DlqEntry,
+  type DlqList,
+  type Job,
+  JobSchema,
+  type JobStatus,
+  type Output,
+  type Stats,
+} from './job.ts'
 import type { Logger } from './logger.ts'
 import { closeRedis, connectRedis, type RedisClient } from './redis.ts'
 import { type RedisKeys, redisKeys } from './redis-keys.ts'
+import { CREATE_JOB_LUA } from './scripts/create-job.ts'
 import { FINISH_JOB_LUA } from './scripts/finish-job.ts'
-import { REQUEUE_JOB_LUA } from './scripts/requeue-job.ts'
+import { HEARTBEAT_LUA } from './scripts/heartbeat.ts'
+import { PROMOTE_DUE_LUA } from './scripts/promote-due.ts'
+import { RETRY_DEAD_LETTER_LUA } from './scripts/retry-dead-letter.ts'
+import { RETRY_JOB_LUA } from './scripts/retry-job.ts'
 import { START_JOB_LUA } from './scripts/start-job.ts'
 
 /** `processing_rate_per_minute` counts jobs finished over this window. */
@@ -11,16 +23,31 @@ export const RATE_WINDOW_MS = 5 * 60_000
 /** How long the finished-jobs set keeps an entry (only the rate window is read). */
 const FINISHED_RETENTION_MS = 60 * 60_000
 
-type Script = { source: string; sha?: string }
-type ScriptName = 'start' | 'finish' | 'requeue'
+const SCRIPTS = {
+  create: CREATE_JOB_LUA,
+  start: START_JOB_LUA,
+  finish: FINISH_JOB_LUA,
+  retry: RETRY_JOB_LUA,
+  promote: PROMOTE_DUE_LUA,
+  heartbeat: HEARTBEAT_LUA,
+  retryDeadLetter: RETRY_DEAD_LETTER_LUA,
+}
+type ScriptName = keyof typeof SCRIPTS
 
-/** Job records, status counters and the jobs stream, shared by ingest, status and transcoder. */
+/** What a consumer holds while it processes a job: the entry and the lease (fencing token). */
+export interface Claim {
+  jobId: string
+  entryId: string
+  lease: number
+}
+
+export type StartResult =
+  | { started: true; claim: Claim; attempts: number; before: JobStatus }
+  | { started: false; status: JobStatus | null }
+
+/** Job records, status counters, the jobs stream and the dead-letter queue, for every service. */
 export class JobStore {
-  readonly #scripts: Record<ScriptName, Script> = {
-    start: { source: START_JOB_LUA },
-    finish: { source: FINISH_JOB_LUA },
-    requeue: { source: REQUEUE_JOB_LUA },
-  }
+  readonly #shas = new Map<ScriptName, string>()
 
   constructor(
     readonly client: RedisClient,
@@ -38,44 +65,71 @@ export class JobStore {
 
   /** Store a new job and queue it, atomically: a job is never queued without its record. */
   async create(job: Job): Promise<void> {
-    await this.client
-      .multi()
-      .hSet(this.keys.job(job.job_id), toHash(job))
-      .hIncrBy(this.keys.statusCounts, job.status, 1)
-      .incr(this.keys.totalJobs)
-      .xAdd(this.keys.stream, '*', { job_id: job.job_id })
-      .exec()
+    const k = this.keys
+    const fields = Object.entries(toHash(job)).flat()
+    await this.#eval(
+      'create',
+      [k.job(job.job_id), k.statusCounts, k.totalJobs, k.stream, k.entries],
+      [job.job_id, ...fields],
+    )
   }
 
   async get(id: string): Promise<Job | null> {
-    const hash = await this.client.hGetAll(this.keys.job(id))
-    return fromHash(hash)
+    return fromHash(await this.client.hGetAll(this.keys.job(id)))
   }
 
   /**
-   * Mark a job `processing` and count the attempt. Returns the status it had before: the caller
-   * goes on only for `queued` or `processing` (a redelivery).
+   * Take job `jobId` (delivered as stream entry `entryId`) for `consumer`: `processing`, attempt
+   * counted, a new lease. Not started when it is unknown, final, or a duplicate entry.
    */
-  async start(id: string, now: Date): Promise<JobStatus | null> {
-    const before = await this.#eval('start', [this.keys.job(id), this.keys.statusCounts], [now.toISOString()])
-    return before === '' ? null : (before as JobStatus)
+  async start(jobId: string, entryId: string, consumer: string, now: Date): Promise<StartResult> {
+    const [before, lease, attempts] = (await this.#eval(
+      'start',
+      [this.keys.job(jobId), this.keys.statusCounts],
+      [now.toISOString(), consumer, entryId],
+    )) as [string, number, number]
+    if (lease === 0) return { started: false, status: before === '' ? null : (before as JobStatus) }
+    return { started: true, claim: { jobId, entryId, lease }, attempts, before: before as JobStatus }
   }
 
   /**
-   * Publish a job's end (`completed` with outputs, or `failed` with an error, which also adds it to
-   * the dead-letter stream), then XACK and XDEL its stream entry, in one atomic step.
-   * Returns false when the job was not `processing` (nothing changed; the entry is still settled).
+   * Publish a job's end: `completed` with outputs, or `failed` with an error (also added to the
+   * dead-letter stream); then XACK and XDEL its entry; one atomic step, fenced by the lease.
+   * Returns false when the claim was lost (nothing changed, nothing acknowledged).
    */
   async finish(
-    id: string,
+    claim: Claim,
+    result: { status: 'completed'; outputs: Output[] } | { status: 'failed'; error: string },
+    now: Date,
+  ): Promise<boolean> {
+    return this.#finish(claim.jobId, claim.entryId, String(claim.lease), result, now)
+  }
+
+  /**
+   * Dead-letter a job whose stream entry was deleted before it was settled (XAUTOCLAIM reports
+   * such entries): it can never be delivered again, so it must not hang.
+   */
+  async failLostEntry(entryId: string, now: Date): Promise<string | null> {
+    const jobId = await this.client.hGet(this.keys.entries, entryId)
+    if (!jobId) return null
+    const error =
+      'Its queue entry was deleted before it could be processed; retry it from the dead-letter queue'
+    await this.#finish(jobId, entryId, '', { status: 'failed', error }, now)
+    await this.client.hDel(this.keys.entries, entryId)
+    return jobId
+  }
+
+  async #finish(
+    jobId: string,
     entryId: string,
+    lease: string,
     result: { status: 'completed'; outputs: Output[] } | { status: 'failed'; error: string },
     now: Date,
   ): Promise<boolean> {
     const k = this.keys
-    const moved = await this.#eval(
+    const recorded = await this.#eval(
       'finish',
-      [k.job(id), k.statusCounts, k.stream, k.finished, k.dlq],
+      [k.job(jobId), k.statusCounts, k.stream, k.finished, k.dlq, k.entries],
       [
         k.group,
         entryId,
@@ -85,23 +139,51 @@ export class JobStore {
         JSON.stringify(result.status === 'completed' ? result.outputs : []),
         result.status === 'failed' ? result.error : '',
         String(FINISHED_RETENTION_MS),
+        lease,
       ],
     )
-    return moved === 1
+    return recorded === 1
   }
 
   /**
-   * Give a job back to the queue (its transcoder is shutting down): `processing` -> `queued` with
-   * a fresh stream entry, and the old entry settled, atomically.
+   * After a transient failure: `retrying` until `due`, the entry settled so the wait holds no
+   * worker slot. Returns false when the claim was lost.
    */
-  async requeue(id: string, entryId: string, now: Date): Promise<boolean> {
+  async retryLater(claim: Claim, error: string, due: Date, now: Date): Promise<boolean> {
     const k = this.keys
-    const moved = await this.#eval(
-      'requeue',
-      [k.job(id), k.statusCounts, k.stream],
-      [k.group, entryId, now.toISOString()],
+    const parked = await this.#eval(
+      'retry',
+      [k.job(claim.jobId), k.statusCounts, k.stream, k.delayed, k.entries],
+      [
+        k.group,
+        claim.entryId,
+        now.toISOString(),
+        String(due.getTime()),
+        due.toISOString(),
+        error,
+        String(claim.lease),
+      ],
     )
-    return moved === 1
+    return parked === 1
+  }
+
+  /** Queue the retries that are due. Returns how many. */
+  async promoteDue(now: Date, limit = 100): Promise<number> {
+    const k = this.keys
+    return Number(
+      await this.#eval('promote', [k.delayed, k.stream, k.entries], [String(now.getTime()), String(limit)]),
+    )
+  }
+
+  /** Keep a claim's pending entry fresh. False: the claim was lost; stop working on it. */
+  async heartbeat(claim: Claim, consumer: string): Promise<boolean> {
+    const k = this.keys
+    const fresh = await this.#eval(
+      'heartbeat',
+      [k.job(claim.jobId), k.stream],
+      [k.group, consumer, claim.entryId, String(claim.lease)],
+    )
+    return fresh === 1
   }
 
   /** Settle a stream entry that names no job we can run (acknowledged and deleted). */
@@ -110,7 +192,44 @@ export class JobStore {
       .multi()
       .xAck(this.keys.stream, this.keys.group, entryId)
       .xDel(this.keys.stream, entryId)
+      .hDel(this.keys.entries, entryId)
       .exec()
+  }
+
+  /** Dead-letter entries, oldest first, after `after` (exclusive) when given. */
+  async listDeadLetters(limit: number, after?: string): Promise<DlqList> {
+    const start = after ? `(${after}` : '-'
+    const [total, entries] = await Promise.all([
+      this.client.xLen(this.keys.dlq),
+      this.client.xRange(this.keys.dlq, start, '+', { COUNT: limit }),
+    ])
+    return { total, entries: entries.map((e) => toDlqEntry(e.id, e.message as Record<string, string>)) }
+  }
+
+  async getDeadLetter(messageId: string): Promise<DlqEntry | null> {
+    const [entry] = await this.client.xRange(this.keys.dlq, messageId, messageId)
+    return entry ? toDlqEntry(entry.id, entry.message as Record<string, string>) : null
+  }
+
+  /**
+   * Replay a dead-lettered job: `queued` with attempts reset, the DLQ entry removed, atomically.
+   * Returns the job id, or null when there is no such entry (or its job is no longer failed).
+   */
+  async retryDeadLetter(messageId: string, now: Date): Promise<string | null> {
+    const entry = await this.getDeadLetter(messageId)
+    if (!entry) return null
+    const k = this.keys
+    const queued = await this.#eval(
+      'retryDeadLetter',
+      [k.dlq, k.job(entry.job_id), k.statusCounts, k.stream, k.entries],
+      [messageId, entry.job_id, now.toISOString()],
+    )
+    return queued === 1 ? entry.job_id : null
+  }
+
+  /** Discard a dead-letter entry (the job stays `failed`). False when there is no such entry. */
+  async deleteDeadLetter(messageId: string): Promise<boolean> {
+    return (await this.client.xDel(this.keys.dlq, messageId)) === 1
   }
 
   /** The `/stats` body, from counters kept up to date by every state change (no key scan). */
@@ -131,15 +250,14 @@ export class JobStore {
     }
     return {
       queue_depth: queueDepth,
-      dlq_depth: Number(dlqDepth),
+      dlq_depth: dlqDepth,
       total_jobs: Number(total ?? 0),
       jobs_by_status: jobsByStatus,
-      processing_rate_per_minute:
-        Math.round((Number(finishedRecently) / (RATE_WINDOW_MS / 60_000)) * 100) / 100,
+      processing_rate_per_minute: Math.round((finishedRecently / (RATE_WINDOW_MS / 60_000)) * 100) / 100,
     }
   }
 
-  /** Queue depth alone (entries not yet handed to a transcoder), for the `processing_queue_size` gauge. */
+  /** Jobs waiting for a transcoder: stream entries not yet handed out. */
   async queueDepth(): Promise<number> {
     const [length, pending] = await Promise.all([
       this.client.xLen(this.keys.stream),
@@ -150,14 +268,17 @@ export class JobStore {
   }
 
   async #eval(name: ScriptName, keys: string[], args: string[]): Promise<unknown> {
-    const script = this.#scripts[name]
-    script.sha ??= await this.client.scriptLoad(script.source)
+    let sha = this.#shas.get(name)
+    if (!sha) {
+      sha = await this.client.scriptLoad(SCRIPTS[name])
+      this.#shas.set(name, sha)
+    }
     try {
-      return await this.client.evalSha(script.sha, { keys, arguments: args })
+      return await this.client.evalSha(sha, { keys, arguments: args })
     } catch (error) {
       // Redis restarted or SCRIPT FLUSH: the script cache is gone, send the source once.
       if (!String(error).includes('NOSCRIPT')) throw error
-      return this.client.eval(script.source, { keys, arguments: args })
+      return this.client.eval(SCRIPTS[name], { keys, arguments: args })
     }
   }
 }
@@ -194,11 +315,31 @@ function toHash(job: Job): Record<string, string> {
   return hash
 }
 
+/** The public record: internal fields (lease, owner, entry_id) stay in Redis. */
 function fromHash(hash: Record<string, string>): Job | null {
   if (!hash.job_id) return null
   return JobSchema.parse({
-    ...hash,
+    job_id: hash.job_id,
+    filename: hash.filename,
+    source: hash.source,
+    source_url: hash.source_url,
+    status: hash.status,
+    created_at: hash.created_at,
+    updated_at: hash.updated_at,
     attempts: Number(hash.attempts ?? 0),
+    error: hash.error,
+    next_attempt_at: hash.next_attempt_at,
     outputs: hash.outputs ? JSON.parse(hash.outputs) : [],
   })
+}
+
+function toDlqEntry(id: string, fields: Record<string, string>): DlqEntry {
+  return {
+    message_id: id,
+    job_id: fields.job_id ?? '',
+    filename: fields.filename ?? '',
+    error: fields.error ?? '',
+    attempts: Number(fields.attempts ?? 0),
+    failed_at: fields.failed_at ?? new Date(Number(id.split('-')[0])).toISOString(),
+  }
 }

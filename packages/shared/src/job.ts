@@ -1,6 +1,12 @@
 import { z } from 'zod'
 
-export const JOB_STATUSES = ['queued', 'processing', 'completed', 'failed'] as const
+/**
+ * A job only moves forward: queued -> processing -> (retrying -> processing)* -> completed | failed.
+ * The one way back is an operator's retry from the dead-letter queue (failed -> queued).
+ */
+export const JOB_STATUSES = ['queued', 'processing', 'retrying', 'completed', 'failed'] as const
+/** Statuses a job never leaves on its own. */
+export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed']
 export const JobStatusSchema = z.enum(JOB_STATUSES)
 export type JobStatus = z.infer<typeof JobStatusSchema>
 
@@ -30,7 +36,10 @@ export const JobSchema = z.object({
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
   attempts: z.number().int().nonnegative(),
+  /** The last error: why it failed, or why the last attempt did when it is `retrying`. */
   error: z.string().optional(),
+  /** When a `retrying` job will be queued again. */
+  next_attempt_at: z.iso.datetime().optional(),
   outputs: z.array(OutputSchema),
 })
 export type Job = z.infer<typeof JobSchema>
@@ -60,6 +69,24 @@ export const StatsSchema = z.object({
   processing_rate_per_minute: z.number().nonnegative(),
 })
 export type Stats = z.infer<typeof StatsSchema>
+
+/** One entry of the dead-letter queue, as listed by `GET /dlq`. */
+export const DlqEntrySchema = z.object({
+  message_id: z.string(),
+  job_id: z.string(),
+  filename: z.string(),
+  error: z.string(),
+  attempts: z.number().int().nonnegative(),
+  failed_at: z.iso.datetime(),
+})
+export type DlqEntry = z.infer<typeof DlqEntrySchema>
+
+export const DlqListSchema = z.object({
+  /** Entries in the queue in all (the list may be a page of it). */
+  total: z.number().int().nonnegative(),
+  entries: z.array(DlqEntrySchema),
+})
+export type DlqList = z.infer<typeof DlqListSchema>
 
 export const ErrorBodySchema = z.object({ error: z.string(), message: z.string() })
 export type ErrorBody = z.infer<typeof ErrorBodySchema>

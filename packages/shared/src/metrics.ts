@@ -8,6 +8,10 @@ export const METRIC_NAMES = {
   processingDurationSeconds: 'video_processing_duration_seconds',
   activeJobs: 'video_active_jobs',
   queueSize: 'processing_queue_size',
+  dlqDepth: 'video_dlq_depth',
+  retriesTotal: 'video_job_retries_total',
+  recoveredTotal: 'video_jobs_recovered_total',
+  ffmpegFailuresTotal: 'video_ffmpeg_failures_total',
 } as const
 
 /** A registry per service, with the default process metrics and a `service` label. */
@@ -74,18 +78,46 @@ export function createTranscoderMetrics(registry: Registry) {
       help: 'Jobs this transcoder is processing now',
       registers: [registry],
     }),
+    retries: new Counter({
+      name: METRIC_NAMES.retriesTotal,
+      help: 'Attempts that failed transiently and were scheduled for a retry',
+      registers: [registry],
+    }),
+    recovered: new Counter({
+      name: METRIC_NAMES.recoveredTotal,
+      help: 'Stalled jobs taken over from a dead transcoder (XAUTOCLAIM)',
+      registers: [registry],
+    }),
+    /** reason: exit, timeout, aborted, spawn. */
+    ffmpegFailures: new Counter({
+      name: METRIC_NAMES.ffmpegFailuresTotal,
+      help: 'ffmpeg/ffprobe runs that failed, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
   }
 }
 export type TranscoderMetrics = ReturnType<typeof createTranscoderMetrics>
 
-/** `processing_queue_size`, read from Redis at scrape time. */
-export function registerQueueSizeGauge(registry: Registry, read: () => Promise<number>): Gauge {
-  return new Gauge({
+/** `processing_queue_size` and `video_dlq_depth`, each read from Redis at scrape time. */
+export function registerQueueGauges(
+  registry: Registry,
+  read: { queue: () => Promise<number>; dlq: () => Promise<number> },
+): void {
+  new Gauge({
     name: METRIC_NAMES.queueSize,
     help: 'Jobs waiting in the stream, not yet taken by a transcoder',
     registers: [registry],
     async collect() {
-      this.set(await read())
+      this.set(await read.queue())
+    },
+  })
+  new Gauge({
+    name: METRIC_NAMES.dlqDepth,
+    help: 'Entries in the dead-letter queue',
+    registers: [registry],
+    async collect() {
+      this.set(await read.dlq())
     },
   })
 }

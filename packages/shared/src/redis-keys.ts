@@ -7,8 +7,12 @@ export interface RedisKeys {
   readonly stream: string
   /** Consumer group name on `stream`. */
   readonly group: string
-  /** Stream of dead-lettered jobs `{ job_id, error, failed_at }`. */
+  /** Stream of dead-lettered jobs `{ job_id, filename, error, attempts, failed_at }`. */
   readonly dlq: string
+  /** Sorted set: job_id of `retrying` jobs scored by when (ms) they are due again. */
+  readonly delayed: string
+  /** Hash: stream entry id -> job_id, for entries not yet settled (to name the job of a deleted entry). */
+  readonly entries: string
   /** Hash: status -> number of jobs currently in that status. */
   readonly statusCounts: string
   /** Counter of every job ever created. */
@@ -24,6 +28,8 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     stream: `${prefix}:jobs`,
     group: 'transcoders',
     dlq: `${prefix}:dlq`,
+    delayed: `${prefix}:delayed`,
+    entries: `${prefix}:entries`,
     statusCounts: `${prefix}:stats:status`,
     totalJobs: `${prefix}:stats:total`,
     finished: `${prefix}:stats:finished`,

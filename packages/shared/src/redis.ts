@@ -1,4 +1,10 @@
-import { createClient } from 'redis'
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  createClient,
+  SocketClosedUnexpectedlyError,
+} from 'redis'
 import type { Logger } from './logger.ts'
 
 export type RedisClient = ReturnType<typeof createClient>
@@ -11,6 +17,8 @@ export async function connectRedis(url: string, logger: Logger): Promise<RedisCl
   const client = createClient({
     url,
     socket: { reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 3000) },
+    // While Redis is away, fail commands at once (a 503, a retry) instead of queueing them.
+    disableOfflineQueue: true,
   })
   let warned = false
   client.on('error', (error: Error) => {
@@ -33,4 +41,15 @@ export async function closeRedis(client: RedisClient): Promise<void> {
   } catch {
     client.destroy()
   }
+}
+
+/** True for the errors of a Redis that is down or unreachable (as opposed to a bad command). */
+export function isRedisUnavailable(error: unknown): boolean {
+  return (
+    error instanceof ClientOfflineError ||
+    error instanceof ClientClosedError ||
+    error instanceof SocketClosedUnexpectedlyError ||
+    error instanceof ConnectionTimeoutError ||
+    (error instanceof Error && /ECONNREFUSED|ECONNRESET|LOADING/.test(error.message))
+  )
 }

@@ -3,6 +3,7 @@ import {
   connectRedis,
   createLogger,
   createRegistry,
+  DlqListSchema,
   type Job,
   JobSchema,
   JobStore,
@@ -79,6 +80,98 @@ describe('GET /stats', () => {
       jobs_by_status: { queued: 2 },
       processing_rate_per_minute: 0,
     })
+  })
+})
+
+/** Run a job through the store to a dead-letter entry, as a transcoder would. */
+async function deadLetter(id: string, error: string): Promise<string> {
+  await store.create(job(id))
+  const reply = (await client.xReadGroup(
+    store.keys.group,
+    'w',
+    { key: store.keys.stream, id: '>' },
+    { COUNT: 1 },
+  )) as Array<{
+    messages: Array<{ id: string }>
+  }>
+  const entryId = reply[0]?.messages[0]?.id ?? ''
+  const started = await store.start(id, entryId, 'w', new Date('2026-01-01T00:01:00Z'))
+  if (!started.started) throw new Error('not started')
+  await store.finish(started.claim, { status: 'failed', error }, new Date('2026-01-01T00:02:00Z'))
+  const list = await store.listDeadLetters(1000)
+  return list.entries.find((e) => e.job_id === id)?.message_id ?? ''
+}
+
+describe('the dead-letter queue', () => {
+  it('GET /dlq lists entries with their reason', async () => {
+    await deadLetter('j1', 'Input has no video stream')
+    await deadLetter('j2', 'FFmpeg timeout (gave up after 3 attempts)')
+    const res = await app.request('/dlq')
+    expect(res.status).toBe(200)
+    const body = DlqListSchema.parse(await res.json())
+    expect(body.total).toBe(2)
+    expect(
+      body.entries.map(({ job_id, filename, error, attempts, failed_at }) => ({
+        job_id,
+        filename,
+        error,
+        attempts,
+        failed_at,
+      })),
+    ).toEqual([
+      {
+        job_id: 'j1',
+        filename: 'clip.mp4',
+        error: 'Input has no video stream',
+        attempts: 1,
+        failed_at: '2026-01-01T00:02:00.000Z',
+      },
+      {
+        job_id: 'j2',
+        filename: 'clip.mp4',
+        error: 'FFmpeg timeout (gave up after 3 attempts)',
+        attempts: 1,
+        failed_at: '2026-01-01T00:02:00.000Z',
+      },
+    ])
+    const page = DlqListSchema.parse(
+      await (await app.request(`/dlq?limit=1&after=${body.entries[0]?.message_id}`)).json(),
+    )
+    expect(page.entries.map((e) => e.job_id)).toEqual(['j2'])
+  })
+
+  it('POST /dlq/{id}/retry queues the job once and removes the entry', async () => {
+    const id = await deadLetter('j3', 'boom')
+    const res = await app.request(`/dlq/${id}/retry`, { method: 'POST' })
+    expect(res.status).toBe(202)
+    expect(await res.json()).toEqual({
+      job_id: 'j3',
+      status: 'queued',
+      message: 'Job queued for another attempt',
+    })
+    expect(await store.get('j3')).toMatchObject({ status: 'queued', attempts: 0 })
+    expect((await store.listDeadLetters(10)).total).toBe(0)
+
+    const again = await app.request(`/dlq/${id}/retry`, { method: 'POST' })
+    expect(again.status).toBe(404)
+    expect(await again.json()).toEqual({ error: 'not_found', message: `No dead-letter entry ${id}` })
+    expect(await client.xLen(store.keys.stream)).toBe(1)
+  })
+
+  it('DELETE /dlq/{id} discards an entry', async () => {
+    const id = await deadLetter('j4', 'boom')
+    expect((await app.request(`/dlq/${id}`, { method: 'DELETE' })).status).toBe(204)
+    expect((await app.request(`/dlq/${id}`, { method: 'DELETE' })).status).toBe(404)
+    expect(await store.get('j4')).toMatchObject({ status: 'failed' })
+  })
+
+  it('answers 404 for unknown or malformed ids and 400 for bad paging', async () => {
+    for (const id of ['1-0', 'abc', '1700000000000-0']) {
+      expect((await app.request(`/dlq/${id}/retry`, { method: 'POST' })).status, id).toBe(404)
+    }
+    expect((await app.request('/dlq?limit=0')).status).toBe(400)
+    expect((await app.request('/dlq?limit=abc')).status).toBe(400)
+    expect((await app.request('/dlq?after=zzz')).status).toBe(400)
   })
 })
 

@@ -19,8 +19,12 @@ export interface StatusDeps {
 
 /** Job ids are UUIDs; anything else cannot name a job (and is not looked up). */
 const JOB_ID = /^[A-Za-z0-9-]{1,64}$/
+/** Stream entry ids: `<ms>-<seq>`. */
+const MESSAGE_ID = /^\d{1,20}-\d{1,20}$/
 
-/** The status API: job records, pipeline stats. Builds the app only; serve.ts listens. */
+const deadLetterNotFound = (id: string) => new AppError('not_found', `No dead-letter entry ${id}`, 404)
+
+/** The status API: job records, pipeline stats, the dead-letter queue. Builds the app only. */
 export function createApp(deps: StatusDeps) {
   const now = deps.now ?? (() => new Date())
   const app = new Hono()
@@ -35,6 +39,34 @@ export function createApp(deps: StatusDeps) {
   })
 
   app.get('/stats', async (c) => c.json(await deps.store.stats(now())))
+
+  /** `?limit=` (1-1000, default 100) entries, oldest first; `?after=<message_id>` for the next page. */
+  app.get('/dlq', async (c) => {
+    const limit = Number(c.req.query('limit') ?? 100)
+    const after = c.req.query('after')
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new AppError('bad_request', 'limit must be a whole number from 1 to 1000', 400)
+    }
+    if (after !== undefined && !MESSAGE_ID.test(after)) {
+      throw new AppError('bad_request', 'after must be a message_id such as 1700000000000-0', 400)
+    }
+    return c.json(await deps.store.listDeadLetters(limit, after))
+  })
+
+  app.post('/dlq/:message_id/retry', async (c) => {
+    const id = c.req.param('message_id')
+    const jobId = MESSAGE_ID.test(id) ? await deps.store.retryDeadLetter(id, now()) : null
+    if (!jobId) throw deadLetterNotFound(id)
+    deps.logger.info('dead-lettered job queued again', { job_id: jobId, message_id: id })
+    return c.json({ job_id: jobId, status: 'queued', message: 'Job queued for another attempt' }, 202)
+  })
+
+  app.delete('/dlq/:message_id', async (c) => {
+    const id = c.req.param('message_id')
+    if (!MESSAGE_ID.test(id) || !(await deps.store.deleteDeadLetter(id))) throw deadLetterNotFound(id)
+    deps.logger.info('dead-letter entry discarded', { message_id: id })
+    return c.body(null, 204)
+  })
 
   app.get('/healthz', (c) => redisHealth(c, deps.store.client))
   app.get('/metrics', () => metricsResponse(deps.registry))

@@ -1,4 +1,4 @@
-import { closeRedis, createRegistry, type Logger, openJobStore, registerQueueSizeGauge } from '@vpp/shared'
+import { closeRedis, createRegistry, type Logger, openJobStore, registerQueueGauges } from '@vpp/shared'
 import { closeAll, listen, type RunningService } from '@vpp/shared/node'
 import { createApp } from './app.ts'
 import type { StatusConfig } from './config.ts'
@@ -8,7 +8,10 @@ export async function startStatus(config: StatusConfig, logger: Logger): Promise
   const store = await openJobStore(config, logger)
   const registry = createRegistry('status')
   // The queue is one per pipeline, so one service reports it: this one.
-  registerQueueSizeGauge(registry, () => store.queueDepth())
+  registerQueueGauges(registry, {
+    queue: () => store.queueDepth(),
+    dlq: () => store.client.xLen(store.keys.dlq),
+  })
   const server = await listen(createApp({ store, logger, registry }), config.STATUS_PORT, config.HOST)
   logger.info('status listening', { port: server.port })
   return {

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { baseConfigShape, type Env, intVar, parseEnv, portVar, resolvePaths } from '@vpp/shared'
+import { baseConfigShape, type Env, intVar, PROFILES, parseEnv, portVar, resolvePaths } from '@vpp/shared'
 import { z } from 'zod'
 
 /** The transcoder's variables (and the shared ones); see the README's configuration table. */
@@ -13,8 +13,45 @@ const shape = {
   HOST: z.string().min(1).default('0.0.0.0'),
   FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
   FFPROBE_PATH: z.string().min(1).default('ffprobe'),
-  /** Longest one ffmpeg run may take, in seconds, before its process group is killed. */
-  FFMPEG_TIMEOUT: intVar(3600, 1, 7 * 24 * 3600),
+  /**
+   * Longest one ffmpeg run may take, in seconds, before its process group is killed. Unset: scaled
+   * by the input's duration (see ffmpegTimeoutMs).
+   */
+  FFMPEG_TIMEOUT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .optional(),
+  /** Attempts a job gets before it is dead-lettered (transient failures only). */
+  MAX_ATTEMPTS: intVar(3, 1, 100),
+  /** First retry delay; each later one doubles, with jitter, up to RETRY_MAX_MS. */
+  RETRY_BASE_MS: intVar(5000, 1, 24 * 3600_000),
+  RETRY_MAX_MS: intVar(300_000, 1, 24 * 3600_000),
+  /** A pending entry idle this long belongs to a dead transcoder and is taken over (XAUTOCLAIM). */
+  CLAIM_IDLE_MS: intVar(30_000, 100, 24 * 3600_000),
+  /** On SIGTERM, how long running jobs may take to finish before their ffmpeg is killed. */
+  SHUTDOWN_GRACE_MS: intVar(25_000, 0, 3600_000),
+  /** Comma-separated profile names to produce (default: every profile of the table). */
+  TRANSCODE_PROFILES: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined) return PROFILES
+      const names = text
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean)
+      const unknown = names.filter((n) => !PROFILES.some((p) => p.name === n))
+      if (unknown.length > 0 || names.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown profile(s) ${unknown.join(', ')}; known: ${PROFILES.map((p) => p.name).join(', ')}`,
+        })
+        return z.NEVER
+      }
+      return PROFILES.filter((p) => names.includes(p.name))
+    }),
   /** Longest a URL import's download may take, in seconds. */
   URL_IMPORT_TIMEOUT: intVar(600, 1, 24 * 3600),
   /** Name of this consumer in the stream's consumer group; unique per running transcoder. */
@@ -30,6 +67,7 @@ export function loadConfig(env: Env) {
     ...config,
     ...resolvePaths(config),
     consumerName: config.CONSUMER_NAME ?? `${hostname()}-${process.pid}`,
+    profiles: config.TRANSCODE_PROFILES,
   }
 }
 export type TranscoderConfig = ReturnType<typeof loadConfig>

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 
 export interface RunOptions {
   /** Kill the process group after this long. */
@@ -30,15 +30,27 @@ export class ProcessError extends Error {
 }
 
 /**
+ * util-linux's `setpriv --pdeathsig KILL` (Linux): the kernel kills ffmpeg if this process dies,
+ * even by SIGKILL, so a crashed transcoder leaves no orphan encoding for nobody. Checked once.
+ */
+let pdeathsig: boolean | undefined
+function deathSignalWrapper(): string[] {
+  pdeathsig ??=
+    process.platform === 'linux' && spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0
+  return pdeathsig ? ['setpriv', '--pdeathsig', 'KILL'] : []
+}
+
+/**
  * Run ffmpeg or ffprobe: an argument array (never a shell), stdin closed, in a process group of
- * its own so a timeout or cancel kills it and anything it started. Rejects with a ProcessError
- * that carries the tail of stderr.
+ * its own so a timeout or cancel kills it and anything it started, and killed by the kernel if
+ * this process dies. Rejects with a ProcessError that carries the tail of stderr.
  */
 export function runProcess(bin: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   const name = bin.split('/').pop() ?? bin
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) return reject(new ProcessError(`${name} cancelled`, 'aborted', ''))
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    const [command = bin, ...argv] = [...deathSignalWrapper(), bin, ...args]
+    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     let stdout = ''
     let stderr = ''
     let ended: ProcessError['reason'] | undefined
@@ -83,6 +95,9 @@ export function runProcess(bin: string, args: readonly string[], options: RunOpt
       }
       if (ended === 'aborted') return reject(new ProcessError(`${name} cancelled`, 'aborted', stderr))
       if (code === 0) return resolve({ stdout, stderr })
+      if (command === 'setpriv' && code === 127 && /setpriv: failed to execute/.test(stderr)) {
+        return reject(new ProcessError(`${name} not found (${bin})`, 'spawn', stderr))
+      }
       const last = lastLine(stderr)
       const how = code === null ? `killed by ${signal}` : `exit code ${code}`
       reject(new ProcessError(`${name} failed (${how})${last ? `: ${last}` : ''}`, 'exit', stderr, code))

@@ -16,11 +16,15 @@ describe('parseProbe', () => {
 
   it('falls back to the stream duration and to null when neither says', () => {
     expect(
-      parseProbe({ streams: [{ codec_type: 'video', width: 2, height: 2, duration: '3.5' }] }).duration,
+      parseProbe({
+        streams: [{ codec_type: 'video', codec_name: 'vp9', width: 2, height: 2, duration: '3.5' }],
+      }).duration,
     ).toBe(3.5)
     expect(
-      parseProbe({ streams: [{ codec_type: 'video', width: 2, height: 2 }], format: { duration: 'N/A' } })
-        .duration,
+      parseProbe({
+        streams: [{ codec_type: 'video', codec_name: 'vp9', width: 2, height: 2 }],
+        format: { duration: 'N/A' },
+      }).duration,
     ).toBe(null)
   })
 
@@ -43,5 +47,11 @@ describe('parseProbe', () => {
       })
     expect(coverArt).toThrow('Input has no video stream')
     expect(() => parseProbe({})).toThrow('Input has no video stream')
+  })
+
+  it('fails permanently on a video stream ffmpeg has no decoder for', () => {
+    const unknown = () => parseProbe({ streams: [{ codec_type: 'video', width: 640, height: 480 }] })
+    expect(unknown).toThrow(PermanentJobError)
+    expect(unknown).toThrow('Input video codec is not supported')
   })
 })

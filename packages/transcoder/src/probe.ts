@@ -38,12 +38,15 @@ export function parseProbe(json: FfprobeJson): Probe {
   if (!video.width || !video.height) {
     throw new PermanentJobError('invalid_input', 'Input video stream has no frame size')
   }
+  if (!video.codec_name || video.codec_name === 'none') {
+    throw new PermanentJobError('unsupported_codec', 'Input video codec is not supported')
+  }
   const duration = Number(json.format?.duration ?? video.duration)
   return {
     width: video.width,
     height: video.height,
     duration: Number.isFinite(duration) && duration > 0 ? duration : null,
-    videoCodec: video.codec_name ?? 'unknown',
+    videoCodec: video.codec_name,
     hasAudio: streams.some((s) => s.codec_type === 'audio'),
   }
 }

@@ -15,14 +15,17 @@ import type { TranscoderConfig } from './config.ts'
 import { download } from './download.ts'
 import { lastLine, ProcessError, runProcess } from './ffmpeg-process.ts'
 import { type FfprobeJson, type Probe, parseProbe, probeArgs } from './probe.ts'
+import { ffmpegTimeoutMs } from './retry-policy.ts'
 
 export interface JobContext {
   config: TranscoderConfig
   storage: LocalUploadStorage
   logger: Logger
   metrics: TranscoderMetrics
-  /** Aborted on shutdown: kills the job's ffmpeg processes. */
+  /** Aborted when the job must stop (shutdown past its grace, or the claim was lost): kills ffmpeg. */
   signal: AbortSignal
+  /** Asked right before the outputs are moved into place: false means another worker owns the job now. */
+  stillOwner: () => Promise<boolean>
 }
 
 /**
@@ -55,15 +58,15 @@ export async function processJob(job: Job, ctx: JobContext): Promise<Output[]> {
   const tmpDir = join(finalDir, `.tmp-${randomUUID()}`)
   await mkdir(tmpDir, { recursive: true })
   try {
-    const runs = buildArgs({ input, outDir: tmpDir }, PROFILES, probe)
+    const runs = buildArgs({ input, outDir: tmpDir }, config.profiles, probe)
+    const timeoutMs = ffmpegTimeoutMs(probe.duration, config.FFMPEG_TIMEOUT)
     for (const run of runs) {
       const started = performance.now()
-      await runProcess(config.FFMPEG_PATH, run.args, {
-        timeoutMs: config.FFMPEG_TIMEOUT * 1000,
-        signal: ctx.signal,
-      }).catch((error: unknown) => {
-        throw scrubPaths(error, { [input]: 'input', [tmpDir]: 'output' })
-      })
+      await runProcess(config.FFMPEG_PATH, run.args, { timeoutMs, signal: ctx.signal, maxStdout: 0 }).catch(
+        (error: unknown) => {
+          throw scrubPaths(error, { [input]: 'input', [tmpDir]: 'output' })
+        },
+      )
       const seconds = (performance.now() - started) / 1000
       for (const output of run.outputs) ctx.metrics.duration.observe({ profile: output.profile }, seconds)
       logger.info('ffmpeg run finished', {
@@ -72,15 +75,17 @@ export async function processJob(job: Job, ctx: JobContext): Promise<Output[]> {
       })
     }
     // In the profile table's order, whatever order the runs wrote them in.
-    const written = runs
-      .flatMap((run) => run.outputs)
-      .sort((a, b) => profileOrder(a.profile) - profileOrder(b.profile))
+    const order = (name: string) => config.profiles.findIndex((p) => p.name === name)
+    const written = runs.flatMap((run) => run.outputs).sort((a, b) => order(a.profile) - order(b.profile))
     const outputs: Output[] = []
     for (const output of written) {
       outputs.push(
         await describeOutput(output.profile, output.path, join(finalDir, basename(output.path)), ctx),
       )
     }
+    // Fencing: a worker that lost the job (taken over after a stall) must not overwrite the files
+    // of the one that holds it now. Same paths on every attempt, each file replaced whole.
+    if (!(await ctx.stillOwner())) throw new LostClaimError()
     for (const output of written) await rename(output.path, join(finalDir, basename(output.path)))
     return outputs
   } finally {
@@ -142,7 +147,13 @@ function scrubPaths(error: unknown, paths: Record<string, string>): unknown {
   return error
 }
 
-const profileOrder = (name: string) => PROFILES.findIndex((p) => p.name === name)
+/** The job was taken over by another transcoder: drop this attempt without recording anything. */
+export class LostClaimError extends Error {
+  constructor() {
+    super('another transcoder took this job over')
+    this.name = 'LostClaimError'
+  }
+}
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(

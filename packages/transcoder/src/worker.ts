@@ -1,4 +1,5 @@
 import {
+  type Claim,
   errorMessage,
   type JobStore,
   type Logger,
@@ -8,7 +9,8 @@ import {
 import type { LocalUploadStorage } from '@vpp/shared/node'
 import type { TranscoderConfig } from './config.ts'
 import { ProcessError } from './ffmpeg-process.ts'
-import { processJob } from './process-job.ts'
+import { LostClaimError, processJob } from './process-job.ts'
+import { finalError, isPermanent, retryDelayMs } from './retry-policy.ts'
 
 export interface TranscoderDeps {
   config: TranscoderConfig
@@ -18,22 +20,42 @@ export interface TranscoderDeps {
   metrics: TranscoderMetrics
 }
 
-/** How long one XREADGROUP waits for new entries before looping (and noticing a close). */
-const BLOCK_MS = 2000
+interface Active {
+  entryId: string
+  jobId: string
+  claim?: Claim
+  /** Aborted when the claim is lost: kills this job's ffmpeg. */
+  lost: AbortController
+  done: Promise<void>
+}
+
+type Entry = { id: string; message: Record<string, string> }
 
 /**
- * The stream consumer: reads job entries with XREADGROUP (one consumer of the group), runs up
- * to WORKER_CONCURRENCY of them at once, and settles each entry only once its job's result is
- * recorded. On close it stops reading, kills its ffmpeg processes and puts their jobs back on
- * the queue.
+ * The stream consumer. Reads job entries with XREADGROUP, runs up to WORKER_CONCURRENCY at once,
+ * and settles an entry only once its job's outcome is recorded. Alongside:
+ * - a heartbeat (every CLAIM_IDLE_MS/3) keeps its pending entries fresh, so live long jobs are
+ *   never taken over, and tells it when a claim was lost;
+ * - XAUTOCLAIM (every CLAIM_IDLE_MS/2) takes over entries of transcoders that died;
+ * - a scheduler queues retries whose backoff has elapsed.
+ * Every outcome is fenced by the job's lease: a stale worker can neither publish nor acknowledge.
  */
 export class Transcoder {
   readonly #deps: TranscoderDeps
-  readonly #active = new Map<string, Promise<void>>()
-  readonly #abort = new AbortController()
+  readonly #active = new Map<string, Active>()
+  /** Aborted on close: no new work is taken. */
+  readonly #stopping = new AbortController()
+  readonly #stopped = new Promise<void>((resolve) =>
+    this.#stopping.signal.addEventListener('abort', () => resolve(), { once: true }),
+  )
+  /** Aborted when the shutdown grace is over: running ffmpeg processes are killed. */
+  readonly #killing = new AbortController()
+  readonly #timers: NodeJS.Timeout[] = []
   #reader: RedisClient | undefined
   #loop: Promise<void> | undefined
   #closing: Promise<void> | undefined
+  #claimCursor = '0-0'
+  #lastClaimAt = 0
 
   constructor(deps: TranscoderDeps) {
     this.#deps = deps
@@ -45,107 +67,280 @@ export class Transcoder {
   }
 
   async start(): Promise<void> {
-    const { store, logger } = this.#deps
+    const { store, logger, config } = this.#deps
     await store.ensureGroup()
     // XREADGROUP BLOCK holds its connection, so it gets one of its own.
     const reader = store.client.duplicate()
-    reader.on('error', (error: Error) => logger.warn('redis reader error', { error: error.message }))
+    reader.on('error', (error: Error) => logger.debug('redis reader error', { error: error.message }))
     await reader.connect()
     this.#reader = reader
+    this.#every(Math.max(50, Math.floor(config.CLAIM_IDLE_MS / 3)), () => this.#heartbeat())
+    this.#every(Math.min(1000, config.RETRY_BASE_MS), () => this.#promoteDue())
     this.#loop = this.#run(reader)
+  }
+
+  #every(ms: number, task: () => Promise<void>): void {
+    let running = false
+    const timer = setInterval(() => {
+      if (running) return
+      running = true
+      task().finally(() => {
+        running = false
+      })
+    }, ms)
+    timer.unref()
+    this.#timers.push(timer)
   }
 
   async #run(reader: RedisClient): Promise<void> {
     const { config, store, logger } = this.#deps
-    while (!this.#abort.signal.aborted) {
-      if (this.#active.size >= config.WORKER_CONCURRENCY) {
-        await Promise.race(this.#active.values())
-        continue
-      }
-      let reply: Awaited<ReturnType<RedisClient['xReadGroup']>>
+    const claimEveryMs = Math.max(50, Math.floor(config.CLAIM_IDLE_MS / 2))
+    while (!this.#stopping.signal.aborted) {
       try {
-        reply = await reader.xReadGroup(
+        if (this.#active.size >= config.WORKER_CONCURRENCY) {
+          // Wait for a free slot, or for close().
+          await Promise.race([this.#stopped, ...[...this.#active.values()].map((a) => a.done)])
+          continue
+        }
+        if (Date.now() - this.#lastClaimAt >= claimEveryMs) {
+          this.#lastClaimAt = Date.now()
+          await this.#claimStalled()
+          continue
+        }
+        const reply = (await reader.xReadGroup(
           store.keys.group,
           config.consumerName,
           { key: store.keys.stream, id: '>' },
-          { COUNT: config.WORKER_CONCURRENCY - this.#active.size, BLOCK: BLOCK_MS },
-        )
+          { COUNT: config.WORKER_CONCURRENCY - this.#active.size, BLOCK: Math.min(2000, claimEveryMs) },
+        )) as Array<{ messages: Entry[] }> | null
+        for (const stream of reply ?? []) for (const entry of stream.messages) this.#begin(entry)
       } catch (error) {
-        if (this.#abort.signal.aborted) break
+        if (this.#stopping.signal.aborted) break
         logger.warn('reading the job stream failed; retrying', { error: errorMessage(error) })
-        await new Promise((resolve) => setTimeout(resolve, 1000))
-        continue
-      }
-      for (const stream of (reply ?? []) as Array<{
-        messages: Array<{ id: string; message: Record<string, string> }>
-      }>) {
-        for (const entry of stream.messages) {
-          const done = this.#handle(entry.id, entry.message.job_id ?? '').finally(() =>
-            this.#active.delete(entry.id),
-          )
-          this.#active.set(entry.id, done)
-        }
+        await sleep(1000)
       }
     }
   }
 
+  /** XAUTOCLAIM: take over entries idle longer than CLAIM_IDLE_MS (their transcoder died). */
+  async #claimStalled(): Promise<void> {
+    const { config, store, logger } = this.#deps
+    const reply = await store.client.xAutoClaim(
+      store.keys.stream,
+      store.keys.group,
+      config.consumerName,
+      config.CLAIM_IDLE_MS,
+      this.#claimCursor,
+      { COUNT: config.WORKER_CONCURRENCY - this.#active.size },
+    )
+    this.#claimCursor = reply.nextId
+    // Entries deleted from the stream while pending: their job can never be delivered again.
+    for (const entryId of reply.deletedMessages) {
+      const jobId = await store.failLostEntry(entryId, new Date())
+      logger.warn('pending entry was deleted; job dead-lettered', { entry_id: entryId, job_id: jobId })
+    }
+    for (const entry of reply.messages) {
+      if (!entry || this.#active.has(entry.id)) continue
+      logger.warn('taking over a stalled job', { job_id: entry.message.job_id, entry_id: entry.id })
+      this.#deps.metrics.recovered.inc()
+      this.#begin(entry as Entry)
+    }
+  }
+
+  #begin(entry: Entry): void {
+    const active: Active = {
+      entryId: entry.id,
+      jobId: entry.message.job_id ?? '',
+      lost: new AbortController(),
+      done: Promise.resolve(),
+    }
+    active.done = this.#handle(active).finally(() => this.#active.delete(entry.id))
+    this.#active.set(entry.id, active)
+  }
+
   /** Run one entry's job to its end. Never rejects: every outcome is recorded or logged. */
-  async #handle(entryId: string, jobId: string): Promise<void> {
-    const { store, metrics } = this.#deps
+  async #handle(active: Active): Promise<void> {
+    const { config, store, metrics } = this.#deps
+    const { jobId, entryId } = active
     const logger = this.#deps.logger.child({ job_id: jobId })
     try {
-      const before = jobId ? await store.start(jobId, new Date()) : null
-      const job = before === 'queued' || before === 'processing' ? await store.get(jobId) : null
-      if (!job) {
-        logger.warn('stream entry names no runnable job; settling it', { entry_id: entryId, status: before })
+      const started = jobId
+        ? await store.start(jobId, entryId, config.consumerName, new Date())
+        : ({ started: false, status: null } as const)
+      if (!started.started) {
+        logger.warn('stream entry names no runnable job; settling it', {
+          entry_id: entryId,
+          status: started.status,
+        })
         await store.settle(entryId)
         return
       }
-      const started = performance.now()
+      const claim = started.claim
+      active.claim = claim
+      const attempt = started.attempts
+      const log = logger.child({ attempt })
+      if (attempt > config.MAX_ATTEMPTS) {
+        // Only a takeover gets here: the transcoders running it kept dying (OOM kill, crash).
+        const error = `Gave up after ${attempt - 1} attempts: the transcoder running it stopped before finishing`
+        await this.#record(() => store.finish(claim, { status: 'failed', error }, new Date()), log)
+        metrics.processed.inc({ status: 'failed', profile: 'all' })
+        log.error('job dead-lettered', { error })
+        return
+      }
+      const job = await store.get(jobId)
+      if (!job) throw new Error(`job ${jobId} vanished`)
+
+      const startedAt = performance.now()
       metrics.active.inc()
-      logger.info('job started', { attempt: job.attempts, filename: job.filename })
+      log.info('job started', { filename: job.filename, taken_over: started.before === 'processing' })
       try {
-        const outputs = await processJob(job, { ...this.#deps, logger, signal: this.#abort.signal })
-        await store.finish(jobId, entryId, { status: 'completed', outputs }, new Date())
+        const outputs = await processJob(job, {
+          ...this.#deps,
+          logger: log,
+          signal: AbortSignal.any([active.lost.signal, this.#killing.signal]),
+          stillOwner: () => store.heartbeat(claim, config.consumerName),
+        })
+        const recorded = await this.#record(
+          () => store.finish(claim, { status: 'completed', outputs }, new Date()),
+          log,
+        )
+        if (!recorded) return log.warn('job was taken over before its result was recorded; result dropped')
         metrics.processed.inc({ status: 'completed', profile: 'all' })
         for (const output of outputs) metrics.processed.inc({ status: 'completed', profile: output.profile })
-        metrics.duration.observe({ profile: 'all' }, (performance.now() - started) / 1000)
-        logger.info('job completed', {
-          duration_ms: Math.round(performance.now() - started),
+        metrics.duration.observe({ profile: 'all' }, (performance.now() - startedAt) / 1000)
+        log.info('job completed', {
+          duration_ms: Math.round(performance.now() - startedAt),
           outputs: outputs.length,
         })
       } catch (error) {
-        if (this.#abort.signal.aborted) {
-          await store.requeue(jobId, entryId, new Date())
-          logger.info('job interrupted by shutdown; requeued')
-          return
-        }
-        const message = errorMessage(error)
-        await store.finish(jobId, entryId, { status: 'failed', error: message }, new Date())
-        metrics.processed.inc({ status: 'failed', profile: 'all' })
-        const stderr = error instanceof ProcessError ? error.stderr.slice(-1000) : undefined
-        logger.error('job failed', {
-          error: message,
-          stderr,
-          duration_ms: Math.round(performance.now() - started),
-        })
+        await this.#failed(claim, attempt, error, active, log, performance.now() - startedAt)
       } finally {
         metrics.active.dec()
       }
     } catch (error) {
-      // Redis could not record the outcome: the entry stays pending in the group.
-      logger.error('could not record the job outcome', { entry_id: entryId, error: errorMessage(error) })
+      // Redis could not record the outcome: the entry stays pending and XAUTOCLAIM recovers it.
+      logger.error('could not record the job outcome; it will be recovered', {
+        entry_id: entryId,
+        error: errorMessage(error),
+      })
     }
   }
 
-  /** Stop reading, kill running ffmpeg processes, requeue their jobs. Safe to call twice. */
+  async #failed(
+    claim: Claim,
+    attempt: number,
+    error: unknown,
+    active: Active,
+    log: Logger,
+    ms: number,
+  ): Promise<void> {
+    const { config, store, metrics } = this.#deps
+    if (active.lost.signal.aborted || error instanceof LostClaimError) {
+      log.warn('job was taken over by another transcoder; this attempt is dropped')
+      return
+    }
+    if (this.#killing.signal.aborted) {
+      log.warn('job stopped by shutdown; left pending for another transcoder')
+      return
+    }
+    const message = errorMessage(error)
+    const stderr = error instanceof ProcessError ? error.stderr.slice(-1000) : undefined
+    if (error instanceof ProcessError) metrics.ffmpegFailures.inc({ reason: error.reason })
+    if (isPermanent(error) || attempt >= config.MAX_ATTEMPTS) {
+      const final = finalError(message, attempt)
+      const recorded = await this.#record(
+        () => store.finish(claim, { status: 'failed', error: final }, new Date()),
+        log,
+      )
+      if (!recorded) return
+      metrics.processed.inc({ status: 'failed', profile: 'all' })
+      log.error('job failed; dead-lettered', {
+        error: final,
+        permanent: isPermanent(error),
+        stderr,
+        duration_ms: Math.round(ms),
+      })
+      return
+    }
+    const delay = retryDelayMs(attempt, config.RETRY_BASE_MS, config.RETRY_MAX_MS)
+    const now = new Date()
+    const due = new Date(now.getTime() + delay)
+    if (await this.#record(() => store.retryLater(claim, message, due, now), log)) {
+      metrics.retries.inc()
+      log.warn('job failed; will retry', {
+        error: message,
+        stderr,
+        retry_in_ms: delay,
+        duration_ms: Math.round(ms),
+      })
+    }
+  }
+
+  /**
+   * Record an outcome, retrying while Redis is unreachable (a restart takes seconds). Returns
+   * what the store said; throws when Redis stayed away (the entry then stays pending).
+   */
+  async #record(write: () => Promise<boolean>, log: Logger): Promise<boolean> {
+    for (let attempt = 0, delay = 250; ; attempt++, delay = Math.min(delay * 2, 5000)) {
+      try {
+        return await write()
+      } catch (error) {
+        if (attempt >= 12) throw error
+        log.warn('recording the outcome failed; retrying', { error: errorMessage(error), retry_in_ms: delay })
+        await sleep(delay)
+      }
+    }
+  }
+
+  async #heartbeat(): Promise<void> {
+    const { store, config, logger } = this.#deps
+    for (const active of this.#active.values()) {
+      if (!active.claim || active.lost.signal.aborted) continue
+      try {
+        if (!(await store.heartbeat(active.claim, config.consumerName))) {
+          logger.warn('claim lost to another transcoder; stopping this attempt', { job_id: active.jobId })
+          active.lost.abort()
+        }
+      } catch (error) {
+        logger.debug('heartbeat failed', { job_id: active.jobId, error: errorMessage(error) })
+      }
+    }
+  }
+
+  async #promoteDue(): Promise<void> {
+    try {
+      const queued = await this.#deps.store.promoteDue(new Date())
+      if (queued > 0) this.#deps.logger.info('retries queued', { count: queued })
+    } catch (error) {
+      this.#deps.logger.debug('queueing due retries failed', { error: errorMessage(error) })
+    }
+  }
+
+  /**
+   * Stop taking work, let running jobs finish within SHUTDOWN_GRACE_MS, then kill their ffmpeg
+   * and leave their entries pending (unacknowledged) for another transcoder. Safe to call twice.
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#abort.abort()
-      this.#reader?.destroy() // ends a blocking XREADGROUP now rather than after BLOCK_MS
+      this.#stopping.abort()
+      this.#reader?.destroy() // ends a blocking XREADGROUP now rather than after BLOCK
       await this.#loop
-      await Promise.allSettled(this.#active.values())
+      const running = Promise.allSettled([...this.#active.values()].map((a) => a.done))
+      const graceOver = await Promise.race([
+        running.then(() => false),
+        sleep(this.#deps.config.SHUTDOWN_GRACE_MS).then(() => true),
+      ])
+      if (graceOver) {
+        this.#deps.logger.warn('shutdown grace over; stopping running jobs', { jobs: this.#active.size })
+        this.#killing.abort()
+        await running
+      }
+      for (const timer of this.#timers) clearInterval(timer)
     })()
     return this.#closing
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
 }

@@ -7,6 +7,8 @@ export interface RedisServerHandle {
   readonly port: number
   /** Stop the server (SIGTERM: it writes its append-only file and exits). Safe to call twice. */
   stop(): Promise<void>
+  /** Kill it with SIGKILL, as a crash would (resolves once it is gone). */
+  crash(): Promise<void>
 }
 
 export interface RedisServerOptions {
@@ -14,6 +16,13 @@ export interface RedisServerOptions {
   dir: string
   /** Keep data across restarts (append-only file). Tests turn it off. */
   persistent?: boolean
+  /**
+   * With `persistent`: `everysec` (default) may lose the last second of writes if the machine or
+   * Redis is killed; `always` fsyncs every write and loses nothing, at some throughput cost.
+   */
+  appendfsync?: 'everysec' | 'always'
+  /** A fixed port (to restart a server where clients expect it); default: a free one. */
+  port?: number
   bin?: string
 }
 
@@ -38,22 +47,19 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
   await mkdir(options.dir, { recursive: true })
   let lastError: unknown
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort()
+    const port = options.port ?? (await freePort())
     try {
       const child = await spawnRedis(options, port)
       let stopped: Promise<void> | undefined
-      return {
-        url: `redis://127.0.0.1:${port}`,
-        port,
-        stop: () => {
-          stopped ??= new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve()
-            child.once('exit', () => resolve())
-            child.kill('SIGTERM')
-          })
-          return stopped
-        },
+      const end = (signal: NodeJS.Signals) => {
+        stopped ??= new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve()
+          child.once('exit', () => resolve())
+          child.kill(signal)
+        })
+        return stopped
       }
+      return { url: `redis://127.0.0.1:${port}`, port, stop: () => end('SIGTERM'), crash: () => end('SIGKILL') }
     } catch (error) {
       lastError = error // most likely the port was taken between the check and the bind
     }
@@ -72,6 +78,8 @@ function spawnRedis(options: RedisServerOptions, port: number): Promise<ChildPro
     options.dir,
     '--appendonly',
     persistent ? 'yes' : 'no',
+    '--appendfsync',
+    options.appendfsync ?? 'everysec',
     '--save',
     '',
     '--daemonize',

@@ -6,18 +6,34 @@ import { startRedisServer } from '../node/redis-server.ts'
 
 export interface TestRedis {
   url: string
+  port: number
+  /** The server's directory (its append-only file, when persistent). */
+  dir: string
   /** A key prefix no other test uses. */
   prefix(): string
+  /** SIGKILL the server (a crash); `restart()` brings it back on the same port from its files. */
+  crash(): Promise<void>
+  restart(): Promise<void>
   stop(): Promise<void>
 }
 
-/** A real redis-server on a free loopback port, in a temporary directory removed on stop. */
-export async function startTestRedis(): Promise<TestRedis> {
+/**
+ * A real redis-server on a free loopback port, in a temporary directory removed on stop. With
+ * `persistent`, it keeps an append-only file fsynced on every write (crash tests).
+ */
+export async function startTestRedis(options: { persistent?: boolean } = {}): Promise<TestRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'vpp-redis-'))
-  const server = await startRedisServer({ dir, persistent: false })
+  const persistent = options.persistent ?? false
+  let server = await startRedisServer({ dir, persistent, appendfsync: 'always' })
   return {
     url: server.url,
+    port: server.port,
+    dir,
     prefix: () => `test-${randomUUID().slice(0, 8)}`,
+    crash: () => server.crash(),
+    async restart() {
+      server = await startRedisServer({ dir, persistent, appendfsync: 'always', port: server.port })
+    },
     async stop() {
       await server.stop()
       await rm(dir, { recursive: true, force: true })

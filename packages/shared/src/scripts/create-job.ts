@@ -1,0 +1,22 @@
+/** Lua: store a new job and queue it, in one atomic step. */
+export const CREATE_JOB_LUA = `
+-- Create a job record and add its stream entry.
+-- KEYS[1] job hash (must not exist)
+-- KEYS[2] status counts hash (status -> number of jobs)
+-- KEYS[3] total jobs counter
+-- KEYS[4] jobs stream
+-- KEYS[5] entries hash (stream entry id -> job_id)
+-- ARGV[1] job_id
+-- ARGV[2..] the record, as field, value, field, value, ...
+-- Returns the new stream entry id.
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.error_reply('ERR job ' .. ARGV[1] .. ' exists')
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('HINCRBY', KEYS[2], 'queued', 1)
+redis.call('INCR', KEYS[3])
+local entry = redis.call('XADD', KEYS[4], '*', 'job_id', ARGV[1])
+redis.call('HSET', KEYS[5], entry, ARGV[1])
+redis.call('HSET', KEYS[1], 'entry_id', entry)
+return entry
+`

@@ -1,0 +1,27 @@
+/** Lua: replay a dead-lettered job (operator action), removing its DLQ entry atomically. */
+export const RETRY_DEAD_LETTER_LUA = `
+-- 'failed' -> 'queued' with attempts reset and a new stream entry; the DLQ entry is deleted in
+-- the same step, so retrying one entry twice cannot queue the job twice.
+-- KEYS[1] dead-letter stream
+-- KEYS[2] job hash (of the job the entry names)
+-- KEYS[3] status counts hash (status -> number of jobs)
+-- KEYS[4] jobs stream
+-- KEYS[5] entries hash (stream entry id -> job_id)
+-- ARGV[1] dead-letter entry id
+-- ARGV[2] job_id the entry names (read by the caller just before)
+-- ARGV[3] updated_at, ISO 8601
+-- Returns 1 when queued; 0 when the entry is gone (already retried or discarded); -1 when the
+-- job is no longer 'failed' (the entry is then removed as stale).
+local entry = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+if #entry == 0 then return 0 end
+redis.call('XDEL', KEYS[1], ARGV[1])
+if redis.call('HGET', KEYS[2], 'status') ~= 'failed' then return -1 end
+redis.call('HSET', KEYS[2], 'status', 'queued', 'attempts', 0, 'updated_at', ARGV[3], 'outputs', '[]')
+redis.call('HDEL', KEYS[2], 'error', 'next_attempt_at')
+redis.call('HINCRBY', KEYS[3], 'failed', -1)
+redis.call('HINCRBY', KEYS[3], 'queued', 1)
+local stream_entry = redis.call('XADD', KEYS[4], '*', 'job_id', ARGV[2])
+redis.call('HSET', KEYS[5], stream_entry, ARGV[2])
+redis.call('HSET', KEYS[2], 'entry_id', stream_entry)
+return 1
+`

@@ -1,0 +1,31 @@
+/** Lua: park a job for a later attempt (backoff) without holding a stream entry or a worker. */
+export const RETRY_JOB_LUA = `
+-- After a transient failure: 'processing' -> 'retrying', due again at ARGV[4]; the stream entry
+-- is settled, so no worker slot or pending entry is held while the job waits.
+-- KEYS[1] job hash
+-- KEYS[2] status counts hash (status -> number of jobs)
+-- KEYS[3] jobs stream
+-- KEYS[4] delayed sorted set (job_id scored by due time, ms)
+-- KEYS[5] entries hash (stream entry id -> job_id)
+-- ARGV[1] consumer group
+-- ARGV[2] stream entry id
+-- ARGV[3] updated_at, ISO 8601
+-- ARGV[4] due time, ms since the epoch
+-- ARGV[5] due time, ISO 8601 (next_attempt_at)
+-- ARGV[6] error of this attempt
+-- ARGV[7] the caller's lease
+-- Returns 1 when parked; 0 (nothing changed, nothing acknowledged) when the caller no longer
+-- holds the job.
+if redis.call('HGET', KEYS[1], 'status') ~= 'processing' or redis.call('HGET', KEYS[1], 'lease') ~= ARGV[7] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'status', 'retrying', 'updated_at', ARGV[3], 'next_attempt_at', ARGV[5], 'error', ARGV[6])
+redis.call('HDEL', KEYS[1], 'owner', 'entry_id')
+redis.call('HINCRBY', KEYS[2], 'processing', -1)
+redis.call('HINCRBY', KEYS[2], 'retrying', 1)
+redis.call('ZADD', KEYS[4], ARGV[4], redis.call('HGET', KEYS[1], 'job_id'))
+redis.call('XACK', KEYS[3], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[3], ARGV[2])
+redis.call('HDEL', KEYS[5], ARGV[2])
+return 1
+`

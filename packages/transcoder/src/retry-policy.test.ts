@@ -1,0 +1,42 @@
+import { PermanentJobError } from '@vpp/shared'
+import { describe, expect, it } from 'vitest'
+import { ProcessError } from './ffmpeg-process.ts'
+import { ffmpegTimeoutMs, finalError, isPermanent, retryDelayMs } from './retry-policy.ts'
+
+describe('retryDelayMs', () => {
+  it('doubles per attempt, with half of each delay random', () => {
+    expect([1, 2, 3, 4].map((n) => retryDelayMs(n, 1000, 60_000, () => 0))).toEqual([500, 1000, 2000, 4000])
+    expect([1, 2, 3, 4].map((n) => retryDelayMs(n, 1000, 60_000, () => 1))).toEqual([1000, 2000, 4000, 8000])
+  })
+
+  it('never exceeds the ceiling', () => {
+    expect(retryDelayMs(30, 1000, 60_000, () => 1)).toBe(60_000)
+    expect(retryDelayMs(30, 1000, 60_000, () => 0)).toBe(30_000)
+  })
+})
+
+describe('ffmpegTimeoutMs', () => {
+  it('uses FFMPEG_TIMEOUT when it is set', () => {
+    expect(ffmpegTimeoutMs(3600, 5)).toBe(5000)
+  })
+
+  it('scales with the input: 10 s per second of video, at least 2 min, at most 4 h', () => {
+    expect(ffmpegTimeoutMs(2, undefined)).toBe(120_000)
+    expect(ffmpegTimeoutMs(60, undefined)).toBe(600_000)
+    expect(ffmpegTimeoutMs(10 * 3600, undefined)).toBe(4 * 3600_000)
+    expect(ffmpegTimeoutMs(null, undefined)).toBe(4 * 3600_000)
+  })
+})
+
+describe('error classes', () => {
+  it('retries everything but permanent job errors', () => {
+    expect(isPermanent(new PermanentJobError('no_video_stream', 'Input has no video stream'))).toBe(true)
+    expect(isPermanent(new ProcessError('FFmpeg timeout', 'timeout', ''))).toBe(false)
+    expect(isPermanent(new Error('EIO: i/o error, write'))).toBe(false)
+  })
+
+  it('says how many attempts were made', () => {
+    expect(finalError('FFmpeg timeout', 3)).toBe('FFmpeg timeout (gave up after 3 attempts)')
+    expect(finalError('Input has no video stream', 1)).toBe('Input has no video stream')
+  })
+})

@@ -1,0 +1,43 @@
+import { PermanentJobError } from '@vpp/shared'
+
+/**
+ * Delay before attempt `attempt + 1`: exponential (base, 2×base, 4×base, … capped at max) with
+ * "equal jitter" (half fixed, half random), so retries of jobs that failed together spread out.
+ */
+export function retryDelayMs(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1))
+  return Math.round(ceiling / 2 + random() * (ceiling / 2))
+}
+
+/** Runs shorter than this are never cut off (start-up, probing, tiny clips). */
+const MIN_TIMEOUT_S = 120
+/** Allowed wall time per second of input: 10× slower than real time. */
+const SECONDS_PER_INPUT_SECOND = 10
+/** The ceiling, also used when the input's duration is unknown. */
+const MAX_TIMEOUT_S = 4 * 3600
+
+/** FFMPEG_TIMEOUT when set; otherwise scaled by the input's duration, within [2 min, 4 h]. */
+export function ffmpegTimeoutMs(durationSeconds: number | null, fixedSeconds?: number): number {
+  if (fixedSeconds !== undefined) return fixedSeconds * 1000
+  if (durationSeconds === null) return MAX_TIMEOUT_S * 1000
+  const scaled = Math.ceil(durationSeconds * SECONDS_PER_INPUT_SECOND)
+  return Math.min(MAX_TIMEOUT_S, Math.max(MIN_TIMEOUT_S, scaled)) * 1000
+}
+
+/**
+ * Permanent: retrying cannot help (not a video, no video stream, over limits, a 4xx download).
+ * Everything else (ffmpeg crash or timeout, storage, network, Redis) is transient.
+ */
+export function isPermanent(error: unknown): boolean {
+  return error instanceof PermanentJobError
+}
+
+/** The message recorded for a job that ran out of attempts. */
+export function finalError(error: string, attempts: number): string {
+  return attempts > 1 ? `${error} (gave up after ${attempts} attempts)` : error
+}

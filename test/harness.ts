@@ -1,0 +1,171 @@
+/**
+ * Test harness for whole-pipeline tests: ingest and status in this process on free loopback
+ * ports, transcoders in this process or as child processes (to SIGKILL them), one real Redis.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { loadConfig as ingestConfig, startIngest } from '@vpp/ingest'
+import {
+  closeRedis,
+  createLogger,
+  type Job,
+  JobSchema,
+  type JobStatus,
+  type JobStore,
+  openJobStore,
+  UploadResponseSchema,
+} from '@vpp/shared'
+import type { RunningService } from '@vpp/shared/node'
+import type { TestRedis } from '@vpp/shared/testing'
+import { startStatus, loadConfig as statusConfig } from '@vpp/status'
+import { startTranscoder, loadConfig as transcoderConfig } from '@vpp/transcoder'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const silent = (service: string) => createLogger({ service, level: 'silent' })
+
+export interface Pipeline {
+  env: Record<string, string>
+  ingest: string
+  status: string
+  /** A store on its own connection, for looking into Redis. */
+  store: JobStore
+  upload(path: string, name?: string): Promise<string>
+  uploadResponse(path: string, name?: string): Promise<Response>
+  waitFor(id: string, statuses: JobStatus[], timeoutMs?: number): Promise<Job>
+  /** A transcoder in this process (its env: the pipeline's plus `extra`). */
+  transcoder(extra?: Record<string, string>): Promise<RunningService>
+  /** A transcoder as a child process, which a test can SIGKILL. */
+  childTranscoder(extra?: Record<string, string>): ChildTranscoder
+  close(): Promise<void>
+}
+
+export interface ChildTranscoder {
+  process: ChildProcess
+  /** stderr so far, for failure messages. */
+  stderr(): string
+  kill(signal: NodeJS.Signals): Promise<void>
+}
+
+export async function startPipeline(
+  redis: TestRedis,
+  dataDir: string,
+  extra: Record<string, string> = {},
+): Promise<Pipeline> {
+  const env: Record<string, string> = {
+    REDIS_URL: redis.url,
+    REDIS_KEY_PREFIX: redis.prefix(),
+    DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    INGEST_PORT: '0',
+    STATUS_PORT: '0',
+    TRANSCODER_METRICS_PORT: '0',
+    LOG_LEVEL: 'silent',
+    ...extra,
+  }
+  const services: RunningService[] = []
+  const children: ChildTranscoder[] = []
+  const [ingest, status] = await Promise.all([
+    startIngest(ingestConfig(env), silent('ingest')),
+    startStatus(statusConfig(env), silent('status')),
+  ])
+  services.push(ingest, status)
+  const store = await openJobStore(
+    { REDIS_URL: env.REDIS_URL ?? '', REDIS_KEY_PREFIX: env.REDIS_KEY_PREFIX ?? '' },
+    silent('test'),
+  )
+  const ingestUrl = `http://127.0.0.1:${ingest.port}`
+  const statusUrl = `http://127.0.0.1:${status.port}`
+
+  const uploadResponse = async (path: string, name = path.split('/').pop() ?? 'video.mp4') => {
+    const form = new FormData()
+    form.append('file', new Blob([await readFile(path)]), name)
+    return fetch(`${ingestUrl}/upload`, { method: 'POST', body: form })
+  }
+
+  return {
+    env,
+    ingest: ingestUrl,
+    status: statusUrl,
+    store,
+    uploadResponse,
+    async upload(path, name) {
+      const res = await uploadResponse(path, name)
+      if (res.status !== 202) throw new Error(`upload answered ${res.status}: ${await res.text()}`)
+      return UploadResponseSchema.parse(await res.json()).job_id
+    },
+    async waitFor(id, statuses, timeoutMs = 120_000) {
+      const deadline = Date.now() + timeoutMs
+      let job: Job | null = null
+      for (;;) {
+        const res = await fetch(`${statusUrl}/jobs/${id}`).catch(() => null)
+        if (res?.status === 200) {
+          job = JobSchema.parse(await res.json())
+          if (statuses.includes(job.status)) return job
+        }
+        if (Date.now() > deadline)
+          throw new Error(`job ${id} did not reach ${statuses.join('|')}: ${JSON.stringify(job)}`)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    },
+    async transcoder(more = {}) {
+      const service = await startTranscoder(transcoderConfig({ ...env, ...more }), silent('transcoder'))
+      services.push(service)
+      return service
+    },
+    childTranscoder(more = {}) {
+      const child = spawnTranscoder({ ...env, ...more })
+      children.push(child)
+      return child
+    },
+    async close() {
+      for (const child of children) await child.kill('SIGKILL')
+      for (const service of services.reverse()) await service.close()
+      await closeRedis(store.client)
+    },
+  }
+}
+
+/** `npm run start:transcoder` as a child process (node + tsx, no npm in between). */
+export function spawnTranscoder(env: Record<string, string>): ChildTranscoder {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/transcoder/src/serve.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, LOG_FORMAT: 'json', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr?.on('data', (data: Buffer) => {
+    stderr = (stderr + data.toString()).slice(-4000)
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  return {
+    process: child,
+    stderr: () => stderr,
+    async kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      await exited
+    },
+  }
+}
+
+/** Processes whose command line matches `pattern` (pgrep -f). */
+export function processesMatching(pattern: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-f', pattern]).toString().trim().split('\n').filter(Boolean)
+  } catch {
+    return [] // pgrep exits 1 when nothing matches
+  }
+}
+
+/** Wait until `check` holds, polling. */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
