@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { access, mkdir, rename, rm, stat } from 'node:fs/promises'
+import { access, mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import {
   type Job,
@@ -55,6 +55,11 @@ export async function processJob(job: Job, ctx: JobContext): Promise<Output[]> {
   })
 
   const finalDir = resolve(config.outputDir, job.job_id)
+  // Temporary directories of earlier attempts that died (SIGKILL, power loss): this attempt holds
+  // the job's lease now, so nothing else should be writing there.
+  for (const name of await readdir(finalDir).catch(() => [] as string[])) {
+    if (name.startsWith('.tmp-')) await rm(join(finalDir, name), { recursive: true, force: true })
+  }
   const tmpDir = join(finalDir, `.tmp-${randomUUID()}`)
   await mkdir(tmpDir, { recursive: true })
   try {

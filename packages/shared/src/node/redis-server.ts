@@ -59,7 +59,12 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
         })
         return stopped
       }
-      return { url: `redis://127.0.0.1:${port}`, port, stop: () => end('SIGTERM'), crash: () => end('SIGKILL') }
+      return {
+        url: `redis://127.0.0.1:${port}`,
+        port,
+        stop: () => end('SIGTERM'),
+        crash: () => end('SIGKILL'),
+      }
     } catch (error) {
       lastError = error // most likely the port was taken between the check and the bind
     }
