@@ -91,12 +91,15 @@ describe('fault tests', () => {
   })
 
   it('2. a job longer than CLAIM_IDLE_MS on a live worker is not taken over', async () => {
-    pipeline = await startPipeline(redis, `${dir.path}/f2`, { CLAIM_IDLE_MS: '400', WORKER_CONCURRENCY: '1' })
+    pipeline = await startPipeline(redis, `${dir.path}/f2`, {
+      CLAIM_IDLE_MS: '1000',
+      WORKER_CONCURRENCY: '1',
+    })
     await pipeline.transcoder({ CONSUMER_NAME: 'a' })
     await pipeline.transcoder({ CONSUMER_NAME: 'b' })
     const id = await pipeline.upload(clips.long)
     const job = await pipeline.waitFor(id, [...FINAL])
-    // Several seconds of work against a 400 ms idle limit: a takeover would show as attempt 2.
+    // Several seconds of work against a 1 s idle limit: a takeover would show as attempt 2.
     expect(job).toMatchObject({ status: 'completed', attempts: 1 })
     expect(await pendingCount(pipeline)).toBe(0)
   })

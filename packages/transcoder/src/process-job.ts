@@ -1,14 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { access, mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
-import {
-  type Job,
-  type Logger,
-  type Output,
-  PermanentJobError,
-  PROFILES,
-  type TranscoderMetrics,
-} from '@vpp/shared'
+import { type Job, type Logger, type Output, PermanentJobError, type TranscoderMetrics } from '@vpp/shared'
 import type { LocalUploadStorage } from '@vpp/shared/node'
 import { buildArgs } from './build-args.ts'
 import type { TranscoderConfig } from './config.ts'

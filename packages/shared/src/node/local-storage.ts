@@ -19,7 +19,8 @@ export class LocalUploadStorage implements UploadStorage {
     await mkdir(this.dir, { recursive: true })
     const finalPath = this.path(id)
     const partPath = `${finalPath}.part`
-    const file = await open(partPath, 'wx')
+    // 'w', not 'wx': an attempt that died mid-write may have left a .part; the id is ours alone.
+    const file = await open(partPath, 'w')
     let closed = false
     const close = async () => {
       if (closed) return
