@@ -6,21 +6,16 @@ import { existsSync } from 'node:fs'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { loadConfig as ingestConfig, startIngest } from '@vpp/ingest'
-import { createLogger, type Job, JobSchema, StatsSchema, UploadResponseSchema } from '@vpp/shared'
-import type { RunningService } from '@vpp/shared/node'
+import { type Job, StatsSchema, UploadResponseSchema } from '@vpp/shared'
 import { makeClip, probeFile, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
-import { startStatus, loadConfig as statusConfig } from '@vpp/status'
-import { startTranscoder, loadConfig as transcoderConfig } from '@vpp/transcoder'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Pipeline, startPipeline } from './harness.ts'
 
 const CAMERA_CLIP = new URL('../../shared/media/bird.mkv', import.meta.url).pathname
 
 let redis: TestRedis
 let dir: Awaited<ReturnType<typeof tempDir>>
-let services: RunningService[] = []
-let ingest: string
-let status: string
+let pipeline: Pipeline
 let transcoderMetrics: string
 let fileServer: Server
 let fileServerUrl: string
@@ -36,27 +31,11 @@ beforeAll(async () => {
   clips.fake = `${dir.path}/notes.mp4`
   await writeFile(clips.fake, 'These are my meeting notes, not a video.\n')
 
-  const env = {
-    REDIS_URL: redis.url,
-    REDIS_KEY_PREFIX: redis.prefix(),
-    DATA_DIR: `${dir.path}/data`,
-    HOST: '127.0.0.1',
-    INGEST_PORT: '0',
-    STATUS_PORT: '0',
-    TRANSCODER_METRICS_PORT: '0',
+  pipeline = await startPipeline(redis, `${dir.path}/data`, {
     WORKER_CONCURRENCY: '2',
     MAX_FILE_SIZE: '20MB',
-  }
-  const log = (service: string) => createLogger({ service, level: 'silent' })
-  const started = await Promise.all([
-    startIngest(ingestConfig(env), log('ingest')),
-    startStatus(statusConfig(env), log('status')),
-    startTranscoder(transcoderConfig(env), log('transcoder')),
-  ])
-  services = started
-  ingest = `http://127.0.0.1:${started[0].port}`
-  status = `http://127.0.0.1:${started[1].port}`
-  transcoderMetrics = `http://127.0.0.1:${started[2].port}/metrics`
+  })
+  transcoderMetrics = `http://127.0.0.1:${(await pipeline.transcoder()).port}/metrics`
 
   // A plain HTTP server for URL imports.
   fileServer = createServer(async (req, res) => {
@@ -71,32 +50,29 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  for (const service of services.reverse()) await service.close()
+  await pipeline?.close()
   await new Promise((resolve) => fileServer?.close(resolve))
   await redis?.stop()
   await dir?.remove()
 })
 
+/** Upload a file and check the 202 body names it. */
 async function upload(path: string, name = path.split('/').pop() ?? 'x'): Promise<string> {
-  const form = new FormData()
-  form.append('file', new Blob([await readFile(path)]), name)
-  const res = await fetch(`${ingest}/upload`, { method: 'POST', body: form })
+  const res = await pipeline.uploadResponse(path, name)
   expect(res.status).toBe(202)
   const body = UploadResponseSchema.parse(await res.json())
   expect(body.filename).toBe(name)
   return body.job_id
 }
 
-async function waitForJob(id: string, timeoutMs = 90_000): Promise<Job> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const res = await fetch(`${status}/jobs/${id}`)
-    expect(res.status).toBe(200)
-    const job = JobSchema.parse(await res.json())
-    if (job.status === 'completed' || job.status === 'failed') return job
-    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status}`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
+const waitForJob = (id: string) => pipeline.waitFor(id, ['completed', 'failed'])
+
+async function importUrl(url: string): Promise<Response> {
+  return fetch(`${pipeline.ingest}/upload-url`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ url }),
+  })
 }
 
 /** What ffprobe says about each output of a job, by profile. */
@@ -156,11 +132,7 @@ describe('upload -> stream -> ffmpeg -> status', () => {
   })
 
   it('imports a URL (following a redirect) and transcodes it', async () => {
-    const res = await fetch(`${ingest}/upload-url`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ url: `${fileServerUrl}/old-link` }),
-    })
+    const res = await importUrl(`${fileServerUrl}/old-link`)
     expect(res.status).toBe(202)
     const { job_id } = UploadResponseSchema.parse(await res.json())
     const job = await waitForJob(job_id)
@@ -169,11 +141,7 @@ describe('upload -> stream -> ffmpeg -> status', () => {
   })
 
   it('fails a URL import that answers 404 with a readable error', async () => {
-    const res = await fetch(`${ingest}/upload-url`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ url: `${fileServerUrl}/missing.mp4` }),
-    })
+    const res = await importUrl(`${fileServerUrl}/missing.mp4`)
     const job = await waitForJob(UploadResponseSchema.parse(await res.json()).job_id)
     expect(job).toMatchObject({ status: 'failed', error: 'Download failed: HTTP 404', outputs: [] })
   })
@@ -205,7 +173,7 @@ describe('upload -> stream -> ffmpeg -> status', () => {
   )
 
   it('reports it all in /stats and /metrics', async () => {
-    const stats = StatsSchema.parse(await (await fetch(`${status}/stats`)).json())
+    const stats = StatsSchema.parse(await (await fetch(`${pipeline.status}/stats`)).json())
     expect(stats.queue_depth).toBe(0)
     expect(stats.jobs_by_status.failed).toBe(2)
     expect(stats.dlq_depth).toBe(2)
@@ -220,8 +188,8 @@ describe('upload -> stream -> ffmpeg -> status', () => {
       'video_jobs_processed_total{status="failed",profile="all",service="transcoder"} 2',
     )
     expect(metrics).toContain('video_active_jobs{service="transcoder"} 0')
-    const statusMetrics = await (await fetch(`${status}/metrics`)).text()
+    const statusMetrics = await (await fetch(`${pipeline.status}/metrics`)).text()
     expect(statusMetrics).toContain('processing_queue_size{service="status"} 0')
-    expect((await fetch(`${ingest}/healthz`)).status).toBe(200)
+    expect((await fetch(`${pipeline.ingest}/healthz`)).status).toBe(200)
   })
 })
