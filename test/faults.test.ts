@@ -239,8 +239,9 @@ describe('fault tests', () => {
     expect(await pipeline.store.client.zCard(pipeline.store.keys.finished)).toBe(60)
     expect(await pendingCount(pipeline)).toBe(0)
     for (const job of completed) {
-      expect(job?.outputs.map((o) => o.profile)).toEqual(['360p', 'thumbnail'])
-      expect(await readdir(`${dir.path}/f6/output/${job?.job_id}`)).toEqual(['360p.mp4', 'thumbnail.jpg'])
+      // A 320x180 source is below 360p: one rendition at its own size, and the thumbnail.
+      expect(job?.outputs.map((o) => o.profile)).toEqual(['original', 'thumbnail'])
+      expect(await readdir(`${dir.path}/f6/output/${job?.job_id}`)).toEqual(['original.mp4', 'thumbnail.jpg'])
     }
     const takenOver = completed.filter((j) => (j?.attempts ?? 0) > 1).length
     console.log(

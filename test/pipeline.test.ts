@@ -19,14 +19,27 @@ let pipeline: Pipeline
 let transcoderMetrics: string
 let fileServer: Server
 let fileServerUrl: string
-const clips = { hd: '', small: '', fake: '' }
+const clips = { hd: '', small: '', fake: '', portrait: '', deep: '', tiny: '', long: '' }
 
 beforeAll(async () => {
   redis = await startTestRedis()
   dir = await tempDir()
-  ;[clips.hd, clips.small] = await Promise.all([
+  ;[clips.hd, clips.small, clips.portrait, clips.deep, clips.tiny, clips.long] = await Promise.all([
     makeClip(`${dir.path}/hd.mp4`, { width: 1920, height: 1080, seconds: 2, audio: true }),
     makeClip(`${dir.path}/small.mp4`, { width: 640, height: 360, seconds: 2, audio: false }),
+    // A phone held upright: 640x360 frames shown turned a quarter, 360x640.
+    makeClip(`${dir.path}/portrait.mp4`, { width: 640, height: 360, seconds: 1, audio: false, rotate: 90 }),
+    // 10-bit 4:2:2 video with 5.1 sound.
+    makeClip(`${dir.path}/deep.mp4`, {
+      width: 640,
+      height: 360,
+      seconds: 1,
+      audio: true,
+      pixFmt: 'yuv422p10le',
+      channels: 6,
+    }),
+    makeClip(`${dir.path}/tiny.mp4`, { width: 320, height: 180, seconds: 1, audio: false }),
+    makeClip(`${dir.path}/long.mp4`, { width: 1280, height: 720, seconds: 6, audio: true }),
   ])
   clips.fake = `${dir.path}/notes.mp4`
   await writeFile(clips.fake, 'These are my meeting notes, not a video.\n')
@@ -77,17 +90,22 @@ async function importUrl(url: string): Promise<Response> {
 
 /** What ffprobe says about each output of a job, by profile. */
 async function probeOutputs(job: Job) {
-  const probed: Record<string, { format: string; video: string; size: string; audio: string | undefined }> =
-    {}
+  type Probed = { format: string; video: string; size: string; audio: string | undefined }
+  const probed: Record<string, Probed & { pixFmt?: string; channels?: number }> = {}
   for (const output of job.outputs) {
     const { streams, format } = await probeFile(output.path)
     const video = streams.find((s) => s.codec_type === 'video')
+    const audio = streams.find((s) => s.codec_type === 'audio')
     probed[output.profile] = {
       format: format.format_name,
       video: video?.codec_name ?? 'none',
       size: `${video?.width}x${video?.height}`,
-      audio: streams.find((s) => s.codec_type === 'audio')?.codec_name,
+      audio: audio?.codec_name,
     }
+    Object.defineProperties(probed[output.profile], {
+      pixFmt: { value: video?.pix_fmt, enumerable: false },
+      channels: { value: audio?.channels, enumerable: false },
+    })
   }
   return probed
 }
@@ -95,9 +113,9 @@ async function probeOutputs(job: Job) {
 describe('upload -> stream -> ffmpeg -> status', () => {
   it('turns a 1080p upload with audio into the five seed renditions', async () => {
     const job = await waitForJob(await upload(clips.hd))
-    expect(job.status).toBe('completed')
-    expect(job.attempts).toBe(1)
+    expect(job).toMatchObject({ status: 'completed', attempts: 1, progress: 100, skipped: [] })
     expect(job.error).toBeUndefined()
+    expect(job.eta_seconds).toBeUndefined()
     expect(job.outputs.map((o) => o.profile)).toEqual(['720p', '480p', '360p', 'thumbnail', 'webm_720p'])
     for (const output of job.outputs) {
       expect(output.path).toMatch(
@@ -115,20 +133,74 @@ describe('upload -> stream -> ffmpeg -> status', () => {
     const mp4 = job.outputs.find((o) => o.profile === '720p')
     expect(mp4).toMatchObject({ width: 1280, height: 720, codec: 'h264' })
     expect(mp4?.duration).toBeCloseTo(2, 0)
+    expect(mp4?.bitrate).toBeGreaterThan(500_000)
+    expect(job.outputs.find((o) => o.profile === 'thumbnail')).toMatchObject({
+      duration: null,
+      bitrate: null,
+    })
   })
 
-  it('transcodes a clip without audio into outputs without audio', async () => {
+  it('never upscales: a 360p source without audio skips the taller profiles, with the reason', async () => {
     const job = await waitForJob(await upload(clips.small))
     expect(job.status).toBe('completed')
-    const probed = await probeOutputs(job)
-    expect(probed['360p']).toEqual({
-      format: 'mov,mp4,m4a,3gp,3g2,mj2',
-      video: 'h264',
-      size: '640x360',
-      audio: undefined,
+    expect(job.skipped).toEqual([
+      { profile: '720p', reason: 'source is 640x360; 720p would upscale it' },
+      { profile: '480p', reason: 'source is 640x360; 480p would upscale it' },
+      { profile: 'webm_720p', reason: 'source is 640x360; webm_720p would upscale it' },
+    ])
+    expect(await probeOutputs(job)).toEqual({
+      '360p': { format: 'mov,mp4,m4a,3gp,3g2,mj2', video: 'h264', size: '640x360', audio: undefined },
+      thumbnail: { format: 'image2', video: 'mjpeg', size: '320x180', audio: undefined },
     })
-    expect(probed.webm_720p?.audio).toBeUndefined()
-    expect(probed.thumbnail?.size).toBe('320x180')
+  })
+
+  it('keeps a portrait phone video portrait', async () => {
+    const job = await waitForJob(await upload(clips.portrait))
+    expect(job.status).toBe('completed')
+    const probed = await probeOutputs(job)
+    expect(probed['360p']?.size).toBe('360x640')
+    const thumbnail = job.outputs.find((o) => o.profile === 'thumbnail')
+    expect(thumbnail?.height).toBe(180)
+    expect(thumbnail?.width).toBeLessThan(120) // fitted inside 320x180, not letterboxed
+  })
+
+  it('turns 10-bit 4:2:2 video into 8-bit 4:2:0 and 5.1 sound into stereo', async () => {
+    const job = await waitForJob(await upload(clips.deep))
+    expect(job.status).toBe('completed')
+    const probed = await probeOutputs(job)
+    expect(probed['360p']?.pixFmt).toBe('yuv420p')
+    expect(probed['360p']?.channels).toBe(2)
+    expect(probed['360p']?.audio).toBe('aac')
+  })
+
+  it('gives a source smaller than every profile one rendition at its own size', async () => {
+    const job = await waitForJob(await upload(clips.tiny))
+    expect(job.status).toBe('completed')
+    expect(job.outputs.map((o) => [o.profile, `${o.width}x${o.height}`])).toEqual([
+      ['original', '320x180'],
+      ['thumbnail', '320x180'],
+    ])
+    expect(job.skipped?.map((s) => s.profile)).toEqual(['720p', '480p', '360p', 'webm_720p'])
+  })
+
+  it('shows live progress and an ETA while transcoding', async () => {
+    const id = await upload(clips.long)
+    const seen: Array<{ progress?: number; eta?: number }> = []
+    for (;;) {
+      const job = await pipeline.store.get(id)
+      if (job?.status === 'processing' && job.progress !== undefined)
+        seen.push({ progress: job.progress, eta: job.eta_seconds })
+      if (job?.status === 'completed' || job?.status === 'failed') break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    const during = seen.filter((s) => (s.progress ?? 0) > 0 && (s.progress ?? 0) < 100)
+    expect(during.length).toBeGreaterThan(0)
+    expect(during.some((s) => s.eta !== undefined)).toBe(true)
+    // It only goes up.
+    expect(during.map((s) => s.progress)).toEqual(
+      [...during.map((s) => s.progress)].sort((a = 0, b = 0) => a - b),
+    )
+    expect(await pipeline.store.get(id)).toMatchObject({ status: 'completed', progress: 100 })
   })
 
   it('imports a URL (following a redirect) and transcodes it', async () => {
@@ -137,7 +209,7 @@ describe('upload -> stream -> ffmpeg -> status', () => {
     const { job_id } = UploadResponseSchema.parse(await res.json())
     const job = await waitForJob(job_id)
     expect(job).toMatchObject({ status: 'completed', source: 'url', source_url: `${fileServerUrl}/old-link` })
-    expect(job.outputs).toHaveLength(5)
+    expect(job.outputs.map((o) => o.profile)).toEqual(['360p', 'thumbnail'])
   })
 
   it('fails a URL import that answers 404 with a readable error', async () => {
@@ -168,7 +240,8 @@ describe('upload -> stream -> ffmpeg -> status', () => {
       const probed = await probeOutputs(job)
       expect(probed['480p']?.size).toBe('640x480')
       expect(probed['360p']?.size).toBe('480x360')
-      expect(probed.thumbnail?.size).toBe('320x180')
+      expect(probed.thumbnail?.size).toBe('240x180')
+      expect(job.skipped?.map((s) => s.profile)).toEqual(['720p', 'webm_720p'])
     },
   )
 

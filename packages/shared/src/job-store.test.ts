@@ -75,6 +75,7 @@ const outputs = [
     height: 720,
     duration: 2,
     size_bytes: 10,
+    bitrate: 40,
     codec: 'h264',
   },
 ]
@@ -193,6 +194,26 @@ describe('JobStore: status only moves forward, results are fenced', () => {
     expect(await store.start('g', duplicate, 'c2', at(2))).toEqual({ started: false, status: 'processing' })
     expect(await store.get('g')).toMatchObject({ status: 'processing', attempts: 1 })
     expect(await store.heartbeat(claim, 'c1')).toBe(true)
+  })
+})
+
+describe('JobStore: progress and skipped profiles', () => {
+  it('shows progress while processing, only from the lease holder, and 100 with skipped profiles at the end', async () => {
+    const store = await freshStore()
+    await store.create(newJob('p'))
+    const claim = await take(store)
+    expect(await store.reportProgress(claim, 42.5, 12)).toBe(true)
+    expect(await store.get('p')).toMatchObject({ status: 'processing', progress: 42.5, eta_seconds: 12 })
+    expect(await store.reportProgress({ ...claim, lease: 99 }, 50, 1)).toBe(false)
+    expect(await store.reportProgress(claim, 60, null)).toBe(true)
+    expect((await store.get('p'))?.eta_seconds).toBeUndefined()
+
+    const skipped = [{ profile: '720p', reason: 'source is 640x360; 720p would upscale it' }]
+    await store.finish(claim, { status: 'completed', outputs, skipped }, at(3))
+    const job = await store.get('p')
+    expect(job).toMatchObject({ status: 'completed', progress: 100, skipped })
+    expect(job?.eta_seconds).toBeUndefined()
+    expect(await store.reportProgress(claim, 10, 1)).toBe(false)
   })
 })
 

@@ -5,6 +5,7 @@ import {
   JobSchema,
   type JobStatus,
   type Output,
+  type Skipped,
   type Stats,
 } from './job.ts'
 import type { Logger } from './logger.ts'
@@ -13,6 +14,7 @@ import { type RedisKeys, redisKeys } from './redis-keys.ts'
 import { CREATE_JOB_LUA } from './scripts/create-job.ts'
 import { FINISH_JOB_LUA } from './scripts/finish-job.ts'
 import { HEARTBEAT_LUA } from './scripts/heartbeat.ts'
+import { PROGRESS_LUA } from './scripts/progress.ts'
 import { PROMOTE_DUE_LUA } from './scripts/promote-due.ts'
 import { RETRY_DEAD_LETTER_LUA } from './scripts/retry-dead-letter.ts'
 import { RETRY_JOB_LUA } from './scripts/retry-job.ts'
@@ -30,9 +32,13 @@ const SCRIPTS = {
   retry: RETRY_JOB_LUA,
   promote: PROMOTE_DUE_LUA,
   heartbeat: HEARTBEAT_LUA,
+  progress: PROGRESS_LUA,
   retryDeadLetter: RETRY_DEAD_LETTER_LUA,
 }
 type ScriptName = keyof typeof SCRIPTS
+type Result =
+  | { status: 'completed'; outputs: Output[]; skipped?: Skipped[] }
+  | { status: 'failed'; error: string }
 
 /** What a consumer holds while it processes a job: the entry and the lease (fencing token). */
 export interface Claim {
@@ -97,11 +103,7 @@ export class JobStore {
    * dead-letter stream); then XACK and XDEL its entry; one atomic step, fenced by the lease.
    * Returns false when the claim was lost (nothing changed, nothing acknowledged).
    */
-  async finish(
-    claim: Claim,
-    result: { status: 'completed'; outputs: Output[] } | { status: 'failed'; error: string },
-    now: Date,
-  ): Promise<boolean> {
+  async finish(claim: Claim, result: Result, now: Date): Promise<boolean> {
     return this.#finish(claim.jobId, claim.entryId, String(claim.lease), result, now)
   }
 
@@ -119,13 +121,7 @@ export class JobStore {
     return jobId
   }
 
-  async #finish(
-    jobId: string,
-    entryId: string,
-    lease: string,
-    result: { status: 'completed'; outputs: Output[] } | { status: 'failed'; error: string },
-    now: Date,
-  ): Promise<boolean> {
+  async #finish(jobId: string, entryId: string, lease: string, result: Result, now: Date): Promise<boolean> {
     const k = this.keys
     const recorded = await this.#eval(
       'finish',
@@ -140,6 +136,7 @@ export class JobStore {
         result.status === 'failed' ? result.error : '',
         String(FINISHED_RETENTION_MS),
         lease,
+        result.status === 'completed' ? JSON.stringify(result.skipped ?? []) : '',
       ],
     )
     return recorded === 1
@@ -173,6 +170,16 @@ export class JobStore {
     return Number(
       await this.#eval('promote', [k.delayed, k.stream, k.entries], [String(now.getTime()), String(limit)]),
     )
+  }
+
+  /** Show a running job's progress (0-100) and estimated seconds left; ignored once the claim is lost. */
+  async reportProgress(claim: Claim, progress: number, etaSeconds: number | null): Promise<boolean> {
+    const updated = await this.#eval(
+      'progress',
+      [this.keys.job(claim.jobId)],
+      [String(claim.lease), String(progress), etaSeconds === null ? '' : String(etaSeconds)],
+    )
+    return updated === 1
   }
 
   /** Keep a claim's pending entry fresh. False: the claim was lost; stop working on it. */
@@ -329,7 +336,10 @@ function fromHash(hash: Record<string, string>): Job | null {
     attempts: Number(hash.attempts ?? 0),
     error: hash.error,
     next_attempt_at: hash.next_attempt_at,
+    progress: hash.progress === undefined ? undefined : Number(hash.progress),
+    eta_seconds: hash.eta_seconds === undefined ? undefined : Number(hash.eta_seconds),
     outputs: hash.outputs ? JSON.parse(hash.outputs) : [],
+    skipped: hash.skipped ? JSON.parse(hash.skipped) : undefined,
   })
 }
 

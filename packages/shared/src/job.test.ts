@@ -42,6 +42,7 @@ describe('JobSchema', () => {
         height: 720,
         duration: 2,
         size_bytes: 1,
+        bitrate: 4,
         codec: 'h264',
       },
     ],

@@ -22,9 +22,15 @@ export const OutputSchema = z.object({
   /** Seconds; null for still images. */
   duration: z.number().nonnegative().nullable(),
   size_bytes: z.number().int().nonnegative(),
+  /** Bits per second over the whole file; null for still images. */
+  bitrate: z.number().int().nonnegative().nullable(),
   codec: z.string(),
 })
 export type Output = z.infer<typeof OutputSchema>
+
+/** A profile not produced for this job, and why (e.g. it would upscale the source). */
+export const SkippedSchema = z.object({ profile: z.string(), reason: z.string() })
+export type Skipped = z.infer<typeof SkippedSchema>
 
 /** A job as stored in Redis and returned by `GET /jobs/{job_id}`. */
 export const JobSchema = z.object({
@@ -40,7 +46,13 @@ export const JobSchema = z.object({
   error: z.string().optional(),
   /** When a `retrying` job will be queued again. */
   next_attempt_at: z.iso.datetime().optional(),
+  /** Percent of the transcode done (0-100) while processing; 100 once completed. */
+  progress: z.number().min(0).max(100).optional(),
+  /** Estimated seconds left, while processing. */
+  eta_seconds: z.number().int().nonnegative().optional(),
   outputs: z.array(OutputSchema),
+  /** Profiles not produced, with the reason; present once completed. */
+  skipped: z.array(SkippedSchema).optional(),
 })
 export type Job = z.infer<typeof JobSchema>
 

@@ -5,6 +5,18 @@ import type { Probe } from './probe.ts'
 export interface FfmpegRun {
   args: string[]
   outputs: Array<{ profile: string; path: string }>
+  /** The run reports progress on stdout (`-progress pipe:1`). */
+  progress: boolean
+}
+
+export interface Skipped {
+  profile: string
+  reason: string
+}
+
+export interface FfmpegPlan {
+  runs: FfmpegRun[]
+  skipped: Skipped[]
 }
 
 export interface RunPaths {
@@ -13,42 +25,120 @@ export interface RunPaths {
   outDir: string
 }
 
-/** Arguments every run starts with. */
-const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
-
-/**
- * Pure: the ffmpeg runs that produce `profiles` from an input described by `probe`. No probing, no
- * file access, no clock. Every video rendition comes from one run that decodes the input once and
- * feeds each encoder through a `split` filter graph; each image profile is its own run that seeks
- * to a frame.
- */
-export function buildArgs(paths: RunPaths, profiles: readonly Profile[], probe: Probe): FfmpegRun[] {
-  const videos = profiles.filter((p): p is VideoProfile => p.kind === 'video')
-  const images = profiles.filter((p): p is ImageProfile => p.kind === 'image')
-  const runs: FfmpegRun[] = []
-  if (videos.length > 0) runs.push(renditionsRun(paths, videos, probe))
-  for (const image of images) runs.push(imageRun(paths, image, probe))
-  return runs
+export interface EncodeOptions {
+  /** Threads per encoder (`-threads`); 0 lets ffmpeg choose. See threadsPerEncoder. */
+  threads: number
 }
 
-function renditionsRun(paths: RunPaths, profiles: VideoProfile[], probe: Probe): FfmpegRun {
-  const split = `[0:v:0]split=${profiles.length}${profiles.map((_, i) => `[s${i}]`).join('')}`
-  const scales = profiles.map(
-    // -2: width follows the aspect ratio, rounded to the even number H.264/VP9 4:2:0 need.
-    (p, i) => `[s${i}]scale=-2:${p.height},format=yuv420p[v${i}]`,
-  )
-  const args = [...COMMON, '-i', paths.input, '-filter_complex', [split, ...scales].join(';')]
+/** Arguments every run starts with. */
+const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
+/** Outputs never go above this frame rate (120 fps phone slow-motion plays at 60). */
+const MAX_FPS = 60
+
+/** Rendition for a source smaller than every video profile: H.264 at the source's own size. */
+export function originalProfile(profiles: readonly Profile[], probe: Probe): VideoProfile {
+  const h264 = profiles.filter((p): p is VideoProfile => p.kind === 'video' && p.codec === 'h264')
+  const smallest = h264.sort((a, b) => a.height - b.height)[0]
+  return {
+    name: 'original',
+    kind: 'video',
+    codec: 'h264',
+    width: probe.width,
+    height: probe.height,
+    videoBitrateKbps: smallest?.videoBitrateKbps ?? 800,
+    audioBitrateKbps: smallest?.audioBitrateKbps ?? 96,
+    container: 'mp4',
+  }
+}
+
+/**
+ * Pure: the ffmpeg runs that produce `profiles` from an input described by `probe`, and the
+ * profiles skipped because they would upscale. No probing, no file access, no clock.
+ *
+ * Every video rendition comes from one run that decodes the input once and feeds each encoder
+ * through a `split` filter graph; each image profile is its own run that seeks into the video.
+ * A profile's height is the rendition's short side, so a portrait video gets portrait renditions.
+ */
+export function buildArgs(
+  paths: RunPaths,
+  profiles: readonly Profile[],
+  probe: Probe,
+  options: EncodeOptions = { threads: 0 },
+): FfmpegPlan {
+  const shortSide = Math.min(probe.width, probe.height)
+  const skipped: Skipped[] = []
+  const videos: VideoProfile[] = []
+  for (const profile of profiles) {
+    if (profile.kind !== 'video') continue
+    if (profile.height > shortSide) {
+      skipped.push({
+        profile: profile.name,
+        reason: `source is ${probe.width}x${probe.height}; ${profile.name} would upscale it`,
+      })
+    } else videos.push(profile)
+  }
+  const anyVideo = profiles.some((p) => p.kind === 'video')
+  const runs: FfmpegRun[] = []
+  if (videos.length > 0) runs.push(renditionsRun(paths, videos, probe, options))
+  else if (anyVideo) runs.push(renditionsRun(paths, [originalProfile(profiles, probe)], probe, options))
+  for (const profile of profiles) {
+    if (profile.kind === 'image') runs.push(imageRun(paths, profile, probe))
+  }
+  return { runs, skipped }
+}
+
+function renditionsRun(
+  paths: RunPaths,
+  profiles: VideoProfile[],
+  probe: Probe,
+  options: EncodeOptions,
+): FfmpegRun {
+  const portrait = probe.height > probe.width
+  // Variable or very high frame rates become a constant rate once, before the split.
+  const fps = outputFps(probe)
+  const head = `[0:v:0]${fps ? `fps=${fps},` : ''}split=${profiles.length}${profiles.map((_, i) => `[s${i}]`).join('')}`
+  const scales = profiles.map((p, i) => `[s${i}]${scaleFilter(p, portrait)},format=yuv420p[v${i}]`)
+  const args = [
+    ...COMMON,
+    // Progress as key=value lines on stdout, once a second (read into the job record).
+    '-progress',
+    'pipe:1',
+    '-stats_period',
+    '1',
+    '-i',
+    paths.input,
+    '-filter_complex',
+    [head, ...scales].join(';'),
+  ]
   const outputs: FfmpegRun['outputs'] = []
   profiles.forEach((profile, i) => {
     const path = `${paths.outDir}/${outputFileName(profile)}`
     args.push('-map', `[v${i}]`)
     if (probe.hasAudio) args.push('-map', '0:a:0')
     args.push(...videoCodecArgs(profile))
+    if (options.threads > 0) args.push('-threads', String(options.threads))
     args.push(...(probe.hasAudio ? audioArgs(profile) : ['-an']))
     args.push(...containerArgs(profile), path)
     outputs.push({ profile: profile.name, path })
   })
-  return { args, outputs }
+  return { args, outputs, progress: true }
+}
+
+/**
+ * Scale so the short side is the profile's height; -2 keeps the aspect ratio with the even
+ * size 4:2:0 needs. The `original` rendition keeps the source size, rounded down to even.
+ */
+function scaleFilter(profile: VideoProfile, portrait: boolean): string {
+  if (profile.name === 'original') return 'scale=trunc(iw/2)*2:trunc(ih/2)*2'
+  return portrait ? `scale=${profile.height}:-2` : `scale=-2:${profile.height}`
+}
+
+/** The constant output rate for variable or too-high frame rates; null to keep the source's. */
+export function outputFps(probe: Probe): string | null {
+  if (probe.frameRate === null) return null
+  if (probe.frameRate > MAX_FPS) return String(MAX_FPS)
+  if (probe.variableFrameRate) return String(Math.min(MAX_FPS, Math.round(probe.frameRate)))
+  return null
 }
 
 function videoCodecArgs(profile: VideoProfile): string[] {
@@ -91,7 +181,7 @@ function videoCodecArgs(profile: VideoProfile): string[] {
 
 function audioArgs(profile: VideoProfile): string[] {
   const codec = profile.container === 'webm' ? 'libopus' : 'aac'
-  // Any channel layout in, stereo out: what every browser plays.
+  // Any channel layout in (mono, 5.1, ...), stereo out: what every browser plays.
   return ['-c:a', codec, '-b:a', `${profile.audioBitrateKbps}k`, '-ac', '2']
 }
 
@@ -104,6 +194,8 @@ function containerArgs(profile: VideoProfile): string[] {
 function imageRun(paths: RunPaths, profile: ImageProfile, probe: Probe): FfmpegRun {
   const path = `${paths.outDir}/${outputFileName(profile)}`
   const { width: w, height: h } = profile
+  // ffmpeg's thumbnail filter picks the most representative of a window of frames (about 3 s).
+  const window = Math.max(10, Math.min(100, Math.round((probe.frameRate ?? 25) * 3)))
   return {
     args: [
       ...COMMON,
@@ -114,11 +206,11 @@ function imageRun(paths: RunPaths, profile: ImageProfile, probe: Probe): FfmpegR
       paths.input,
       '-map',
       '0:v:0',
+      // Fit inside w x h keeping the aspect ratio (no bars).
+      '-vf',
+      `thumbnail=n=${window},scale=${w}:${h}:force_original_aspect_ratio=decrease:force_divisible_by=2`,
       '-frames:v',
       '1',
-      // Fit inside the box keeping the aspect ratio, then letterbox to exactly w x h.
-      '-vf',
-      `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2`,
       '-q:v',
       '3',
       '-update',
@@ -128,6 +220,7 @@ function imageRun(paths: RunPaths, profile: ImageProfile, probe: Probe): FfmpegR
       path,
     ],
     outputs: [{ profile: profile.name, path }],
+    progress: false,
   }
 }
 

@@ -1,6 +1,7 @@
-import { hostname } from 'node:os'
+import { availableParallelism, hostname } from 'node:os'
 import { baseConfigShape, type Env, intVar, PROFILES, parseEnv, portVar, resolvePaths } from '@vpp/shared'
 import { z } from 'zod'
+import { threadsPerEncoder } from './retry-policy.ts'
 
 /** The transcoder's variables (and the shared ones); see the README's configuration table. */
 const shape = {
@@ -23,6 +24,10 @@ const shape = {
     .min(1)
     .max(7 * 24 * 3600)
     .optional(),
+  /** Threads per ffmpeg encoder; unset: chosen from the cores and WORKER_CONCURRENCY (threadsPerEncoder). */
+  FFMPEG_THREADS: z.coerce.number().int().min(1).max(64).optional(),
+  /** Nice level of ffmpeg (0-19): encoding yields the CPU to the service's own work first. */
+  FFMPEG_NICE: intVar(10, 0, 19),
   /** Attempts a job gets before it is dead-lettered (transient failures only). */
   MAX_ATTEMPTS: intVar(3, 1, 100),
   /** First retry delay; each later one doubles, with jitter, up to RETRY_MAX_MS. */
@@ -68,6 +73,7 @@ export function loadConfig(env: Env) {
     ...resolvePaths(config),
     consumerName: config.CONSUMER_NAME ?? `${hostname()}-${process.pid}`,
     profiles: config.TRANSCODE_PROFILES,
+    threads: config.FFMPEG_THREADS ?? threadsPerEncoder(availableParallelism(), config.WORKER_CONCURRENCY),
   }
 }
 export type TranscoderConfig = ReturnType<typeof loadConfig>

@@ -7,6 +7,10 @@ export interface RunOptions {
   signal?: AbortSignal
   /** Keep at most this much of stdout (ffprobe's JSON). */
   maxStdout?: number
+  /** Called with each line of stdout (ffmpeg's -progress output). */
+  onLine?: (line: string) => void
+  /** Run at this nice level (lower priority), so the service's own work stays responsive. */
+  nice?: number
 }
 
 export interface RunResult {
@@ -40,6 +44,16 @@ function deathSignalWrapper(): string[] {
   return pdeathsig ? ['setpriv', '--pdeathsig', 'KILL'] : []
 }
 
+/** The command line actually spawned: [setpriv --pdeathsig KILL] [nice -n N] bin args. */
+export function wrapCommand(
+  bin: string,
+  args: readonly string[],
+  nice = 0,
+  wrapper = deathSignalWrapper(),
+): string[] {
+  return [...wrapper, ...(nice > 0 ? ['nice', '-n', String(nice)] : []), bin, ...args]
+}
+
 /**
  * Run ffmpeg or ffprobe: an argument array (never a shell), stdin closed, in a process group of
  * its own so a timeout or cancel kills it and anything it started, and killed by the kernel if
@@ -49,14 +63,21 @@ export function runProcess(bin: string, args: readonly string[], options: RunOpt
   const name = bin.split('/').pop() ?? bin
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) return reject(new ProcessError(`${name} cancelled`, 'aborted', ''))
-    const [command = bin, ...argv] = [...deathSignalWrapper(), bin, ...args]
+    const [command = bin, ...argv] = wrapCommand(bin, args, options.nice)
     const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     let stdout = ''
     let stderr = ''
     let ended: ProcessError['reason'] | undefined
     const maxStdout = options.maxStdout ?? 16 * 1024 * 1024
+    let partial = ''
     child.stdout.on('data', (data: Buffer) => {
-      if (stdout.length < maxStdout) stdout += data.toString()
+      const text = data.toString()
+      if (stdout.length < maxStdout) stdout += text
+      if (options.onLine) {
+        const lines = (partial + text).split('\n')
+        partial = lines.pop() ?? ''
+        for (const line of lines) options.onLine(line)
+      }
     })
     child.stderr.on('data', (data: Buffer) => {
       stderr = (stderr + data.toString()).slice(-STDERR_TAIL)
@@ -95,7 +116,7 @@ export function runProcess(bin: string, args: readonly string[], options: RunOpt
       }
       if (ended === 'aborted') return reject(new ProcessError(`${name} cancelled`, 'aborted', stderr))
       if (code === 0) return resolve({ stdout, stderr })
-      if (command === 'setpriv' && code === 127 && /setpriv: failed to execute/.test(stderr)) {
+      if (command !== bin && code === 127 && /failed to execute|No such file/.test(stderr)) {
         return reject(new ProcessError(`${name} not found (${bin})`, 'spawn', stderr))
       }
       const last = lastLine(stderr)

@@ -3,15 +3,66 @@ import { describe, expect, it } from 'vitest'
 import { parseProbe } from './probe.ts'
 
 describe('parseProbe', () => {
-  it('reads size, duration, codec and audio presence', () => {
+  it('reads size, duration, codec, pixel format, frame rate and audio presence', () => {
     const probe = parseProbe({
       streams: [
-        { codec_type: 'video', codec_name: 'h264', width: 1920, height: 1080 },
+        {
+          codec_type: 'video',
+          codec_name: 'h264',
+          width: 1920,
+          height: 1080,
+          pix_fmt: 'yuv420p10le',
+          r_frame_rate: '30000/1001',
+          avg_frame_rate: '30000/1001',
+        },
         { codec_type: 'audio', codec_name: 'aac' },
       ],
       format: { duration: '12.345000' },
     })
-    expect(probe).toEqual({ width: 1920, height: 1080, duration: 12.345, videoCodec: 'h264', hasAudio: true })
+    expect(probe).toEqual({
+      width: 1920,
+      height: 1080,
+      rotation: 0,
+      duration: 12.345,
+      videoCodec: 'h264',
+      pixFmt: 'yuv420p10le',
+      frameRate: 30000 / 1001,
+      variableFrameRate: false,
+      hasAudio: true,
+    })
+  })
+
+  it('swaps width and height for a video rotated a quarter turn (portrait phone video)', () => {
+    const stream = { codec_type: 'video', codec_name: 'h264', width: 1920, height: 1080 }
+    const matrix = parseProbe({
+      streams: [{ ...stream, side_data_list: [{ side_data_type: 'Display Matrix', rotation: -90 }] }],
+    })
+    expect(matrix).toMatchObject({ width: 1080, height: 1920, rotation: 90 })
+    const tag = parseProbe({ streams: [{ ...stream, tags: { rotate: '270' } }] })
+    expect(tag).toMatchObject({ width: 1080, height: 1920, rotation: 270 })
+    const upsideDown = parseProbe({
+      streams: [{ ...stream, side_data_list: [{ side_data_type: 'Display Matrix', rotation: 180 }] }],
+    })
+    expect(upsideDown).toMatchObject({ width: 1920, height: 1080, rotation: 180 })
+  })
+
+  it('tells a variable frame rate from a constant one', () => {
+    const stream = { codec_type: 'video', codec_name: 'h264', width: 2, height: 2 }
+    expect(
+      parseProbe({ streams: [{ ...stream, r_frame_rate: '30/1', avg_frame_rate: '2871/97' }] }),
+    ).toMatchObject({
+      variableFrameRate: true,
+    })
+    expect(
+      parseProbe({ streams: [{ ...stream, r_frame_rate: '25/1', avg_frame_rate: '25/1' }] })
+        .variableFrameRate,
+    ).toBe(false)
+    expect(
+      parseProbe({ streams: [{ ...stream, r_frame_rate: '0/0', avg_frame_rate: '0/0' }] }),
+    ).toMatchObject({
+      frameRate: null,
+      variableFrameRate: false,
+    })
   })
 
   it('falls back to the stream duration and to null when neither says', () => {

@@ -1,13 +1,21 @@
 import { randomUUID } from 'node:crypto'
 import { access, mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
-import { type Job, type Logger, type Output, PermanentJobError, type TranscoderMetrics } from '@vpp/shared'
+import {
+  type Job,
+  type Logger,
+  type Output,
+  PermanentJobError,
+  type Skipped,
+  type TranscoderMetrics,
+} from '@vpp/shared'
 import type { LocalUploadStorage } from '@vpp/shared/node'
 import { buildArgs } from './build-args.ts'
 import type { TranscoderConfig } from './config.ts'
 import { download } from './download.ts'
 import { lastLine, ProcessError, runProcess } from './ffmpeg-process.ts'
 import { type FfprobeJson, type Probe, parseProbe, probeArgs } from './probe.ts'
+import { etaSeconds, progressParser, progressPercent } from './progress.ts'
 import { ffmpegTimeoutMs } from './retry-policy.ts'
 
 export interface JobContext {
@@ -19,6 +27,13 @@ export interface JobContext {
   signal: AbortSignal
   /** Asked right before the outputs are moved into place: false means another worker owns the job now. */
   stillOwner: () => Promise<boolean>
+  /** Progress of the transcode, 0-100, with seconds left when known; called about once a second. */
+  onProgress?: (percent: number, etaSeconds: number | null) => void
+}
+
+export interface JobResult {
+  outputs: Output[]
+  skipped: Skipped[]
 }
 
 /**
@@ -26,7 +41,7 @@ export interface JobContext {
  * ffprobe, then move the outputs into `OUTPUT_DIR/{job_id}/`. Outputs are written in a private
  * temporary directory first, so a failed run never leaves partial files where readers look.
  */
-export async function processJob(job: Job, ctx: JobContext): Promise<Output[]> {
+export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> {
   const { config, storage, logger } = ctx
   const input = storage.path(job.job_id)
   if (job.source === 'url' && !(await exists(input))) {
@@ -56,15 +71,24 @@ export async function processJob(job: Job, ctx: JobContext): Promise<Output[]> {
   const tmpDir = join(finalDir, `.tmp-${randomUUID()}`)
   await mkdir(tmpDir, { recursive: true })
   try {
-    const runs = buildArgs({ input, outDir: tmpDir }, config.profiles, probe)
+    const plan = buildArgs({ input, outDir: tmpDir }, config.profiles, probe, { threads: config.threads })
+    for (const skip of plan.skipped)
+      logger.info('profile skipped', { profile: skip.profile, reason: skip.reason })
     const timeoutMs = ffmpegTimeoutMs(probe.duration, config.FFMPEG_TIMEOUT)
+    const runs = plan.runs
     for (const run of runs) {
       const started = performance.now()
-      await runProcess(config.FFMPEG_PATH, run.args, { timeoutMs, signal: ctx.signal, maxStdout: 0 }).catch(
-        (error: unknown) => {
-          throw scrubPaths(error, { [input]: 'input', [tmpDir]: 'output' })
-        },
-      )
+      const onLine =
+        run.progress && ctx.onProgress ? progressReporter(probe.duration, ctx.onProgress) : undefined
+      await runProcess(config.FFMPEG_PATH, run.args, {
+        timeoutMs,
+        signal: ctx.signal,
+        maxStdout: 0,
+        nice: config.FFMPEG_NICE,
+        onLine,
+      }).catch((error: unknown) => {
+        throw scrubPaths(error, { [input]: 'input', [tmpDir]: 'output' })
+      })
       const seconds = (performance.now() - started) / 1000
       for (const output of run.outputs) ctx.metrics.duration.observe({ profile: output.profile }, seconds)
       logger.info('ffmpeg run finished', {
@@ -73,6 +97,7 @@ export async function processJob(job: Job, ctx: JobContext): Promise<Output[]> {
       })
     }
     // In the profile table's order, whatever order the runs wrote them in.
+    // ('original', made only when every video profile was skipped, comes first.)
     const order = (name: string) => config.profiles.findIndex((p) => p.name === name)
     const written = runs.flatMap((run) => run.outputs).sort((a, b) => order(a.profile) - order(b.profile))
     const outputs: Output[] = []
@@ -85,10 +110,23 @@ export async function processJob(job: Job, ctx: JobContext): Promise<Output[]> {
     // of the one that holds it now. Same paths on every attempt, each file replaced whole.
     if (!(await ctx.stillOwner())) throw new LostClaimError()
     for (const output of written) await rename(output.path, join(finalDir, basename(output.path)))
-    return outputs
+    return { outputs, skipped: plan.skipped }
   } finally {
     await rm(tmpDir, { recursive: true, force: true })
   }
+}
+
+/** Turn ffmpeg's -progress lines into percent and ETA, at most once a second. */
+function progressReporter(duration: number | null, report: (percent: number, eta: number | null) => void) {
+  const started = performance.now()
+  let last = 0
+  return progressParser(({ outTime, done }) => {
+    const now = performance.now()
+    if (done || now - last < 1000) return
+    last = now
+    const percent = progressPercent(outTime, duration)
+    if (percent !== null) report(percent, etaSeconds(now - started, percent))
+  })
 }
 
 async function probeInput(input: string, ctx: JobContext): Promise<Probe> {
@@ -134,6 +172,7 @@ async function describeOutput(
     height: video.height,
     duration: isImage || !Number.isFinite(duration) ? null : Math.round(duration * 1000) / 1000,
     size_bytes: (await stat(path)).size,
+    bitrate: isImage || !json.format?.bit_rate ? null : Math.round(Number(json.format.bit_rate)),
     codec: video.codec_name ?? 'unknown',
   }
 }

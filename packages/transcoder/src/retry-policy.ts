@@ -41,3 +41,13 @@ export function isPermanent(error: unknown): boolean {
 export function finalError(error: string, attempts: number): string {
   return attempts > 1 ? `${error} (gave up after ${attempts} attempts)` : error
 }
+
+/**
+ * Threads per encoder when FFMPEG_THREADS is unset: the cores shared out between the jobs that
+ * run at once, at least 1. 0 (ffmpeg's own choice, about one per core for every encoder) when a
+ * single job has the machine to itself.
+ */
+export function threadsPerEncoder(cores: number, concurrency: number): number {
+  if (concurrency <= 1) return 0
+  return Math.max(1, Math.floor(cores / concurrency))
+}

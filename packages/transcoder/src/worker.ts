@@ -194,14 +194,17 @@ export class Transcoder {
       metrics.active.inc()
       log.info('job started', { filename: job.filename, taken_over: started.before === 'processing' })
       try {
-        const outputs = await processJob(job, {
+        const { outputs, skipped } = await processJob(job, {
           ...this.#deps,
           logger: log,
           signal: AbortSignal.any([active.lost.signal, this.#killing.signal]),
           stillOwner: () => store.heartbeat(claim, config.consumerName),
+          onProgress: (percent, eta) => {
+            store.reportProgress(claim, percent, eta).catch(() => {}) // progress is best effort
+          },
         })
         const recorded = await this.#record(
-          () => store.finish(claim, { status: 'completed', outputs }, new Date()),
+          () => store.finish(claim, { status: 'completed', outputs, skipped }, new Date()),
           log,
         )
         if (!recorded) return log.warn('job was taken over before its result was recorded; result dropped')
@@ -211,6 +214,7 @@ export class Transcoder {
         log.info('job completed', {
           duration_ms: Math.round(performance.now() - startedAt),
           outputs: outputs.length,
+          skipped: skipped.map((s) => s.profile),
         })
       } catch (error) {
         await this.#failed(claim, attempt, error, active, log, performance.now() - startedAt)

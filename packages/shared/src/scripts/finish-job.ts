@@ -17,6 +17,7 @@ export const FINISH_JOB_LUA = `
 -- ARGV[7] error text ('' when completed)
 -- ARGV[8] how long the finished set keeps an entry, ms
 -- ARGV[9] the caller's lease; '' to fail a job whatever its owner (its entry was deleted)
+-- ARGV[10] skipped profiles, JSON array ('' when failed)
 -- Returns 1 when recorded. Returns 0, changing nothing and acknowledging nothing, when the job is
 -- already final or, with a lease, when it is not 'processing' under that lease: the caller lost
 -- the job to another consumer, whose result is the one that counts.
@@ -27,7 +28,10 @@ if ARGV[9] ~= '' and (status ~= 'processing' or redis.call('HGET', KEYS[1], 'lea
 end
 local job_id = redis.call('HGET', KEYS[1], 'job_id')
 redis.call('HSET', KEYS[1], 'status', ARGV[3], 'updated_at', ARGV[4], 'outputs', ARGV[6])
-redis.call('HDEL', KEYS[1], 'owner', 'entry_id', 'next_attempt_at')
+redis.call('HDEL', KEYS[1], 'owner', 'entry_id', 'next_attempt_at', 'eta_seconds')
+if ARGV[3] == 'completed' then
+  redis.call('HSET', KEYS[1], 'progress', 100, 'skipped', ARGV[10])
+end
 if ARGV[7] ~= '' then
   redis.call('HSET', KEYS[1], 'error', ARGV[7])
 else

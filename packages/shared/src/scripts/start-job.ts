@@ -18,7 +18,7 @@ if status == 'processing' and redis.call('HGET', KEYS[1], 'entry_id') ~= ARGV[3]
 local lease = redis.call('HINCRBY', KEYS[1], 'lease', 1)
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('HSET', KEYS[1], 'status', 'processing', 'updated_at', ARGV[1], 'owner', ARGV[2], 'entry_id', ARGV[3])
-redis.call('HDEL', KEYS[1], 'next_attempt_at')
+redis.call('HDEL', KEYS[1], 'next_attempt_at', 'progress', 'eta_seconds')
 if status ~= 'processing' then
   redis.call('HINCRBY', KEYS[2], status, -1)
   redis.call('HINCRBY', KEYS[2], 'processing', 1)

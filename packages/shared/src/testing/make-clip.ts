@@ -9,6 +9,12 @@ export interface ClipOptions {
   seconds: number
   audio: boolean
   fps?: number
+  /** e.g. yuv422p10le for a 10-bit 4:2:2 source (default yuv420p). */
+  pixFmt?: string
+  /** Audio channels (default 1). */
+  channels?: number
+  /** Quarter turns of display rotation written into the container (a phone's portrait video). */
+  rotate?: 90 | 270
 }
 
 /**
@@ -30,10 +36,27 @@ export async function makeClip(path: string, options: ClipOptions): Promise<stri
   ]
   if (options.audio)
     args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${options.seconds}`)
-  args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p')
-  if (options.audio) args.push('-c:a', 'aac', '-b:a', '96k')
-  args.push(path)
+  args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', options.pixFmt ?? 'yuv420p')
+  if (options.audio) args.push('-c:a', 'aac', '-b:a', '96k', '-ac', String(options.channels ?? 1))
+  const target = options.rotate ? `${path}.norotate.mp4` : path
+  args.push(target)
   await run('ffmpeg', args)
+  if (options.rotate) {
+    // ffmpeg 5.1 writes the display matrix only when stream-copying.
+    const rotate = ['-metadata:s:v:0', `rotate=${options.rotate}`]
+    await run('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-i',
+      target,
+      '-c',
+      'copy',
+      ...rotate,
+      path,
+    ])
+  }
   return path
 }
 
@@ -42,6 +65,8 @@ export interface ProbedStream {
   codec_name: string
   width?: number
   height?: number
+  pix_fmt?: string
+  channels?: number
 }
 
 /** ffprobe a file's streams and container (for assertions). */
