@@ -100,12 +100,11 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
     // ('original', made only when every video profile was skipped, comes first.)
     const order = (name: string) => config.profiles.findIndex((p) => p.name === name)
     const written = runs.flatMap((run) => run.outputs).sort((a, b) => order(a.profile) - order(b.profile))
-    const outputs: Output[] = []
-    for (const output of written) {
-      outputs.push(
-        await describeOutput(output.profile, output.path, join(finalDir, basename(output.path)), ctx),
-      )
-    }
+    const outputs = await Promise.all(
+      written.map((output) =>
+        describeOutput(output.profile, output.path, join(finalDir, basename(output.path)), ctx),
+      ),
+    )
     // Fencing: a worker that lost the job (taken over after a stall) must not overwrite the files
     // of the one that holds it now. Same paths on every attempt, each file replaced whole.
     if (!(await ctx.stillOwner())) throw new LostClaimError()
