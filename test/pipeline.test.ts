@@ -3,7 +3,7 @@
  * real redis-server, real ffmpeg on clips generated here.
  */
 import { existsSync } from 'node:fs'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type Job, StatsSchema, UploadResponseSchema } from '@vpp/shared'
@@ -138,6 +138,8 @@ describe('upload -> stream -> ffmpeg -> status', () => {
       duration: null,
       bitrate: null,
     })
+    // Published: the upload is no longer needed.
+    expect(existsSync(`${dir.path}/data/uploads/${job.job_id}`)).toBe(false)
   })
 
   it('never upscales: a 360p source without audio skips the taller profiles, with the reason', async () => {
@@ -225,8 +227,9 @@ describe('upload -> stream -> ffmpeg -> status', () => {
       'Input is not a readable video file (input: Invalid data found when processing input)',
     )
     expect(bad.outputs).toEqual([])
-    // Nothing half-written is left where readers look.
-    expect(await readdir(`${dir.path}/data/output/${bad.job_id}`).catch(() => [])).toEqual([])
+    // Refused before any output was made (no directory), and the upload is kept for a retry.
+    expect(existsSync(`${dir.path}/data/output/${bad.job_id}`)).toBe(false)
+    expect(existsSync(`${dir.path}/data/uploads/${bad.job_id}`)).toBe(true)
 
     const next = await waitForJob(await upload(clips.small, 'after-the-bad-one.mp4'))
     expect(next.status).toBe('completed')

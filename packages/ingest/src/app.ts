@@ -3,6 +3,7 @@ import {
   AppError,
   filenameFromUrl,
   type IngestMetrics,
+  isRedisUnavailable,
   type Job,
   type JobSource,
   type JobStore,
@@ -32,6 +33,23 @@ export interface IngestDeps {
   newId?: () => string
 }
 
+/**
+ * Record a job, retrying briefly while Redis is unreachable. A reply lost after Redis ran the
+ * script (connection reset) would otherwise turn a recorded job into a 503 whose file is then
+ * deleted; the retry finds the job there ("exists") and treats it as done.
+ */
+async function createOnce(store: JobStore, job: Job): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await store.create(job)
+    } catch (error) {
+      if (attempt > 1 && String(error).includes(`job ${job.job_id} exists`)) return
+      if (!isRedisUnavailable(error) || attempt >= 3) throw error
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt))
+    }
+  }
+}
+
 /** Room for multipart headers and boundaries on top of the file itself. */
 const MULTIPART_OVERHEAD = 64 * 1024
 
@@ -56,7 +74,7 @@ export function createApp(deps: IngestDeps) {
       attempts: 0,
       outputs: [],
     }
-    await deps.store.create(job)
+    await createOnce(deps.store, job)
     deps.metrics.uploads.inc({ status: 'accepted' })
     deps.logger.info('job queued', { job_id: job.job_id, source: job.source, filename: job.filename })
     const body: UploadResponse = {

@@ -1,7 +1,6 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { z } from 'zod'
 import { AppError } from './errors.ts'
 import type { Logger } from './logger.ts'
 import { isRedisUnavailable, type RedisClient } from './redis.ts'
@@ -11,9 +10,6 @@ export function jsonErrorHandler(logger: Logger): ErrorHandler {
   return (error, c) => {
     if (error instanceof AppError && error.status < 500) {
       return c.json({ error: error.code, message: error.message }, error.status as ContentfulStatusCode)
-    }
-    if (error instanceof z.ZodError) {
-      return c.json({ error: 'bad_request', message: zodMessage(error) }, 400)
     }
     if (error instanceof HTTPException && error.status < 500) {
       return c.json({ error: 'bad_request', message: error.message || 'Bad request' }, error.status)
@@ -41,6 +37,7 @@ export function zodMessage(error: {
 
 /** `GET /healthz`: 200 when Redis answers a PING within a second, 503 otherwise. */
 export async function redisHealth(c: Context, client: RedisClient): Promise<Response> {
+  let timer: ReturnType<typeof setTimeout> | undefined
   const ok =
     client.isReady &&
     (await Promise.race([
@@ -48,8 +45,11 @@ export async function redisHealth(c: Context, client: RedisClient): Promise<Resp
         () => true,
         () => false,
       ),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1000)),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), 1000)
+      }),
     ]))
+  clearTimeout(timer)
   if (ok) return c.json({ status: 'ok' })
   return c.json({ error: 'unavailable', message: 'Redis is not reachable' }, 503)
 }

@@ -23,7 +23,7 @@ export const OutputSchema = z.object({
   duration: z.number().nonnegative().nullable(),
   size_bytes: z.number().int().nonnegative(),
   /** Bits per second over the whole file; null for still images. */
-  bitrate: z.number().int().nonnegative().nullable(),
+  bitrate: z.number().int().nonnegative().nullable().default(null),
   codec: z.string(),
 })
 export type Output = z.infer<typeof OutputSchema>

@@ -4,6 +4,7 @@ import {
   ConnectionTimeoutError,
   createClient,
   SocketClosedUnexpectedlyError,
+  TimeoutError,
 } from 'redis'
 import type { Logger } from './logger.ts'
 
@@ -30,8 +31,12 @@ export async function connectRedis(url: string, logger: Logger): Promise<RedisCl
     warned = false
   })
   await client.connect()
-  return client
+  // Fail a command that gets no answer (a partitioned or frozen Redis) instead of waiting on TCP.
+  return client.withCommandOptions({ timeout: COMMAND_TIMEOUT_MS }) as unknown as RedisClient
 }
+
+/** How long one command may wait for Redis's answer. */
+export const COMMAND_TIMEOUT_MS = 5000
 
 /** Close a client whatever state it is in; safe to call twice. */
 export async function closeRedis(client: RedisClient): Promise<void> {
@@ -50,6 +55,7 @@ export function isRedisUnavailable(error: unknown): boolean {
     error instanceof ClientClosedError ||
     error instanceof SocketClosedUnexpectedlyError ||
     error instanceof ConnectionTimeoutError ||
+    error instanceof TimeoutError ||
     (error instanceof Error && /ECONNREFUSED|ECONNRESET|LOADING/.test(error.message))
   )
 }

@@ -7,7 +7,7 @@ export interface UploadSink {
   write(chunk: Uint8Array): Promise<void>
   /** The upload is complete: make it visible under its final name. */
   commit(): Promise<void>
-  /** Drop whatever was written. Safe to call twice, and after commit (removes the file). */
+  /** Drop what this sink wrote (after commit: the committed file). Safe to call twice. */
   abort(): Promise<void>
 }
 

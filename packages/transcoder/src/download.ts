@@ -4,6 +4,8 @@ export interface DownloadOptions {
   maxBytes: number
   timeoutMs: number
   signal?: AbortSignal
+  /** Asked before the download is moved into place: false when another worker took the job over. */
+  stillOwner?: () => Promise<boolean>
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
@@ -55,6 +57,9 @@ export async function download(url: string, sink: UploadSink, options: DownloadO
         size += chunk.byteLength
         if (size > options.maxBytes) throw new PermanentJobError('file_too_large', 'File too large')
         await sink.write(chunk)
+      }
+      if (options.stillOwner && !(await options.stillOwner())) {
+        throw new AppError('claim_lost', 'another transcoder took this job over')
       }
       await sink.commit()
       return size

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { access, mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import {
+  AppError,
   type Job,
   type Logger,
   type Output,
@@ -50,6 +51,7 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
       maxBytes: config.MAX_FILE_SIZE,
       timeoutMs: config.URL_IMPORT_TIMEOUT * 1000,
       signal: ctx.signal,
+      stillOwner: ctx.stillOwner,
     })
     logger.info('download complete', { size_bytes: bytes })
   }
@@ -129,6 +131,10 @@ function progressReporter(duration: number | null, report: (percent: number, eta
 }
 
 async function probeInput(input: string, ctx: JobContext): Promise<Probe> {
+  // A missing or unreadable file is a storage problem (transient), not a bad video.
+  await stat(input).catch((error: NodeJS.ErrnoException) => {
+    throw new AppError('storage_error', `Input file is not readable (${error.code ?? error.message})`)
+  })
   let stdout: string
   try {
     ;({ stdout } = await runProcess(ctx.config.FFPROBE_PATH, probeArgs(input), {
@@ -136,7 +142,8 @@ async function probeInput(input: string, ctx: JobContext): Promise<Probe> {
       signal: ctx.signal,
     }))
   } catch (error) {
-    if (error instanceof ProcessError && error.reason === 'exit') {
+    // ffprobe said no (exit status); killed by a signal (exit code null, e.g. out of memory) may pass.
+    if (error instanceof ProcessError && error.reason === 'exit' && error.exitCode !== null) {
       const why = lastLine(error.stderr.replaceAll(input, 'input'))
       throw new PermanentJobError(
         'invalid_input',

@@ -118,6 +118,8 @@ export class Transcoder {
         if (this.#stopping.signal.aborted) break
         logger.warn('reading the job stream failed; retrying', { error: errorMessage(error) })
         await sleep(1000)
+        // A Redis that came back empty (no append-only file, FLUSHALL, failover) lost the group.
+        if (String(error).includes('NOGROUP')) await store.ensureGroup().catch(() => {})
       }
     }
   }
@@ -148,6 +150,8 @@ export class Transcoder {
   }
 
   #begin(entry: Entry): void {
+    // Read just as close() began: leave it pending for another transcoder.
+    if (this.#stopping.signal.aborted) return
     const active: Active = {
       entryId: entry.id,
       jobId: entry.message.job_id ?? '',
@@ -208,6 +212,11 @@ export class Transcoder {
           log,
         )
         if (!recorded) return log.warn('job was taken over before its result was recorded; result dropped')
+        // The renditions are published: the upload is no longer needed (failed jobs keep theirs,
+        // for a retry from the dead-letter queue).
+        await this.#deps.storage
+          .remove(jobId)
+          .catch((error) => log.warn('could not remove the upload', { error: errorMessage(error) }))
         metrics.processed.inc({ status: 'completed', profile: 'all' })
         for (const output of outputs) metrics.processed.inc({ status: 'completed', profile: output.profile })
         metrics.duration.observe({ profile: 'all' }, (performance.now() - startedAt) / 1000)
@@ -330,10 +339,14 @@ export class Transcoder {
       this.#reader?.destroy() // ends a blocking XREADGROUP now rather than after BLOCK
       await this.#loop
       const running = Promise.allSettled([...this.#active.values()].map((a) => a.done))
+      let timer: NodeJS.Timeout | undefined
       const graceOver = await Promise.race([
         running.then(() => false),
-        sleep(this.#deps.config.SHUTDOWN_GRACE_MS).then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), this.#deps.config.SHUTDOWN_GRACE_MS)
+        }),
       ])
+      clearTimeout(timer)
       if (graceOver) {
         this.#deps.logger.warn('shutdown grace over; stopping running jobs', { jobs: this.#active.size })
         this.#killing.abort()

@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto'
 import { mkdir, open, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { UploadSink, UploadStorage } from '../storage.ts'
 
 /**
- * Uploads on local disk: written to `<dir>/<id>.part`, renamed to `<dir>/<id>` on commit, so a
- * reader never sees a partial file under the final name. The client's filename is never used.
+ * Uploads on local disk: written to `<dir>/<id>.<random>.part`, renamed to `<dir>/<id>` on
+ * commit, so a reader never sees a partial file under the final name. The client's filename is
+ * never used.
  */
 export class LocalUploadStorage implements UploadStorage {
   constructor(readonly dir: string) {}
@@ -14,14 +16,21 @@ export class LocalUploadStorage implements UploadStorage {
     return join(this.dir, id)
   }
 
+  /** Remove job `id`'s upload (once its renditions are published). */
+  async remove(id: string): Promise<void> {
+    await rm(this.path(id), { force: true })
+  }
+
   async create(id: string): Promise<UploadSink> {
     if (!/^[A-Za-z0-9-]+$/.test(id)) throw new Error(`invalid upload id ${JSON.stringify(id)}`)
     await mkdir(this.dir, { recursive: true })
     const finalPath = this.path(id)
-    const partPath = `${finalPath}.part`
-    // 'w', not 'wx': an attempt that died mid-write may have left a .part; the id is ours alone.
-    const file = await open(partPath, 'w')
+    // Each writer its own part file: a stale attempt of the same job never writes into, or
+    // removes, the current one's.
+    const partPath = `${finalPath}.${randomUUID()}.part`
+    const file = await open(partPath, 'wx')
     let closed = false
+    let committed = false
     const close = async () => {
       if (closed) return
       closed = true
@@ -39,11 +48,12 @@ export class LocalUploadStorage implements UploadStorage {
         await file.sync()
         await close()
         await rename(partPath, finalPath)
+        committed = true
       },
       async abort() {
         await close().catch(() => {})
         await rm(partPath, { force: true })
-        await rm(finalPath, { force: true })
+        if (committed) await rm(finalPath, { force: true })
       },
     }
   }

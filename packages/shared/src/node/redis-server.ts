@@ -50,6 +50,10 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     const port = options.port ?? (await freePort())
     try {
       const child = await spawnRedis(options, port)
+      // However this process ends, its private Redis ends with it (SIGTERM: a clean shutdown).
+      const onExit = () => child.kill('SIGTERM')
+      process.once('exit', onExit)
+      child.once('exit', () => process.off('exit', onExit))
       let stopped: Promise<void> | undefined
       const end = (signal: NodeJS.Signals) => {
         stopped ??= new Promise<void>((resolve) => {

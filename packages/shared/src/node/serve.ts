@@ -40,13 +40,16 @@ export function listen(app: FetchApp, port: number, hostname: string): Promise<L
  * signal exits at once.
  */
 export function closeOnSignal(close: () => Promise<void>, logger: Logger): void {
-  let stopping = false
+  let stoppingSince = 0
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (stoppingSince) {
+      // A terminal's Ctrl-C reaches npm and us both, and npm passes it on: that echo is not a
+      // second request. One a second later is.
+      if (Date.now() - stoppingSince < 1000) return
       logger.warn('second signal, exiting now', { signal })
       process.exit(1)
     }
-    stopping = true
+    stoppingSince = Date.now()
     logger.info('shutting down', { signal })
     close().then(
       () => process.exit(0),
