@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { lastLine, ProcessError, runProcess } from './ffmpeg-process.ts'
+import { lastLine, ProcessError, runProcess, wrapCommand } from './ffmpeg-process.ts'
 
 /** ffmpeg that would run forever: an endless lavfi source into the null muxer. */
 const ENDLESS = [
@@ -96,5 +96,22 @@ describe('lastLine', () => {
       'b: Invalid data found when processing input',
     )
     expect(lastLine('')).toBe('')
+  })
+})
+
+describe('wrapCommand', () => {
+  it('runs ffmpeg under the parent-death wrapper and a nice level when asked', () => {
+    const wrapper = ['setpriv', '--pdeathsig', 'KILL']
+    expect(wrapCommand('ffmpeg', ['-version'], 10, wrapper)).toEqual([
+      'setpriv',
+      '--pdeathsig',
+      'KILL',
+      'nice',
+      '-n',
+      '10',
+      'ffmpeg',
+      '-version',
+    ])
+    expect(wrapCommand('ffmpeg', ['-version'], 0, [])).toEqual(['ffmpeg', '-version'])
   })
 })

@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { parentDeathSignal } from '@vpp/shared/node'
 
 export interface RunOptions {
   /** Kill the process group after this long. */
@@ -33,23 +34,13 @@ export class ProcessError extends Error {
   }
 }
 
-/**
- * util-linux's `setpriv --pdeathsig KILL` (Linux): the kernel kills ffmpeg if this process dies,
- * even by SIGKILL, so a crashed transcoder leaves no orphan encoding for nobody. Checked once.
- */
-let pdeathsig: boolean | undefined
-function deathSignalWrapper(): string[] {
-  pdeathsig ??=
-    process.platform === 'linux' && spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0
-  return pdeathsig ? ['setpriv', '--pdeathsig', 'KILL'] : []
-}
-
 /** The command line actually spawned: [setpriv --pdeathsig KILL] [nice -n N] bin args. */
 export function wrapCommand(
   bin: string,
   args: readonly string[],
   nice = 0,
-  wrapper = deathSignalWrapper(),
+  // The kernel kills ffmpeg if this process dies, even by SIGKILL: no orphan encodes for nobody.
+  wrapper = parentDeathSignal('KILL'),
 ): string[] {
   return [...wrapper, ...(nice > 0 ? ['nice', '-n', String(nice)] : []), bin, ...args]
 }

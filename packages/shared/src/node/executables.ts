@@ -14,3 +14,15 @@ export function installHint(program: 'redis-server' | 'ffmpeg'): string {
     'or run `sudo bash scripts/install-system-deps.sh`.'
   )
 }
+
+let pdeathsig: boolean | undefined
+
+/**
+ * Prefix for a child that must not outlive this process: util-linux's `setpriv --pdeathsig`
+ * (Linux) has the kernel signal it when this process dies, even by SIGKILL. Empty elsewhere.
+ */
+export function parentDeathSignal(signal: 'KILL' | 'TERM'): string[] {
+  pdeathsig ??=
+    process.platform === 'linux' && spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0
+  return pdeathsig ? ['setpriv', '--pdeathsig', signal] : []
+}

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdir } from 'node:fs/promises'
 import { createServer } from 'node:net'
+import { parentDeathSignal } from './executables.ts'
 
 export interface RedisServerHandle {
   readonly url: string
@@ -99,7 +100,13 @@ function spawnRedis(options: RedisServerOptions, port: number): Promise<ChildPro
   return new Promise((resolve, reject) => {
     // A process group of its own: a terminal's Ctrl-C must not stop Redis before the services
     // have recorded what they were doing; stop() ends it last.
-    const child = spawn(options.bin ?? 'redis-server', args, {
+    // And it dies with this process, even one killed with SIGKILL (SIGTERM: a clean shutdown).
+    const [command = 'redis-server', ...argv] = [
+      ...parentDeathSignal('TERM'),
+      options.bin ?? 'redis-server',
+      ...args,
+    ]
+    const child = spawn(command, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     })
