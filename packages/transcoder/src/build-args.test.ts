@@ -19,7 +19,7 @@ const KEYFRAMES = ['-force_key_frames', 'expr:gte(t,n_forced*2)']
 const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
 const PROGRESS = ['-progress', 'pipe:1', '-stats_period', '1']
 const X264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high']
-const VP9 = ['-c:v', 'libvpx-vp9', '-b:v', '2000k', '-deadline', 'good', '-cpu-used', '5', '-row-mt', '1']
+const VP9 = ['-c:v', 'libvpx-vp9', '-b:v', '2000k', '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1']
 const MP4 = ['-movflags', '+faststart', '-f', 'mp4']
 const profile = (name: string) => PROFILES.find((p) => p.name === name) as Profile
 
