@@ -164,6 +164,16 @@ try {
   report.single = single
 
   const jobs = Number(values.batch)
+  if (jobs > 0) await batch(jobs, synthetic)
+  process.stdout.write(`${JSON.stringify(report, (k, v) => (k === 'raw_command' ? undefined : v), 2)}\n`)
+  if (values.output) await writeFile(values.output, `${JSON.stringify(report, null, 2)}\n`)
+} finally {
+  await redis.stop()
+  await dir.remove()
+}
+
+/** `jobs` copies of the synthetic source: raw commands two at a time against two transcoders. */
+async function batch(jobs: number, synthetic: string) {
   const cmd = await commands(synthetic, `${dir.path}/batch`)
   const list = Array.from({ length: jobs }, (_, i) =>
     cmd.raw.replaceAll(`${dir.path}/batch/raw`, `${dir.path}/batch/raw-${i}`),
@@ -181,11 +191,6 @@ try {
     pipeline_2_transcoders: { ...pipeBatch, jobs_per_min: perMin(pipeBatch) },
     'pipeline/raw throughput': ratio(perMin(pipeBatch), perMin(rawBatch)),
   }
-  process.stdout.write(`${JSON.stringify(report, (k, v) => (k === 'raw_command' ? undefined : v), 2)}\n`)
-  if (values.output) await writeFile(values.output, `${JSON.stringify(report, null, 2)}\n`)
-} finally {
-  await redis.stop()
-  await dir.remove()
 }
 
 function ratio(a: number, b: number) {
