@@ -93,6 +93,11 @@ function renditionsRun(
   probe: Probe,
   options: EncodeOptions,
 ): FfmpegRun {
+  const portrait = probe.height > probe.width
+  // Variable or very high frame rates become a constant rate once, before the split.
+  const fps = outputFps(probe)
+  const head = `[0:v:0]${fps ? `fps=${fps},` : ''}split=${profiles.length}${profiles.map((_, i) => `[s${i}]`).join('')}`
+  const scales = profiles.map((p, i) => `[s${i}]${scaleFilter(p, portrait)},format=yuv420p[v${i}]`)
   const args = [
     ...COMMON,
     // Progress as key=value lines on stdout, once a second (read into the job record).
@@ -103,7 +108,7 @@ function renditionsRun(
     '-i',
     paths.input,
     '-filter_complex',
-    renditionsGraph(profiles, probe),
+    [head, ...scales].join(';'),
   ]
   const outputs: FfmpegRun['outputs'] = []
   profiles.forEach((profile, i) => {
@@ -117,36 +122,6 @@ function renditionsRun(
     outputs.push({ profile: profile.name, path })
   })
   return { args, outputs, progress: true }
-}
-
-/**
- * The filter graph feeding output `[v{i}]` to profile i: the source is decoded once and scaled
- * once per distinct size, largest first, each smaller size scaled from the one above it (a
- * cascade: 1080 -> 720 -> 480 -> 360 costs far less than three scales from 1080), with `split`
- * handing each size to every profile that uses it (720p and webm_720p share one).
- */
-export function renditionsGraph(profiles: readonly VideoProfile[], probe: Probe): string {
-  const portrait = probe.height > probe.width
-  const sizes: Array<{ filter: string; height: number; outputs: number[] }> = []
-  profiles.forEach((profile, i) => {
-    const filter = scaleFilter(profile, portrait)
-    const size = sizes.find((s) => s.filter === filter)
-    if (size) size.outputs.push(i)
-    else sizes.push({ filter, height: profile.height, outputs: [i] })
-  })
-  sizes.sort((a, b) => b.height - a.height)
-  // Variable or very high frame rates become a constant rate once, before anything else.
-  const fps = outputFps(probe)
-  return sizes
-    .map((size, k) => {
-      const input = k === 0 ? `[0:v:0]${fps ? `fps=${fps},` : ''}` : `[c${k - 1}]`
-      // 8-bit 4:2:0 from the first scale on: what the encoders take, and cheaper to scale again.
-      const filters = k === 0 ? `${size.filter},format=yuv420p` : size.filter
-      const labels = size.outputs.map((i) => `[v${i}]`)
-      if (k < sizes.length - 1) labels.push(`[c${k}]`)
-      return `${input}${filters},split=${labels.length}${labels.join('')}`
-    })
-    .join(';')
 }
 
 /**
