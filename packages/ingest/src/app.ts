@@ -1,8 +1,16 @@
 import { zValidator } from '@hono/zod-validator'
 import {
+  type AccessEnv,
   AppError,
+  addressPolicy,
+  apiKeyAuth,
+  checkImportUrl,
+  checkResolved,
+  clientOf,
   filenameFromUrl,
+  hostOf,
   type IngestMetrics,
+  isIpLiteral,
   isRedisUnavailable,
   type Job,
   type JobSource,
@@ -11,13 +19,14 @@ import {
   jsonNotFound,
   type Logger,
   metricsResponse,
+  RateLimiter,
   redisHealth,
   type UploadResponse,
   type UploadStorage,
   UploadUrlRequestSchema,
   zodMessage,
 } from '@vpp/shared'
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import type { Registry } from 'prom-client'
 import { fileTooLarge, receiveUpload } from './receive-upload.ts'
 
@@ -28,27 +37,28 @@ export interface IngestDeps {
   registry: Registry
   metrics: IngestMetrics
   maxFileSize: number
+  /** API keys; empty: no key needed. */
+  apiKeys?: readonly string[]
+  /** Jobs a client may create a minute; 0: no limit. */
+  rateLimitPerMinute?: number
+  uploadIdleTimeoutMs?: number
+  uploadTimeoutMs?: number
+  /** URL imports may name private addresses (tests, trusted networks). */
+  allowPrivateUrls?: boolean
+  /**
+   * The addresses a URL import's host name resolves to (a runtime's DNS; tests pass their own).
+   * Unset: host names are checked only when the transcoder connects.
+   */
+  resolveHost?: (hostname: string) => Promise<string[]>
+  /** The peer address of a request (the runtime's conninfo), for per-client rate limits. */
+  clientAddress?: (c: Context) => string | undefined
   /** Clock and id source, replaceable in tests. */
   now?: () => Date
   newId?: () => string
 }
 
-/**
- * Record a job, retrying briefly while Redis is unreachable. A reply lost after Redis ran the
- * script (connection reset) would otherwise turn a recorded job into a 503 whose file is then
- * deleted; the retry finds the job there ("exists") and treats it as done.
- */
-async function createOnce(store: JobStore, job: Job): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await store.create(job)
-    } catch (error) {
-      if (attempt > 1 && String(error).includes(`job ${job.job_id} exists`)) return
-      if (!isRedisUnavailable(error) || attempt >= 3) throw error
-      await new Promise((resolve) => setTimeout(resolve, 500 * attempt))
-    }
-  }
-}
+/** Job records with an idempotency key, scoped to its client. */
+type Enqueue = { id: string; filename: string; source: JobSource; url?: string; idempotency?: string }
 
 /** Room for multipart headers and boundaries on top of the file itself. */
 const MULTIPART_OVERHEAD = 64 * 1024
@@ -60,8 +70,20 @@ const MULTIPART_OVERHEAD = 64 * 1024
 export function createApp(deps: IngestDeps) {
   const now = deps.now ?? (() => new Date())
   const newId = deps.newId ?? (() => crypto.randomUUID())
+  const limiter = new RateLimiter(deps.store.client, deps.store.keys, deps.rateLimitPerMinute ?? 0)
+  const allowed = addressPolicy(deps.allowPrivateUrls ?? false)
+  const address = deps.clientAddress ?? (() => undefined)
 
-  const enqueue = async (fields: { id: string; filename: string; source: JobSource; url?: string }) => {
+  const accepted = (job: Job): UploadResponse => ({
+    job_id: job.job_id,
+    filename: job.filename,
+    status: 'queued',
+    message: 'Video uploaded and queued for processing',
+    created_at: job.created_at,
+  })
+
+  /** Store and queue the job; the first job of an idempotency key instead, when there is one. */
+  const enqueue = async (fields: Enqueue): Promise<{ job: Job; created: boolean }> => {
     const at = now().toISOString()
     const job: Job = {
       job_id: fields.id,
@@ -74,20 +96,41 @@ export function createApp(deps: IngestDeps) {
       attempts: 0,
       outputs: [],
     }
-    await createOnce(deps.store, job)
+    const result = await createOnce(deps.store, job, fields.idempotency)
+    if (!result.created) {
+      const first = await deps.store.get(result.jobId)
+      if (first) return { job: first, created: false }
+    }
     deps.metrics.uploads.inc({ status: 'accepted' })
     deps.logger.info('job queued', { job_id: job.job_id, source: job.source, filename: job.filename })
-    const body: UploadResponse = {
-      job_id: job.job_id,
-      filename: job.filename,
-      status: 'queued',
-      message: 'Video uploaded and queued for processing',
-      created_at: job.created_at,
-    }
-    return body
+    return { job, created: true }
   }
 
-  const app = new Hono()
+  const replay = (c: Context, job: Job) => {
+    c.header('Idempotent-Replayed', 'true')
+    return c.json(accepted(job), 202)
+  }
+
+  /**
+   * Before any work: the first job of a repeated Idempotency-Key (returned, nothing read), then the
+   * client's rate limit. Returns the key's scope for enqueue, or a response to send as is.
+   */
+  const admit = async (c: Context<AccessEnv>) => {
+    const key = c.req.header('idempotency-key')
+    let scope: string | undefined
+    if (key !== undefined) {
+      if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+        throw new AppError('bad_request', 'Idempotency-Key must be 1-255 printable ASCII characters', 400)
+      }
+      scope = `${c.get('apiClient') ?? 'anonymous'}:${key}`
+      const first = await deps.store.idempotentJob(scope)
+      if (first) return { scope, first }
+    }
+    await limiter.take(clientOf(c, address))
+    return { scope, first: undefined }
+  }
+
+  const app = new Hono<AccessEnv>()
 
   app.onError((error, c) => {
     if (c.req.path.startsWith('/upload')) {
@@ -96,6 +139,7 @@ export function createApp(deps: IngestDeps) {
     return jsonErrorHandler(deps.logger)(error, c)
   })
   app.notFound(jsonNotFound)
+  app.use(apiKeyAuth(deps.apiKeys ?? []))
 
   app.post('/upload', async (c) => {
     const declared = Number(c.req.header('content-length') ?? Number.NaN)
@@ -103,12 +147,29 @@ export function createApp(deps: IngestDeps) {
     if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('multipart/form-data')) {
       throw new AppError('bad_request', 'Expected a multipart/form-data body with a "file" field', 400)
     }
+    const { scope, first } = await admit(c)
+    if (first) return replay(c, first)
     const id = newId()
-    const upload = await receiveUpload(c.req.raw, { id, maxBytes: deps.maxFileSize, storage: deps.storage })
+    const upload = await receiveUpload(c.req.raw, {
+      id,
+      maxBytes: deps.maxFileSize,
+      storage: deps.storage,
+      idleTimeoutMs: deps.uploadIdleTimeoutMs ?? 30_000,
+      totalTimeoutMs: deps.uploadTimeoutMs ?? 3600_000,
+    })
     try {
-      const body = await enqueue({ id, filename: upload.filename, source: 'upload' })
+      const { job, created } = await enqueue({
+        id,
+        filename: upload.filename,
+        source: 'upload',
+        idempotency: scope,
+      })
+      if (!created) {
+        await upload.discard() // the same key's first upload won the race
+        return replay(c, job)
+      }
       deps.metrics.uploadSize.observe(upload.size)
-      return c.json(body, 202)
+      return c.json(accepted(job), 202)
     } catch (error) {
       await upload.discard() // not queued, so not kept: the client was told it failed
       throw error
@@ -122,7 +183,35 @@ export function createApp(deps: IngestDeps) {
     }),
     async (c) => {
       const { url } = c.req.valid('json')
-      return c.json(await enqueue({ id: newId(), filename: filenameFromUrl(url), source: 'url', url }), 202)
+      const { scope, first } = await admit(c)
+      if (first) {
+        if (first.source_url !== url) {
+          throw new AppError(
+            'idempotency_key_reused',
+            'This Idempotency-Key was used for a different request in the last 24 hours',
+            422,
+          )
+        }
+        return replay(c, first)
+      }
+      // Refused now when it can be told now; the transcoder checks again when it connects.
+      const parsed = new URL(url)
+      checkImportUrl(parsed, allowed)
+      if (deps.resolveHost && !isIpLiteral(hostOf(parsed))) {
+        const host = hostOf(parsed)
+        const addresses = await deps.resolveHost(host).catch(() => {
+          throw new AppError('invalid_url', `The host ${host} could not be resolved`, 400)
+        })
+        checkResolved(host, addresses, allowed)
+      }
+      const { job, created } = await enqueue({
+        id: newId(),
+        filename: filenameFromUrl(url),
+        source: 'url',
+        url,
+        idempotency: scope,
+      })
+      return created ? c.json(accepted(job), 202) : replay(c, job)
     },
   )
 
@@ -130,4 +219,21 @@ export function createApp(deps: IngestDeps) {
   app.get('/metrics', () => metricsResponse(deps.registry))
 
   return app
+}
+
+/**
+ * Record a job, retrying briefly while Redis is unreachable. A reply lost after Redis ran the
+ * script (connection reset) would otherwise turn a recorded job into a 503 whose file is then
+ * deleted; the retry finds the job there ("exists") and treats it as done.
+ */
+async function createOnce(store: JobStore, job: Job, idempotency: string | undefined) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await store.create(job, idempotency)
+    } catch (error) {
+      if (attempt > 1 && String(error).includes(`job ${job.job_id} exists`)) return { created: true as const }
+      if (!isRedisUnavailable(error) || attempt >= 3) throw error
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt))
+    }
+  }
 }

@@ -1,4 +1,13 @@
-import { baseConfigShape, type Env, parseEnv, portVar, resolvePaths } from '@vpp/shared'
+import {
+  apiKeysVar,
+  baseConfigShape,
+  boolVar,
+  type Env,
+  intVar,
+  parseEnv,
+  portVar,
+  resolvePaths,
+} from '@vpp/shared'
 import { z } from 'zod'
 
 /** The ingest service's variables (and the shared ones); see the README's configuration table. */
@@ -8,6 +17,16 @@ const shape = {
   INGEST_PORT: portVar(8000),
   /** Interface to listen on. */
   HOST: z.string().min(1).default('0.0.0.0'),
+  /** Comma-separated API keys; when set, every route but /healthz and /metrics needs one. */
+  API_KEYS: apiKeysVar,
+  /** Jobs one client (API key, or address without keys) may create a minute; 0 turns the limit off. */
+  RATE_LIMIT_PER_MINUTE: intVar(60, 0, 1_000_000),
+  /** An upload that sends nothing for this long is dropped (408) and its partial file deleted. */
+  UPLOAD_IDLE_TIMEOUT_MS: intVar(30_000, 100, 3600_000),
+  /** Longest a whole upload may take, however steadily it trickles in. */
+  UPLOAD_TIMEOUT_MS: intVar(3600_000, 1000, 24 * 3600_000),
+  /** Let URL imports reach private and loopback addresses (tests and trusted networks only). */
+  URL_IMPORT_ALLOW_PRIVATE: boolVar(false),
 }
 
 export function loadConfig(env: Env) {

@@ -1,5 +1,6 @@
+import { getConnInfo } from '@hono/node-server/conninfo'
 import { closeRedis, createIngestMetrics, createRegistry, type Logger, openJobStore } from '@vpp/shared'
-import { closeAll, LocalUploadStorage, listen, type RunningService } from '@vpp/shared/node'
+import { closeAll, LocalUploadStorage, listen, type RunningService, resolveHost } from '@vpp/shared/node'
 import { createApp } from './app.ts'
 import type { IngestConfig } from './config.ts'
 
@@ -14,9 +15,21 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
     registry,
     metrics: createIngestMetrics(registry),
     maxFileSize: config.MAX_FILE_SIZE,
+    apiKeys: config.API_KEYS,
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    uploadIdleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_MS,
+    uploadTimeoutMs: config.UPLOAD_TIMEOUT_MS,
+    allowPrivateUrls: config.URL_IMPORT_ALLOW_PRIVATE,
+    resolveHost,
+    clientAddress: (c) => getConnInfo(c).remote.address,
   })
-  const server = await listen(app, config.INGEST_PORT, config.HOST)
-  logger.info('ingest listening', { port: server.port, upload_dir: config.uploadDir })
+  // Node's own whole-request timeout (5 min) would cut long uploads; the app times uploads itself.
+  const server = await listen(app, config.INGEST_PORT, config.HOST, { requestTimeout: 0 })
+  logger.info('ingest listening', {
+    port: server.port,
+    upload_dir: config.uploadDir,
+    api_keys: config.API_KEYS.length > 0 ? config.API_KEYS.length : 'off',
+  })
   return {
     port: server.port,
     close: closeAll([() => server.close(), () => closeRedis(store.client)]),

@@ -1,4 +1,11 @@
-import { AppError, displayName, hasAcceptedExtension, type UploadSink, type UploadStorage } from '@vpp/shared'
+import {
+  AppError,
+  ContentCheck,
+  displayName,
+  hasAcceptedExtension,
+  type UploadSink,
+  type UploadStorage,
+} from '@vpp/shared'
 import * as Multipart from 'multipasta'
 
 export interface ReceivedUpload {
@@ -13,6 +20,10 @@ export interface ReceiveOptions {
   id: string
   maxBytes: number
   storage: UploadStorage
+  /** Nothing received for this long: the upload is dropped (408). */
+  idleTimeoutMs: number
+  /** The whole upload must arrive within this (a steady trickle is no way around the idle timeout). */
+  totalTimeoutMs: number
   /** Multipart field holding the file. */
   field?: string
 }
@@ -21,11 +32,14 @@ type Event = { type: 'start'; filename: string } | { type: 'data'; chunk: Uint8A
 
 export const fileTooLarge = () => new AppError('file_too_large', 'File too large', 413)
 
+export const uploadTimeout = (message: string) => new AppError('upload_timeout', message, 408)
+
 /**
  * Stream the `file` part of a multipart/form-data request into storage without holding it in
  * memory: each body chunk is parsed, and its file bytes are written (awaited) before the next
- * chunk is read, so memory stays at about one chunk whatever the upload's size. The size limit
- * is enforced as bytes arrive; on any failure the partial file is removed.
+ * chunk is read, so memory stays at about one chunk whatever the upload's size. The size limit,
+ * the content check (magic bytes) and the timeouts apply as bytes arrive; on any failure the
+ * partial file is removed.
  */
 export async function receiveUpload(request: Request, options: ReceiveOptions): Promise<ReceivedUpload> {
   const field = options.field ?? 'file'
@@ -52,6 +66,7 @@ export async function receiveUpload(request: Request, options: ReceiveOptions): 
   })
 
   const reader = request.body.getReader()
+  const content = new ContentCheck()
   let sink: UploadSink | undefined
   let filename = ''
   let size = 0
@@ -68,16 +83,18 @@ export async function receiveUpload(request: Request, options: ReceiveOptions): 
       } else if (event.type === 'data') {
         size += event.chunk.byteLength
         if (size > options.maxBytes) throw fileTooLarge()
-        await sink?.write(event.chunk)
+        for (const chunk of content.push(event.chunk)) await sink?.write(chunk)
       } else {
+        for (const chunk of content.end()) await sink?.write(chunk)
         complete = true
       }
     }
   }
 
   try {
+    const read = timedReader(reader, options)
     for (;;) {
-      const { done, value } = await reader.read()
+      const { done, value } = await read()
       if (done) break
       parser.write(value)
       await drain()
@@ -93,6 +110,38 @@ export async function receiveUpload(request: Request, options: ReceiveOptions): 
     await reader.cancel().catch(() => {})
     await sink?.abort()
     throw error
+  }
+}
+
+/**
+ * `reader.read()` that fails with 408 when no chunk arrives within the idle timeout, or the
+ * upload as a whole outlasts the total one.
+ */
+function timedReader(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  options: Pick<ReceiveOptions, 'idleTimeoutMs' | 'totalTimeoutMs'>,
+) {
+  const deadline = Date.now() + options.totalTimeoutMs
+  return async () => {
+    const total = deadline - Date.now()
+    const idle = total < options.idleTimeoutMs ? null : options.idleTimeoutMs
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            idle === null
+              ? uploadTimeout(`Upload took longer than ${Math.round(options.totalTimeoutMs / 1000)}s`)
+              : uploadTimeout(`Upload stalled: nothing received for ${Math.round(idle / 1000)}s`),
+          ),
+        Math.max(0, idle ?? total),
+      )
+    })
+    try {
+      return await Promise.race([reader.read(), expired])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 }
 

@@ -52,6 +52,35 @@ export const sizeVar = (fallback: string) =>
 export const intVar = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback)
 
+/** A true/false variable (`true`/`false`, `1`/`0`, `yes`/`no`). */
+export const boolVar = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+    .optional()
+    .transform((text) => (text === undefined ? fallback : ['true', '1', 'yes'].includes(text)))
+
+/**
+ * API_KEYS: comma-separated bearer keys; empty means no key is required (local use). Each key is
+ * at least 16 characters of the token alphabet (letters, digits, `-._~+/`, trailing `=`).
+ */
+export const apiKeysVar = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    const keys = (text ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean)
+    if (keys.some((k) => k.length < 16 || !/^[A-Za-z0-9._~+/-]+=*$/.test(k))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'each key must be 16+ characters of A-Z a-z 0-9 - . _ ~ + / =',
+      })
+      return z.NEVER
+    }
+    return keys
+  })
+
 /** A TCP port; 0 asks the OS for a free one (tests). */
 export const portVar = (fallback: number) => intVar(fallback, 0, 65535)
 
@@ -81,6 +110,9 @@ export const baseConfigShape = {
 
 export type Env = Record<string, string | undefined>
 
+/** Variables whose values must not appear in messages or logs. */
+const SECRET_NAME = /KEY|SECRET|PASSWORD|TOKEN/
+
 /**
  * Parse the variables of `shape` from `env` (empty strings count as unset). A bad value throws a
  * ConfigError whose message names every bad variable and why.
@@ -95,7 +127,9 @@ export function parseEnv<S extends z.ZodRawShape>(shape: S, env: Env): z.infer<z
   if (result.success) return result.data
   const problems = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? '?')
-    return `${name}=${JSON.stringify(input[name] ?? '')}: ${issue.message}`
+    // Secrets are named, never echoed.
+    const shown = SECRET_NAME.test(name) ? '(hidden)' : JSON.stringify(input[name] ?? '')
+    return `${name}=${shown}: ${issue.message}`
   })
   throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
 }

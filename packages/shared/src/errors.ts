@@ -5,6 +5,8 @@
 export class AppError extends Error {
   readonly code: string
   readonly status: number
+  /** Response headers that go with the error (Retry-After, ...). */
+  readonly headers: Record<string, string> = {}
 
   constructor(code: string, message: string, status = 500, options?: ErrorOptions) {
     super(message, options)
@@ -26,8 +28,9 @@ export class ConfigError extends AppError {
  * `UnrecoverableError`: the job fails at once.
  */
 export class PermanentJobError extends AppError {
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(code, message, 422, options)
+  /** `status`: the HTTP status when the same check refuses a request (default 422). */
+  constructor(code: string, message: string, options?: ErrorOptions & { status?: number }) {
+    super(code, message, options?.status ?? 422, options)
   }
 }
 

@@ -9,8 +9,14 @@ import { isRedisUnavailable, type RedisClient } from './redis.ts'
 export function jsonErrorHandler(logger: Logger): ErrorHandler {
   return (error, c) => {
     if (error instanceof AppError && error.status < 500) {
-      return c.json({ error: error.code, message: error.message }, error.status as ContentfulStatusCode)
+      return c.json(
+        { error: error.code, message: error.message },
+        error.status as ContentfulStatusCode,
+        error.headers,
+      )
     }
+    // Middlewares that built their own (JSON) response: bearer auth's 401.
+    if (error instanceof HTTPException && error.res) return error.getResponse()
     if (error instanceof HTTPException && error.status < 500) {
       return c.json({ error: 'bad_request', message: error.message || 'Bad request' }, error.status)
     }

@@ -158,7 +158,7 @@ describe('JobStore: status only moves forward, results are fenced', () => {
       started: false,
       status: 'completed',
     })
-    expect(await store.finish(claim, { status: 'failed', error: 'late' }, at(4))).toBe(false)
+    expect(await store.finish(claim, { status: 'failed', error: 'late', code: 'x' }, at(4))).toBe(false)
     expect(await store.get('b')).toMatchObject({ status: 'completed', attempts: 1 })
     expect((await store.stats(at(5))).jobs_by_status).toEqual({ completed: 1 })
   })
@@ -175,7 +175,7 @@ describe('JobStore: status only moves forward, results are fenced', () => {
 
     expect(await store.heartbeat(stale, 'slow')).toBe(false)
     expect(await store.finish(stale, { status: 'completed', outputs }, at(6))).toBe(false)
-    expect(await store.retryLater(stale, 'boom', at(60), at(6))).toBe(false)
+    expect(await store.retryLater(stale, 'boom', 'x', at(60), at(6))).toBe(false)
     expect(await pending(store)).toBe(1) // the new owner's entry is still pending
     const consumers = await client.xInfoConsumers(store.keys.stream, store.keys.group)
     expect(consumers.find((c) => c.name === 'fresh')?.pending).toBe(1)
@@ -222,11 +222,14 @@ describe('JobStore: retries and the dead-letter queue', () => {
     const store = await freshStore()
     await store.create(newJob('r'))
     const claim = await take(store)
-    expect(await store.retryLater(claim, 'ffmpeg failed (exit code 1)', at(30), at(2))).toBe(true)
+    expect(await store.retryLater(claim, 'ffmpeg failed (exit code 1)', 'ffmpeg_exit', at(30), at(2))).toBe(
+      true,
+    )
     expect(await store.get('r')).toMatchObject({
       status: 'retrying',
       attempts: 1,
       error: 'ffmpeg failed (exit code 1)',
+      error_code: 'ffmpeg_exit',
       next_attempt_at: at(30).toISOString(),
     })
     expect(await client.xLen(store.keys.stream)).toBe(0)
@@ -246,8 +249,16 @@ describe('JobStore: retries and the dead-letter queue', () => {
   it('dead-letters a failure with its reason, lists it, and replays it once', async () => {
     const store = await freshStore()
     await store.create(newJob('d'))
-    await store.finish(await take(store), { status: 'failed', error: 'Input has no video stream' }, at(2))
-    expect(await store.get('d')).toMatchObject({ status: 'failed', error: 'Input has no video stream' })
+    await store.finish(
+      await take(store),
+      { status: 'failed', error: 'Input has no video stream', code: 'no_video_stream' },
+      at(2),
+    )
+    expect(await store.get('d')).toMatchObject({
+      status: 'failed',
+      error: 'Input has no video stream',
+      error_code: 'no_video_stream',
+    })
     const list = await store.listDeadLetters(100)
     expect(list.total).toBe(1)
     const [entry] = list.entries
@@ -278,7 +289,7 @@ describe('JobStore: retries and the dead-letter queue', () => {
   it('discards a dead-letter entry, leaving the job failed', async () => {
     const store = await freshStore()
     await store.create(newJob('x'))
-    await store.finish(await take(store), { status: 'failed', error: 'nope' }, at(2))
+    await store.finish(await take(store), { status: 'failed', error: 'nope', code: 'x' }, at(2))
     const [entry] = (await store.listDeadLetters(10)).entries
     expect(await store.deleteDeadLetter(entry?.message_id ?? '')).toBe(true)
     expect(await store.deleteDeadLetter(entry?.message_id ?? '')).toBe(false)
@@ -304,7 +315,7 @@ describe('JobStore: retries and the dead-letter queue', () => {
     const store = await freshStore()
     for (const id of ['p1', 'p2', 'p3']) {
       await store.create(newJob(id))
-      await store.finish(await take(store), { status: 'failed', error: id }, at(1))
+      await store.finish(await take(store), { status: 'failed', error: id, code: 'x' }, at(1))
     }
     const first = await store.listDeadLetters(2)
     expect(first.entries.map((e) => e.job_id)).toEqual(['p1', 'p2'])

@@ -38,7 +38,12 @@ const SCRIPTS = {
 type ScriptName = keyof typeof SCRIPTS
 type Result =
   | { status: 'completed'; outputs: Output[]; skipped?: Skipped[] }
-  | { status: 'failed'; error: string }
+  | { status: 'failed'; error: string; code: string }
+
+/** How long an Idempotency-Key names the job it created. */
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+
+export type CreateResult = { created: true } | { created: false; jobId: string }
 
 /** What a consumer holds while it processes a job: the entry and the lease (fencing token). */
 export interface Claim {
@@ -69,15 +74,30 @@ export class JobStore {
     }
   }
 
-  /** Store a new job and queue it, atomically: a job is never queued without its record. */
-  async create(job: Job): Promise<void> {
+  /**
+   * Store a new job and queue it, atomically: a job is never queued without its record. With an
+   * idempotency key (already scoped to its client), a key seen in the last IDEMPOTENCY_TTL_SECONDS
+   * creates nothing and returns the id of the job first created under it.
+   */
+  async create(job: Job, idempotencyKey?: string): Promise<CreateResult> {
     const k = this.keys
     const fields = Object.entries(toHash(job)).flat()
-    await this.#eval(
-      'create',
-      [k.job(job.job_id), k.statusCounts, k.totalJobs, k.stream, k.entries],
-      [job.job_id, ...fields],
-    )
+    const keys = [k.job(job.job_id), k.statusCounts, k.totalJobs, k.stream, k.entries]
+    if (idempotencyKey !== undefined) keys.push(k.idempotency(idempotencyKey))
+    const [outcome, value] = (await this.#eval('create', keys, [
+      job.job_id,
+      String(IDEMPOTENCY_TTL_SECONDS),
+      ...fields,
+    ])) as [string, string]
+    return outcome === 'existing' && value !== job.job_id
+      ? { created: false, jobId: value }
+      : { created: true }
+  }
+
+  /** The job created under `idempotencyKey` in the last 24 hours, if any. */
+  async idempotentJob(idempotencyKey: string): Promise<Job | null> {
+    const id = await this.client.get(this.keys.idempotency(idempotencyKey))
+    return id ? this.get(id) : null
   }
 
   async get(id: string): Promise<Job | null> {
@@ -116,7 +136,7 @@ export class JobStore {
     if (!jobId) return null
     const error =
       'Its queue entry was deleted before it could be processed; retry it from the dead-letter queue'
-    await this.#finish(jobId, entryId, '', { status: 'failed', error }, now)
+    await this.#finish(jobId, entryId, '', { status: 'failed', error, code: 'entry_lost' }, now)
     await this.client.hDel(this.keys.entries, entryId)
     return jobId
   }
@@ -137,6 +157,7 @@ export class JobStore {
         String(FINISHED_RETENTION_MS),
         lease,
         result.status === 'completed' ? JSON.stringify(result.skipped ?? []) : '',
+        result.status === 'failed' ? result.code : '',
       ],
     )
     return recorded === 1
@@ -146,7 +167,7 @@ export class JobStore {
    * After a transient failure: `retrying` until `due`, the entry settled so the wait holds no
    * worker slot. Returns false when the claim was lost.
    */
-  async retryLater(claim: Claim, error: string, due: Date, now: Date): Promise<boolean> {
+  async retryLater(claim: Claim, error: string, code: string, due: Date, now: Date): Promise<boolean> {
     const k = this.keys
     const parked = await this.#eval(
       'retry',
@@ -159,6 +180,7 @@ export class JobStore {
         due.toISOString(),
         error,
         String(claim.lease),
+        code,
       ],
     )
     return parked === 1
@@ -335,6 +357,7 @@ function fromHash(hash: Record<string, string>): Job | null {
     updated_at: hash.updated_at,
     attempts: Number(hash.attempts ?? 0),
     error: hash.error,
+    error_code: hash.error_code,
     next_attempt_at: hash.next_attempt_at,
     progress: hash.progress === undefined ? undefined : Number(hash.progress),
     eta_seconds: hash.eta_seconds === undefined ? undefined : Number(hash.eta_seconds),

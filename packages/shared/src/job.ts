@@ -44,6 +44,8 @@ export const JobSchema = z.object({
   attempts: z.number().int().nonnegative(),
   /** The last error: why it failed, or why the last attempt did when it is `retrying`. */
   error: z.string().optional(),
+  /** Stable code of that error (`url_not_allowed`, `download_timeout`, `invalid_input`, ...). */
+  error_code: z.string().optional(),
   /** When a `retrying` job will be queued again. */
   next_attempt_at: z.iso.datetime().optional(),
   /** Percent of the transcode done (0-100) while processing; 100 once completed. */

@@ -21,6 +21,10 @@ export interface RedisKeys {
   readonly finished: string
   /** Hash holding one job record. */
   job(id: string): string
+  /** String: the job_id created under an Idempotency-Key (`scope` = client + key), kept 24 h. */
+  idempotency(scope: string): string
+  /** Counter of one client's job creations in one rate-limit window. */
+  rate(client: string, window: number): string
 }
 
 export function redisKeys(prefix = 'vpp'): RedisKeys {
@@ -34,5 +38,7 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     totalJobs: `${prefix}:stats:total`,
     finished: `${prefix}:stats:finished`,
     job: (id) => `${prefix}:job:${id}`,
+    idempotency: (scope) => `${prefix}:idem:${scope}`,
+    rate: (client, window) => `${prefix}:rate:${client}:${window}`,
   }
 }

@@ -1,5 +1,7 @@
 import {
+  type AccessEnv,
   AppError,
+  apiKeyAuth,
   type JobStore,
   jsonErrorHandler,
   jsonNotFound,
@@ -14,6 +16,8 @@ export interface StatusDeps {
   store: JobStore
   logger: Logger
   registry: Registry
+  /** API keys; empty: no key needed. */
+  apiKeys?: readonly string[]
   now?: () => Date
 }
 
@@ -27,9 +31,10 @@ const deadLetterNotFound = (id: string) => new AppError('not_found', `No dead-le
 /** The status API: job records, pipeline stats, the dead-letter queue. Builds the app only. */
 export function createApp(deps: StatusDeps) {
   const now = deps.now ?? (() => new Date())
-  const app = new Hono()
+  const app = new Hono<AccessEnv>()
   app.onError(jsonErrorHandler(deps.logger))
   app.notFound(jsonNotFound)
+  app.use(apiKeyAuth(deps.apiKeys ?? []))
 
   app.get('/jobs/:job_id', async (c) => {
     const id = c.req.param('job_id')

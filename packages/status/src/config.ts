@@ -1,4 +1,4 @@
-import { baseConfigShape, type Env, parseEnv, portVar, resolvePaths } from '@vpp/shared'
+import { apiKeysVar, baseConfigShape, type Env, parseEnv, portVar, resolvePaths } from '@vpp/shared'
 import { z } from 'zod'
 
 /** The status service's variables (and the shared ones); see the README's configuration table. */
@@ -8,6 +8,8 @@ const shape = {
   STATUS_PORT: portVar(8001),
   /** Interface to listen on. */
   HOST: z.string().min(1).default('0.0.0.0'),
+  /** Comma-separated API keys; when set, every route but /healthz and /metrics needs one. */
+  API_KEYS: apiKeysVar,
 }
 
 export function loadConfig(env: Env) {

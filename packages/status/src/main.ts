@@ -12,7 +12,11 @@ export async function startStatus(config: StatusConfig, logger: Logger): Promise
     queue: () => store.queueDepth(),
     dlq: () => store.client.xLen(store.keys.dlq),
   })
-  const server = await listen(createApp({ store, logger, registry }), config.STATUS_PORT, config.HOST)
+  const server = await listen(
+    createApp({ store, logger, registry, apiKeys: config.API_KEYS }),
+    config.STATUS_PORT,
+    config.HOST,
+  )
   logger.info('status listening', { port: server.port })
   return {
     port: server.port,

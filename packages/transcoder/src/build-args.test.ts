@@ -14,7 +14,18 @@ const hd: Probe = {
   frameRate: 30,
   variableFrameRate: false,
   hasAudio: true,
+  demuxer: 'mov',
+  formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+  streams: 2,
 }
+/** Only the stored file, only through the demuxer ffprobe found. */
+const CONFINED = [
+  '-protocol_whitelist',
+  'file',
+  '-format_whitelist',
+  'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi',
+]
+const INPUT = [...CONFINED, '-f', 'mov', '-i', 'file:/up/job1']
 const KEYFRAMES = ['-force_key_frames', 'expr:gte(t,n_forced*2)']
 const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
 const PROGRESS = ['-progress', 'pipe:1', '-stats_period', '1']
@@ -30,7 +41,7 @@ describe('buildArgs', () => {
     // biome-ignore format: one rendition per block, flag and value on one line
     expect(runs[0]?.args).toEqual([
       ...COMMON, ...PROGRESS,
-      '-i', '/up/job1',
+      ...INPUT,
       '-filter_complex',
       '[0:v:0]split=4[s0][s1][s2][s3];' +
         '[s0]scale=-2:720,format=yuv420p[v0];' +
@@ -70,7 +81,7 @@ describe('buildArgs', () => {
     expect(runs[1]).toEqual({
       args: [
         ...COMMON,
-        '-ss', '2.500', '-i', '/up/job1',
+        '-ss', '2.500', ...INPUT,
         '-map', '0:v:0',
         '-vf', 'thumbnail=n=90,scale=320:180:force_original_aspect_ratio=decrease:force_divisible_by=2',
         '-frames:v', '1', '-q:v', '3', '-update', '1', '-f', 'image2', '/out/job1/.tmp/thumbnail.jpg',
@@ -80,12 +91,17 @@ describe('buildArgs', () => {
     })
   })
 
-  it('writes no audio when the input has none, and sets encoder threads when asked', () => {
-    const { runs } = buildArgs(paths, [profile('360p')], { ...hd, hasAudio: false }, { threads: 1 })
+  it('writes no audio when the input has none; sets encoder threads and the decoder pixel cap when asked', () => {
+    const { runs } = buildArgs(
+      paths,
+      [profile('360p')],
+      { ...hd, hasAudio: false },
+      { threads: 1, maxPixels: 2_073_600 },
+    )
     // biome-ignore format: flag and value on one line
     expect(runs[0]?.args).toEqual([
       ...COMMON, ...PROGRESS,
-      '-i', '/up/job1',
+      ...CONFINED, '-f', 'mov', '-max_pixels', '2073600', '-i', 'file:/up/job1',
       '-filter_complex', '[0:v:0]split=1[s0];[s0]scale=-2:360,format=yuv420p[v0]',
       '-map', '[v0]',
       ...X264, '-b:v', '800k', '-maxrate', '800k', '-bufsize', '1600k', ...KEYFRAMES,
@@ -124,7 +140,7 @@ describe('buildArgs', () => {
     // biome-ignore format: flag and value on one line
     expect(runs[0]?.args).toEqual([
       ...COMMON, ...PROGRESS,
-      '-i', '/up/job1',
+      ...INPUT,
       '-filter_complex', '[0:v:0]split=1[s0];[s0]scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p[v0]',
       '-map', '[v0]',
       ...X264, '-b:v', '800k', '-maxrate', '800k', '-bufsize', '1600k', ...KEYFRAMES,

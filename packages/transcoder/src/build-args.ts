@@ -1,5 +1,5 @@
 import { type ImageProfile, outputFileName, type Profile, type VideoProfile } from '@vpp/shared'
-import type { Probe } from './probe.ts'
+import { CONFINE, FORMAT_WHITELIST, type Probe } from './probe.ts'
 
 /** One ffmpeg invocation and the files it writes. */
 export interface FfmpegRun {
@@ -28,6 +28,8 @@ export interface RunPaths {
 export interface EncodeOptions {
   /** Threads per encoder (`-threads`); 0 lets ffmpeg choose. See threadsPerEncoder. */
   threads: number
+  /** MAX_PIXELS, also enforced by the decoder (`-max_pixels`); unset: ffmpeg's default. */
+  maxPixels?: number
 }
 
 /** Arguments every run starts with. */
@@ -82,7 +84,7 @@ export function buildArgs(
   if (videos.length > 0) runs.push(renditionsRun(paths, videos, probe, options))
   else if (anyVideo) runs.push(renditionsRun(paths, [originalProfile(profiles, probe)], probe, options))
   for (const profile of profiles) {
-    if (profile.kind === 'image') runs.push(imageRun(paths, profile, probe))
+    if (profile.kind === 'image') runs.push(imageRun(paths, profile, probe, options))
   }
   return { runs, skipped }
 }
@@ -105,8 +107,7 @@ function renditionsRun(
     'pipe:1',
     '-stats_period',
     '1',
-    '-i',
-    paths.input,
+    ...inputArgs(paths.input, probe, options),
     '-filter_complex',
     [head, ...scales].join(';'),
   ]
@@ -193,7 +194,20 @@ function containerArgs(profile: VideoProfile): string[] {
   return ['-f', 'webm']
 }
 
-function imageRun(paths: RunPaths, profile: ImageProfile, probe: Probe): FfmpegRun {
+/**
+ * The input, confined to what it is: a local file (no other protocol), read by the demuxer
+ * ffprobe found (never one chosen by probing again), decoded only at sizes within MAX_PIXELS
+ * (a stream may change size midway). `file:` keeps the path from reading as a protocol.
+ */
+function inputArgs(input: string, probe: Probe, options: EncodeOptions): string[] {
+  const args = [...CONFINE, '-format_whitelist', FORMAT_WHITELIST]
+  if (probe.demuxer) args.push('-f', probe.demuxer)
+  if (options.maxPixels) args.push('-max_pixels', String(options.maxPixels))
+  args.push('-i', `file:${input}`)
+  return args
+}
+
+function imageRun(paths: RunPaths, profile: ImageProfile, probe: Probe, options: EncodeOptions): FfmpegRun {
   const path = `${paths.outDir}/${outputFileName(profile)}`
   const { width: w, height: h } = profile
   // ffmpeg's thumbnail filter picks the most representative of a window of frames (about 3 s).
@@ -204,8 +218,7 @@ function imageRun(paths: RunPaths, profile: ImageProfile, probe: Probe): FfmpegR
       // Before -i: a fast seek (to the keyframe before, then decoding up to the point).
       '-ss',
       thumbnailTime(probe.duration),
-      '-i',
-      paths.input,
+      ...inputArgs(paths.input, probe, options),
       '-map',
       '0:v:0',
       // Fit inside w x h keeping the aspect ratio (no bars).

@@ -1,5 +1,14 @@
 import { availableParallelism, hostname } from 'node:os'
-import { baseConfigShape, type Env, intVar, PROFILES, parseEnv, portVar, resolvePaths } from '@vpp/shared'
+import {
+  baseConfigShape,
+  boolVar,
+  type Env,
+  intVar,
+  PROFILES,
+  parseEnv,
+  portVar,
+  resolvePaths,
+} from '@vpp/shared'
 import { z } from 'zod'
 import { threadsPerEncoder } from './retry-policy.ts'
 
@@ -59,6 +68,14 @@ const shape = {
     }),
   /** Longest a URL import's download may take, in seconds. */
   URL_IMPORT_TIMEOUT: intVar(600, 1, 24 * 3600),
+  /** Let URL imports reach private and loopback addresses (tests and trusted networks only). */
+  URL_IMPORT_ALLOW_PRIVATE: boolVar(false),
+  /** Inputs longer than this (ffprobe's duration) fail before any transcoding. */
+  MAX_DURATION_SECONDS: intVar(4 * 3600, 1, 7 * 24 * 3600),
+  /** Inputs with more pixels a frame (width x height) fail before any transcoding; default 8K UHD. */
+  MAX_PIXELS: intVar(7680 * 4320, 1, 2 ** 31 - 1),
+  /** Inputs with more streams (video, audio, subtitles, data) fail before any transcoding. */
+  MAX_STREAMS: intVar(16, 1, 1000),
   /** Name of this consumer in the stream's consumer group; unique per running transcoder. */
   CONSUMER_NAME: z
     .string()

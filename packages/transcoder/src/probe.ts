@@ -16,6 +16,36 @@ export interface Probe {
   /** Frame timing varies (phone recordings): outputs get a constant rate. */
   variableFrameRate: boolean
   hasAudio: boolean
+  /** The demuxer that read it, when it is one of INPUT_DEMUXERS (null: anything else). */
+  demuxer: Demuxer | null
+  /** ffprobe's name for the container (`mov,mp4,m4a,3gp,3g2,mj2`, `hls`, ...). */
+  formatName: string
+  /** Streams of every kind (video, audio, subtitle, data). */
+  streams: number
+}
+
+/**
+ * The only demuxers an input may be read with, keyed by ffprobe's format_name. Never hls, concat,
+ * image2, lavfi, tty or any other that opens further files or URLs named inside the input.
+ */
+export const INPUT_DEMUXERS = {
+  'mov,mp4,m4a,3gp,3g2,mj2': 'mov',
+  'matroska,webm': 'matroska',
+  avi: 'avi',
+} as const
+export type Demuxer = (typeof INPUT_DEMUXERS)[keyof typeof INPUT_DEMUXERS]
+
+/** `-format_whitelist`: the demuxers probing may pick from, so the others are never even tried. */
+export const FORMAT_WHITELIST = 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi'
+
+/** Options that confine ffmpeg/ffprobe to reading one local file (put before the input). */
+export const CONFINE = ['-protocol_whitelist', 'file']
+
+/** Limits an input is checked against before any transcoding. */
+export interface InputLimits {
+  maxDurationSeconds: number
+  maxPixels: number
+  maxStreams: number
 }
 
 interface FfprobeStream {
@@ -37,9 +67,60 @@ export interface FfprobeJson {
   format?: { duration?: string; format_name?: string; bit_rate?: string }
 }
 
-/** The ffprobe arguments whose JSON `parseProbe` reads. */
+/**
+ * The ffprobe arguments whose JSON `parseProbe` reads, for an input: only the local file, only an
+ * allowed container. `file:` keeps a name from ever being read as a protocol or an option.
+ */
 export function probeArgs(path: string): string[] {
-  return ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path]
+  return [
+    '-v',
+    'error',
+    ...CONFINE,
+    '-format_whitelist',
+    FORMAT_WHITELIST,
+    '-print_format',
+    'json',
+    '-show_format',
+    '-show_streams',
+    `file:${path}`,
+  ]
+}
+
+/** ffprobe arguments for one of our own outputs (any container we write, images included). */
+export function outputProbeArgs(path: string): string[] {
+  return ['-v', 'error', ...CONFINE, '-print_format', 'json', '-show_format', '-show_streams', `file:${path}`]
+}
+
+/**
+ * Pure: refuse an input that is not an allowed container or is over a limit, before ffmpeg
+ * decodes a frame of it (a 16000x16000 frame is 384 MB; an hour-long input a slot for hours).
+ */
+export function checkInput(probe: Probe, limits: InputLimits): void {
+  if (!probe.demuxer) {
+    throw new PermanentJobError(
+      'unsupported_container',
+      `Input container ${probe.formatName || 'unknown'} is not accepted; use mp4, mov, avi, mkv or webm`,
+    )
+  }
+  if (probe.streams > limits.maxStreams) {
+    throw new PermanentJobError(
+      'too_many_streams',
+      `Input has ${probe.streams} streams; at most ${limits.maxStreams} are accepted (MAX_STREAMS)`,
+    )
+  }
+  const pixels = probe.width * probe.height
+  if (pixels > limits.maxPixels) {
+    throw new PermanentJobError(
+      'resolution_too_large',
+      `Input is ${probe.width}x${probe.height} (${pixels} pixels); at most ${limits.maxPixels} are accepted (MAX_PIXELS)`,
+    )
+  }
+  if (probe.duration !== null && probe.duration > limits.maxDurationSeconds) {
+    throw new PermanentJobError(
+      'duration_too_long',
+      `Input is ${Math.round(probe.duration)}s long; at most ${limits.maxDurationSeconds}s is accepted (MAX_DURATION_SECONDS)`,
+    )
+  }
 }
 
 /** Pure: turn ffprobe's JSON into a Probe, or a PermanentJobError when there is no usable video. */
@@ -55,6 +136,7 @@ export function parseProbe(json: FfprobeJson): Probe {
     throw new PermanentJobError('unsupported_codec', 'Input video codec is not supported')
   }
   const duration = Number(json.format?.duration ?? video.duration)
+  const formatName = json.format?.format_name ?? ''
   const rotation = rotationOf(video)
   const sideways = rotation === 90 || rotation === 270
   const average = fraction(video.avg_frame_rate)
@@ -70,6 +152,9 @@ export function parseProbe(json: FfprobeJson): Probe {
     // r_frame_rate is the base rate; an average well off it means frames come irregularly.
     variableFrameRate: average !== null && nominal !== null && Math.abs(average - nominal) / nominal > 0.01,
     hasAudio: streams.some((s) => s.codec_type === 'audio'),
+    demuxer: INPUT_DEMUXERS[formatName as keyof typeof INPUT_DEMUXERS] ?? null,
+    formatName,
+    streams: streams.length,
   }
 }
 

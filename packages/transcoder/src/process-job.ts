@@ -3,6 +3,7 @@ import { access, mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import {
   AppError,
+  addressPolicy,
   type Job,
   type Logger,
   type Output,
@@ -15,7 +16,7 @@ import { buildArgs } from './build-args.ts'
 import type { TranscoderConfig } from './config.ts'
 import { download } from './download.ts'
 import { lastLine, ProcessError, runProcess } from './ffmpeg-process.ts'
-import { type FfprobeJson, type Probe, parseProbe, probeArgs } from './probe.ts'
+import { checkInput, type FfprobeJson, outputProbeArgs, type Probe, parseProbe, probeArgs } from './probe.ts'
 import { etaSeconds, progressParser, progressPercent } from './progress.ts'
 import { ffmpegTimeoutMs } from './retry-policy.ts'
 
@@ -28,6 +29,8 @@ export interface JobContext {
   signal: AbortSignal
   /** Asked right before the outputs are moved into place: false means another worker owns the job now. */
   stillOwner: () => Promise<boolean>
+  /** Host name -> addresses for URL imports (tests pass their own); the system resolver otherwise. */
+  resolveHost?: (hostname: string) => Promise<string[]>
   /** Progress of the transcode, 0-100, with seconds left when known; called about once a second. */
   onProgress?: (percent: number, etaSeconds: number | null) => void
 }
@@ -50,6 +53,8 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
     const bytes = await download(job.source_url ?? '', sink, {
       maxBytes: config.MAX_FILE_SIZE,
       timeoutMs: config.URL_IMPORT_TIMEOUT * 1000,
+      allowed: addressPolicy(config.URL_IMPORT_ALLOW_PRIVATE),
+      resolve: ctx.resolveHost,
       signal: ctx.signal,
       stillOwner: ctx.stillOwner,
     })
@@ -58,10 +63,17 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
 
   const probe = await probeInput(input, ctx)
   logger.info('input probed', {
+    container: probe.formatName,
     width: probe.width,
     height: probe.height,
     duration: probe.duration,
     codec: probe.videoCodec,
+    streams: probe.streams,
+  })
+  checkInput(probe, {
+    maxDurationSeconds: config.MAX_DURATION_SECONDS,
+    maxPixels: config.MAX_PIXELS,
+    maxStreams: config.MAX_STREAMS,
   })
 
   const finalDir = resolve(config.outputDir, job.job_id)
@@ -73,7 +85,10 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
   const tmpDir = join(finalDir, `.tmp-${randomUUID()}`)
   await mkdir(tmpDir, { recursive: true })
   try {
-    const plan = buildArgs({ input, outDir: tmpDir }, config.profiles, probe, { threads: config.threads })
+    const plan = buildArgs({ input, outDir: tmpDir }, config.profiles, probe, {
+      threads: config.threads,
+      maxPixels: config.MAX_PIXELS,
+    })
     for (const skip of plan.skipped)
       logger.info('profile skipped', { profile: skip.profile, reason: skip.reason })
     const timeoutMs = ffmpegTimeoutMs(probe.duration, config.FFMPEG_TIMEOUT)
@@ -89,7 +104,7 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
         nice: config.FFMPEG_NICE,
         onLine,
       }).catch((error: unknown) => {
-        throw scrubPaths(error, { [input]: 'input', [tmpDir]: 'output' })
+        throw scrubPaths(error, { [`file:${input}`]: 'input', [input]: 'input', [tmpDir]: 'output' })
       })
       const seconds = (performance.now() - started) / 1000
       for (const output of run.outputs) ctx.metrics.duration.observe({ profile: output.profile }, seconds)
@@ -144,7 +159,15 @@ async function probeInput(input: string, ctx: JobContext): Promise<Probe> {
   } catch (error) {
     // ffprobe said no (exit status); killed by a signal (exit code null, e.g. out of memory) may pass.
     if (error instanceof ProcessError && error.reason === 'exit' && error.exitCode !== null) {
-      const why = lastLine(error.stderr.replaceAll(input, 'input'))
+      // "[hls @ 0x55...] Format not on whitelist '...'": probing found a container we never read.
+      const refused = /\[([\w,]+) @ [^\]]*\] Format not on whitelist/.exec(error.stderr)?.[1]
+      if (refused) {
+        throw new PermanentJobError(
+          'unsupported_container',
+          `Input container ${refused} is not accepted; use mp4, mov, avi, mkv or webm`,
+        )
+      }
+      const why = lastLine(error.stderr.replaceAll(`file:${input}`, 'input').replaceAll(input, 'input'))
       throw new PermanentJobError(
         'invalid_input',
         `Input is not a readable video file${why ? ` (${why})` : ''}`,
@@ -162,7 +185,7 @@ async function describeOutput(
   finalPath: string,
   ctx: JobContext,
 ): Promise<Output> {
-  const { stdout } = await runProcess(ctx.config.FFPROBE_PATH, probeArgs(path), {
+  const { stdout } = await runProcess(ctx.config.FFPROBE_PATH, outputProbeArgs(path), {
     timeoutMs: 60_000,
     signal: ctx.signal,
   })

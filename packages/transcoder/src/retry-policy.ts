@@ -1,4 +1,5 @@
-import { PermanentJobError } from '@vpp/shared'
+import { AppError, PermanentJobError } from '@vpp/shared'
+import { ProcessError } from './ffmpeg-process.ts'
 
 /**
  * Delay before attempt `attempt + 1`: exponential (base, 2×base, 4×base, … capped at max) with
@@ -35,6 +36,17 @@ export function ffmpegTimeoutMs(durationSeconds: number | null, fixedSeconds?: n
  */
 export function isPermanent(error: unknown): boolean {
   return error instanceof PermanentJobError
+}
+
+/**
+ * The stable code recorded with a job's error: the AppError's own (`url_not_allowed`,
+ * `download_timeout`, `invalid_input`, ...), `ffmpeg_<reason>` for an ffmpeg run that failed,
+ * `internal_error` for anything else.
+ */
+export function errorCode(error: unknown): string {
+  if (error instanceof AppError) return error.code
+  if (error instanceof ProcessError) return `ffmpeg_${error.reason}`
+  return 'internal_error'
 }
 
 /** The message recorded for a job that ran out of attempts. */

@@ -10,7 +10,7 @@ import type { LocalUploadStorage } from '@vpp/shared/node'
 import type { TranscoderConfig } from './config.ts'
 import { ProcessError } from './ffmpeg-process.ts'
 import { LostClaimError, processJob } from './process-job.ts'
-import { finalError, isPermanent, retryDelayMs } from './retry-policy.ts'
+import { errorCode, finalError, isPermanent, retryDelayMs } from './retry-policy.ts'
 
 export interface TranscoderDeps {
   config: TranscoderConfig
@@ -186,7 +186,10 @@ export class Transcoder {
       if (attempt > config.MAX_ATTEMPTS) {
         // Only a takeover gets here: the transcoders running it kept dying (OOM kill, crash).
         const error = `Gave up after ${attempt - 1} attempts: the transcoder running it stopped before finishing`
-        await this.#record(() => store.finish(claim, { status: 'failed', error }, new Date()), log)
+        await this.#record(
+          () => store.finish(claim, { status: 'failed', error, code: 'worker_lost' }, new Date()),
+          log,
+        )
         metrics.processed.inc({ status: 'failed', profile: 'all' })
         log.error('job dead-lettered', { error })
         return
@@ -257,12 +260,13 @@ export class Transcoder {
       return
     }
     const message = errorMessage(error)
+    const code = errorCode(error)
     const stderr = error instanceof ProcessError ? error.stderr.slice(-1000) : undefined
     if (error instanceof ProcessError) metrics.ffmpegFailures.inc({ reason: error.reason })
     if (isPermanent(error) || attempt >= config.MAX_ATTEMPTS) {
       const final = finalError(message, attempt)
       const recorded = await this.#record(
-        () => store.finish(claim, { status: 'failed', error: final }, new Date()),
+        () => store.finish(claim, { status: 'failed', error: final, code }, new Date()),
         log,
       )
       if (!recorded) return
@@ -278,7 +282,7 @@ export class Transcoder {
     const delay = retryDelayMs(attempt, config.RETRY_BASE_MS, config.RETRY_MAX_MS)
     const now = new Date()
     const due = new Date(now.getTime() + delay)
-    if (await this.#record(() => store.retryLater(claim, message, due, now), log)) {
+    if (await this.#record(() => store.retryLater(claim, message, code, due, now), log)) {
       metrics.retries.inc()
       log.warn('job failed; will retry', {
         error: message,

@@ -1,4 +1,5 @@
 export * from './executables.ts'
 export * from './local-storage.ts'
 export * from './redis-server.ts'
+export * from './resolve-host.ts'
 export * from './serve.ts'

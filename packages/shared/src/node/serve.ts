@@ -1,3 +1,4 @@
+import type { ServerOptions } from 'node:http'
 import { type ServerType, serve } from '@hono/node-server'
 import type { Logger } from '../logger.ts'
 
@@ -12,11 +13,16 @@ export interface Listening {
 }
 
 /** Listen with @hono/node-server; resolves once the port is bound. */
-export function listen(app: FetchApp, port: number, hostname: string): Promise<Listening> {
+export function listen(
+  app: FetchApp,
+  port: number,
+  hostname: string,
+  serverOptions: ServerOptions = {},
+): Promise<Listening> {
   return new Promise((resolve, reject) => {
     let server: ServerType | undefined
     const onError = (error: Error) => reject(error)
-    server = serve({ fetch: app.fetch as never, port, hostname }, (info) => {
+    server = serve({ fetch: app.fetch as never, port, hostname, serverOptions }, (info) => {
       server?.off('error', onError)
       let closing: Promise<void> | undefined
       resolve({

@@ -1,22 +1,29 @@
 /** Lua: store a new job and queue it, in one atomic step. */
 export const CREATE_JOB_LUA = `
--- Create a job record and add its stream entry.
+-- Create a job record and add its stream entry, unless its idempotency key already names a job.
 -- KEYS[1] job hash (must not exist)
 -- KEYS[2] status counts hash (status -> number of jobs)
 -- KEYS[3] total jobs counter
 -- KEYS[4] jobs stream
 -- KEYS[5] entries hash (stream entry id -> job_id)
+-- KEYS[6] idempotency key (optional): holds the job_id created under it
 -- ARGV[1] job_id
--- ARGV[2..] the record, as field, value, field, value, ...
--- Returns the new stream entry id.
+-- ARGV[2] seconds the idempotency key is kept
+-- ARGV[3..] the record, as field, value, field, value, ...
+-- Returns { 'created', entry id } or { 'existing', job_id of the first job with that key }.
+if KEYS[6] then
+  local first = redis.call('GET', KEYS[6])
+  if first then return { 'existing', first } end
+end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.error_reply('ERR job ' .. ARGV[1] .. ' exists')
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('HINCRBY', KEYS[2], 'queued', 1)
 redis.call('INCR', KEYS[3])
 local entry = redis.call('XADD', KEYS[4], '*', 'job_id', ARGV[1])
 redis.call('HSET', KEYS[5], entry, ARGV[1])
 redis.call('HSET', KEYS[1], 'entry_id', entry)
-return entry
+if KEYS[6] then redis.call('SET', KEYS[6], ARGV[1], 'EX', tonumber(ARGV[2])) end
+return { 'created', entry }
 `

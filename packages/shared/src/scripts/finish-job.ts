@@ -18,6 +18,7 @@ export const FINISH_JOB_LUA = `
 -- ARGV[8] how long the finished set keeps an entry, ms
 -- ARGV[9] the caller's lease; '' to fail a job whatever its owner (its entry was deleted)
 -- ARGV[10] skipped profiles, JSON array ('' when failed)
+-- ARGV[11] error code ('' when completed)
 -- Returns 1 when recorded. Returns 0, changing nothing and acknowledging nothing, when the job is
 -- already final or, with a lease, when it is not 'processing' under that lease: the caller lost
 -- the job to another consumer, whose result is the one that counts.
@@ -33,9 +34,9 @@ if ARGV[3] == 'completed' then
   redis.call('HSET', KEYS[1], 'progress', 100, 'skipped', ARGV[10])
 end
 if ARGV[7] ~= '' then
-  redis.call('HSET', KEYS[1], 'error', ARGV[7])
+  redis.call('HSET', KEYS[1], 'error', ARGV[7], 'error_code', ARGV[11])
 else
-  redis.call('HDEL', KEYS[1], 'error')
+  redis.call('HDEL', KEYS[1], 'error', 'error_code')
 end
 redis.call('HINCRBY', KEYS[2], status, -1)
 redis.call('HINCRBY', KEYS[2], ARGV[3], 1)

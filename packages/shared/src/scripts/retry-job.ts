@@ -14,12 +14,14 @@ export const RETRY_JOB_LUA = `
 -- ARGV[5] due time, ISO 8601 (next_attempt_at)
 -- ARGV[6] error of this attempt
 -- ARGV[7] the caller's lease
+-- ARGV[8] error code of this attempt
 -- Returns 1 when parked; 0 (nothing changed, nothing acknowledged) when the caller no longer
 -- holds the job.
 if redis.call('HGET', KEYS[1], 'status') ~= 'processing' or redis.call('HGET', KEYS[1], 'lease') ~= ARGV[7] then
   return 0
 end
-redis.call('HSET', KEYS[1], 'status', 'retrying', 'updated_at', ARGV[3], 'next_attempt_at', ARGV[5], 'error', ARGV[6])
+redis.call('HSET', KEYS[1], 'status', 'retrying', 'updated_at', ARGV[3], 'next_attempt_at', ARGV[5], 'error', ARGV[6],
+  'error_code', ARGV[8])
 redis.call('HDEL', KEYS[1], 'owner', 'entry_id')
 redis.call('HINCRBY', KEYS[2], 'processing', -1)
 redis.call('HINCRBY', KEYS[2], 'retrying', 1)

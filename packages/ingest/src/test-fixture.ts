@@ -1,0 +1,99 @@
+import { readdir } from 'node:fs/promises'
+import {
+  closeRedis,
+  connectRedis,
+  createIngestMetrics,
+  createLogger,
+  createRegistry,
+  JobStore,
+  type RedisClient,
+  redisKeys,
+} from '@vpp/shared'
+import { LocalUploadStorage } from '@vpp/shared/node'
+import { startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
+import { afterAll, beforeAll } from 'vitest'
+import { createApp, type IngestDeps } from './app.ts'
+
+/** Largest upload the test apps accept. */
+export const MAX = 64 * 1024
+
+/** The first bytes of an MP4 (an `ftyp` box), so content checks pass. */
+export const MP4_HEAD = new Uint8Array([0, 0, 0, 0x18, ...new TextEncoder().encode('ftypisom'), 0, 0, 2, 0])
+
+/** `size` bytes of "video": an MP4 head and a recognisable pattern. */
+export function mp4Bytes(size = 40_000): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(size).map((_, i) => i % 251)
+  bytes.set(MP4_HEAD)
+  return bytes
+}
+
+/** A multipart form with a `title` field and the file under `field`. */
+export function form(name: string, bytes: Uint8Array<ArrayBuffer> | string, field = 'file'): FormData {
+  const data = new FormData()
+  data.append('title', 'ignored field')
+  data.append(field, new Blob([bytes]), name)
+  return data
+}
+
+/**
+ * A real redis-server for the file (started in beforeAll), and a factory of ingest apps, each
+ * with its own key prefix and upload directory.
+ */
+export function useIngestFixture() {
+  let redis: TestRedis
+  let client: RedisClient
+  let dir: Awaited<ReturnType<typeof tempDir>>
+  let ids = 0
+  beforeAll(async () => {
+    redis = await startTestRedis()
+    client = await connectRedis(redis.url, createLogger({ service: 'test', level: 'silent' }))
+    dir = await tempDir()
+  })
+  afterAll(async () => {
+    await closeRedis(client)
+    await redis.stop()
+    await dir.remove()
+  })
+
+  return {
+    get redis() {
+      return redis
+    },
+    get client() {
+      return client
+    },
+    /** A fresh app (new prefix, new upload dir); `overrides` replace any dependency. */
+    async makeApp(overrides: Partial<IngestDeps> = {}) {
+      const prefix = redis.prefix()
+      const store = overrides.store ?? new JobStore(client, redisKeys(prefix))
+      if (!overrides.store) await store.ensureGroup()
+      const uploadDir = `${dir.path}/${prefix}`
+      const registry = createRegistry('ingest')
+      const app = createApp({
+        storage: new LocalUploadStorage(uploadDir),
+        logger: createLogger({ service: 'ingest', level: 'silent' }),
+        registry,
+        metrics: createIngestMetrics(registry),
+        maxFileSize: MAX,
+        newId: () => `00000000-0000-0000-0000-${String(++ids).padStart(12, '0')}`,
+        ...overrides,
+        store,
+      })
+      return {
+        app,
+        store,
+        uploadDir,
+        /** Names in the upload directory (part files included). */
+        files: () => readdir(uploadDir).catch(() => [] as string[]),
+        upload: (body: FormData | string | ReadableStream, headers: Record<string, string> = {}) =>
+          app.request('/upload', { method: 'POST', body, headers, duplex: 'half' } as RequestInit),
+        importUrl: (body: unknown, headers: Record<string, string> = {}) =>
+          app.request('/upload-url', {
+            method: 'POST',
+            body: JSON.stringify(body),
+            headers: { 'content-type': 'application/json', ...headers },
+          }),
+      }
+    },
+  }
+}

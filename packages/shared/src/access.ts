@@ -1,0 +1,96 @@
+import type { Context, MiddlewareHandler } from 'hono'
+import { bearerAuth } from 'hono/bearer-auth'
+import { timingSafeEqual } from 'hono/utils/buffer'
+import { AppError } from './errors.ts'
+import type { RedisClient } from './redis.ts'
+import type { RedisKeys } from './redis-keys.ts'
+
+/** Context variables set by the access middlewares. */
+export type AccessEnv = { Variables: { apiClient?: string } }
+
+/** Routes that stay open when API keys are required: probes and scrapers carry no key. */
+export const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/metrics'])
+
+const problem = (error: string, message: string) => ({ error, message })
+
+/** A short stable name for an API key (a SHA-256 prefix): what rate limits and logs may show. */
+async function keyId(key: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key)))
+  return `key-${Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join('')}`
+}
+
+/**
+ * `Authorization: Bearer <key>` on every route but OPEN_PATHS when `keys` is not empty; 401
+ * otherwise. Keys are compared in constant time (Hono's timingSafeEqual compares SHA-256
+ * digests), and only a hash-derived id of the matching key is kept (as `apiClient`).
+ */
+export function apiKeyAuth(keys: readonly string[]): MiddlewareHandler<AccessEnv> {
+  if (keys.length === 0) return (_c, next) => next()
+  const ids = Promise.all(keys.map(keyId))
+  const auth = bearerAuth({
+    async verifyToken(token, c) {
+      let match = -1
+      // Every key is compared, so the time taken does not say which one matched.
+      for (const [index, key] of keys.entries()) {
+        if ((await timingSafeEqual(key, token)) && match < 0) match = index
+      }
+      if (match < 0) return false
+      ;(c as Context<AccessEnv>).set('apiClient', (await ids)[match])
+      return true
+    },
+    noAuthenticationHeader: {
+      message: problem('unauthorized', 'An API key is required: send Authorization: Bearer <key>'),
+    },
+    invalidAuthenticationHeader: {
+      message: problem('unauthorized', 'The Authorization header must be "Bearer <key>"'),
+    },
+    invalidToken: { message: problem('unauthorized', 'The API key is not valid') },
+  })
+  return async (c, next) => (OPEN_PATHS.has(c.req.path) ? next() : auth(c as unknown as Context, next))
+}
+
+/** Too many requests: 429 with Retry-After. */
+export class RateLimitedError extends AppError {
+  constructor(limit: number, retryAfterSeconds: number) {
+    super(
+      'rate_limited',
+      `Too many jobs created: at most ${limit} a minute; retry in ${retryAfterSeconds}s`,
+      429,
+    )
+    this.headers['Retry-After'] = String(retryAfterSeconds)
+  }
+}
+
+/**
+ * Per-client limit on job creation, in fixed one-minute windows counted in Redis (so every ingest
+ * replica shares it). A window's counter expires with the window.
+ */
+export class RateLimiter {
+  constructor(
+    readonly client: RedisClient,
+    readonly keys: RedisKeys,
+    readonly perMinute: number,
+    readonly now: () => number = Date.now,
+  ) {}
+
+  /** Count one creation by `clientId`; throws RateLimitedError past the limit. */
+  async take(clientId: string): Promise<void> {
+    if (this.perMinute <= 0) return
+    const now = this.now()
+    const window = Math.floor(now / 60_000)
+    const key = this.keys.rate(clientId, window)
+    const msLeft = (window + 1) * 60_000 - now
+    const [count] = (await this.client
+      .multi()
+      .incr(key)
+      .pExpire(key, msLeft + 1000)
+      .exec()) as [number, unknown]
+    if (count > this.perMinute)
+      throw new RateLimitedError(this.perMinute, Math.max(1, Math.ceil(msLeft / 1000)))
+  }
+}
+
+/** Who is asking: the API key's id when keys are on, else the peer address from `address`. */
+export function clientOf(c: Context<AccessEnv>, address: (c: Context) => string | undefined): string {
+  return c.get('apiClient') ?? `ip-${address(c) ?? 'unknown'}`
+}
