@@ -5,7 +5,7 @@
  */
 import { readdir, writeFile } from 'node:fs/promises'
 import { DlqListSchema, type Job } from '@vpp/shared'
-import { makeClip, probeFile, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
+import { MP4_HEAD, makeClip, probeFile, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, type Pipeline, processesMatching, startPipeline } from './harness.ts'
 
@@ -22,7 +22,9 @@ beforeAll(async () => {
     makeClip(`${dir.path}/short.mp4`, { width: 320, height: 180, seconds: 1, audio: false }),
   ])
   clips.poison = `${dir.path}/poison.mp4`
-  await writeFile(clips.poison, Buffer.from(Array.from({ length: 50_000 }, (_, i) => (i * 7919) % 256)))
+  // Starts like an MP4 (passes the upload's content check), then noise.
+  const noise = Buffer.from(Array.from({ length: 50_000 }, (_, i) => (i * 7919) % 256))
+  await writeFile(clips.poison, Buffer.concat([MP4_HEAD, noise]))
 })
 afterEach(async () => {
   await pipeline?.close()

@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type Job, StatsSchema, UploadResponseSchema } from '@vpp/shared'
-import { makeClip, probeFile, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
+import { MP4_HEAD, makeClip, probeFile, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Pipeline, startPipeline } from './harness.ts'
 
@@ -19,7 +19,7 @@ let pipeline: Pipeline
 let transcoderMetrics: string
 let fileServer: Server
 let fileServerUrl: string
-const clips = { hd: '', small: '', fake: '', portrait: '', deep: '', tiny: '', long: '' }
+const clips = { hd: '', small: '', notes: '', fake: '', portrait: '', deep: '', tiny: '', long: '' }
 
 beforeAll(async () => {
   redis = await startTestRedis()
@@ -41,12 +41,17 @@ beforeAll(async () => {
     makeClip(`${dir.path}/tiny.mp4`, { width: 320, height: 180, seconds: 1, audio: false }),
     makeClip(`${dir.path}/long.mp4`, { width: 1280, height: 720, seconds: 6, audio: true }),
   ])
-  clips.fake = `${dir.path}/notes.mp4`
-  await writeFile(clips.fake, 'These are my meeting notes, not a video.\n')
+  clips.notes = `${dir.path}/notes.mp4`
+  await writeFile(clips.notes, 'These are my meeting notes, not a video.\n')
+  // Starts like an MP4 (passes the upload's content check); ffprobe finds no movie in it.
+  clips.fake = `${dir.path}/fake.mp4`
+  await writeFile(clips.fake, Buffer.concat([MP4_HEAD, Buffer.from('These are my meeting notes.\n')]))
 
   pipeline = await startPipeline(redis, `${dir.path}/data`, {
     WORKER_CONCURRENCY: '2',
     MAX_FILE_SIZE: '20MB',
+    // The local file server stands in for the internet (test/hostile.test.ts keeps the default).
+    URL_IMPORT_ALLOW_PRIVATE: 'true',
   })
   transcoderMetrics = `http://127.0.0.1:${(await pipeline.transcoder()).port}/metrics`
 
@@ -217,10 +222,19 @@ describe('upload -> stream -> ffmpeg -> status', () => {
   it('fails a URL import that answers 404 with a readable error', async () => {
     const res = await importUrl(`${fileServerUrl}/missing.mp4`)
     const job = await waitForJob(UploadResponseSchema.parse(await res.json()).job_id)
-    expect(job).toMatchObject({ status: 'failed', error: 'Download failed: HTTP 404', outputs: [] })
+    expect(job).toMatchObject({
+      status: 'failed',
+      error: 'Download failed: HTTP 404',
+      error_code: 'download_failed',
+      outputs: [],
+    })
   })
 
-  it('fails a text file named .mp4 with a readable error, and keeps serving the next job', async () => {
+  it('refuses a text file named .mp4 at upload (415), fails a fake MP4 readably, and goes on', async () => {
+    const notes = await pipeline.uploadResponse(clips.notes, 'notes.mp4')
+    expect(notes.status).toBe(415)
+    expect((await notes.json()).error).toBe('invalid_file_type')
+
     const bad = await waitForJob(await upload(clips.fake))
     expect(bad.status).toBe('failed')
     expect(bad.error).toBe(

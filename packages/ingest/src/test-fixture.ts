@@ -11,21 +11,14 @@ import {
 } from '@vpp/shared'
 import { LocalUploadStorage } from '@vpp/shared/node'
 import { startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
+
+export { MP4_HEAD, mp4Bytes } from '@vpp/shared/testing'
+
 import { afterAll, beforeAll } from 'vitest'
 import { createApp, type IngestDeps } from './app.ts'
 
 /** Largest upload the test apps accept. */
 export const MAX = 64 * 1024
-
-/** The first bytes of an MP4 (an `ftyp` box), so content checks pass. */
-export const MP4_HEAD = new Uint8Array([0, 0, 0, 0x18, ...new TextEncoder().encode('ftypisom'), 0, 0, 2, 0])
-
-/** `size` bytes of "video": an MP4 head and a recognisable pattern. */
-export function mp4Bytes(size = 40_000): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(size).map((_, i) => i % 251)
-  bytes.set(MP4_HEAD)
-  return bytes
-}
 
 /** A multipart form with a `title` field and the file under `field`. */
 export function form(name: string, bytes: Uint8Array<ArrayBuffer> | string, field = 'file'): FormData {

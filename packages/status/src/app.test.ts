@@ -97,7 +97,11 @@ async function deadLetter(id: string, error: string): Promise<string> {
   const entryId = reply[0]?.messages[0]?.id ?? ''
   const started = await store.start(id, entryId, 'w', new Date('2026-01-01T00:01:00Z'))
   if (!started.started) throw new Error('not started')
-  await store.finish(started.claim, { status: 'failed', error }, new Date('2026-01-01T00:02:00Z'))
+  await store.finish(
+    started.claim,
+    { status: 'failed', error, code: 'invalid_input' },
+    new Date('2026-01-01T00:02:00Z'),
+  )
   const list = await store.listDeadLetters(1000)
   return list.entries.find((e) => e.job_id === id)?.message_id ?? ''
 }

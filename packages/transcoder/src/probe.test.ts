@@ -17,7 +17,7 @@ describe('parseProbe', () => {
         },
         { codec_type: 'audio', codec_name: 'aac' },
       ],
-      format: { duration: '12.345000' },
+      format: { duration: '12.345000', format_name: 'mov,mp4,m4a,3gp,3g2,mj2' },
     })
     expect(probe).toEqual({
       width: 1920,
@@ -29,6 +29,9 @@ describe('parseProbe', () => {
       frameRate: 30000 / 1001,
       variableFrameRate: false,
       hasAudio: true,
+      demuxer: 'mov',
+      formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+      streams: 2,
     })
   })
 

@@ -1,2 +1,3 @@
 export * from './make-clip.ts'
+export * from './media-bytes.ts'
 export * from './redis.ts'
