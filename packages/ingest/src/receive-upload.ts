@@ -132,7 +132,7 @@ function timedReader(
           reject(
             idle === null
               ? uploadTimeout(`Upload took longer than ${Math.round(options.totalTimeoutMs / 1000)}s`)
-              : uploadTimeout(`Upload stalled: nothing received for ${Math.round(idle / 1000)}s`),
+              : uploadTimeout(`Upload stalled: nothing received for ${idle / 1000}s`),
           ),
         Math.max(0, idle ?? total),
       )

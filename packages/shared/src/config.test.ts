@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { baseConfigShape, parseEnv, parseSize, resolvePaths } from './config.ts'
+import { apiKeysVar, baseConfigShape, boolVar, parseEnv, parseSize, resolvePaths } from './config.ts'
 import { ConfigError } from './errors.ts'
 
 describe('parseSize', () => {
@@ -52,5 +52,25 @@ describe('parseEnv', () => {
     expect(parse).toThrow(/MAX_FILE_SIZE="huge": expected a size like 500MB/)
     expect(parse).toThrow(/REDIS_URL="http:\/\/x": expected a redis:\/\/ or rediss:\/\/ URL/)
     expect(parse).toThrow(/LOG_FORMAT="xml"/)
+  })
+
+  it('reads API_KEYS as a list, refuses weak keys, and never echoes a key in the error', () => {
+    const shape = { API_KEYS: apiKeysVar, URL_IMPORT_ALLOW_PRIVATE: boolVar(false) }
+    expect(parseEnv(shape, {})).toEqual({ API_KEYS: [], URL_IMPORT_ALLOW_PRIVATE: false })
+    expect(
+      parseEnv(shape, {
+        API_KEYS: ' key-one-0123456789abcdef, key-two-0123456789abcdef ',
+        URL_IMPORT_ALLOW_PRIVATE: 'true',
+      }),
+    ).toEqual({
+      API_KEYS: ['key-one-0123456789abcdef', 'key-two-0123456789abcdef'],
+      URL_IMPORT_ALLOW_PRIVATE: true,
+    })
+    const weak = () => parseEnv(shape, { API_KEYS: 'key-one-0123456789abcdef,hunter2' })
+    expect(weak).toThrow(/API_KEYS=\(hidden\): each key must be 16\+ characters/)
+    expect(weak).not.toThrow(/hunter2|key-one/)
+    expect(() => parseEnv(shape, { URL_IMPORT_ALLOW_PRIVATE: 'maybe' })).toThrow(
+      /URL_IMPORT_ALLOW_PRIVATE="maybe": expected true or false/,
+    )
   })
 })

@@ -17,6 +17,9 @@ describe('file names', () => {
     expect(displayName('..')).toBe('video')
     expect(displayName(undefined)).toBe('video')
     expect(displayName(`${'x'.repeat(300)}.mp4`)).toHaveLength(255)
+    expect(displayName('clip\u202Egpj.mp4')).toBe('clipgpj.mp4')
+    expect(displayName('..\\..\\windows\\win.ini\u0000.mp4')).toBe('win.ini.mp4')
+    expect(displayName(`${'a'.repeat(254)}😀.mp4`)).toBe('a'.repeat(254))
   })
 
   it('names URL imports after their last path segment', () => {

@@ -12,15 +12,17 @@ export function hasAcceptedExtension(filename: string): boolean {
 }
 
 /**
- * A client-supplied file name made safe to show: the last path component only, no control
- * characters, at most 255 characters. It is metadata; stored paths never use it.
+ * A client-supplied file name made safe to show: the last path component only (no `../`, `\`),
+ * no control or bidi-override characters, at most 255 characters. It is metadata; stored paths never use it.
  */
 export function displayName(raw: string | undefined, fallback = 'video'): string {
   const base = (raw ?? '').split(/[/\\]/).pop() ?? ''
+  // Control characters, and the bidirectional overrides that make `gpj.exe` display as `exe.jpg`.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim()
+  const clean = base.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '').trim()
   if (clean === '' || clean === '.' || clean === '..') return fallback
-  return clean.length > 255 ? clean.slice(0, 255) : clean
+  // 255 characters, not cutting a surrogate pair in half.
+  return clean.slice(0, 255).replace(/[\ud800-\udbff]$/, '')
 }
 
 /** A display name for a URL import: the last path segment, decoded. */

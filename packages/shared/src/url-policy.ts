@@ -16,14 +16,14 @@ export const urlNotAllowed = (message: string) =>
 
 /** True when `address` (an IP literal) is a public unicast address a URL import may connect to. */
 export function isPublicAddress(address: string): boolean {
-  if (!ipaddr.isValid(address)) return false
+  if (!isIpLiteral(address)) return false
   // process(): ::ffff:127.0.0.1 and friends are judged as the IPv4 address they carry.
   return ipaddr.process(address).range() === 'unicast' && !isMetadataAddress(address)
 }
 
 /** Cloud metadata endpoints: refused even when private addresses are allowed. */
 export function isMetadataAddress(address: string): boolean {
-  if (!ipaddr.isValid(address)) return false
+  if (!isIpLiteral(address)) return false
   return METADATA_ADDRESSES.has(ipaddr.process(address).toString())
 }
 

@@ -194,3 +194,31 @@ describe('GET /healthz', () => {
     expect(await res.json()).toEqual({ error: 'unavailable', message: 'Redis is not reachable' })
   })
 })
+
+describe('API keys', () => {
+  it('guards jobs, stats and the DLQ (401 JSON) but not /healthz and /metrics', async () => {
+    const key = 'status-key-0123456789abcdef'
+    const guarded = createApp({
+      store,
+      logger: createLogger({ service: 'status', level: 'silent' }),
+      registry: createRegistry('status'),
+      apiKeys: [key],
+    })
+    await store.create(job('k1'))
+    for (const [method, path] of [
+      ['GET', '/jobs/k1'],
+      ['GET', '/stats'],
+      ['GET', '/dlq'],
+      ['POST', '/dlq/1-0/retry'],
+      ['DELETE', '/dlq/1-0'],
+    ] as const) {
+      const res = await guarded.request(path, { method })
+      expect(res.status, `${method} ${path}`).toBe(401)
+      expect((await res.json()).error).toBe('unauthorized')
+    }
+    const ok = await guarded.request('/jobs/k1', { headers: { authorization: `Bearer ${key}` } })
+    expect(ok.status).toBe(200)
+    expect((await guarded.request('/healthz')).status).toBe(200)
+    expect((await guarded.request('/metrics')).status).toBe(200)
+  })
+})
