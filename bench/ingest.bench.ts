@@ -15,7 +15,7 @@ import {
   redisKeys,
 } from '@vpp/shared'
 import { LocalUploadStorage } from '@vpp/shared/node'
-import { startTestRedis, tempDir } from '@vpp/shared/testing'
+import { mp4Bytes, startTestRedis, tempDir } from '@vpp/shared/testing'
 import { createApp as createStatus } from '@vpp/status'
 import { Bench } from 'tinybench'
 
@@ -39,7 +39,7 @@ const status = createStatus({ store, logger, registry: createRegistry('status') 
 const sizes = { '8 MiB': 8 * 1024 ** 2, '64 MiB': 64 * 1024 ** 2 }
 const bench = new Bench({ time: 3000, warmupIterations: 2 })
 for (const [label, bytes] of Object.entries(sizes)) {
-  const blob = new Blob([new Uint8Array(bytes).fill(7)])
+  const blob = new Blob([mp4Bytes(bytes)])
   bench.add(`POST /upload ${label}`, async () => {
     const form = new FormData()
     form.append('file', blob, 'bench.mp4')

@@ -45,7 +45,13 @@ async function runOne(): Promise<Result> {
   const form = new FormData()
   form.append('file', video, name)
   const started = performance.now()
-  const res = await fetch(`${values.ingest}/upload`, { method: 'POST', body: form })
+  let res = await fetch(`${values.ingest}/upload`, { method: 'POST', body: form })
+  // Over RATE_LIMIT_PER_MINUTE: wait as told, then send it again (the wait counts as upload time).
+  while (res.status === 429) {
+    await res.body?.cancel()
+    await new Promise((resolve) => setTimeout(resolve, Number(res.headers.get('retry-after') ?? 1) * 1000))
+    res = await fetch(`${values.ingest}/upload`, { method: 'POST', body: form })
+  }
   const upload_ms = performance.now() - started
   const body = (await res.json()) as { job_id?: string; message?: string }
   if (res.status !== 202 || !body.job_id) return { upload_ms, status: 'upload_failed', error: body.message }

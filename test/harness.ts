@@ -61,6 +61,8 @@ export async function startPipeline(
     STATUS_PORT: '0',
     TRANSCODER_METRICS_PORT: '0',
     LOG_LEVEL: 'silent',
+    // Tests upload in bursts from one address; the limit itself is tested in packages/ingest.
+    RATE_LIMIT_PER_MINUTE: '0',
     ...extra,
   }
   const services: RunningService[] = []
