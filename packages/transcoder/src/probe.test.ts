@@ -1,6 +1,6 @@
 import { PermanentJobError } from '@vpp/shared'
 import { describe, expect, it } from 'vitest'
-import { parseProbe } from './probe.ts'
+import { checkInput, parseProbe } from './probe.ts'
 
 describe('parseProbe', () => {
   it('reads size, duration, codec, pixel format, frame rate and audio presence', () => {
@@ -107,5 +107,38 @@ describe('parseProbe', () => {
     const unknown = () => parseProbe({ streams: [{ codec_type: 'video', width: 640, height: 480 }] })
     expect(unknown).toThrow(PermanentJobError)
     expect(unknown).toThrow('Input video codec is not supported')
+  })
+})
+
+describe('checkInput', () => {
+  const limits = { maxDurationSeconds: 60, maxPixels: 1920 * 1080, maxStreams: 4 }
+  const ok = parseProbe({
+    streams: [{ codec_type: 'video', codec_name: 'h264', width: 1920, height: 1080 }],
+    format: { duration: '60', format_name: 'matroska,webm' },
+  })
+
+  it('passes an allowed container within every limit (limits inclusive)', () => {
+    expect(ok.demuxer).toBe('matroska')
+    expect(() => checkInput(ok, limits)).not.toThrow()
+  })
+
+  it('refuses other containers and each limit with a permanent error naming it', () => {
+    const cases: Array<[Partial<typeof ok>, string, string]> = [
+      [{ demuxer: null, formatName: 'hls' }, 'unsupported_container', 'Input container hls is not accepted'],
+      [{ streams: 5 }, 'too_many_streams', 'Input has 5 streams; at most 4 are accepted (MAX_STREAMS)'],
+      [{ width: 1920, height: 1081 }, 'resolution_too_large', 'Input is 1920x1081 (2075520 pixels)'],
+      [
+        { duration: 61 },
+        'duration_too_long',
+        'Input is 61s long; at most 60s is accepted (MAX_DURATION_SECONDS)',
+      ],
+    ]
+    for (const [change, code, message] of cases) {
+      const check = () => checkInput({ ...ok, ...change }, limits)
+      expect(check, code).toThrow(PermanentJobError)
+      expect(check, code).toThrow(
+        expect.objectContaining({ code, message: expect.stringContaining(message) }),
+      )
+    }
   })
 })

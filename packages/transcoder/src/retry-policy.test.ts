@@ -1,7 +1,7 @@
-import { PermanentJobError } from '@vpp/shared'
+import { AppError, PermanentJobError } from '@vpp/shared'
 import { describe, expect, it } from 'vitest'
 import { ProcessError } from './ffmpeg-process.ts'
-import { ffmpegTimeoutMs, finalError, isPermanent, retryDelayMs } from './retry-policy.ts'
+import { errorCode, ffmpegTimeoutMs, finalError, isPermanent, retryDelayMs } from './retry-policy.ts'
 
 describe('retryDelayMs', () => {
   it('doubles per attempt, with half of each delay random', () => {
@@ -38,5 +38,15 @@ describe('error classes', () => {
   it('says how many attempts were made', () => {
     expect(finalError('FFmpeg timeout', 3)).toBe('FFmpeg timeout (gave up after 3 attempts)')
     expect(finalError('Input has no video stream', 1)).toBe('Input has no video stream')
+  })
+})
+
+describe('errorCode', () => {
+  it('records the error class as a stable code', () => {
+    expect(errorCode(new PermanentJobError('url_not_allowed', 'x'))).toBe('url_not_allowed')
+    expect(errorCode(new AppError('download_failed', 'HTTP 503'))).toBe('download_failed')
+    expect(errorCode(new ProcessError('killed', 'timeout', ''))).toBe('ffmpeg_timeout')
+    expect(errorCode(new ProcessError('exit 1', 'exit', '', 1))).toBe('ffmpeg_exit')
+    expect(errorCode(new Error('boom'))).toBe('internal_error')
   })
 })
