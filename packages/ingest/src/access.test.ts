@@ -36,6 +36,9 @@ describe('API keys', () => {
     expect((await t.importUrl({ url: 'https://cdn.example.com/a.mp4' }, bearer(OTHER))).status).toBe(202)
     expect((await t.app.request('/healthz')).status).toBe(200)
     expect((await t.app.request('/metrics')).status).toBe(200)
+    const metrics = await (await t.app.request('/metrics')).text()
+    expect(metrics).toMatch(/video_uploads_total\{status="unauthorized",service="ingest"\} 2/)
+    expect(metrics).toMatch(/video_uploads_total\{status="bad_request",service="ingest"\} 1/)
     // Keys never reach the logs, not even the wrong one.
     expect(lines.join('')).not.toMatch(/0123456789abcdef/)
   })

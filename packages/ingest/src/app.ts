@@ -27,6 +27,7 @@ import {
   zodMessage,
 } from '@vpp/shared'
 import { type Context, Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
 import type { Registry } from 'prom-client'
 import { fileTooLarge, receiveUpload } from './receive-upload.ts'
 
@@ -134,7 +135,7 @@ export function createApp(deps: IngestDeps) {
 
   app.onError((error, c) => {
     if (c.req.path.startsWith('/upload')) {
-      deps.metrics.uploads.inc({ status: error instanceof AppError ? error.code : 'internal_error' })
+      deps.metrics.uploads.inc({ status: uploadStatus(error) })
     }
     return jsonErrorHandler(deps.logger)(error, c)
   })
@@ -219,6 +220,13 @@ export function createApp(deps: IngestDeps) {
   app.get('/metrics', () => metricsResponse(deps.registry))
 
   return app
+}
+
+/** The `status` label of a refused upload: the error's code (a bounded set). */
+function uploadStatus(error: unknown): string {
+  if (error instanceof AppError) return error.code
+  if (error instanceof HTTPException) return error.status === 401 ? 'unauthorized' : 'bad_request'
+  return 'internal_error'
 }
 
 /**
