@@ -7,6 +7,7 @@ import {
   checkImportUrl,
   checkResolved,
   clientOf,
+  createHttpMetrics,
   filenameFromUrl,
   hostOf,
   type IngestMetrics,
@@ -19,6 +20,7 @@ import {
   jsonNotFound,
   type Logger,
   metricsResponse,
+  observeRequests,
   RateLimiter,
   redisHealth,
   type UploadResponse,
@@ -140,6 +142,7 @@ export function createApp(deps: IngestDeps) {
     return jsonErrorHandler(deps.logger)(error, c)
   })
   app.notFound(jsonNotFound)
+  app.use(observeRequests(deps.logger, createHttpMetrics(deps.registry)))
   app.use(apiKeyAuth(deps.apiKeys ?? []))
 
   app.post('/upload', async (c) => {

@@ -21,11 +21,20 @@ export function jsonErrorHandler(logger: Logger): ErrorHandler {
       return c.json({ error: 'bad_request', message: error.message || 'Bad request' }, error.status)
     }
     if (isRedisUnavailable(error)) {
-      logger.warn('redis unavailable', { method: c.req.method, path: c.req.path, error: String(error) })
+      logger.warn('redis unavailable', { ...where(c), error: String(error) })
       return c.json({ error: 'unavailable', message: 'The job store is unavailable; try again shortly' }, 503)
     }
-    logger.error('request failed', { method: c.req.method, path: c.req.path, error: String(error) })
+    logger.error('request failed', { ...where(c), error: String(error) })
     return c.json({ error: 'internal_error', message: 'Internal server error' }, 500)
+  }
+}
+
+/** What a log line about a failed request says of it. */
+function where(c: Context) {
+  return {
+    request_id: c.get('requestId' as never) as string | undefined,
+    method: c.req.method,
+    path: c.req.path,
   }
 }
 

@@ -12,7 +12,15 @@ export const METRIC_NAMES = {
   retriesTotal: 'video_job_retries_total',
   recoveredTotal: 'video_jobs_recovered_total',
   ffmpegFailuresTotal: 'video_ffmpeg_failures_total',
+  queueWaitSeconds: 'video_queue_wait_seconds',
+  httpRequestDurationSeconds: 'http_request_duration_seconds',
 } as const
+
+/**
+ * Series Prometheus makes itself, which dashboards and alerts may use although no service
+ * exports them (`up`: 1 while a scrape target answers).
+ */
+export const PROMETHEUS_SERIES = ['up'] as const
 
 /** A registry per service, with the default process metrics and a `service` label. */
 export function createRegistry(service: string): Registry {
@@ -21,6 +29,21 @@ export function createRegistry(service: string): Registry {
   collectDefaultMetrics({ register: registry })
   return registry
 }
+
+/** `http_request_duration_seconds{method,route,status}`: every service's HTTP requests. */
+export function createHttpMetrics(registry: Registry) {
+  return {
+    /** route: the route pattern (`/jobs/:job_id`), never the path; `unmatched` for 404s. */
+    requestDuration: new Histogram({
+      name: METRIC_NAMES.httpRequestDurationSeconds,
+      help: 'HTTP request duration in seconds, by method, route pattern and status code',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60, 300],
+      registers: [registry],
+    }),
+  }
+}
+export type HttpMetrics = ReturnType<typeof createHttpMetrics>
 
 /** Serve a registry in the Prometheus text format (fetch API, so any runtime can use it). */
 export async function metricsResponse(registry: Registry): Promise<Response> {
@@ -86,6 +109,13 @@ export function createTranscoderMetrics(registry: Registry) {
     recovered: new Counter({
       name: METRIC_NAMES.recoveredTotal,
       help: 'Stalled jobs taken over from a dead transcoder (XAUTOCLAIM)',
+      registers: [registry],
+    }),
+    /** Enqueue (job created) to its first start by a transcoder. */
+    queueWait: new Histogram({
+      name: METRIC_NAMES.queueWaitSeconds,
+      help: 'Seconds from a job being queued to a transcoder starting it (first attempts)',
+      buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
       registers: [registry],
     }),
     /** reason: exit, timeout, aborted, spawn. */

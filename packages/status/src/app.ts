@@ -2,11 +2,13 @@ import {
   type AccessEnv,
   AppError,
   apiKeyAuth,
+  createHttpMetrics,
   type JobStore,
   jsonErrorHandler,
   jsonNotFound,
   type Logger,
   metricsResponse,
+  observeRequests,
   redisHealth,
 } from '@vpp/shared'
 import { Hono } from 'hono'
@@ -34,6 +36,7 @@ export function createApp(deps: StatusDeps) {
   const app = new Hono<AccessEnv>()
   app.onError(jsonErrorHandler(deps.logger))
   app.notFound(jsonNotFound)
+  app.use(observeRequests(deps.logger, createHttpMetrics(deps.registry)))
   app.use(apiKeyAuth(deps.apiKeys ?? []))
 
   app.get('/jobs/:job_id', async (c) => {

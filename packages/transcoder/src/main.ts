@@ -1,11 +1,13 @@
 import {
   closeRedis,
+  createHttpMetrics,
   createRegistry,
   createTranscoderMetrics,
   jsonErrorHandler,
   jsonNotFound,
   type Logger,
   metricsResponse,
+  observeRequests,
   openJobStore,
   redisHealth,
 } from '@vpp/shared'
@@ -30,6 +32,7 @@ export async function startTranscoder(config: TranscoderConfig, logger: Logger):
   const app = new Hono()
   app.onError(jsonErrorHandler(logger))
   app.notFound(jsonNotFound)
+  app.use(observeRequests(logger, createHttpMetrics(registry)))
   app.get('/healthz', (c) => redisHealth(c, store.client))
   app.get('/metrics', () => metricsResponse(registry))
   const server = await listen(app, config.TRANSCODER_METRICS_PORT, config.HOST)

@@ -126,6 +126,14 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
     // of the one that holds it now. Same paths on every attempt, each file replaced whole.
     if (!(await ctx.stillOwner())) throw new LostClaimError()
     for (const output of written) await rename(output.path, join(finalDir, basename(output.path)))
+    for (const output of outputs) {
+      logger.info('rendition written', {
+        profile: output.profile,
+        size_bytes: output.size_bytes,
+        width: output.width,
+        height: output.height,
+      })
+    }
     return { outputs, skipped: plan.skipped }
   } finally {
     await rm(tmpDir, { recursive: true, force: true })

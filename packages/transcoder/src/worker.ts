@@ -190,7 +190,7 @@ export class Transcoder {
           () => store.finish(claim, { status: 'failed', error, code: 'worker_lost' }, new Date()),
           log,
         )
-        metrics.processed.inc({ status: 'failed', profile: 'all' })
+        this.#countFailed()
         log.error('job dead-lettered', { error })
         return
       }
@@ -198,6 +198,8 @@ export class Transcoder {
       if (!job) throw new Error(`job ${jobId} vanished`)
 
       const startedAt = performance.now()
+      if (attempt === 1)
+        metrics.queueWait.observe(Math.max(0, Date.now() - Date.parse(job.created_at)) / 1000)
       metrics.active.inc()
       log.info('job started', { filename: job.filename, taken_over: started.before === 'processing' })
       try {
@@ -270,7 +272,7 @@ export class Transcoder {
         log,
       )
       if (!recorded) return
-      metrics.processed.inc({ status: 'failed', profile: 'all' })
+      this.#countFailed()
       log.error('job failed; dead-lettered', {
         error: final,
         permanent: isPermanent(error),
@@ -291,6 +293,13 @@ export class Transcoder {
         duration_ms: Math.round(ms),
       })
     }
+  }
+
+  /** A failed job: counted whole (`all`) and as a failure of every rendition it was to make. */
+  #countFailed(): void {
+    const { metrics, config } = this.#deps
+    metrics.processed.inc({ status: 'failed', profile: 'all' })
+    for (const profile of config.profiles) metrics.processed.inc({ status: 'failed', profile: profile.name })
   }
 
   /**

@@ -1,0 +1,73 @@
+import { Hono } from 'hono'
+import { describe, expect, it } from 'vitest'
+import { createLogger } from './logger.ts'
+import { createHttpMetrics, createRegistry } from './metrics.ts'
+import { observeRequests } from './observe.ts'
+
+function app() {
+  const lines: Array<Record<string, unknown>> = []
+  const logger = createLogger({
+    service: 'test',
+    format: 'json',
+    level: 'debug',
+    write: (line) => lines.push(JSON.parse(line)),
+  })
+  const registry = createRegistry('test')
+  const app = new Hono()
+  app.use(observeRequests(logger, createHttpMetrics(registry)))
+  app.get('/jobs/:job_id', (c) => c.json({ id: c.req.param('job_id') }))
+  app.get('/boom', () => {
+    throw new Error('boom')
+  })
+  app.get('/metrics', (c) => c.text('ok'))
+  app.onError((_e, c) => c.json({ error: 'internal_error' }, 500))
+  return { app, lines, registry }
+}
+
+describe('observeRequests', () => {
+  it('logs one JSON line per request with a request id that is also the X-Request-Id header', async () => {
+    const { app: a, lines } = app()
+    const res = await a.request('/jobs/4f9c', { headers: { authorization: 'Bearer secret-key-0123456789' } })
+    const id = res.headers.get('x-request-id')
+    expect(id).toMatch(/^[0-9a-f-]{36}$/)
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatchObject({
+      level: 'info',
+      service: 'test',
+      msg: 'request',
+      request_id: id,
+      method: 'GET',
+      route: '/jobs/:job_id',
+      status: 200,
+    })
+    expect(typeof lines[0]?.duration_ms).toBe('number')
+    expect(typeof lines[0]?.time).toBe('string')
+    expect(JSON.stringify(lines)).not.toContain('secret-key')
+  })
+
+  it("keeps a caller's request id, logs errors at error level and scrapes at debug", async () => {
+    const { app: a, lines } = app()
+    const res = await a.request('/jobs/1', { headers: { 'x-request-id': 'trace-abc-123' } })
+    expect(res.headers.get('x-request-id')).toBe('trace-abc-123')
+    expect(lines[0]?.request_id).toBe('trace-abc-123')
+    await a.request('/boom')
+    expect(lines[1]).toMatchObject({ level: 'error', route: '/boom', status: 500 })
+    await a.request('/metrics')
+    expect(lines[2]).toMatchObject({ level: 'debug', route: '/metrics' })
+  })
+
+  it('observes http_request_duration_seconds by route pattern and status, never by path', async () => {
+    const { app: a, registry } = app()
+    await a.request('/jobs/aaa')
+    await a.request('/jobs/bbb')
+    await a.request('/nope')
+    const text = await registry.metrics()
+    expect(text).toContain(
+      'http_request_duration_seconds_count{service="test",method="GET",route="/jobs/:job_id",status="200"} 2',
+    )
+    expect(text).toContain(
+      'http_request_duration_seconds_count{service="test",method="GET",route="unmatched",status="404"} 1',
+    )
+    expect(text).not.toMatch(/aaa|bbb|nope/)
+  })
+})
