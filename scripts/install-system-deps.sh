@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Install the system programs the pipeline runs: redis-server (the queue, for `npm start`
-# without REDIS_URL and for the tests) and ffmpeg/ffprobe (the transcoder). Debian/Ubuntu,
-# as root. Does nothing for what is already installed.
+# without REDIS_URL and for the tests) and ffmpeg/ffprobe (the transcoder). With --ci, also the
+# checkers CI runs on the deployment files: promtool (Debian's prometheus package) and
+# docker-compose. Debian/Ubuntu, as root. Does nothing for what is already installed.
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 { command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1; } || missing+=(ffmpeg)
+if [ "${1:-}" = "--ci" ]; then
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "system dependencies present: redis-server, ffmpeg, ffprobe"
+  echo "system dependencies present"
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then

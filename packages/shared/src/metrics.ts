@@ -80,7 +80,7 @@ export function createIngestMetrics(registry: Registry) {
 export type IngestMetrics = ReturnType<typeof createIngestMetrics>
 
 export function createTranscoderMetrics(registry: Registry) {
-  return {
+  const metrics = {
     /** status: completed or failed; profile: a profile name, or `all` for the whole job. */
     processed: new Counter({
       name: METRIC_NAMES.jobsProcessedTotal,
@@ -126,8 +126,14 @@ export function createTranscoderMetrics(registry: Registry) {
       registers: [registry],
     }),
   }
+  // Every reason exported from the start (at 0), so rate() and dashboards see it before the first failure.
+  for (const reason of FFMPEG_FAILURE_REASONS) metrics.ffmpegFailures.inc({ reason }, 0)
+  return metrics
 }
 export type TranscoderMetrics = ReturnType<typeof createTranscoderMetrics>
+
+/** Why an ffmpeg/ffprobe run failed (ProcessError's reasons). */
+export const FFMPEG_FAILURE_REASONS = ['exit', 'timeout', 'aborted', 'spawn'] as const
 
 /** `processing_queue_size` and `video_dlq_depth`, each read from Redis at scrape time. */
 export function registerQueueGauges(
