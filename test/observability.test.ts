@@ -148,7 +148,7 @@ describe('metrics over HTTP', () => {
 const PROMQL_WORDS = new Set(['and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'bool', 'offset'])
 
 /** The metric names a PromQL expression reads. */
-export function metricNames(expr: string): string[] {
+function metricNames(expr: string): string[] {
   const bare = expr
     .replace(/"(?:[^"\\]|\\.)*"/g, '""') // string literals
     .replace(/\{[^}]*\}/g, ' ') // label matchers
