@@ -3,6 +3,7 @@
  * that got a 202 ends `completed` or dead-lettered with a readable reason, with one set of
  * outputs, whatever crashes in between.
  */
+import { existsSync } from 'node:fs'
 import { readdir, writeFile } from 'node:fs/promises'
 import { DlqListSchema, type Job } from '@vpp/shared'
 import { MP4_HEAD, makeClip, probeFile, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
@@ -168,7 +169,9 @@ describe('fault tests', () => {
     })
     expect((await dlq(pipeline)).entries).toMatchObject([{ job_id: id, attempts: 3, error: job.error }])
     expect(processesMatching(`ffmpeg.*${id}`)).toEqual([])
-    expect(await readdir(`${dir.path}/f4/output/${id}`)).toEqual([]) // no temp files left
+    // No temporary file left: no job directory, nothing of the job in the work area.
+    expect(existsSync(`${dir.path}/f4/output/${id}`)).toBe(false)
+    expect((await readdir(`${dir.path}/f4/output/.work`)).filter((n) => n.startsWith(id))).toEqual([])
   })
 
   it('5. Redis SIGKILLed and restarted from its append-only file: every accepted job still ends', async () => {

@@ -184,7 +184,7 @@ describe('ffmpeg only ever reads the stored file', () => {
       expect(content.includes(passwd), path).toBe(false)
     }
     // Failed jobs made no output directory at all.
-    const outputs = await readdir(join(dir.path, 'data', 'output'))
+    const outputs = (await readdir(join(dir.path, 'data', 'output'))).filter((name) => !name.startsWith('.'))
     expect(outputs).toEqual([good.job_id])
   })
 })

@@ -7,12 +7,14 @@ import {
   parseEnv,
   portVar,
   resolvePaths,
+  storageConfigShape,
 } from '@vpp/shared'
 import { z } from 'zod'
 
 /** The ingest service's variables (and the shared ones); see the README's configuration table. */
 const shape = {
   ...baseConfigShape,
+  ...storageConfigShape,
   /** Port of the upload API. */
   INGEST_PORT: portVar(8000),
   /** Interface to listen on. */

@@ -1,16 +1,24 @@
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { closeRedis, createIngestMetrics, createRegistry, type Logger, openJobStore } from '@vpp/shared'
-import { closeAll, LocalUploadStorage, listen, type RunningService, resolveHost } from '@vpp/shared/node'
+import {
+  closeAll,
+  closeStorage,
+  listen,
+  openStorage,
+  type RunningService,
+  resolveHost,
+} from '@vpp/shared/node'
 import { createApp } from './app.ts'
 import type { IngestConfig } from './config.ts'
 
 /** Wire the ingest app to Redis and local disk, and listen on INGEST_PORT. */
 export async function startIngest(config: IngestConfig, logger: Logger): Promise<RunningService> {
   const store = await openJobStore(config, logger)
+  const storage = openStorage(config, config)
   const registry = createRegistry('ingest')
   const app = createApp({
     store,
-    storage: new LocalUploadStorage(config.uploadDir),
+    storage,
     logger,
     registry,
     metrics: createIngestMetrics(registry),
@@ -27,11 +35,12 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
   const server = await listen(app, config.INGEST_PORT, config.HOST, { requestTimeout: 0 })
   logger.info('ingest listening', {
     port: server.port,
-    upload_dir: config.uploadDir,
+    storage: storage.backend,
+    upload_dir: storage.backend === 'local' ? config.uploadDir : undefined,
     api_keys: config.API_KEYS.length > 0 ? config.API_KEYS.length : 'off',
   })
   return {
     port: server.port,
-    close: closeAll([() => server.close(), () => closeRedis(store.client)]),
+    close: closeAll([() => server.close(), () => closeRedis(store.client), () => closeStorage(storage)]),
   }
 }

@@ -108,6 +108,30 @@ export const baseConfigShape = {
   LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
 }
 
+/** Where uploads and renditions are kept (ingest and transcoder): local disk, or an S3 bucket. */
+export const storageConfigShape = {
+  /** `local` (UPLOAD_DIR, OUTPUT_DIR) or `s3` (S3_BUCKET on S3_ENDPOINT). */
+  STORAGE_BACKEND: z.enum(['local', 's3']).default('local'),
+  /** An S3-compatible server (`http://minio:9000`); unset: AWS S3. */
+  S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  /** Bucket holding `uploads/{id}` and `outputs/{job_id}/{profile}.{ext}`; required with s3. */
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name')
+    .optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  /** Path-style addressing (`endpoint/bucket/key`); default: on with S3_ENDPOINT, off for AWS. */
+  S3_FORCE_PATH_STYLE: z
+    .enum(['true', 'false'], { error: 'expected true or false' })
+    .optional()
+    .transform((text) => (text === undefined ? undefined : text === 'true')),
+  /** Base URL of the outputs' `url` (`https://cdn.example.com/videos`); default: the endpoint's. */
+  S3_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Credentials; unset: the AWS SDK's default chain (profiles, instance roles, ...). */
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+}
+
 export type Env = Record<string, string | undefined>
 
 /** Variables whose values must not appear in messages or logs. */

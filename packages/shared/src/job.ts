@@ -16,7 +16,10 @@ export type JobSource = z.infer<typeof JobSourceSchema>
 /** One rendition on disk, as ffprobe describes it after the transcode. */
 export const OutputSchema = z.object({
   profile: z.string(),
+  /** A file path (local storage) or the object key (S3). */
   path: z.string(),
+  /** Where to fetch it from (S3 storage). */
+  url: z.string().optional(),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   /** Seconds; null for still images. */

@@ -1,6 +1,6 @@
 /**
- * Where uploads go, as seen by the HTTP handlers: a runtime-neutral interface (the local-disk
- * implementation lives in `@vpp/shared/node`).
+ * Where uploads and renditions live. Handlers see only these runtime-neutral interfaces; the
+ * implementations (local disk, S3) are in `@vpp/shared/node`.
  */
 export interface UploadSink {
   /** Append a chunk; resolves when it is safely handed to storage (back-pressure). */
@@ -14,4 +14,40 @@ export interface UploadSink {
 export interface UploadStorage {
   /** Start storing the upload of job `id`. Nothing is visible under the final name until commit. */
   create(id: string): Promise<UploadSink>
+}
+
+/** A rendition written to a local work directory, ready to publish. */
+export interface OutputFile {
+  /** `{profile}.{ext}`, the name it is published under. */
+  name: string
+  /** Where ffmpeg wrote it. */
+  path: string
+  contentType: string
+}
+
+/** Where a published rendition is: a file path (local) or an object key (S3), and a URL when there is one. */
+export interface PublishedOutput {
+  path: string
+  url?: string
+}
+
+/** What the transcoder needs: the uploads, scratch space, and publishing of outputs. */
+export interface MediaStorage extends UploadStorage {
+  readonly backend: 'local' | 's3'
+  /** Whether job `id`'s upload is stored (URL imports are downloaded once, then kept). */
+  hasUpload(id: string): Promise<boolean>
+  /**
+   * A private directory for one attempt at job `jobId` (its renditions, and the input when it
+   * must be copied near ffmpeg). Work directories of earlier attempts of the job are removed.
+   */
+  workDir(jobId: string): Promise<string>
+  /** A local path ffmpeg can read job `id`'s upload from: the stored file, or a copy in `workDir`. */
+  localUpload(id: string, workDir: string): Promise<string>
+  /**
+   * Publish a job's renditions under `{jobId}/{name}`. Each appears whole or not at all (rename
+   * on one filesystem; a single PUT in S3): readers never see a partial file.
+   */
+  publish(jobId: string, files: OutputFile[]): Promise<PublishedOutput[]>
+  /** Remove job `id`'s upload (once its renditions are published). */
+  removeUpload(id: string): Promise<void>
 }

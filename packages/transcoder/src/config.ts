@@ -8,6 +8,7 @@ import {
   parseEnv,
   portVar,
   resolvePaths,
+  storageConfigShape,
 } from '@vpp/shared'
 import { z } from 'zod'
 import { threadsPerEncoder } from './retry-policy.ts'
@@ -15,6 +16,7 @@ import { threadsPerEncoder } from './retry-policy.ts'
 /** The transcoder's variables (and the shared ones); see the README's configuration table. */
 const shape = {
   ...baseConfigShape,
+  ...storageConfigShape,
   /** Jobs this transcoder runs at once. */
   WORKER_CONCURRENCY: intVar(2, 1, 64),
   /** Port of this transcoder's /metrics and /healthz. */

@@ -11,7 +11,7 @@ import {
   openJobStore,
   redisHealth,
 } from '@vpp/shared'
-import { closeAll, LocalUploadStorage, listen, type RunningService } from '@vpp/shared/node'
+import { closeAll, closeStorage, listen, openStorage, type RunningService } from '@vpp/shared/node'
 import { Hono } from 'hono'
 import type { TranscoderConfig } from './config.ts'
 import { Transcoder } from './worker.ts'
@@ -19,11 +19,12 @@ import { Transcoder } from './worker.ts'
 /** Start a transcoder: the stream consumer plus /metrics and /healthz on TRANSCODER_METRICS_PORT. */
 export async function startTranscoder(config: TranscoderConfig, logger: Logger): Promise<RunningService> {
   const store = await openJobStore(config, logger)
+  const storage = openStorage(config, config)
   const registry = createRegistry('transcoder')
   const transcoder = new Transcoder({
     config,
     store,
-    storage: new LocalUploadStorage(config.uploadDir),
+    storage,
     logger,
     metrics: createTranscoderMetrics(registry),
   })
@@ -40,10 +41,16 @@ export async function startTranscoder(config: TranscoderConfig, logger: Logger):
     consumer: config.consumerName,
     concurrency: config.WORKER_CONCURRENCY,
     metrics_port: server.port,
-    output_dir: config.outputDir,
+    storage: storage.backend,
+    output_dir: storage.backend === 'local' ? config.outputDir : undefined,
   })
   return {
     port: server.port,
-    close: closeAll([() => transcoder.close(), () => server.close(), () => closeRedis(store.client)]),
+    close: closeAll([
+      () => transcoder.close(),
+      () => server.close(),
+      () => closeRedis(store.client),
+      () => closeStorage(storage),
+    ]),
   }
 }

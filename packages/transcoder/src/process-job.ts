@@ -1,17 +1,17 @@
-import { randomUUID } from 'node:crypto'
-import { access, mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
-import { basename, join, resolve } from 'node:path'
+import { mkdir, rm, stat } from 'node:fs/promises'
+import { basename, extname, join } from 'node:path'
 import {
   AppError,
   addressPolicy,
+  errorMessage,
   type Job,
   type Logger,
+  type MediaStorage,
   type Output,
   PermanentJobError,
   type Skipped,
   type TranscoderMetrics,
 } from '@vpp/shared'
-import type { LocalUploadStorage } from '@vpp/shared/node'
 import { buildArgs } from './build-args.ts'
 import type { TranscoderConfig } from './config.ts'
 import { download } from './download.ts'
@@ -22,7 +22,7 @@ import { ffmpegTimeoutMs } from './retry-policy.ts'
 
 export interface JobContext {
   config: TranscoderConfig
-  storage: LocalUploadStorage
+  storage: MediaStorage
   logger: Logger
   metrics: TranscoderMetrics
   /** Aborted when the job must stop (shutdown past its grace, or the claim was lost): kills ffmpeg. */
@@ -40,15 +40,17 @@ export interface JobResult {
   skipped: Skipped[]
 }
 
+/** Content types of the published renditions, by extension. */
+const CONTENT_TYPES: Record<string, string> = { mp4: 'video/mp4', webm: 'video/webm', jpg: 'image/jpeg' }
+
 /**
  * Run one job: fetch the input (URL imports), probe it, run ffmpeg, describe every output with
- * ffprobe, then move the outputs into `OUTPUT_DIR/{job_id}/`. Outputs are written in a private
- * temporary directory first, so a failed run never leaves partial files where readers look.
+ * ffprobe, then publish the outputs under `{job_id}/` in storage. Outputs are written in a
+ * private work directory first, so a failed run never leaves partial files where readers look.
  */
 export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> {
   const { config, storage, logger } = ctx
-  const input = storage.path(job.job_id)
-  if (job.source === 'url' && !(await exists(input))) {
+  if (job.source === 'url' && !(await storage.hasUpload(job.job_id))) {
     const sink = await storage.create(job.job_id)
     const bytes = await download(job.source_url ?? '', sink, {
       maxBytes: config.MAX_FILE_SIZE,
@@ -61,39 +63,37 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
     logger.info('download complete', { size_bytes: bytes })
   }
 
-  const probe = await probeInput(input, ctx)
-  logger.info('input probed', {
-    container: probe.formatName,
-    width: probe.width,
-    height: probe.height,
-    duration: probe.duration,
-    codec: probe.videoCodec,
-    streams: probe.streams,
-  })
-  checkInput(probe, {
-    maxDurationSeconds: config.MAX_DURATION_SECONDS,
-    maxPixels: config.MAX_PIXELS,
-    maxStreams: config.MAX_STREAMS,
-  })
-
-  const finalDir = resolve(config.outputDir, job.job_id)
-  // Temporary directories of earlier attempts that died (SIGKILL, power loss): this attempt holds
-  // the job's lease now, so nothing else should be writing there.
-  for (const name of await readdir(finalDir).catch(() => [] as string[])) {
-    if (name.startsWith('.tmp-')) await rm(join(finalDir, name), { recursive: true, force: true })
-  }
-  const tmpDir = join(finalDir, `.tmp-${randomUUID()}`)
-  await mkdir(tmpDir, { recursive: true })
+  const workDir = await storage.workDir(job.job_id)
   try {
-    const plan = buildArgs({ input, outDir: tmpDir }, config.profiles, probe, {
+    const input = await storage.localUpload(job.job_id, workDir).catch((error: unknown) => {
+      if (error instanceof AppError) throw error
+      throw new AppError('storage_error', `Input is not readable (${errorMessage(error)})`)
+    })
+    const probe = await probeInput(input, ctx)
+    logger.info('input probed', {
+      container: probe.formatName,
+      width: probe.width,
+      height: probe.height,
+      duration: probe.duration,
+      codec: probe.videoCodec,
+      streams: probe.streams,
+    })
+    checkInput(probe, {
+      maxDurationSeconds: config.MAX_DURATION_SECONDS,
+      maxPixels: config.MAX_PIXELS,
+      maxStreams: config.MAX_STREAMS,
+    })
+
+    const outDir = join(workDir, 'out')
+    await mkdir(outDir)
+    const plan = buildArgs({ input, outDir }, config.profiles, probe, {
       threads: config.threads,
       maxPixels: config.MAX_PIXELS,
     })
     for (const skip of plan.skipped)
       logger.info('profile skipped', { profile: skip.profile, reason: skip.reason })
     const timeoutMs = ffmpegTimeoutMs(probe.duration, config.FFMPEG_TIMEOUT)
-    const runs = plan.runs
-    for (const run of runs) {
+    for (const run of plan.runs) {
       const started = performance.now()
       const onLine =
         run.progress && ctx.onProgress ? progressReporter(probe.duration, ctx.onProgress) : undefined
@@ -104,7 +104,7 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
         nice: config.FFMPEG_NICE,
         onLine,
       }).catch((error: unknown) => {
-        throw scrubPaths(error, { [`file:${input}`]: 'input', [input]: 'input', [tmpDir]: 'output' })
+        throw scrubPaths(error, { [`file:${input}`]: 'input', [input]: 'input', [outDir]: 'output' })
       })
       const seconds = (performance.now() - started) / 1000
       for (const output of run.outputs) ctx.metrics.duration.observe({ profile: output.profile }, seconds)
@@ -116,16 +116,27 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
     // In the profile table's order, whatever order the runs wrote them in.
     // ('original', made only when every video profile was skipped, comes first.)
     const order = (name: string) => config.profiles.findIndex((p) => p.name === name)
-    const written = runs.flatMap((run) => run.outputs).sort((a, b) => order(a.profile) - order(b.profile))
-    const outputs = await Promise.all(
-      written.map((output) =>
-        describeOutput(output.profile, output.path, join(finalDir, basename(output.path)), ctx),
-      ),
+    const written = plan.runs
+      .flatMap((run) => run.outputs)
+      .sort((a, b) => order(a.profile) - order(b.profile))
+    const described = await Promise.all(
+      written.map((output) => describeOutput(output.profile, output.path, ctx)),
     )
     // Fencing: a worker that lost the job (taken over after a stall) must not overwrite the files
-    // of the one that holds it now. Same paths on every attempt, each file replaced whole.
+    // of the one that holds it now.
     if (!(await ctx.stillOwner())) throw new LostClaimError()
-    for (const output of written) await rename(output.path, join(finalDir, basename(output.path)))
+    const published = await storage.publish(
+      job.job_id,
+      written.map((output) => {
+        const name = basename(output.path)
+        return {
+          name,
+          path: output.path,
+          contentType: CONTENT_TYPES[extname(name).slice(1)] ?? 'application/octet-stream',
+        }
+      }),
+    )
+    const outputs = described.map((output, i) => ({ ...output, ...published[i] }) as Output)
     for (const output of outputs) {
       logger.info('rendition written', {
         profile: output.profile,
@@ -136,7 +147,7 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
     }
     return { outputs, skipped: plan.skipped }
   } finally {
-    await rm(tmpDir, { recursive: true, force: true })
+    await rm(workDir, { recursive: true, force: true })
   }
 }
 
@@ -187,12 +198,7 @@ async function probeInput(input: string, ctx: JobContext): Promise<Probe> {
 }
 
 /** ffprobe a finished output: its real size, codec and duration go into the job record. */
-async function describeOutput(
-  profile: string,
-  path: string,
-  finalPath: string,
-  ctx: JobContext,
-): Promise<Output> {
+async function describeOutput(profile: string, path: string, ctx: JobContext): Promise<Omit<Output, 'path'>> {
   const { stdout } = await runProcess(ctx.config.FFPROBE_PATH, outputProbeArgs(path), {
     timeoutMs: 60_000,
     signal: ctx.signal,
@@ -204,7 +210,6 @@ async function describeOutput(
   const isImage = /jpe?g|png|webp/.test(video.codec_name ?? '')
   return {
     profile,
-    path: finalPath,
     width: video.width,
     height: video.height,
     duration: isImage || !Number.isFinite(duration) ? null : Math.round(duration * 1000) / 1000,
@@ -227,11 +232,4 @@ export class LostClaimError extends Error {
     super('another transcoder took this job over')
     this.name = 'LostClaimError'
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  )
 }

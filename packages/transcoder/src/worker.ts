@@ -3,10 +3,10 @@ import {
   errorMessage,
   type JobStore,
   type Logger,
+  type MediaStorage,
   type RedisClient,
   type TranscoderMetrics,
 } from '@vpp/shared'
-import type { LocalUploadStorage } from '@vpp/shared/node'
 import type { TranscoderConfig } from './config.ts'
 import { ProcessError } from './ffmpeg-process.ts'
 import { LostClaimError, processJob } from './process-job.ts'
@@ -15,7 +15,7 @@ import { errorCode, finalError, isPermanent, retryDelayMs } from './retry-policy
 export interface TranscoderDeps {
   config: TranscoderConfig
   store: JobStore
-  storage: LocalUploadStorage
+  storage: MediaStorage
   logger: Logger
   metrics: TranscoderMetrics
 }
@@ -220,8 +220,8 @@ export class Transcoder {
         // The renditions are published: the upload is no longer needed (failed jobs keep theirs,
         // for a retry from the dead-letter queue).
         await this.#deps.storage
-          .remove(jobId)
-          .catch((error) => log.warn('could not remove the upload', { error: errorMessage(error) }))
+          .removeUpload(jobId)
+          .catch((error: unknown) => log.warn('could not remove the upload', { error: errorMessage(error) }))
         metrics.processed.inc({ status: 'completed', profile: 'all' })
         for (const output of outputs) metrics.processed.inc({ status: 'completed', profile: output.profile })
         metrics.duration.observe({ profile: 'all' }, (performance.now() - startedAt) / 1000)

@@ -1,5 +1,7 @@
 export * from './executables.ts'
 export * from './local-storage.ts'
+export * from './open-storage.ts'
 export * from './redis-server.ts'
 export * from './resolve-host.ts'
+export * from './s3-storage.ts'
 export * from './serve.ts'

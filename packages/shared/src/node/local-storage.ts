@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import { mkdir, open, rename, rm } from 'node:fs/promises'
+import { access, mkdir, mkdtemp, open, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { UploadSink, UploadStorage } from '../storage.ts'
+import type { MediaStorage, OutputFile, PublishedOutput, UploadSink, UploadStorage } from '../storage.ts'
+
+/** Job ids name files and keys: letters, digits and dashes only. */
+export function checkId(id: string): string {
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(id)) throw new Error(`invalid job id ${JSON.stringify(id)}`)
+  return id
+}
 
 /**
  * Uploads on local disk: written to `<dir>/<id>.<random>.part`, renamed to `<dir>/<id>` on
@@ -13,16 +19,10 @@ export class LocalUploadStorage implements UploadStorage {
 
   /** The final path of job `id`'s upload. */
   path(id: string): string {
-    return join(this.dir, id)
-  }
-
-  /** Remove job `id`'s upload (once its renditions are published). */
-  async remove(id: string): Promise<void> {
-    await rm(this.path(id), { force: true })
+    return join(this.dir, checkId(id))
   }
 
   async create(id: string): Promise<UploadSink> {
-    if (!/^[A-Za-z0-9-]+$/.test(id)) throw new Error(`invalid upload id ${JSON.stringify(id)}`)
     await mkdir(this.dir, { recursive: true })
     const finalPath = this.path(id)
     // Each writer its own part file: a stale attempt of the same job never writes into, or
@@ -56,5 +56,62 @@ export class LocalUploadStorage implements UploadStorage {
         if (committed) await rm(finalPath, { force: true })
       },
     }
+  }
+}
+
+/**
+ * Local disk (STORAGE_BACKEND=local): uploads in UPLOAD_DIR, renditions in
+ * OUTPUT_DIR/{job_id}/.
+ */
+export class LocalStorage extends LocalUploadStorage implements MediaStorage {
+  readonly backend = 'local'
+
+  constructor(
+    uploadDir: string,
+    readonly outputDir: string,
+  ) {
+    super(uploadDir)
+  }
+
+  async hasUpload(id: string): Promise<boolean> {
+    return access(this.path(id)).then(
+      () => true,
+      () => false,
+    )
+  }
+
+  async workDir(jobId: string): Promise<string> {
+    // In OUTPUT_DIR/.work, so publishing is a rename on one filesystem, and a job that fails
+    // leaves no directory of its own behind.
+    const work = join(this.outputDir, '.work')
+    await mkdir(work, { recursive: true })
+    // Left by earlier attempts of the job that died (SIGKILL, power loss): the caller holds the
+    // job's lease now, so nothing else writes there.
+    const prefix = `${checkId(jobId)}.`
+    for (const name of await readdir(work)) {
+      if (name.startsWith(prefix)) await rm(join(work, name), { recursive: true, force: true })
+    }
+    return mkdtemp(join(work, prefix))
+  }
+
+  async localUpload(id: string): Promise<string> {
+    return this.path(id)
+  }
+
+  async publish(jobId: string, files: OutputFile[]): Promise<PublishedOutput[]> {
+    const jobDir = join(this.outputDir, checkId(jobId))
+    await mkdir(jobDir, { recursive: true })
+    const published: PublishedOutput[] = []
+    // Same paths on every attempt, each file replaced whole.
+    for (const file of files) {
+      const path = join(jobDir, file.name)
+      await rename(file.path, path)
+      published.push({ path })
+    }
+    return published
+  }
+
+  async removeUpload(id: string): Promise<void> {
+    await rm(this.path(id), { force: true })
   }
 }

@@ -1,0 +1,143 @@
+/**
+ * One contract, both backends: local disk, and S3 against a real S3-compatible server (s3rver)
+ * on loopback.
+ */
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { GetObjectCommand } from '@aws-sdk/client-s3'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { MediaStorage } from '../storage.ts'
+import { tempDir } from '../testing/redis.ts'
+import { startTestS3, type TestS3 } from '../testing/s3.ts'
+import { LocalStorage } from './local-storage.ts'
+import { S3Storage } from './s3-storage.ts'
+
+let s3: TestS3
+let dir: Awaited<ReturnType<typeof tempDir>>
+beforeAll(async () => {
+  s3 = await startTestS3()
+  dir = await tempDir()
+})
+afterAll(async () => {
+  await s3.stop()
+  await dir.remove()
+})
+
+const backends: Record<string, () => MediaStorage> = {
+  local: () => new LocalStorage(join(dir.path, 'uploads'), join(dir.path, 'output')),
+  s3: () => s3.storage(join(dir.path, 'work')),
+}
+
+/** What a published output holds, read back the way a client would. */
+async function readPublished(storage: MediaStorage, path: string): Promise<Buffer> {
+  if (storage instanceof S3Storage) {
+    const object = await storage.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: path }))
+    return Buffer.from(
+      await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+    )
+  }
+  return readFile(path)
+}
+
+const bytes = (size: number, seed: number) => new Uint8Array(size).map((_, i) => (i * 31 + seed) % 256)
+let ids = 0
+const newId = () => `job-${++ids}-${Date.now()}`
+
+describe.each(Object.keys(backends))('%s storage', (name) => {
+  const storage = () => (backends[name] as () => MediaStorage)()
+
+  it('stores an upload streamed in chunks, invisible until committed, readable whole after', async () => {
+    const store = storage()
+    const id = newId()
+    const sink = await store.create(id)
+    // Over one S3 multipart part (8 MiB), written in uneven chunks.
+    const chunks = [bytes(3 * 1024 * 1024, 1), bytes(7 * 1024 * 1024 + 5, 2), bytes(100, 3)]
+    for (const chunk of chunks) {
+      await sink.write(chunk)
+      expect(await store.hasUpload(id)).toBe(false)
+    }
+    await sink.commit()
+    expect(await store.hasUpload(id)).toBe(true)
+    const work = await store.workDir(id)
+    const local = await store.localUpload(id, work)
+    expect(Buffer.compare(await readFile(local), Buffer.concat(chunks))).toBe(0)
+  })
+
+  it('leaves nothing behind for an aborted upload, and removes a committed one on abort or removeUpload', async () => {
+    const store = storage()
+    const aborted = newId()
+    const sink = await store.create(aborted)
+    await sink.write(bytes(1000, 4))
+    await sink.abort()
+    await sink.abort() // twice is fine
+    expect(await store.hasUpload(aborted)).toBe(false)
+    if (store instanceof LocalStorage) {
+      expect((await readdir(store.dir)).filter((n) => n.startsWith(aborted))).toEqual([])
+    }
+
+    const committed = newId()
+    const second = await store.create(committed)
+    await second.write(bytes(10, 5))
+    await second.commit()
+    await second.abort()
+    expect(await store.hasUpload(committed)).toBe(false)
+
+    const removed = newId()
+    const third = await store.create(removed)
+    await third.write(bytes(10, 6))
+    await third.commit()
+    await store.removeUpload(removed)
+    expect(await store.hasUpload(removed)).toBe(false)
+    await store.removeUpload(removed) // already gone: fine
+  })
+
+  it('publishes renditions whole under {job_id}/{name}, replacing an earlier attempt', async () => {
+    const store = storage()
+    const id = newId()
+    for (const attempt of [1, 2]) {
+      const work = await store.workDir(id)
+      const files = [
+        { name: '360p.mp4', content: bytes(50_000, attempt), contentType: 'video/mp4' },
+        { name: 'thumbnail.jpg', content: bytes(3_000, attempt + 10), contentType: 'image/jpeg' },
+      ]
+      for (const f of files) await writeFile(join(work, f.name), f.content)
+      const published = await store.publish(
+        id,
+        files.map((f) => ({ name: f.name, path: join(work, f.name), contentType: f.contentType })),
+      )
+      expect(published.map((p) => p.path.endsWith(`${id}/${files[published.indexOf(p)]?.name}`))).toEqual([
+        true,
+        true,
+      ])
+      for (const [i, f] of files.entries()) {
+        expect(
+          Buffer.compare(await readPublished(store, published[i]?.path ?? ''), Buffer.from(f.content)),
+        ).toBe(0)
+      }
+      if (store instanceof S3Storage) {
+        expect(published[0]?.url).toBe(`${s3.endpoint}/${s3.bucket}/outputs/${id}/360p.mp4`)
+        const res = await fetch(published[0]?.url ?? '')
+        expect(res.status).toBe(200) // s3rver serves objects without credentials
+        expect(res.headers.get('content-type')).toBe('video/mp4')
+      } else {
+        expect(published[0]).toEqual({ path: join(dir.path, 'output', id, '360p.mp4') })
+      }
+    }
+  })
+
+  it('gives each attempt a fresh work directory and clears those of earlier attempts', async () => {
+    const store = storage()
+    const id = newId()
+    const first = await store.workDir(id)
+    await writeFile(join(first, 'partial.mp4'), 'half a video')
+    const second = await store.workDir(id)
+    expect(second).not.toBe(first)
+    await expect(readdir(first)).rejects.toThrow(/ENOENT/)
+  })
+
+  it('refuses ids that could name another path', async () => {
+    const store = storage()
+    await expect(store.create('../etc')).rejects.toThrow('invalid job id')
+    await expect(store.workDir('a/b')).rejects.toThrow('invalid job id')
+  })
+})
