@@ -72,7 +72,7 @@ export interface ProbedStream {
 /** ffprobe a file's streams and container (for assertions). */
 export async function probeFile(
   path: string,
-): Promise<{ streams: ProbedStream[]; format: { format_name: string } }> {
+): Promise<{ streams: ProbedStream[]; format: { format_name: string; size?: string } }> {
   const { stdout } = await run('ffprobe', [
     '-v',
     'error',
