@@ -31,6 +31,9 @@ const shape = {
   URL_IMPORT_ALLOW_PRIVATE: boolVar(false),
 }
 
+/** Every variable this service reads (compose.yaml is checked against it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(shape)
+
 export function loadConfig(env: Env) {
   const config = parseEnv(shape, env)
   return { ...config, ...resolvePaths(config) }

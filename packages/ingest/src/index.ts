@@ -1,3 +1,3 @@
 export { createApp, type IngestDeps } from './app.ts'
-export { type IngestConfig, loadConfig } from './config.ts'
+export { CONFIG_VARIABLES, type IngestConfig, loadConfig } from './config.ts'
 export { startIngest } from './main.ts'

@@ -12,6 +12,9 @@ const shape = {
   API_KEYS: apiKeysVar,
 }
 
+/** Every variable this service reads (compose.yaml is checked against it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(shape)
+
 export function loadConfig(env: Env) {
   const config = parseEnv(shape, env)
   return { ...config, ...resolvePaths(config) }

@@ -85,6 +85,9 @@ const shape = {
     .optional(),
 }
 
+/** Every variable this service reads (compose.yaml is checked against it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(shape)
+
 export function loadConfig(env: Env) {
   const config = parseEnv(shape, env)
   return {

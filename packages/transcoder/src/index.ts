@@ -1,5 +1,5 @@
 export { buildArgs, type FfmpegRun, type RunPaths } from './build-args.ts'
-export { loadConfig, type TranscoderConfig } from './config.ts'
+export { CONFIG_VARIABLES, loadConfig, type TranscoderConfig } from './config.ts'
 export { startTranscoder } from './main.ts'
 export { type Probe, parseProbe } from './probe.ts'
 export { Transcoder } from './worker.ts'
