@@ -80,4 +80,15 @@ describe('STORAGE_BACKEND=s3', () => {
     const res = await pipeline.uploadResponse(notes)
     expect(res.status).toBe(415)
   })
+
+  it('answers 503 storage_unavailable, keeping nothing, when the bucket cannot be reached', async () => {
+    await s3.stop()
+    const res = await pipeline.uploadResponse(clip)
+    expect(res.status).toBe(503)
+    expect(await res.json()).toEqual({
+      error: 'storage_unavailable',
+      message: 'The upload store is unavailable; try again shortly',
+    })
+    expect((await (await fetch(`${pipeline.status}/stats`)).json()).total_jobs).toBe(1)
+  })
 })

@@ -79,13 +79,13 @@ export async function receiveUpload(request: Request, options: ReceiveOptions): 
         if (!hasAcceptedExtension(event.filename)) {
           throw new AppError('invalid_file_type', 'Invalid file type', 415)
         }
-        sink = await options.storage.create(options.id)
+        sink = await stored(options.storage.create(options.id))
       } else if (event.type === 'data') {
         size += event.chunk.byteLength
         if (size > options.maxBytes) throw fileTooLarge()
-        for (const chunk of content.push(event.chunk)) await sink?.write(chunk)
+        for (const chunk of content.push(event.chunk)) await stored(sink?.write(chunk))
       } else {
-        for (const chunk of content.end()) await sink?.write(chunk)
+        for (const chunk of content.end()) await stored(sink?.write(chunk))
         complete = true
       }
     }
@@ -103,9 +103,9 @@ export async function receiveUpload(request: Request, options: ReceiveOptions): 
     await drain()
     if (!sawFile) throw badRequest(`Missing multipart field "${field}" with the video file`)
     if (!complete || !sink) throw badRequest('Upload ended before the file was complete')
-    await sink.commit()
-    const stored = sink
-    return { filename, size, discard: () => stored.abort() }
+    await stored(sink.commit())
+    const committed = sink
+    return { filename, size, discard: () => committed.abort() }
   } catch (error) {
     await reader.cancel().catch(() => {})
     await sink?.abort()
@@ -142,6 +142,18 @@ function timedReader(
     } finally {
       clearTimeout(timer)
     }
+  }
+}
+
+/** A failure of the upload store (disk full, S3 unreachable) is the service's, not the client's: 503. */
+async function stored<T>(operation: Promise<T> | undefined): Promise<T | undefined> {
+  try {
+    return await operation
+  } catch (error) {
+    if (error instanceof AppError) throw error
+    throw new AppError('storage_unavailable', 'The upload store is unavailable; try again shortly', 503, {
+      cause: error,
+    })
   }
 }
 

@@ -8,7 +8,10 @@ import { isRedisUnavailable, type RedisClient } from './redis.ts'
 /** Every error leaves as JSON `{ error, message }` with the right status (one onError per app). */
 export function jsonErrorHandler(logger: Logger): ErrorHandler {
   return (error, c) => {
-    if (error instanceof AppError && error.status < 500) {
+    if (error instanceof AppError && error.status === 503) {
+      logger.warn('dependency unavailable', { ...where(c), error: String(error.cause ?? error) })
+    }
+    if (error instanceof AppError && (error.status < 500 || error.status === 503)) {
       return c.json(
         { error: error.code, message: error.message },
         error.status as ContentfulStatusCode,

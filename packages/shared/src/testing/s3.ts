@@ -12,6 +12,7 @@ export interface TestS3 {
   env: Record<string, string>
   /** An S3Storage on this server's bucket, with its scratch space in `scratchDir`. */
   storage(scratchDir: string): S3Storage
+  /** Stop the server (safe to call twice). */
   stop(): Promise<void>
 }
 
@@ -32,6 +33,7 @@ export async function startTestS3(bucket = 'videos'): Promise<TestS3> {
   const endpoint = `http://127.0.0.1:${port}`
   // s3rver accepts any signature made with its fixed key pair.
   const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
+  let stopped = false
   return {
     endpoint,
     bucket,
@@ -46,6 +48,8 @@ export async function startTestS3(bucket = 'videos'): Promise<TestS3> {
     storage: (scratchDir) =>
       new S3Storage({ bucket, region: 'us-east-1', endpoint, forcePathStyle: true, credentials, scratchDir }),
     async stop() {
+      if (stopped) return
+      stopped = true
       await server.close()
       await rm(directory, { recursive: true, force: true })
     },
