@@ -147,6 +147,56 @@ describe('JobStore: the happy path', () => {
   })
 })
 
+describe('JobStore: finishing and taking the next job in one step', () => {
+  it('records the result, then takes and starts the next entry for the same consumer', async () => {
+    const store = await freshStore()
+    await store.create(newJob('n1'))
+    await store.create(newJob('n2'))
+    const first = await take(store, 'c1')
+    const { recorded, next } = await store.finishAndTakeNext(
+      first,
+      { status: 'completed', outputs },
+      at(2),
+      'c1',
+    )
+    expect(recorded).toBe(true)
+    expect(next).toMatchObject({ jobId: 'n2', start: { started: true, attempts: 1, before: 'queued' } })
+    if (!next?.start.started) throw new Error('unreachable')
+    expect(next.start.job).toMatchObject({ job_id: 'n2', status: 'processing', attempts: 1 })
+    expect(await store.get('n1')).toMatchObject({ status: 'completed' })
+    // The next entry is pending under c1 (its heartbeat and XAUTOCLAIM apply as usual)...
+    const consumers = await client.xInfoConsumers(store.keys.stream, store.keys.group)
+    expect(consumers.find((c) => c.name === 'c1')?.pending).toBe(1)
+    // ...and finishing it with nothing left waiting takes nothing.
+    const last = await store.finishAndTakeNext(
+      next.start.claim,
+      { status: 'completed', outputs },
+      at(3),
+      'c1',
+    )
+    expect(last).toEqual({ recorded: true, next: null })
+    expect(await pending(store)).toBe(0)
+    expect((await store.stats(at(4))).jobs_by_status).toEqual({ completed: 2 })
+  })
+
+  it('takes nothing without a consumer, nor when the result is refused', async () => {
+    const store = await freshStore()
+    await store.create(newJob('m1'))
+    await store.create(newJob('m2'))
+    const claim = await take(store, 'c1')
+    const stale = { ...claim, lease: claim.lease + 1 }
+    expect(await store.finishAndTakeNext(stale, { status: 'completed', outputs }, at(2), 'c1')).toEqual({
+      recorded: false,
+      next: null,
+    })
+    expect(await store.finishAndTakeNext(claim, { status: 'completed', outputs }, at(2), '')).toEqual({
+      recorded: true,
+      next: null,
+    })
+    expect((await read(store, 'c2')).message).toEqual({ job_id: 'm2' })
+  })
+})
+
 describe('JobStore: status only moves forward, results are fenced', () => {
   it('never moves a finished job back, even when its message is replayed', async () => {
     const store = await freshStore()

@@ -18,7 +18,7 @@ const shape = {
   ...baseConfigShape,
   ...storageConfigShape,
   /** Jobs this transcoder runs at once. */
-  WORKER_CONCURRENCY: intVar(2, 1, 64),
+  WORKER_CONCURRENCY: intVar(2, 1, 256),
   /** Port of this transcoder's /metrics and /healthz. */
   TRANSCODER_METRICS_PORT: portVar(9100),
   /** Interface the metrics endpoint listens on. */

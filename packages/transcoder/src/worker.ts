@@ -5,6 +5,7 @@ import {
   type Logger,
   type MediaStorage,
   type RedisClient,
+  type StartResult,
   type TranscoderMetrics,
 } from '@vpp/shared'
 import type { TranscoderConfig } from './config.ts'
@@ -18,14 +19,20 @@ export interface TranscoderDeps {
   storage: MediaStorage
   logger: Logger
   metrics: TranscoderMetrics
+  /** What a job is (default processJob: ffmpeg). The queue benchmark passes a no-op. */
+  process?: typeof processJob
 }
 
 interface Active {
   entryId: string
   jobId: string
   claim?: Claim
-  /** Aborted when the claim is lost: kills this job's ffmpeg. */
+  /** Aborted when the claim is lost. */
   lost: AbortController
+  /** Already started by the previous job's finish (finishAndTakeNext). */
+  prestarted?: StartResult
+  /** Aborted when the job must stop (claim lost, or shutdown past its grace): kills its ffmpeg. */
+  stop: AbortController
   done: Promise<void>
 }
 
@@ -149,13 +156,15 @@ export class Transcoder {
     }
   }
 
-  #begin(entry: Entry): void {
+  #begin(entry: Entry, prestarted?: StartResult): void {
     // Read just as close() began: leave it pending for another transcoder.
     if (this.#stopping.signal.aborted) return
     const active: Active = {
       entryId: entry.id,
       jobId: entry.message.job_id ?? '',
       lost: new AbortController(),
+      stop: new AbortController(),
+      prestarted,
       done: Promise.resolve(),
     }
     active.done = this.#handle(active).finally(() => this.#active.delete(entry.id))
@@ -168,9 +177,11 @@ export class Transcoder {
     const { jobId, entryId } = active
     const logger = this.#deps.logger.child({ job_id: jobId })
     try {
-      const started = jobId
-        ? await store.start(jobId, entryId, config.consumerName, new Date())
-        : ({ started: false, status: null } as const)
+      const started =
+        active.prestarted ??
+        (jobId
+          ? await store.start(jobId, entryId, config.consumerName, new Date())
+          : ({ started: false, status: null } as const))
       if (!started.started) {
         logger.warn('stream entry names no runnable job; settling it', {
           entry_id: entryId,
@@ -194,8 +205,7 @@ export class Transcoder {
         log.error('job dead-lettered', { error })
         return
       }
-      const job = await store.get(jobId)
-      if (!job) throw new Error(`job ${jobId} vanished`)
+      const job = started.job
 
       const startedAt = performance.now()
       if (attempt === 1)
@@ -203,19 +213,27 @@ export class Transcoder {
       metrics.active.inc()
       log.info('job started', { filename: job.filename, taken_over: started.before === 'processing' })
       try {
-        const { outputs, skipped } = await processJob(job, {
+        const { outputs, skipped } = await (this.#deps.process ?? processJob)(job, {
           ...this.#deps,
           logger: log,
-          signal: AbortSignal.any([active.lost.signal, this.#killing.signal]),
+          signal: active.stop.signal,
           stillOwner: () => store.heartbeat(claim, config.consumerName),
           onProgress: (percent, eta) => {
             store.reportProgress(claim, percent, eta).catch(() => {}) // progress is best effort
           },
         })
-        const recorded = await this.#record(
-          () => store.finish(claim, { status: 'completed', outputs, skipped }, new Date()),
+        const { recorded, next } = await this.#record(
+          () =>
+            store.finishAndTakeNext(
+              claim,
+              { status: 'completed', outputs, skipped },
+              new Date(),
+              // With a backlog, the next entry comes with this answer: no XREADGROUP, no start.
+              this.#stopping.signal.aborted ? '' : config.consumerName,
+            ),
           log,
         )
+        if (next) this.#begin({ id: next.entryId, message: { job_id: next.jobId } }, next.start)
         if (!recorded) return log.warn('job was taken over before its result was recorded; result dropped')
         // The renditions are published: the upload is no longer needed (failed jobs keep theirs,
         // for a retry from the dead-letter queue).
@@ -306,7 +324,7 @@ export class Transcoder {
    * Record an outcome, retrying while Redis is unreachable (a restart takes seconds). Returns
    * what the store said; throws when Redis stayed away (the entry then stays pending).
    */
-  async #record(write: () => Promise<boolean>, log: Logger): Promise<boolean> {
+  async #record<T>(write: () => Promise<T>, log: Logger): Promise<T> {
     for (let attempt = 0, delay = 250; ; attempt++, delay = Math.min(delay * 2, 5000)) {
       try {
         return await write()
@@ -326,6 +344,7 @@ export class Transcoder {
         if (!(await store.heartbeat(active.claim, config.consumerName))) {
           logger.warn('claim lost to another transcoder; stopping this attempt', { job_id: active.jobId })
           active.lost.abort()
+          active.stop.abort()
         }
       } catch (error) {
         logger.debug('heartbeat failed', { job_id: active.jobId, error: errorMessage(error) })
@@ -363,6 +382,7 @@ export class Transcoder {
       if (graceOver) {
         this.#deps.logger.warn('shutdown grace over; stopping running jobs', { jobs: this.#active.size })
         this.#killing.abort()
+        for (const active of this.#active.values()) active.stop.abort()
         await running
       }
       for (const timer of this.#timers) clearInterval(timer)

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { access, mkdir, mkdtemp, open, readdir, rename, rm } from 'node:fs/promises'
+import { access, mkdir, mkdtemp, open, readdir, rename, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { MediaStorage, OutputFile, PublishedOutput, UploadSink, UploadStorage } from '../storage.ts'
 
@@ -112,6 +112,9 @@ export class LocalStorage extends LocalUploadStorage implements MediaStorage {
   }
 
   async removeUpload(id: string): Promise<void> {
-    await rm(this.path(id), { force: true })
+    // unlink, not rm: one system call (rm's lstat first showed up in the queue benchmark).
+    await unlink(this.path(id)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error
+    })
   }
 }

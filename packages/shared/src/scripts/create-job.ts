@@ -18,12 +18,11 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.error_reply('ERR job ' .. ARGV[1] .. ' exists')
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+local entry = redis.call('XADD', KEYS[4], '*', 'job_id', ARGV[1])
+redis.call('HSET', KEYS[1], 'entry_id', entry, unpack(ARGV, 3))
 redis.call('HINCRBY', KEYS[2], 'queued', 1)
 redis.call('INCR', KEYS[3])
-local entry = redis.call('XADD', KEYS[4], '*', 'job_id', ARGV[1])
 redis.call('HSET', KEYS[5], entry, ARGV[1])
-redis.call('HSET', KEYS[1], 'entry_id', entry)
 if KEYS[6] then redis.call('SET', KEYS[6], ARGV[1], 'EX', tonumber(ARGV[2])) end
 return { 'created', entry }
 `

@@ -1,5 +1,7 @@
+import { START_JOB_FUNCTION } from './start-job.ts'
+
 /** Lua: publish a job's end and settle its stream entry in one atomic step. */
-export const FINISH_JOB_LUA = `
+export const FINISH_JOB_LUA = `${START_JOB_FUNCTION}
 -- Record a job as 'completed' (with outputs) or 'failed' (dead-lettered), then XACK and XDEL
 -- its stream entry.
 -- KEYS[1] job hash
@@ -19,7 +21,12 @@ export const FINISH_JOB_LUA = `
 -- ARGV[9] the caller's lease; '' to fail a job whatever its owner (its entry was deleted)
 -- ARGV[10] skipped profiles, JSON array ('' when failed)
 -- ARGV[11] error code ('' when completed)
--- Returns 1 when recorded. Returns 0, changing nothing and acknowledging nothing, when the job is
+-- ARGV[12] consumer that takes the next entry in the same step ('' to take none)
+-- ARGV[13] prefix of job hash keys (KEYS[1] without the job id), for the next job
+-- The next job's hash is named from ARGV[13] and the entry's job_id, as BullMQ's moveToFinished
+-- does: fine on a standalone Redis (or one cluster slot), where every key is on one server.
+-- Returns 1 when recorded, or with a consumer in ARGV[12] {1, next entry id, next job_id, the
+-- start_job reply for it} when there was an entry to take ({1} when there was none). Returns 0, changing nothing and acknowledging nothing, when the job is
 -- already final or, with a lease, when it is not 'processing' under that lease: the caller lost
 -- the job to another consumer, whose result is the one that counts.
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -49,5 +56,14 @@ end
 redis.call('XACK', KEYS[3], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[3], ARGV[2])
 redis.call('HDEL', KEYS[6], ARGV[2])
-return 1
+if ARGV[12] == '' then return 1 end
+local reply = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[12], 'COUNT', 1, 'STREAMS', KEYS[3], '>')
+if not reply then return {1} end
+local entry = reply[1][2][1]
+local next_job = ''
+for i = 1, #entry[2], 2 do
+  if entry[2][i] == 'job_id' then next_job = entry[2][i + 1] end
+end
+if next_job == '' then return {1, entry[1], '', {'', 0, 0, {}}} end
+return {1, entry[1], next_job, start_job(ARGV[13] .. next_job, KEYS[2], ARGV[4], ARGV[12], entry[1])}
 `
