@@ -1,0 +1,102 @@
+/**
+ * HTTP: `GET /jobs/{id}` and `GET /stats` through the real status service (Hono on
+ * @hono/node-server, request logging on) against a bare node:http handler doing the same Redis
+ * reads, each server in its own process, loaded by autocannon from this one. Requests/second and
+ * p99 latency; target >= 0.8x the bare handler.
+ *
+ *   npm run bench:http -- [--seconds 10] [--connections 50] [--output bench/results/http.json]
+ */
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { createLogger, type Job, openJobStore } from '@vpp/shared'
+import { startRedisServer } from '@vpp/shared/node'
+import { tempDir } from '@vpp/shared/testing'
+import autocannon from 'autocannon'
+import { report, round } from './lib.ts'
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    output: { type: 'string' },
+  },
+})
+const dir = await tempDir('vpp-bench-http-')
+const redis = await startRedisServer({ dir: dir.path, persistent: false })
+const prefix = 'benchhttp'
+const store = await openJobStore(
+  { REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix },
+  createLogger({ service: 'bench', level: 'silent' }),
+)
+
+// A realistic record: a completed job with five outputs.
+const at = new Date().toISOString()
+const id = '0b3c5f0e-3c1e-4d8a-9a4e-2f1f0c6a9b7d'
+const job: Job = {
+  job_id: id,
+  filename: 'holiday.mp4',
+  source: 'upload',
+  status: 'queued',
+  created_at: at,
+  updated_at: at,
+  attempts: 0,
+  outputs: [],
+}
+await store.create(job)
+for (let i = 0; i < 200; i++) await store.create({ ...job, job_id: `filler-${i}` })
+
+async function serve(mode: 'hono' | 'bare', port: number) {
+  const child = fork(fileURLToPath(new URL('./http-server.ts', import.meta.url)), [mode, String(port)], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  })
+  await new Promise((resolve) => child.once('message', resolve))
+  for (let i = 0; i < 50; i++) {
+    if (
+      await fetch(`http://127.0.0.1:${port}/stats`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return child
+}
+
+const rows: Array<Record<string, unknown>> = []
+let port = 18100 + Math.floor(Math.random() * 500)
+for (const path of [`/jobs/${id}`, '/stats']) {
+  const measured: Record<string, number> = {}
+  for (const mode of ['bare', 'hono'] as const) {
+    const child = await serve(mode, ++port)
+    const result = await autocannon({
+      url: `http://127.0.0.1:${port}${path}`,
+      connections: Number(values.connections),
+      duration: Number(values.seconds),
+    })
+    child.kill('SIGTERM')
+    if (result.non2xx > 0 || result.errors > 0)
+      throw new Error(`${mode} ${path}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+    measured[mode] = result.requests.average
+    rows.push({
+      route: path.replace(id, ':job_id'),
+      server: mode === 'hono' ? 'status service (Hono)' : 'bare node:http',
+      'req/s': Math.round(result.requests.average),
+      'p50 ms': result.latency.p50,
+      'p99 ms': result.latency.p99,
+    })
+  }
+  rows.push({
+    route: path.replace(id, ':job_id'),
+    server: 'ratio Hono / bare',
+    'req/s': round((measured.hono ?? 0) / (measured.bare ?? 1), 2),
+  })
+}
+
+await report(`HTTP: ${values.connections} connections, ${values.seconds} s each`, rows, values.output)
+await store.client.close()
+await redis.stop()
+await dir.remove()
