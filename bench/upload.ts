@@ -1,8 +1,9 @@
 /**
  * Upload throughput and memory: one generated multipart upload of --size bytes over loopback to
  * (1) the ingest service, started with the very command of `npm run start:ingest` (node flags
- * included) with a real redis-server, and (2) a bare node:http server piping the body to a file.
- * MiB/s, and each server process's peak resident set (VmHWM, Linux) before and after.
+ * included) with a real redis-server, (2) a bare node:http server piping the body to a file and
+ * (3) the same bare server fsyncing the file before answering (ingest's durability). MiB/s, and
+ * each server process's peak resident set (VmHWM, Linux) before and after.
  * Target: ingest >= 0.9x the bare server's MiB/s, with flat memory.
  *
  *   npm run bench:upload -- [--size 200MB] [--runs 3] [--output bench/results/upload.json]
@@ -135,6 +136,21 @@ try {
   )
   rows.push(
     await measure(
+      'bare node:http pipe to file + fsync',
+      spawn(
+        process.execPath,
+        ['--import', 'tsx', 'bench/upload-bare-server.ts', String(port + 2), dir.path, 'sync'],
+        {
+          cwd: ROOT,
+          stdio: 'ignore',
+        },
+      ),
+      port + 2,
+      '/',
+    ),
+  )
+  rows.push(
+    await measure(
       `ingest (${scripts['start:ingest']})`,
       spawn(process.execPath, ingestArgs, {
         cwd: ROOT,
@@ -154,11 +170,11 @@ try {
       '/healthz',
     ),
   )
-  const [bare, ingest] = rows as unknown as Array<Record<string, number>>
-  rows.push({
-    server: 'ratio ingest / bare',
-    'MiB/s (mean)': round((ingest?.['MiB/s (mean)'] ?? 0) / (bare?.['MiB/s (mean)'] ?? 1), 2),
-  })
+  const [bare = 0, bareSync = 0, ingest = 0] = (rows as unknown as Array<Record<string, number>>).map(
+    (row) => row['MiB/s (mean)'] ?? 0,
+  )
+  rows.push({ server: 'ratio ingest / bare', 'MiB/s (mean)': round(ingest / bare, 2) })
+  rows.push({ server: 'ratio ingest / bare + fsync', 'MiB/s (mean)': round(ingest / bareSync, 2) })
   await report(
     `Upload: ${values.size} multipart over loopback, ${values.runs} runs each`,
     rows,

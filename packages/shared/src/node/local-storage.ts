@@ -39,13 +39,13 @@ export class LocalUploadStorage implements UploadStorage {
       closed = true
       await file.close()
     }
-    // Chunks from the network are small (16-64 KiB): gather about 1 MiB, then one writev.
+    // Chunks from the network are small (16-64 KiB): gather about 1 MiB, then one writev. One
+    // batch is written while the next is gathered, so reading and writing overlap.
     let held: Uint8Array[] = []
     let heldBytes = 0
-    const flush = async () => {
-      let buffers = held
-      held = []
-      heldBytes = 0
+    let writing: Promise<void> | undefined
+    let failure: unknown
+    const writeAll = async (buffers: Uint8Array[]) => {
       while (buffers.length > 0) {
         let { bytesWritten } = await file.writev(buffers)
         // A short write: drop what was written and write the rest.
@@ -61,21 +61,41 @@ export class LocalUploadStorage implements UploadStorage {
         }
       }
     }
+    const flush = async () => {
+      if (writing) await writing
+      if (failure) throw failure
+      const buffers = held
+      held = []
+      heldBytes = 0
+      writing = writeAll(buffers).then(
+        () => {
+          writing = undefined
+        },
+        (error: unknown) => {
+          failure = error
+          writing = undefined
+        },
+      )
+    }
     return {
       async write(chunk) {
+        if (failure) throw failure
         held.push(chunk)
         heldBytes += chunk.byteLength
         if (heldBytes >= WRITE_BATCH_BYTES) await flush()
       },
       async commit() {
         await flush()
+        await writing
+        if (failure) throw failure
         // On disk before anyone is told the upload was accepted.
-        await file.sync()
+        await file.datasync()
         await close()
         await rename(partPath, finalPath)
         committed = true
       },
       async abort() {
+        await writing
         await close().catch(() => {})
         await rm(partPath, { force: true })
         if (committed) await rm(finalPath, { force: true })
