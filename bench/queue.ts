@@ -100,7 +100,7 @@ const vpp: Subject = {
       WORKER_CONCURRENCY: String(concurrency),
       TRANSCODER_METRICS_PORT: '0',
     })
-    const opened = await openJobStore(config, logger)
+    const opened = await openJobStore(config, logger, { commandTimeoutMs: 0 }) // as startTranscoder does
     // Completion is when the outcome is recorded (finish), as for a real job.
     const store = new (class extends JobStore {
       override async finish(...args: Parameters<JobStore['finish']>) {
@@ -117,7 +117,10 @@ const vpp: Subject = {
     const transcoder = new Transcoder({
       config,
       store,
-      storage: new LocalStorage(`${dir.path}/up`, `${dir.path}/out`),
+      // No-op jobs have no files: nothing to remove.
+      storage: Object.assign(new LocalStorage(`${dir.path}/up`, `${dir.path}/out`), {
+        removeUpload: async () => {},
+      }),
       logger,
       metrics: createTranscoderMetrics(createRegistry('bench')),
       process: async (job) => {

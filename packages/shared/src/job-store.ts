@@ -369,8 +369,9 @@ export class JobStore {
 export async function openJobStore(
   config: { REDIS_URL: string; REDIS_KEY_PREFIX: string },
   logger: Logger,
+  options: { commandTimeoutMs?: number } = {},
 ): Promise<JobStore> {
-  const client = await connectRedis(config.REDIS_URL, logger)
+  const client = await connectRedis(config.REDIS_URL, logger, options)
   const store = new JobStore(client, redisKeys(config.REDIS_KEY_PREFIX))
   try {
     await store.ensureGroup()

@@ -46,6 +46,7 @@ export function createLogger(options: LoggerOptions): Logger {
 
 function wrap(consola: ConsolaInstance, bound: LogFields): Logger {
   const emit = (type: 'debug' | 'info' | 'warn' | 'error') => (msg: string, fields?: LogFields) => {
+    if (consola.level < LogLevels[type]) return // below the level: nothing to build
     const all = fields ? { ...bound, ...fields } : bound
     if (Object.keys(all).length === 0) consola[type](msg)
     else consola[type](msg, all)

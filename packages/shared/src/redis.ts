@@ -14,7 +14,11 @@ export type RedisClient = ReturnType<typeof createClient>
  * Connect to Redis. Errors after the first connection are logged (node-redis reconnects by
  * itself); a failure to connect at all rejects.
  */
-export async function connectRedis(url: string, logger: Logger): Promise<RedisClient> {
+export async function connectRedis(
+  url: string,
+  logger: Logger,
+  options: { commandTimeoutMs?: number } = {},
+): Promise<RedisClient> {
   const client = createClient({
     url,
     socket: { reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 3000) },
@@ -32,7 +36,10 @@ export async function connectRedis(url: string, logger: Logger): Promise<RedisCl
   })
   await client.connect()
   // Fail a command that gets no answer (a partitioned or frozen Redis) instead of waiting on TCP.
-  return client.withCommandOptions({ timeout: COMMAND_TIMEOUT_MS }) as unknown as RedisClient
+  // (node-redis arms an AbortSignal.timeout per command: a cost only request handlers need.)
+  const timeout = options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS
+  if (timeout <= 0) return client
+  return client.withCommandOptions({ timeout }) as unknown as RedisClient
 }
 
 /** How long one command may wait for Redis's answer. */

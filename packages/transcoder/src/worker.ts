@@ -61,6 +61,9 @@ export class Transcoder {
   #reader: RedisClient | undefined
   #loop: Promise<void> | undefined
   #closing: Promise<void> | undefined
+  /** Resolved when a running job ends (one shared promise, however many jobs run). */
+  #freeing: Promise<void> | undefined
+  #freed: (() => void) | undefined
   #claimCursor = '0-0'
   #lastClaimAt = 0
 
@@ -99,6 +102,13 @@ export class Transcoder {
     this.#timers.push(timer)
   }
 
+  #slotFreed(): Promise<void> {
+    this.#freeing ??= new Promise<void>((resolve) => {
+      this.#freed = resolve
+    })
+    return this.#freeing
+  }
+
   async #run(reader: RedisClient): Promise<void> {
     const { config, store, logger } = this.#deps
     const claimEveryMs = Math.max(50, Math.floor(config.CLAIM_IDLE_MS / 2))
@@ -106,7 +116,7 @@ export class Transcoder {
       try {
         if (this.#active.size >= config.WORKER_CONCURRENCY) {
           // Wait for a free slot, or for close().
-          await Promise.race([this.#stopped, ...[...this.#active.values()].map((a) => a.done)])
+          await Promise.race([this.#stopped, this.#slotFreed()])
           continue
         }
         if (Date.now() - this.#lastClaimAt >= claimEveryMs) {
@@ -167,7 +177,12 @@ export class Transcoder {
       prestarted,
       done: Promise.resolve(),
     }
-    active.done = this.#handle(active).finally(() => this.#active.delete(entry.id))
+    active.done = this.#handle(active).finally(() => {
+      this.#active.delete(entry.id)
+      this.#freed?.()
+      this.#freed = undefined
+      this.#freeing = undefined
+    })
     this.#active.set(entry.id, active)
   }
 
