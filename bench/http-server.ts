@@ -35,3 +35,4 @@ if (mode === 'hono') {
   }).listen(Number(port), '127.0.0.1')
 }
 process.send?.('ready')
+process.on('SIGTERM', () => process.exit(0))
