@@ -4,7 +4,7 @@
  * reads, each server in its own process, loaded by autocannon from this one. Requests/second and
  * p99 latency; target >= 0.8x the bare handler.
  *
- *   npm run bench:http -- [--seconds 10] [--connections 50] [--output bench/results/http.json]
+ *   npm run bench:http -- [--seconds 10] [--connections 50] [--rounds 3] [--output bench/results/http.json]
  */
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -19,6 +19,7 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '3' },
     output: { type: 'string' },
   },
 })
@@ -69,30 +70,39 @@ async function serve(mode: 'hono' | 'bare', port: number) {
 const rows: Array<Record<string, unknown>> = []
 let port = 18100 + Math.floor(Math.random() * 500)
 for (const path of [`/jobs/${id}`, '/stats']) {
-  const measured: Record<string, number> = {}
-  for (const mode of ['bare', 'hono'] as const) {
-    const child = await serve(mode, ++port)
-    const result = await autocannon({
-      url: `http://127.0.0.1:${port}${path}`,
-      connections: Number(values.connections),
-      duration: Number(values.seconds),
-    })
-    child.kill('SIGTERM')
-    if (result.non2xx > 0 || result.errors > 0)
-      throw new Error(`${mode} ${path}: ${result.non2xx} non-2xx, ${result.errors} errors`)
-    measured[mode] = result.requests.average
+  // Alternate the servers over --rounds (drift on a shared machine hits both alike), then average.
+  const samples: Record<string, Array<{ rps: number; p50: number; p99: number }>> = { bare: [], hono: [] }
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const mode of ['bare', 'hono'] as const) {
+      const child = await serve(mode, ++port)
+      const result = await autocannon({
+        url: `http://127.0.0.1:${port}${path}`,
+        connections: Number(values.connections),
+        duration: Number(values.seconds),
+      })
+      child.kill('SIGTERM')
+      if (result.non2xx > 0 || result.errors > 0) {
+        throw new Error(`${mode} ${path}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+      }
+      samples[mode]?.push({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 })
+    }
+  }
+  const mean = (mode: string, key: 'rps' | 'p50' | 'p99') =>
+    (samples[mode] ?? []).reduce((sum, s) => sum + s[key], 0) / (samples[mode]?.length || 1)
+  const route = path.replace(id, ':job_id')
+  for (const mode of ['bare', 'hono']) {
     rows.push({
-      route: path.replace(id, ':job_id'),
+      route,
       server: mode === 'hono' ? 'status service (Hono)' : 'bare node:http',
-      'req/s': Math.round(result.requests.average),
-      'p50 ms': result.latency.p50,
-      'p99 ms': result.latency.p99,
+      'req/s': Math.round(mean(mode, 'rps')),
+      'p50 ms': round(mean(mode, 'p50')),
+      'p99 ms': round(mean(mode, 'p99')),
     })
   }
   rows.push({
-    route: path.replace(id, ':job_id'),
+    route,
     server: 'ratio Hono / bare',
-    'req/s': round((measured.hono ?? 0) / (measured.bare ?? 1), 2),
+    'req/s': round(mean('hono', 'rps') / mean('bare', 'rps'), 2),
   })
 }
 

@@ -143,7 +143,7 @@ export function createApp(deps: IngestDeps) {
   })
   app.notFound(jsonNotFound)
   app.use(observeRequests(deps.logger, createHttpMetrics(deps.registry)))
-  app.use(apiKeyAuth(deps.apiKeys ?? []))
+  if (deps.apiKeys?.length) app.use(apiKeyAuth(deps.apiKeys))
 
   app.post('/upload', async (c) => {
     const declared = Number(c.req.header('content-length') ?? Number.NaN)

@@ -39,6 +39,9 @@ export function createLogger(options: LoggerOptions): Logger {
   const write = options.write ?? ((line: string) => void process.stdout.write(line))
   const consola = createConsola({
     level: LogLevels[options.level ?? 'info'],
+    // No de-duplication of repeated lines: it JSON-serializes every line logged within a second
+    // of the last one (request logs under load), and hides repeats an operator should see.
+    throttle: 0,
     ...(json ? { reporters: [jsonReporter(options.service, write)] } : { fancy: true }),
   })
   return wrap(json ? consola : consola.withTag(options.service), {})

@@ -1,5 +1,4 @@
 import type { MiddlewareHandler } from 'hono'
-import { requestId } from 'hono/request-id'
 import { matchedRoutes } from 'hono/route'
 import type { Logger } from './logger.ts'
 import type { HttpMetrics } from './metrics.ts'
@@ -25,24 +24,27 @@ function routeOf(c: Parameters<MiddlewareHandler>[0]): string {
  * `http_request_duration_seconds`. Register it first, so it sees every response, errors included.
  */
 export function observeRequests(logger: Logger, metrics: HttpMetrics): MiddlewareHandler {
-  const withId = requestId({ headerName: REQUEST_ID_HEADER, limitLength: 128 })
-  return (c, next) =>
-    withId(c, async () => {
-      const started = performance.now()
-      await next()
-      const seconds = (performance.now() - started) / 1000
-      const route = routeOf(c)
-      const status = c.res.status
-      metrics.requestDuration.observe({ method: c.req.method, route, status: String(status) }, seconds)
-      const fields = {
-        request_id: c.get('requestId' as never) as string,
-        method: c.req.method,
-        route,
-        status,
-        duration_ms: Math.round(seconds * 10_000) / 10,
-      }
-      if (QUIET_ROUTES.has(route)) logger.debug('request', fields)
-      else if (status >= 500) logger.error('request', fields)
-      else logger.info('request', fields)
-    })
+  return async (c, next) => {
+    const started = performance.now()
+    // The caller's id when it is a sane one (hono/request-id's rule), else a new UUID.
+    const given = c.req.header(REQUEST_ID_HEADER)
+    const id = given && given.length <= 128 && /^[\w\-=]+$/.test(given) ? given : crypto.randomUUID()
+    c.set('requestId' as never, id as never)
+    c.header(REQUEST_ID_HEADER, id)
+    await next()
+    const seconds = (performance.now() - started) / 1000
+    const route = routeOf(c)
+    const status = c.res.status
+    metrics.requestDuration.observe({ method: c.req.method, route, status: String(status) }, seconds)
+    const fields = {
+      request_id: id,
+      method: c.req.method,
+      route,
+      status,
+      duration_ms: Math.round(seconds * 10_000) / 10,
+    }
+    if (QUIET_ROUTES.has(route)) logger.debug('request', fields)
+    else if (status >= 500) logger.error('request', fields)
+    else logger.info('request', fields)
+  }
 }

@@ -37,7 +37,7 @@ export function createApp(deps: StatusDeps) {
   app.onError(jsonErrorHandler(deps.logger))
   app.notFound(jsonNotFound)
   app.use(observeRequests(deps.logger, createHttpMetrics(deps.registry)))
-  app.use(apiKeyAuth(deps.apiKeys ?? []))
+  if (deps.apiKeys?.length) app.use(apiKeyAuth(deps.apiKeys))
 
   app.get('/jobs/:job_id', async (c) => {
     const id = c.req.param('job_id')
