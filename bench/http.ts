@@ -2,11 +2,12 @@
  * HTTP: `GET /jobs/{id}` and `GET /stats` through the real status service (Hono on
  * @hono/node-server, request logging on) against a bare node:http handler doing the same Redis
  * reads, each server in its own process, loaded by autocannon from this one. Requests/second and
- * p99 latency; target >= 0.8x the bare handler.
+ * p99 latency; target >= 0.8x the bare handler. Then `GET /jobs/{id}` on the status service as
+ * each runtime runs it (`npm run start:status`, `start:status:bun`, `start:status:deno`).
  *
  *   npm run bench:http -- [--seconds 10] [--connections 50] [--rounds 3] [--output bench/results/http.json]
  */
-import { fork } from 'node:child_process'
+import { fork, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createLogger, type Job, openJobStore } from '@vpp/shared'
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '3' },
+    runtimes: { type: 'string', default: 'node,bun,deno' },
     output: { type: 'string' },
   },
 })
@@ -106,7 +108,56 @@ for (const path of [`/jobs/${id}`, '/stats']) {
   })
 }
 
-await report(`HTTP: ${values.connections} connections, ${values.seconds} s each`, rows, values.output)
+// The same service on each runtime (its npm script's command, minus npm).
+const runtimeRows: Array<Record<string, unknown>> = []
+const BIN = fileURLToPath(new URL('../node_modules/.bin/', import.meta.url))
+const commands: Record<string, [string, string[]]> = {
+  node: [process.execPath, ['--import', 'tsx', 'packages/status/src/serve.ts']],
+  bun: [`${BIN}bun`, ['packages/status/src/serve.bun.ts']],
+  deno: [`${BIN}deno`, ['run', '-A', 'packages/status/src/serve.deno.ts']],
+}
+for (const name of (values.runtimes ?? '').split(',').filter(Boolean)) {
+  const [command, args] = commands[name] ?? ['', []]
+  const runtimePort = ++port
+  const child = spawn(command, args, {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    env: {
+      ...process.env,
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: prefix,
+      STATUS_PORT: String(runtimePort),
+      HOST: '127.0.0.1',
+    },
+    stdio: 'ignore',
+  })
+  for (
+    let i = 0;
+    !(await fetch(`http://127.0.0.1:${runtimePort}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    ));
+    i++
+  ) {
+    if (i > 150) throw new Error(`status on ${name} did not start`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  const result = await autocannon({
+    url: `http://127.0.0.1:${runtimePort}/jobs/${id}`,
+    connections: Number(values.connections),
+    duration: Number(values.seconds),
+  })
+  child.kill('SIGTERM')
+  runtimeRows.push({
+    runtime: name,
+    'GET /jobs/:job_id req/s': Math.round(result.requests.average),
+    'p99 ms': result.latency.p99,
+  })
+}
+
+await report(`HTTP: ${values.connections} connections, ${values.seconds} s each`, rows, values.output, {
+  runtimes: runtimeRows,
+})
+if (runtimeRows.length) console.table(runtimeRows)
 await store.client.close()
 await redis.stop()
 await dir.remove()

@@ -34,7 +34,7 @@ describe('POST /upload', () => {
   })
 
   it('refuses a file over MAX_FILE_SIZE with 413 and keeps nothing', async () => {
-    const res = await t.upload(form('big.mp4', new Uint8Array(MAX + 1)))
+    const res = await t.upload(form('big.mp4', mp4Bytes(MAX + 1)))
     expect(res.status).toBe(413)
     expect(await res.json()).toEqual({ error: 'file_too_large', message: 'File too large' })
     expect(await t.files()).toEqual([])

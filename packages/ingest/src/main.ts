@@ -8,11 +8,19 @@ import {
   type RunningService,
   resolveHost,
 } from '@vpp/shared/node'
+import type { Context } from 'hono'
 import { createApp } from './app.ts'
 import type { IngestConfig } from './config.ts'
 
-/** Wire the ingest app to Redis and local disk, and listen on INGEST_PORT. */
-export async function startIngest(config: IngestConfig, logger: Logger): Promise<RunningService> {
+/**
+ * The ingest app wired to Redis and storage, on any runtime: `clientAddress` is the runtime's
+ * way to name a request's peer (its hono conninfo helper).
+ */
+export async function buildIngest(
+  config: IngestConfig,
+  logger: Logger,
+  clientAddress: (c: Context) => string | undefined,
+) {
   const store = await openJobStore(config, logger)
   const storage = openStorage(config, config)
   const registry = createRegistry('ingest')
@@ -29,18 +37,21 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
     uploadTimeoutMs: config.UPLOAD_TIMEOUT_MS,
     allowPrivateUrls: config.URL_IMPORT_ALLOW_PRIVATE,
     resolveHost,
-    clientAddress: (c) => getConnInfo(c).remote.address,
+    clientAddress,
   })
-  // Node's own whole-request timeout (5 min) would cut long uploads; the app times uploads itself.
-  const server = await listen(app, config.INGEST_PORT, config.HOST, { requestTimeout: 0 })
-  logger.info('ingest listening', {
-    port: server.port,
+  logger.info('ingest ready', {
     storage: storage.backend,
     upload_dir: storage.backend === 'local' ? config.uploadDir : undefined,
     api_keys: config.API_KEYS.length > 0 ? config.API_KEYS.length : 'off',
   })
-  return {
-    port: server.port,
-    close: closeAll([() => server.close(), () => closeRedis(store.client), () => closeStorage(storage)]),
-  }
+  return { app, close: closeAll([() => closeRedis(store.client), () => closeStorage(storage)]) }
+}
+
+/** Node: build the ingest app and listen on INGEST_PORT. */
+export async function startIngest(config: IngestConfig, logger: Logger): Promise<RunningService> {
+  const { app, close } = await buildIngest(config, logger, (c) => getConnInfo(c).remote.address)
+  // Node's own whole-request timeout (5 min) would cut long uploads; the app times uploads itself.
+  const server = await listen(app, config.INGEST_PORT, config.HOST, { requestTimeout: 0 })
+  logger.info('ingest listening', { port: server.port, runtime: 'node' })
+  return { port: server.port, close: closeAll([() => server.close(), close]) }
 }
