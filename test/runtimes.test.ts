@@ -42,15 +42,15 @@ async function start(service: 'ingest' | 'status', runtime: 'bun' | 'deno'): Pro
   })
   children.push(child)
   const url = `http://127.0.0.1:${port}`
-  await eventually(
-    () =>
-      fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      ),
-    30_000,
-    `${service} on ${runtime} (${stderr.slice(-500)})`,
-  )
+  const up = () =>
+    fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    )
+  // The service's stderr goes into the failure: read when it fails, not when the wait begins.
+  await eventually(up, 30_000, `${service} on ${runtime}`).catch((error: Error) => {
+    throw new Error(`${error.message}: ${stderr.slice(-1000)}`)
+  })
   return url
 }
 
