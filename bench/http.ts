@@ -10,9 +10,9 @@
 import { fork, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { createLogger, type Job, openJobStore } from '@vpp/shared'
+import { createLogger, openJobStore } from '@vpp/shared'
 import { startRedisServer } from '@vpp/shared/node'
-import { tempDir } from '@vpp/shared/testing'
+import { queuedJob, tempDir } from '@vpp/shared/testing'
 import autocannon from 'autocannon'
 import { report, round } from './lib.ts'
 
@@ -33,19 +33,8 @@ const store = await openJobStore(
   createLogger({ service: 'bench', level: 'silent' }),
 )
 
-// A realistic record: a completed job with five outputs.
-const at = new Date().toISOString()
 const id = '0b3c5f0e-3c1e-4d8a-9a4e-2f1f0c6a9b7d'
-const job: Job = {
-  job_id: id,
-  filename: 'holiday.mp4',
-  source: 'upload',
-  status: 'queued',
-  created_at: at,
-  updated_at: at,
-  attempts: 0,
-  outputs: [],
-}
+const job = queuedJob(id, { filename: 'holiday.mp4' })
 await store.create(job)
 for (let i = 0; i < 200; i++) await store.create({ ...job, job_id: `filler-${i}` })
 

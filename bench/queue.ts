@@ -15,13 +15,12 @@ import {
   createLogger,
   createRegistry,
   createTranscoderMetrics,
-  type Job,
   JobStore,
   openJobStore,
   type RedisClient,
 } from '@vpp/shared'
 import { LocalStorage, startRedisServer } from '@vpp/shared/node'
-import { tempDir } from '@vpp/shared/testing'
+import { queuedJob, tempDir } from '@vpp/shared/testing'
 import { loadConfig, Transcoder } from '@vpp/transcoder'
 import { Queue, Worker } from 'bullmq'
 import { Bench } from 'tinybench'
@@ -129,19 +128,8 @@ const vpp: Subject = {
       },
     })
     await transcoder.start()
-    const at = new Date().toISOString()
-    const job = (id: string): Job => ({
-      job_id: id,
-      filename: 'noop.mp4',
-      source: 'upload',
-      status: 'queued',
-      created_at: at,
-      updated_at: at,
-      attempts: 0,
-      outputs: [],
-    })
     return {
-      add: (id) => store.create(job(id)),
+      add: (id) => store.create(queuedJob(id, { filename: 'noop.mp4' })),
       async stop() {
         await transcoder.close()
         await store.client.close()

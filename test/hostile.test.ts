@@ -11,7 +11,7 @@ import { type AddressInfo, connect } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { Job } from '@vpp/shared'
-import { makeClip, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
+import { makeClip, queuedJob, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Pipeline, startPipeline } from './harness.ts'
 
@@ -98,18 +98,7 @@ async function plant(path: string | null, job: Partial<Job> = {}): Promise<strin
   const uploads = join(dir.path, 'data', 'uploads')
   await mkdir(uploads, { recursive: true })
   if (path) await copyFile(path, join(uploads, id))
-  const at = new Date().toISOString()
-  await pipeline.store.create({
-    job_id: id,
-    filename: path?.split('/').pop() ?? 'import.mp4',
-    source: 'upload',
-    status: 'queued',
-    created_at: at,
-    updated_at: at,
-    attempts: 0,
-    outputs: [],
-    ...job,
-  })
+  await pipeline.store.create(queuedJob(id, { filename: path?.split('/').pop() ?? 'import.mp4', ...job }))
   return id
 }
 

@@ -1,3 +1,4 @@
+export * from './jobs.ts'
 export * from './make-clip.ts'
 export * from './media-bytes.ts'
 export * from './redis.ts'
