@@ -118,6 +118,7 @@ for (const name of (values.runtimes ?? '').split(',').filter(Boolean)) {
       HOST: '127.0.0.1',
     },
     stdio: 'ignore',
+    detached: true, // .bin/deno is a shim that starts the real binary: stop the whole group
   })
   for (
     let i = 0;
@@ -135,7 +136,7 @@ for (const name of (values.runtimes ?? '').split(',').filter(Boolean)) {
     connections: Number(values.connections),
     duration: Number(values.seconds),
   })
-  child.kill('SIGTERM')
+  process.kill(-(child.pid ?? 0), 'SIGTERM')
   runtimeRows.push({
     runtime: name,
     'GET /jobs/:job_id req/s': Math.round(result.requests.average),

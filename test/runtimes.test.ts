@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { JobSchema, UploadResponseSchema } from '@vpp/shared'
 import { makeClip, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, type Pipeline, startPipeline } from './harness.ts'
+import { eventually, type Pipeline, processesMatching, startPipeline } from './harness.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BIN = join(ROOT, 'node_modules', '.bin')
@@ -35,6 +35,9 @@ async function start(service: 'ingest' | 'status', runtime: 'bun' | 'deno'): Pro
       [service === 'ingest' ? 'INGEST_PORT' : 'STATUS_PORT']: String(port),
     },
     stdio: ['ignore', 'ignore', 'pipe'],
+    // Its own process group: `.bin/deno` is a Node shim that starts the real binary, and both
+    // must go on cleanup.
+    detached: true,
   })
   let stderr = ''
   child.stderr?.on('data', (data: Buffer) => {
@@ -70,8 +73,20 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGTERM')
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)))
+  const signalGroup = (child: ChildProcess, signal: NodeJS.Signals) => {
+    try {
+      process.kill(-(child.pid ?? 0), signal)
+    } catch {} // already gone
+  }
+  for (const child of children) signalGroup(child, 'SIGTERM')
+  await eventually(
+    () => processesMatching('serve\\.(bun|deno)\\.ts').length === 0,
+    10_000,
+    'runtimes to exit',
+  ).catch(() => {
+    for (const child of children) signalGroup(child, 'SIGKILL')
+  })
+  expect(processesMatching('serve\\.(bun|deno)\\.ts')).toEqual([])
   await pipeline?.close()
   await redis?.stop()
   await dir?.remove()
