@@ -201,8 +201,8 @@ export function createApp(deps: IngestDeps) {
       // Refused now when it can be told now; the transcoder checks again when it connects.
       const parsed = new URL(url)
       checkImportUrl(parsed, allowed)
-      if (deps.resolveHost && !isIpLiteral(hostOf(parsed))) {
-        const host = hostOf(parsed)
+      const host = hostOf(parsed)
+      if (deps.resolveHost && !isIpLiteral(host)) {
         const addresses = await deps.resolveHost(host).catch(() => {
           throw new AppError('invalid_url', `The host ${host} could not be resolved`, 400)
         })

@@ -14,6 +14,9 @@ export const JobSourceSchema = z.enum(['upload', 'url'])
 export type JobSource = z.infer<typeof JobSourceSchema>
 
 /** One rendition on disk, as ffprobe describes it after the transcode. */
+/** Job ids name files, keys and routes: UUIDs in practice; letters, digits and dashes at most. */
+export const JOB_ID_PATTERN = /^[A-Za-z0-9-]{1,64}$/
+
 export const OutputSchema = z.object({
   profile: z.string(),
   /** A file path (local storage) or the object key (S3). */

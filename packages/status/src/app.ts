@@ -3,6 +3,7 @@ import {
   AppError,
   apiKeyAuth,
   createHttpMetrics,
+  JOB_ID_PATTERN,
   type JobStore,
   jsonErrorHandler,
   jsonNotFound,
@@ -23,8 +24,6 @@ export interface StatusDeps {
   now?: () => Date
 }
 
-/** Job ids are UUIDs; anything else cannot name a job (and is not looked up). */
-const JOB_ID = /^[A-Za-z0-9-]{1,64}$/
 /** Stream entry ids: `<ms>-<seq>`. */
 const MESSAGE_ID = /^\d{1,20}-\d{1,20}$/
 
@@ -41,7 +40,8 @@ export function createApp(deps: StatusDeps) {
 
   app.get('/jobs/:job_id', async (c) => {
     const id = c.req.param('job_id')
-    const job = JOB_ID.test(id) ? await deps.store.get(id) : null
+    // Anything that cannot name a job is not looked up.
+    const job = JOB_ID_PATTERN.test(id) ? await deps.store.get(id) : null
     if (!job) throw new AppError('not_found', `Job ${id} not found`, 404)
     return c.json(job)
   })

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { access, mkdir, mkdtemp, open, readdir, rename, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
+import { JOB_ID_PATTERN } from '../job.ts'
 import type { MediaStorage, OutputFile, PublishedOutput, UploadSink, UploadStorage } from '../storage.ts'
 
 /** Bytes gathered before one write to the upload file. */
@@ -8,7 +9,7 @@ const WRITE_BATCH_BYTES = 1024 * 1024
 
 /** Job ids name files and keys: letters, digits and dashes only. */
 export function checkId(id: string): string {
-  if (!/^[A-Za-z0-9-]{1,64}$/.test(id)) throw new Error(`invalid job id ${JSON.stringify(id)}`)
+  if (!JOB_ID_PATTERN.test(id)) throw new Error(`invalid job id ${JSON.stringify(id)}`)
   return id
 }
 
