@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import { access, mkdir, mkdtemp, open, readdir, rename, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { JOB_ID_PATTERN } from '../job.ts'
-import type { MediaStorage, OutputFile, PublishedOutput, UploadSink, UploadStorage } from '../storage.ts'
+import { JOB_ID_PATTERN } from '../jobs/job.ts'
+import type {
+  MediaStorage,
+  OutputFile,
+  PublishedOutput,
+  UploadSink,
+  UploadStorage,
+} from '../storage/storage.ts'
 
 /** Bytes gathered before one write to the upload file. */
 const WRITE_BATCH_BYTES = 1024 * 1024

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { AppError } from '../errors.ts'
-import type { MediaStorage, OutputFile, PublishedOutput, UploadSink } from '../storage.ts'
+import type { MediaStorage, OutputFile, PublishedOutput, UploadSink } from '../storage/storage.ts'
 import { checkId } from './local-storage.ts'
 
 export interface S3StorageOptions {

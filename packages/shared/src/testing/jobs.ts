@@ -1,4 +1,4 @@
-import type { Job } from '../job.ts'
+import type { Job } from '../jobs/job.ts'
 
 /** A fresh `queued` job record (an upload named clip.mp4, now), with `fields` on top. */
 export function queuedJob(id: string, fields: Partial<Job> = {}): Job {

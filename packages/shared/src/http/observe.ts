@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono'
 import { matchedRoutes } from 'hono/route'
-import type { Logger } from './logger.ts'
-import type { HttpMetrics } from './metrics.ts'
+import type { Logger } from '../logger.ts'
+import type { HttpMetrics } from '../metrics.ts'
 
 /** Header carrying the request id, both ways (a caller's own id is kept when it is sane). */
 export const REQUEST_ID_HEADER = 'X-Request-Id'

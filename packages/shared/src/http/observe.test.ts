@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
-import { createLogger } from './logger.ts'
-import { createHttpMetrics, createRegistry } from './metrics.ts'
+import { createLogger } from '../logger.ts'
+import { createHttpMetrics, createRegistry } from '../metrics.ts'
 import { observeRequests } from './observe.ts'
 
 function app() {

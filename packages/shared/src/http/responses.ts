@@ -1,9 +1,9 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { AppError } from './errors.ts'
-import type { Logger } from './logger.ts'
-import { isRedisUnavailable, type RedisClient } from './redis.ts'
+import { AppError } from '../errors.ts'
+import type { Logger } from '../logger.ts'
+import { isRedisUnavailable, type RedisClient } from '../redis/redis.ts'
 
 /** Every error leaves as JSON `{ error, message }` with the right status (one onError per app). */
 export function jsonErrorHandler(logger: Logger): ErrorHandler {

@@ -1,9 +1,9 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { bearerAuth } from 'hono/bearer-auth'
 import { timingSafeEqual } from 'hono/utils/buffer'
-import { AppError } from './errors.ts'
-import type { RedisClient } from './redis.ts'
-import type { RedisKeys } from './redis-keys.ts'
+import { AppError } from '../errors.ts'
+import type { RedisClient } from '../redis/redis.ts'
+import type { RedisKeys } from '../redis/redis-keys.ts'
 
 /** Context variables set by the access middlewares. */
 export type AccessEnv = { Variables: { apiClient?: string } }

@@ -1,3 +1,6 @@
+import type { Logger } from '../logger.ts'
+import { closeRedis, connectRedis, type RedisClient } from '../redis/redis.ts'
+import { type RedisKeys, redisKeys } from '../redis/redis-keys.ts'
 import {
   type DlqEntry,
   type DlqList,
@@ -8,9 +11,6 @@ import {
   type Skipped,
   type Stats,
 } from './job.ts'
-import type { Logger } from './logger.ts'
-import { closeRedis, connectRedis, type RedisClient } from './redis.ts'
-import { type RedisKeys, redisKeys } from './redis-keys.ts'
 import { CREATE_JOB_LUA } from './scripts/create-job.ts'
 import { FINISH_JOB_LUA } from './scripts/finish-job.ts'
 import { HEARTBEAT_LUA } from './scripts/heartbeat.ts'

@@ -6,7 +6,7 @@ import {
   SocketClosedUnexpectedlyError,
   TimeoutError,
 } from 'redis'
-import type { Logger } from './logger.ts'
+import type { Logger } from '../logger.ts'
 
 export type RedisClient = ReturnType<typeof createClient>
 
