@@ -23,7 +23,7 @@ if (mode === 'hono') {
   createServer(async (req, res) => {
     try {
       const url = req.url ?? ''
-      if (url === '/stats') return json(res, 200, await store.stats(new Date()))
+      if (url === '/stats') return json(res, 200, await store.stats.read(new Date()))
       if (url.startsWith('/jobs/')) {
         const job = await store.get(url.slice('/jobs/'.length))
         return job ? json(res, 200, job) : json(res, 404, { error: 'not_found' })

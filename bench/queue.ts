@@ -99,7 +99,7 @@ const vpp: Subject = {
       WORKER_CONCURRENCY: String(concurrency),
       TRANSCODER_METRICS_PORT: '0',
     })
-    const opened = await openJobStore(config, logger, { commandTimeoutMs: 0 }) // as startTranscoder does
+    const opened = await openJobStore(config, logger, { dlqMaxLen: config.DLQ_MAXLEN }) // as startTranscoder does
     // Completion is when the outcome is recorded (finish), as for a real job.
     const store = new (class extends JobStore {
       override async finish(...args: Parameters<JobStore['finish']>) {

@@ -1,2 +1,7 @@
+export * from './consumer-group.ts'
+export * from './dead-letters.ts'
 export * from './job.ts'
+export * from './job-hash.ts'
 export * from './job-store.ts'
+export * from './pipeline-stats.ts'
+export * from './redis-calls.ts'

@@ -4,7 +4,9 @@ import { closeRedis, connectRedis, type RedisClient } from '../redis/redis.ts'
 import { redisKeys } from '../redis/redis-keys.ts'
 import { startTestRedis, type TestRedis } from '../testing/redis.ts'
 import type { Job } from './job.ts'
-import { type Claim, JobStore } from './job-store.ts'
+import type { Claim } from './job-hash.ts'
+import { JobStore, type JobStoreOptions } from './job-store.ts'
+import { withIncludes } from './scripts/fragments.ts'
 
 let redis: TestRedis
 let client: RedisClient
@@ -34,10 +36,10 @@ function newJob(id: string): Job {
   }
 }
 
-async function freshStore() {
-  const store = new JobStore(client, redisKeys(redis.prefix()))
-  await store.ensureGroup()
-  await store.ensureGroup() // a second call (another service starting) is harmless
+async function freshStore(options: JobStoreOptions = {}) {
+  const store = new JobStore(client, redisKeys(redis.prefix()), options)
+  await store.group.ensure()
+  await store.group.ensure() // a second call (another service starting) is harmless
   return store
 }
 
@@ -93,7 +95,7 @@ describe('JobStore: the happy path', () => {
   it('walks queued -> processing -> completed, settling the entry and counting', async () => {
     const store = await freshStore()
     await store.create(newJob('a'))
-    expect(await store.stats(at(0))).toMatchObject({
+    expect(await store.stats.read(at(0))).toMatchObject({
       queue_depth: 1,
       total_jobs: 1,
       jobs_by_status: { queued: 1 },
@@ -106,7 +108,7 @@ describe('JobStore: the happy path', () => {
       attempts: 1,
       updated_at: at(1).toISOString(),
     })
-    expect(await store.stats(at(1))).toMatchObject({ queue_depth: 0, jobs_by_status: { processing: 1 } })
+    expect(await store.stats.read(at(1))).toMatchObject({ queue_depth: 0, jobs_by_status: { processing: 1 } })
 
     expect(await store.finish(claim, { status: 'completed', outputs }, at(2))).toBe(true)
     expect(await store.get('a')).toMatchObject({
@@ -117,7 +119,7 @@ describe('JobStore: the happy path', () => {
     expect(await client.xLen(store.keys.stream)).toBe(0)
     expect(await pending(store)).toBe(0)
     expect(await client.hLen(store.keys.entries)).toBe(0)
-    expect(await store.stats(at(3))).toEqual({
+    expect(await store.stats.read(at(3))).toEqual({
       queue_depth: 0,
       dlq_depth: 0,
       total_jobs: 1,
@@ -136,7 +138,7 @@ describe('JobStore: the happy path', () => {
       await store.create(newJob(id))
       await store.finish(await take(store, 'c1', second), { status: 'completed', outputs: [] }, at(second))
     }
-    expect((await store.stats(at(620))).processing_rate_per_minute).toBe(0.4)
+    expect((await store.stats.read(at(620))).processing_rate_per_minute).toBe(0.4)
   })
 
   it('recovers when Redis forgets its scripts', async () => {
@@ -176,7 +178,7 @@ describe('JobStore: finishing and taking the next job in one step', () => {
     )
     expect(last).toEqual({ recorded: true, next: null })
     expect(await pending(store)).toBe(0)
-    expect((await store.stats(at(4))).jobs_by_status).toEqual({ completed: 2 })
+    expect((await store.stats.read(at(4))).jobs_by_status).toEqual({ completed: 2 })
   })
 
   it('takes nothing without a consumer, nor when the result is refused', async () => {
@@ -210,7 +212,7 @@ describe('JobStore: status only moves forward, results are fenced', () => {
     })
     expect(await store.finish(claim, { status: 'failed', error: 'late', code: 'x' }, at(4))).toBe(false)
     expect(await store.get('b')).toMatchObject({ status: 'completed', attempts: 1 })
-    expect((await store.stats(at(5))).jobs_by_status).toEqual({ completed: 1 })
+    expect((await store.stats.read(at(5))).jobs_by_status).toEqual({ completed: 1 })
   })
 
   it("refuses a stale worker's result after a takeover, and leaves the entry to the new owner", async () => {
@@ -284,7 +286,7 @@ describe('JobStore: retries and the dead-letter queue', () => {
     })
     expect(await client.xLen(store.keys.stream)).toBe(0)
     expect(await pending(store)).toBe(0)
-    expect((await store.stats(at(3))).jobs_by_status).toEqual({ retrying: 1 })
+    expect((await store.stats.read(at(3))).jobs_by_status).toEqual({ retrying: 1 })
 
     expect(await store.promoteDue(at(29))).toBe(0)
     expect(await store.promoteDue(at(30))).toBe(1)
@@ -309,7 +311,7 @@ describe('JobStore: retries and the dead-letter queue', () => {
       error: 'Input has no video stream',
       error_code: 'no_video_stream',
     })
-    const list = await store.listDeadLetters(100)
+    const list = await store.deadLetters.list(100)
     expect(list.total).toBe(1)
     const [entry] = list.entries
     expect(entry).toEqual({
@@ -320,16 +322,16 @@ describe('JobStore: retries and the dead-letter queue', () => {
       attempts: 1,
       failed_at: at(2).toISOString(),
     })
-    expect(await store.stats(at(3))).toMatchObject({ dlq_depth: 1, jobs_by_status: { failed: 1 } })
+    expect(await store.stats.read(at(3))).toMatchObject({ dlq_depth: 1, jobs_by_status: { failed: 1 } })
 
     const id = entry?.message_id ?? ''
-    expect(await store.retryDeadLetter(id, at(4))).toBe('d')
-    expect(await store.retryDeadLetter(id, at(5))).toBeNull()
+    expect(await store.deadLetters.retry(id, at(4))).toBe('d')
+    expect(await store.deadLetters.retry(id, at(5))).toBeNull()
     const replayed = await store.get('d')
     expect(replayed).toMatchObject({ status: 'queued', attempts: 0, outputs: [] })
     expect(replayed?.error).toBeUndefined()
     expect(await client.xLen(store.keys.stream)).toBe(1)
-    expect(await store.stats(at(6))).toMatchObject({
+    expect(await store.stats.read(at(6))).toMatchObject({
       queue_depth: 1,
       dlq_depth: 0,
       jobs_by_status: { queued: 1 },
@@ -340,11 +342,14 @@ describe('JobStore: retries and the dead-letter queue', () => {
     const store = await freshStore()
     await store.create(newJob('x'))
     await store.finish(await take(store), { status: 'failed', error: 'nope', code: 'x' }, at(2))
-    const [entry] = (await store.listDeadLetters(10)).entries
-    expect(await store.deleteDeadLetter(entry?.message_id ?? '')).toBe(true)
-    expect(await store.deleteDeadLetter(entry?.message_id ?? '')).toBe(false)
+    const [entry] = (await store.deadLetters.list(10)).entries
+    expect(await store.deadLetters.delete(entry?.message_id ?? '')).toBe('x')
+    expect(await store.deadLetters.delete(entry?.message_id ?? '')).toBeNull()
+    // Its upload, kept for a retry that can no longer come, is marked for removal once.
+    expect(await store.deadLetters.takeDiscardedUploads(10)).toEqual(['x'])
+    expect(await store.deadLetters.takeDiscardedUploads(10)).toEqual([])
     expect(await store.get('x')).toMatchObject({ status: 'failed' })
-    expect(await store.retryDeadLetter(entry?.message_id ?? '', at(3))).toBeNull()
+    expect(await store.deadLetters.retry(entry?.message_id ?? '', at(3))).toBeNull()
   })
 
   it('dead-letters the job of a pending entry deleted from the stream', async () => {
@@ -357,7 +362,7 @@ describe('JobStore: retries and the dead-letter queue', () => {
       status: 'failed',
       error: expect.stringMatching(/deleted/),
     })
-    expect((await store.listDeadLetters(10)).entries.map((e) => e.job_id)).toEqual(['lost'])
+    expect((await store.deadLetters.list(10)).entries.map((e) => e.job_id)).toEqual(['lost'])
     expect(await store.failLostEntry(entry.id, at(6))).toBeNull()
   })
 
@@ -367,9 +372,107 @@ describe('JobStore: retries and the dead-letter queue', () => {
       await store.create(newJob(id))
       await store.finish(await take(store), { status: 'failed', error: id, code: 'x' }, at(1))
     }
-    const first = await store.listDeadLetters(2)
+    const first = await store.deadLetters.list(2)
     expect(first.entries.map((e) => e.job_id)).toEqual(['p1', 'p2'])
-    const next = await store.listDeadLetters(2, first.entries[1]?.message_id)
+    const next = await store.deadLetters.list(2, first.entries[1]?.message_id)
     expect(next).toMatchObject({ total: 3, entries: [{ job_id: 'p3' }] })
+  })
+})
+
+describe('JobStore: outcome writes sent twice (the first reply was lost)', () => {
+  it('answers a repeated finish as the first time, counting the job once', async () => {
+    const store = await freshStore()
+    await store.create(newJob('once'))
+    const claim = await take(store)
+    expect(await store.finish(claim, { status: 'completed', outputs }, at(2))).toBe(true)
+    expect(await store.finish(claim, { status: 'completed', outputs }, at(3))).toBe(true)
+    expect(await store.get('once')).toMatchObject({ status: 'completed', updated_at: at(2).toISOString() })
+    expect((await store.stats.read(at(4))).jobs_by_status).toEqual({ completed: 1 })
+    expect(await client.zCard(store.keys.finished)).toBe(1)
+    // Another consumer's claim on the same job is still refused.
+    expect(
+      await store.finish({ ...claim, lease: claim.lease + 1 }, { status: 'completed', outputs }, at(3)),
+    ).toBe(false)
+    expect(await store.finish(claim, { status: 'failed', error: 'x', code: 'x' }, at(3))).toBe(false)
+  })
+
+  it('hands out the same next job when finishAndTakeNext is sent again', async () => {
+    const store = await freshStore()
+    for (const id of ['first', 'second']) await store.create(newJob(id))
+    const claim = await take(store)
+    const done = { status: 'completed', outputs } as const
+    const once = await store.finishAndTakeNext(claim, done, at(2), 'c1')
+    const twice = await store.finishAndTakeNext(claim, done, at(3), 'c1')
+    expect(once.next?.jobId).toBe('second')
+    expect(twice).toEqual(once)
+    expect(await store.get('second')).toMatchObject({ status: 'processing', attempts: 1 })
+    expect((await store.stats.read(at(4))).jobs_by_status).toEqual({ completed: 1, processing: 1 })
+    // Taken over by another consumer since: the repeat no longer hands it out.
+    const next = once.next?.start
+    if (!next?.started) throw new Error('next not started')
+    await client.xClaim(store.keys.stream, store.keys.group, 'c2', 0, next.claim.entryId)
+    expect((await store.start('second', next.claim.entryId, 'c2', at(5))).started).toBe(true)
+    expect(await store.finishAndTakeNext(claim, done, at(6), 'c1')).toEqual({ recorded: true, next: null })
+  })
+
+  it('answers a repeated retryLater as the first time, also once the retry was queued', async () => {
+    const store = await freshStore()
+    await store.create(newJob('again'))
+    const claim = await take(store)
+    expect(await store.retryLater(claim, 'ffmpeg crashed', 'ffmpeg_exit', at(10), at(2))).toBe(true)
+    expect(await store.retryLater(claim, 'ffmpeg crashed', 'ffmpeg_exit', at(10), at(3))).toBe(true)
+    expect(await client.zCard(store.keys.delayed)).toBe(1)
+    expect(await store.promoteDue(at(11))).toBe(1)
+    expect(await store.retryLater(claim, 'ffmpeg crashed', 'ffmpeg_exit', at(10), at(12))).toBe(true)
+    expect(await client.xLen(store.keys.stream)).toBe(1)
+    expect((await store.stats.read(at(13))).jobs_by_status).toEqual({ retrying: 1 })
+  })
+})
+
+describe('JobStore: bounded growth', () => {
+  it('keeps at most DLQ_MAXLEN dead-letter entries', async () => {
+    const store = await freshStore({ dlqMaxLen: 2 })
+    for (const id of ['f1', 'f2', 'f3']) {
+      await store.create(newJob(id))
+      await store.finish(await take(store), { status: 'failed', error: id, code: 'x' }, at(1))
+    }
+    const list = await store.deadLetters.list(10)
+    expect(list).toMatchObject({ total: 2, entries: [{ job_id: 'f2' }, { job_id: 'f3' }] })
+    expect(await store.get('f1')).toMatchObject({ status: 'failed' })
+  })
+
+  it('removes consumers idle past the limit that hold no pending entry, never the caller', async () => {
+    const store = await freshStore()
+    await store.create(newJob('held'))
+    await read(store, 'busy') // pending for 'busy'
+    await client.xGroupCreateConsumer(store.keys.stream, store.keys.group, 'idle')
+    await client.xGroupCreateConsumer(store.keys.stream, store.keys.group, 'me')
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    expect(await store.group.removeIdleConsumers('me', 3_600_000)).toEqual([])
+    expect(await store.group.removeIdleConsumers('me', 10)).toEqual(['idle'])
+    const names = (await client.xInfoConsumers(store.keys.stream, store.keys.group)).map((c) => c.name)
+    expect(names.sort()).toEqual(['busy', 'me'])
+  })
+
+  it('names the new stream entry on the record whichever way a job is queued', async () => {
+    const store = await freshStore()
+    await store.create(newJob('e'))
+    const claim = await take(store)
+    const first = await client.hGet(store.keys.job('e'), 'entry_id')
+    expect(first).toBe(claim.entryId)
+    await store.retryLater(claim, 'x', 'x', at(1), at(1))
+    await store.promoteDue(at(2))
+    const promoted = await client.hGet(store.keys.job('e'), 'entry_id')
+    expect(promoted).toMatch(/^\d+-\d+$/)
+    expect(promoted).not.toBe(first)
+    expect(await client.hGet(store.keys.entries, promoted ?? '')).toBe('e')
+  })
+})
+
+describe('withIncludes', () => {
+  it('puts each named fragment in once and refuses an unknown name', () => {
+    const source = withIncludes('--- @include "holds_lease"\n--- @include "holds_lease"\nreturn 1')
+    expect(source.match(/local function holds_lease/g)).toHaveLength(1)
+    expect(() => withIncludes('--- @include "no_such"')).toThrow('unknown Lua include "no_such"')
   })
 })

@@ -19,6 +19,8 @@ export interface RedisKeys {
   readonly totalJobs: string
   /** Sorted set: job_id scored by the time (ms) it finished, for the processing rate. */
   readonly finished: string
+  /** Set: job ids whose kept uploads a transcoder is to remove (their dead letters were discarded). */
+  readonly discardedUploads: string
   /** Hash holding one job record. */
   job(id: string): string
   /** String: the job_id created under an Idempotency-Key (`scope` = client + key), kept 24 h. */
@@ -37,6 +39,7 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     statusCounts: `${prefix}:stats:status`,
     totalJobs: `${prefix}:stats:total`,
     finished: `${prefix}:stats:finished`,
+    discardedUploads: `${prefix}:discarded-uploads`,
     job: (id) => `${prefix}:job:${id}`,
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rate: (client, window) => `${prefix}:rate:${client}:${window}`,

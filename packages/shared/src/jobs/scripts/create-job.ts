@@ -1,5 +1,6 @@
 /** Lua: store a new job and queue it, in one atomic step. */
 export const CREATE_JOB_LUA = `
+--- @include "enqueue_entry"
 -- Create a job record and add its stream entry, unless its idempotency key already names a job.
 -- KEYS[1] job hash (must not exist)
 -- KEYS[2] status counts hash (status -> number of jobs)
@@ -18,11 +19,10 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.error_reply('ERR job ' .. ARGV[1] .. ' exists')
 end
-local entry = redis.call('XADD', KEYS[4], '*', 'job_id', ARGV[1])
-redis.call('HSET', KEYS[1], 'entry_id', entry, unpack(ARGV, 3))
+local entry = enqueue_entry(KEYS[4], KEYS[5], KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('HINCRBY', KEYS[2], 'queued', 1)
 redis.call('INCR', KEYS[3])
-redis.call('HSET', KEYS[5], entry, ARGV[1])
 if KEYS[6] then redis.call('SET', KEYS[6], ARGV[1], 'EX', tonumber(ARGV[2])) end
 return { 'created', entry }
 `

@@ -1,7 +1,9 @@
-import { START_JOB_FUNCTION } from './start-job.ts'
-
 /** Lua: publish a job's end and settle its stream entry in one atomic step. */
-export const FINISH_JOB_LUA = `${START_JOB_FUNCTION}
+export const FINISH_JOB_LUA = `
+--- @include "holds_lease"
+--- @include "wrote_outcome"
+--- @include "settle_entry"
+--- @include "start_job"
 -- Record a job as 'completed' (with outputs) or 'failed' (dead-lettered), then XACK and XDEL
 -- its stream entry.
 -- KEYS[1] job hash
@@ -23,20 +25,43 @@ export const FINISH_JOB_LUA = `${START_JOB_FUNCTION}
 -- ARGV[11] error code ('' when completed)
 -- ARGV[12] consumer that takes the next entry in the same step ('' to take none)
 -- ARGV[13] prefix of job hash keys (KEYS[1] without the job id), for the next job
+-- ARGV[14] most entries the dead-letter stream keeps (0: no limit)
 -- The next job's hash is named from ARGV[13] and the entry's job_id, as BullMQ's moveToFinished
 -- does: fine on a standalone Redis (or one cluster slot), where every key is on one server.
 -- Returns 1 when recorded, or with a consumer in ARGV[12] {1, next entry id, next job_id, the
--- start_job reply for it} when there was an entry to take ({1} when there was none). Returns 0, changing nothing and acknowledging nothing, when the job is
--- already final or, with a lease, when it is not 'processing' under that lease: the caller lost
--- the job to another consumer, whose result is the one that counts.
+-- start_job reply for it} when there was an entry to take ({1} when there was none).
+-- A call that finds its own earlier write (same outcome, same lease, same entry settled: the
+-- reply was lost and the caller sent it again) answers as that write did, with the same next
+-- job while it is still this consumer's. Returns 0, changing nothing and acknowledging nothing,
+-- when the job is already final otherwise or, with a lease, when it is not 'processing' under
+-- that lease: the caller lost the job to another consumer, whose result is the one that counts.
 local status = redis.call('HGET', KEYS[1], 'status')
-if not status or status == 'completed' or status == 'failed' then return 0 end
-if ARGV[9] ~= '' and (status ~= 'processing' or redis.call('HGET', KEYS[1], 'lease') ~= ARGV[9]) then
-  return 0
+if ARGV[9] ~= '' and status == ARGV[3] and wrote_outcome(KEYS[1], ARGV[9], ARGV[2]) then
+  if ARGV[12] == '' then return 1 end
+  local next_entry = redis.call('HGET', KEYS[1], 'next_entry')
+  if not next_entry then return {1} end
+  local next_job = redis.call('HGET', KEYS[1], 'next_job')
+  if next_job == '' then return {1, next_entry, '', {'', 0, 0, {}}} end
+  local next_key = ARGV[13] .. next_job
+  local next_status = redis.call('HGET', next_key, 'status')
+  local held = next_status == 'processing' and redis.call('HGET', next_key, 'entry_id') == next_entry
+  if held and redis.call('HGET', next_key, 'owner') == ARGV[12] then
+    return {1, next_entry, next_job, {redis.call('HGET', KEYS[1], 'next_before'),
+      tonumber(redis.call('HGET', next_key, 'lease')), tonumber(redis.call('HGET', next_key, 'attempts')),
+      redis.call('HGETALL', next_key)}}
+  end
+  -- Taken over by another consumer since: theirs now.
+  if held then return {1} end
+  -- Not runnable (as the first reply said, or finished by another consumer since): the caller
+  -- settles the entry.
+  return {1, next_entry, next_job, {next_status or '', 0, 0, {}}}
 end
+if not status or status == 'completed' or status == 'failed' then return 0 end
+if ARGV[9] ~= '' and not holds_lease(KEYS[1], ARGV[9]) then return 0 end
 local job_id = redis.call('HGET', KEYS[1], 'job_id')
 redis.call('HSET', KEYS[1], 'status', ARGV[3], 'updated_at', ARGV[4], 'outputs', ARGV[6])
-redis.call('HDEL', KEYS[1], 'owner', 'entry_id', 'next_attempt_at', 'eta_seconds')
+redis.call('HDEL', KEYS[1], 'owner', 'entry_id', 'next_attempt_at', 'eta_seconds', 'next_entry', 'next_job',
+  'next_before')
 if ARGV[3] == 'completed' then
   redis.call('HSET', KEYS[1], 'progress', 100, 'skipped', ARGV[10])
 end
@@ -50,12 +75,15 @@ redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
 redis.call('ZADD', KEYS[4], ARGV[5], job_id)
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[8]))
 if ARGV[3] == 'failed' then
-  redis.call('XADD', KEYS[5], '*', 'job_id', job_id, 'filename', redis.call('HGET', KEYS[1], 'filename'),
-    'error', ARGV[7], 'attempts', redis.call('HGET', KEYS[1], 'attempts'), 'failed_at', ARGV[4])
+  local xadd = {KEYS[5]}
+  if tonumber(ARGV[14]) > 0 then xadd = {KEYS[5], 'MAXLEN', ARGV[14]} end
+  for _, v in ipairs({'*', 'job_id', job_id, 'filename', redis.call('HGET', KEYS[1], 'filename'), 'error', ARGV[7],
+    'attempts', redis.call('HGET', KEYS[1], 'attempts'), 'failed_at', ARGV[4]}) do
+    xadd[#xadd + 1] = v
+  end
+  redis.call('XADD', unpack(xadd))
 end
-redis.call('XACK', KEYS[3], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[3], ARGV[2])
-redis.call('HDEL', KEYS[6], ARGV[2])
+settle_entry(KEYS[3], ARGV[1], KEYS[6], ARGV[2], KEYS[1])
 if ARGV[12] == '' then return 1 end
 local reply = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[12], 'COUNT', 1, 'STREAMS', KEYS[3], '>')
 if not reply then return {1} end
@@ -64,6 +92,10 @@ local next_job = ''
 for i = 1, #entry[2], 2 do
   if entry[2][i] == 'job_id' then next_job = entry[2][i + 1] end
 end
+-- Remembered, so a retry of this call after a lost reply hands out the same next job.
+redis.call('HSET', KEYS[1], 'next_entry', entry[1], 'next_job', next_job)
 if next_job == '' then return {1, entry[1], '', {'', 0, 0, {}}} end
-return {1, entry[1], next_job, start_job(ARGV[13] .. next_job, KEYS[2], ARGV[4], ARGV[12], entry[1])}
+local started = start_job(ARGV[13] .. next_job, KEYS[2], ARGV[4], ARGV[12], entry[1])
+redis.call('HSET', KEYS[1], 'next_before', started[1])
+return {1, entry[1], next_job, started}
 `

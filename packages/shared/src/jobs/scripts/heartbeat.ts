@@ -1,5 +1,6 @@
 /** Lua: keep a live worker's pending entry fresh so XAUTOCLAIM does not take it over. */
 export const HEARTBEAT_LUA = `
+--- @include "holds_lease"
 -- Reset the idle time of a pending entry, only while the caller still holds the job's lease
 -- (never steal back an entry another consumer has taken over).
 -- KEYS[1] job hash
@@ -9,9 +10,7 @@ export const HEARTBEAT_LUA = `
 -- ARGV[3] stream entry id
 -- ARGV[4] the caller's lease
 -- Returns 1 when refreshed; 0 when the caller no longer holds the job (it should stop).
-if redis.call('HGET', KEYS[1], 'status') ~= 'processing' or redis.call('HGET', KEYS[1], 'lease') ~= ARGV[4] then
-  return 0
-end
+if not holds_lease(KEYS[1], ARGV[4]) then return 0 end
 redis.call('XCLAIM', KEYS[2], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
 return 1
 `

@@ -1,5 +1,6 @@
 /** Lua: replay a dead-lettered job (operator action), removing its DLQ entry atomically. */
 export const RETRY_DEAD_LETTER_LUA = `
+--- @include "enqueue_entry"
 -- 'failed' -> 'queued' with attempts reset and a new stream entry; the DLQ entry is deleted in
 -- the same step, so retrying one entry twice cannot queue the job twice.
 -- KEYS[1] dead-letter stream
@@ -17,11 +18,9 @@ if #entry == 0 then return 0 end
 redis.call('XDEL', KEYS[1], ARGV[1])
 if redis.call('HGET', KEYS[2], 'status') ~= 'failed' then return -1 end
 redis.call('HSET', KEYS[2], 'status', 'queued', 'attempts', 0, 'updated_at', ARGV[3], 'outputs', '[]')
-redis.call('HDEL', KEYS[2], 'error', 'next_attempt_at')
+redis.call('HDEL', KEYS[2], 'error', 'error_code', 'next_attempt_at')
 redis.call('HINCRBY', KEYS[3], 'failed', -1)
 redis.call('HINCRBY', KEYS[3], 'queued', 1)
-local stream_entry = redis.call('XADD', KEYS[4], '*', 'job_id', ARGV[2])
-redis.call('HSET', KEYS[5], stream_entry, ARGV[2])
-redis.call('HSET', KEYS[2], 'entry_id', stream_entry)
+enqueue_entry(KEYS[4], KEYS[5], KEYS[2], ARGV[2])
 return 1
 `

@@ -1,5 +1,8 @@
 /** Lua: park a job for a later attempt (backoff) without holding a stream entry or a worker. */
 export const RETRY_JOB_LUA = `
+--- @include "holds_lease"
+--- @include "wrote_outcome"
+--- @include "settle_entry"
 -- After a transient failure: 'processing' -> 'retrying', due again at ARGV[4]; the stream entry
 -- is settled, so no worker slot or pending entry is held while the job waits.
 -- KEYS[1] job hash
@@ -15,9 +18,13 @@ export const RETRY_JOB_LUA = `
 -- ARGV[6] error of this attempt
 -- ARGV[7] the caller's lease
 -- ARGV[8] error code of this attempt
--- Returns 1 when parked; 0 (nothing changed, nothing acknowledged) when the caller no longer
--- holds the job.
-if redis.call('HGET', KEYS[1], 'status') ~= 'processing' or redis.call('HGET', KEYS[1], 'lease') ~= ARGV[7] then
+-- Returns 1 when parked, and again when this very call already parked it (a retry after its
+-- reply was lost: the job is still 'retrying', or queued again by promote, under the caller's
+-- lease). Returns 0 (nothing changed, nothing acknowledged) when the caller no longer holds the
+-- job.
+if not holds_lease(KEYS[1], ARGV[7]) then
+  local status = redis.call('HGET', KEYS[1], 'status')
+  if (status == 'retrying' or status == 'queued') and wrote_outcome(KEYS[1], ARGV[7], ARGV[2]) then return 1 end
   return 0
 end
 redis.call('HSET', KEYS[1], 'status', 'retrying', 'updated_at', ARGV[3], 'next_attempt_at', ARGV[5], 'error', ARGV[6],
@@ -26,8 +33,6 @@ redis.call('HDEL', KEYS[1], 'owner', 'entry_id')
 redis.call('HINCRBY', KEYS[2], 'processing', -1)
 redis.call('HINCRBY', KEYS[2], 'retrying', 1)
 redis.call('ZADD', KEYS[4], ARGV[4], redis.call('HGET', KEYS[1], 'job_id'))
-redis.call('XACK', KEYS[3], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[3], ARGV[2])
-redis.call('HDEL', KEYS[5], ARGV[2])
+settle_entry(KEYS[3], ARGV[1], KEYS[5], ARGV[2], KEYS[1])
 return 1
 `

@@ -1,0 +1,91 @@
+/**
+ * Lua functions shared by the job scripts, each rule written once. A script names the ones it
+ * uses with a `--- @include "name"` line (as bullmq's `src/commands/includes/` are included), and
+ * `withIncludes` puts their text there before the script is loaded.
+ */
+export const FRAGMENTS = {
+  /** The caller still owns the job: it is `processing` under the caller's lease. */
+  holds_lease: `
+-- job_key: the job hash; lease: the caller's lease (fencing token).
+local function holds_lease(job_key, lease)
+  return redis.call('HGET', job_key, 'status') == 'processing' and redis.call('HGET', job_key, 'lease') == lease
+end`,
+
+  /**
+   * The caller's own outcome write already ran (its reply was lost on the way back): same lease,
+   * same stream entry settled. A retried write then answers as the first one did.
+   */
+  wrote_outcome: `
+-- job_key: the job hash; lease: the caller's lease; entry_id: the stream entry it processed.
+local function wrote_outcome(job_key, lease, entry_id)
+  return redis.call('HGET', job_key, 'lease') == lease and redis.call('HGET', job_key, 'settled_entry') == entry_id
+end`,
+
+  /** Acknowledge and delete a stream entry, forget its entry -> job mapping, mark who settled it. */
+  settle_entry: `
+-- stream, group: the jobs stream and its consumer group; entries: the entry -> job_id hash;
+-- entry_id: the stream entry; job_key: the job hash it named ('' for none).
+local function settle_entry(stream, group, entries, entry_id, job_key)
+  redis.call('XACK', stream, group, entry_id)
+  redis.call('XDEL', stream, entry_id)
+  redis.call('HDEL', entries, entry_id)
+  if job_key ~= '' then redis.call('HSET', job_key, 'settled_entry', entry_id) end
+end`,
+
+  /** Queue a job: a stream entry naming it, the entry -> job mapping, the entry on the record. */
+  enqueue_entry: `
+-- stream: the jobs stream; entries: the entry -> job_id hash; job_key: the job hash; job_id.
+-- Returns the new entry id.
+local function enqueue_entry(stream, entries, job_key, job_id)
+  local entry = redis.call('XADD', stream, '*', 'job_id', job_id)
+  redis.call('HSET', entries, entry, job_id)
+  redis.call('HSET', job_key, 'entry_id', entry)
+  return entry
+end`,
+
+  /**
+   * Move a job to 'processing' for one consumer, count the attempt, bump its lease. A function,
+   * so the finish script can start the next job in the same step.
+   */
+  start_job: `
+-- job_key: the job hash; counts_key: the status counts hash; now: updated_at (ISO 8601);
+-- consumer: consumer name; entry_id: the stream entry being processed.
+-- Returns {status before, lease, attempts, the job hash as field, value, ...}. lease is 0 when
+-- the job was not started: it does not exist (status ''), it is final ('completed'/'failed'), or
+-- it is 'processing' under another stream entry (a duplicate). A 'processing' job under the same
+-- entry is a takeover (its consumer died or stalled): it starts again with a new lease, so the
+-- old owner's late writes are refused.
+local function start_job(job_key, counts_key, now, consumer, entry_id)
+  local status = redis.call('HGET', job_key, 'status')
+  if not status then return {'', 0, 0, {}} end
+  if status ~= 'queued' and status ~= 'retrying' and status ~= 'processing' then return {status, 0, 0, {}} end
+  if status == 'processing' and redis.call('HGET', job_key, 'entry_id') ~= entry_id then
+    return {status, 0, 0, {}}
+  end
+  local lease = redis.call('HINCRBY', job_key, 'lease', 1)
+  local attempts = redis.call('HINCRBY', job_key, 'attempts', 1)
+  redis.call('HSET', job_key, 'status', 'processing', 'updated_at', now, 'owner', consumer, 'entry_id', entry_id)
+  redis.call('HDEL', job_key, 'next_attempt_at', 'progress', 'eta_seconds')
+  if status ~= 'processing' then
+    redis.call('HINCRBY', counts_key, status, -1)
+    redis.call('HINCRBY', counts_key, 'processing', 1)
+  end
+  return {status, lease, attempts, redis.call('HGETALL', job_key)}
+end`,
+} as const
+
+export type FragmentName = keyof typeof FRAGMENTS
+
+/**
+ * Replace each `--- @include "name"` line of a script with that fragment (once, whatever the
+ * number of lines naming it). Throws on an unknown name, so a typo fails at load, not in Redis.
+ */
+export function withIncludes(source: string): string {
+  const seen = new Set<string>()
+  return source.replace(/^--- @include "([\w-]+)"$/gm, (_, name: string) => {
+    if (!(name in FRAGMENTS)) throw new Error(`unknown Lua include "${name}"`)
+    if (seen.has(name)) return ''
+    seen.add(name)
+    return FRAGMENTS[name as FragmentName].trim()
+  })
+}

@@ -1,0 +1,26 @@
+import { CREATE_JOB_LUA } from './create-job.ts'
+import { DISCARD_DEAD_LETTER_LUA } from './discard-dead-letter.ts'
+import { FINISH_JOB_LUA } from './finish-job.ts'
+import { withIncludes } from './fragments.ts'
+import { HEARTBEAT_LUA } from './heartbeat.ts'
+import { PROGRESS_LUA } from './progress.ts'
+import { PROMOTE_DUE_LUA } from './promote-due.ts'
+import { REMOVE_IDLE_CONSUMERS_LUA } from './remove-idle-consumers.ts'
+import { RETRY_DEAD_LETTER_LUA } from './retry-dead-letter.ts'
+import { RETRY_JOB_LUA } from './retry-job.ts'
+import { START_JOB_LUA } from './start-job.ts'
+
+/** Every Lua script of the job store, with its includes put in. */
+export const SCRIPTS = {
+  create: withIncludes(CREATE_JOB_LUA),
+  start: withIncludes(START_JOB_LUA),
+  finish: withIncludes(FINISH_JOB_LUA),
+  retry: withIncludes(RETRY_JOB_LUA),
+  promote: withIncludes(PROMOTE_DUE_LUA),
+  heartbeat: withIncludes(HEARTBEAT_LUA),
+  progress: withIncludes(PROGRESS_LUA),
+  retryDeadLetter: withIncludes(RETRY_DEAD_LETTER_LUA),
+  removeIdleConsumers: withIncludes(REMOVE_IDLE_CONSUMERS_LUA),
+  discardDeadLetter: withIncludes(DISCARD_DEAD_LETTER_LUA),
+}
+export type ScriptName = keyof typeof SCRIPTS
