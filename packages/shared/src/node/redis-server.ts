@@ -10,6 +10,8 @@ export interface RedisServerHandle {
   stop(): Promise<void>
   /** Kill it with SIGKILL, as a crash would (resolves once it is gone). */
   crash(): Promise<void>
+  /** Send it a signal: SIGSTOP freezes it (a silent partition, for tests), SIGCONT thaws it. */
+  signal(signal: NodeJS.Signals): void
 }
 
 export interface RedisServerOptions {
@@ -69,6 +71,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
         port,
         stop: () => end('SIGTERM'),
         crash: () => end('SIGKILL'),
+        signal: (signal) => void child.kill(signal),
       }
     } catch (error) {
       lastError = error // most likely the port was taken between the check and the bind

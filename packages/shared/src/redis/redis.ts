@@ -4,24 +4,39 @@ import {
   ConnectionTimeoutError,
   createClient,
   SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
   TimeoutError,
 } from 'redis'
 import type { Logger } from '../logger.ts'
 
 export type RedisClient = ReturnType<typeof createClient>
 
+/** How long one command may wait for Redis's answer (REDIS_COMMAND_TIMEOUT_MS). */
+export const COMMAND_TIMEOUT_MS = 5000
+
 /**
  * Connect to Redis. Errors after the first connection are logged (node-redis reconnects by
  * itself); a failure to connect at all rejects.
+ *
+ * A silent Redis (a partition, a frozen server) is noticed in seconds on two levels: a PING goes
+ * out every `commandTimeoutMs / 3` on an otherwise quiet connection, and a socket that receives
+ * nothing for `commandTimeoutMs` is closed and opened again (node-redis `socketTimeout`). Each
+ * command's own deadline is `withDeadline`'s (node-redis's per-command `timeout` only covers the
+ * time before a command is written, not the wait for its answer).
  */
 export async function connectRedis(
   url: string,
   logger: Logger,
   options: { commandTimeoutMs?: number } = {},
 ): Promise<RedisClient> {
+  const timeout = options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS
   const client = createClient({
     url,
-    socket: { reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 3000) },
+    socket: {
+      reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 3000),
+      ...(timeout > 0 ? { socketTimeout: timeout } : {}),
+    },
+    ...(timeout > 0 ? { pingInterval: Math.max(100, Math.floor(timeout / 3)) } : {}),
     // While Redis is away, fail commands at once (a 503, a retry) instead of queueing them.
     disableOfflineQueue: true,
   })
@@ -35,15 +50,30 @@ export async function connectRedis(
     warned = false
   })
   await client.connect()
-  // Fail a command that gets no answer (a partitioned or frozen Redis) instead of waiting on TCP.
-  // (node-redis arms an AbortSignal.timeout per command: a cost only request handlers need.)
-  const timeout = options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS
-  if (timeout <= 0) return client
-  return client.withCommandOptions({ timeout }) as unknown as RedisClient
+  return client
 }
 
-/** How long one command may wait for Redis's answer. */
-export const COMMAND_TIMEOUT_MS = 5000
+/** A command that got no answer within its deadline. The connection stays; the answer, if it comes, is dropped. */
+export class RedisTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`Redis did not answer within ${timeoutMs} ms`)
+    this.name = 'RedisTimeoutError'
+  }
+}
+
+/**
+ * Reject with RedisTimeoutError when `command` has no answer within `ms` (0: wait for ever).
+ * The command itself still completes or fails on the connection (replies stay in order), so a
+ * write that timed out may have happened: writes that can be retried this way are idempotent.
+ */
+export function withDeadline<T>(command: Promise<T>, ms: number): Promise<T> {
+  if (ms <= 0) return command
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RedisTimeoutError(ms)), ms)
+  })
+  return Promise.race([command, expired]).finally(() => clearTimeout(timer))
+}
 
 /** Close a client whatever state it is in; safe to call twice. */
 export async function closeRedis(client: RedisClient): Promise<void> {
@@ -63,6 +93,8 @@ export function isRedisUnavailable(error: unknown): boolean {
     error instanceof SocketClosedUnexpectedlyError ||
     error instanceof ConnectionTimeoutError ||
     error instanceof TimeoutError ||
+    error instanceof RedisTimeoutError ||
+    error instanceof SocketTimeoutError ||
     (error instanceof Error && /ECONNREFUSED|ECONNRESET|LOADING/.test(error.message))
   )
 }

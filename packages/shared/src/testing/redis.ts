@@ -14,6 +14,10 @@ export interface TestRedis {
   /** SIGKILL the server (a crash); `restart()` brings it back on the same port from its files. */
   crash(): Promise<void>
   restart(): Promise<void>
+  /** SIGSTOP the server: connections stay open and nothing answers (a silent partition). */
+  freeze(): void
+  /** SIGCONT: it answers again, in order, everything sent meanwhile. */
+  thaw(): void
   stop(): Promise<void>
 }
 
@@ -31,10 +35,13 @@ export async function startTestRedis(options: { persistent?: boolean } = {}): Pr
     dir,
     prefix: () => `test-${randomUUID().slice(0, 8)}`,
     crash: () => server.crash(),
+    freeze: () => server.signal('SIGSTOP'),
+    thaw: () => server.signal('SIGCONT'),
     async restart() {
       server = await startRedisServer({ dir, persistent, appendfsync: 'always', port: server.port })
     },
     async stop() {
+      server.signal('SIGCONT') // a frozen server would not stop
       await server.stop()
       await rm(dir, { recursive: true, force: true })
     },
