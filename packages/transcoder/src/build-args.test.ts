@@ -17,6 +17,7 @@ const hd: Probe = {
   demuxer: 'mov',
   formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
   streams: 2,
+  videoIndex: 0,
 }
 /** Only the stored file, only through the demuxer ffprobe found. */
 const CONFINED = [
@@ -25,7 +26,7 @@ const CONFINED = [
   '-format_whitelist',
   'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi',
 ]
-const INPUT = [...CONFINED, '-f', 'mov', '-i', 'file:/up/job1']
+const INPUT = [...CONFINED, '-f', 'mov', '-enable_drefs', '0', '-i', 'file:/up/job1']
 const KEYFRAMES = ['-force_key_frames', 'expr:gte(t,n_forced*2)']
 const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
 const PROGRESS = ['-progress', 'pipe:1', '-stats_period', '1']
@@ -43,7 +44,7 @@ describe('buildArgs', () => {
       ...COMMON, ...PROGRESS,
       ...INPUT,
       '-filter_complex',
-      '[0:v:0]split=4[s0][s1][s2][s3];' +
+      '[0:0]split=4[s0][s1][s2][s3];' +
         '[s0]scale=-2:720,format=yuv420p[v0];' +
         '[s1]scale=-2:480,format=yuv420p[v1];' +
         '[s2]scale=-2:360,format=yuv420p[v2];' +
@@ -82,7 +83,7 @@ describe('buildArgs', () => {
       args: [
         ...COMMON,
         '-ss', '2.500', ...INPUT,
-        '-map', '0:v:0',
+        '-map', '0:0',
         '-vf', 'thumbnail=n=90,scale=320:180:force_original_aspect_ratio=decrease:force_divisible_by=2',
         '-frames:v', '1', '-q:v', '3', '-update', '1', '-f', 'image2', '/out/job1/.tmp/thumbnail.jpg',
       ],
@@ -101,8 +102,8 @@ describe('buildArgs', () => {
     // biome-ignore format: flag and value on one line
     expect(runs[0]?.args).toEqual([
       ...COMMON, ...PROGRESS,
-      ...CONFINED, '-f', 'mov', '-max_pixels', '2073600', '-i', 'file:/up/job1',
-      '-filter_complex', '[0:v:0]split=1[s0];[s0]scale=-2:360,format=yuv420p[v0]',
+      ...CONFINED, '-f', 'mov', '-enable_drefs', '0', '-max_pixels', '2073600', '-i', 'file:/up/job1',
+      '-filter_complex', '[0:0]split=1[s0];[s0]scale=-2:360,format=yuv420p[v0]',
       '-map', '[v0]',
       ...X264, '-b:v', '800k', '-maxrate', '800k', '-bufsize', '1600k', ...KEYFRAMES,
       '-threads', '1',
@@ -120,7 +121,7 @@ describe('buildArgs', () => {
     ])
     expect(runs[0]?.outputs.map((o) => o.profile)).toEqual(['480p', '360p'])
     expect(runs[0]?.args).toContain(
-      '[0:v:0]split=2[s0][s1];[s0]scale=-2:480,format=yuv420p[v0];[s1]scale=-2:360,format=yuv420p[v1]',
+      '[0:0]split=2[s0][s1];[s0]scale=-2:480,format=yuv420p[v0];[s1]scale=-2:360,format=yuv420p[v1]',
     )
   })
 
@@ -129,7 +130,7 @@ describe('buildArgs', () => {
     const { runs, skipped } = buildArgs(paths, [profile('720p'), profile('360p')], portrait)
     expect(skipped).toEqual([])
     expect(runs[0]?.args).toContain(
-      '[0:v:0]split=2[s0][s1];[s0]scale=720:-2,format=yuv420p[v0];[s1]scale=360:-2,format=yuv420p[v1]',
+      '[0:0]split=2[s0][s1];[s0]scale=720:-2,format=yuv420p[v0];[s1]scale=360:-2,format=yuv420p[v1]',
     )
   })
 
@@ -141,7 +142,7 @@ describe('buildArgs', () => {
     expect(runs[0]?.args).toEqual([
       ...COMMON, ...PROGRESS,
       ...INPUT,
-      '-filter_complex', '[0:v:0]split=1[s0];[s0]scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p[v0]',
+      '-filter_complex', '[0:0]split=1[s0];[s0]scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p[v0]',
       '-map', '[v0]',
       ...X264, '-b:v', '800k', '-maxrate', '800k', '-bufsize', '1600k', ...KEYFRAMES,
       '-an',
@@ -153,11 +154,34 @@ describe('buildArgs', () => {
   it('makes variable and very high frame rates constant, once, before the split', () => {
     const phone = { ...hd, frameRate: 29.71, variableFrameRate: true }
     expect(buildArgs(paths, [profile('360p')], phone).runs[0]?.args).toContain(
-      '[0:v:0]fps=30,split=1[s0];[s0]scale=-2:360,format=yuv420p[v0]',
+      '[0:0]fps=30,split=1[s0];[s0]scale=-2:360,format=yuv420p[v0]',
     )
     expect(outputFps({ ...hd, frameRate: 120 })).toBe('60')
     expect(outputFps(hd)).toBeNull()
     expect(outputFps({ ...hd, frameRate: null })).toBeNull()
+  })
+
+  it('encodes the stream the probe chose, not cover art that comes first (0:v:0 would match it)', () => {
+    const withCover: Probe = { ...hd, videoIndex: 1, streams: 3 }
+    const [renditions, thumbnail] = buildArgs(paths, [profile('360p'), profile('thumbnail')], withCover).runs
+    expect(renditions?.args[renditions.args.indexOf('-filter_complex') + 1]).toBe(
+      '[0:1]split=1[s0];[s0]scale=-2:360,format=yuv420p[v0]',
+    )
+    expect(thumbnail?.args.slice(thumbnail.args.indexOf('-map'), thumbnail.args.indexOf('-map') + 2)).toEqual(
+      ['-map', '0:1'],
+    )
+  })
+
+  it('reads an input of unknown duration for MAX_DURATION_SECONDS at most; only mov gets -enable_drefs', () => {
+    const live: Probe = { ...hd, duration: null, demuxer: 'matroska', formatName: 'matroska,webm' }
+    const options = { threads: 0, maxPixels: 100, maxDurationSeconds: 14400 }
+    const [run] = buildArgs(paths, [profile('360p')], live, options).runs
+    // biome-ignore format: flag and value on one line
+    expect(run?.args.slice(run.args.indexOf('-protocol_whitelist'), run.args.indexOf('-filter_complex'))).toEqual([
+      ...CONFINED, '-f', 'matroska', '-max_pixels', '100', '-t', '14400', '-i', 'file:/up/job1',
+    ])
+    const [known] = buildArgs(paths, [profile('360p')], hd, options).runs
+    expect(known?.args).not.toContain('-t')
   })
 
   it('adds a profile by adding one table entry', () => {
@@ -173,7 +197,7 @@ describe('buildArgs', () => {
     }
     const [run] = buildArgs(paths, [...PROFILES, custom], hd).runs
     const graph = run?.args[run.args.indexOf('-filter_complex') + 1]
-    expect(graph).toMatch(/^\[0:v:0\]split=5\[s0\]\[s1\]\[s2\]\[s3\]\[s4\];/)
+    expect(graph).toMatch(/^\[0:0\]split=5\[s0\]\[s1\]\[s2\]\[s3\]\[s4\];/)
     expect(graph).toMatch(/;\[s4\]scale=-2:1080,format=yuv420p\[v4\]$/)
     expect(run?.outputs.map((o) => o.profile)).toEqual(['720p', '480p', '360p', 'webm_720p', 'custom_1080p'])
     expect(run?.args.slice(-3)).toEqual(['-f', 'mp4', '/out/job1/.tmp/custom_1080p.mp4'])

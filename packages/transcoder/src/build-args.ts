@@ -1,5 +1,5 @@
 import { type ImageProfile, outputFileName, type Profile, type VideoProfile } from '@vpp/shared'
-import { CONFINE, FORMAT_WHITELIST, type Probe } from './probe.ts'
+import { CONFINE, FORMAT_WHITELIST, NO_DREFS, type Probe } from './probe.ts'
 
 /** One ffmpeg invocation and the files it writes. */
 export interface FfmpegRun {
@@ -30,6 +30,8 @@ export interface EncodeOptions {
   threads: number
   /** MAX_PIXELS, also enforced by the decoder (`-max_pixels`); unset: ffmpeg's default. */
   maxPixels?: number
+  /** MAX_DURATION_SECONDS: an input whose duration ffprobe cannot tell is read this far at most (`-t`). */
+  maxDurationSeconds?: number
 }
 
 /** Arguments every run starts with. */
@@ -98,7 +100,7 @@ function renditionsRun(
   const portrait = probe.height > probe.width
   // Variable or very high frame rates become a constant rate once, before the split.
   const fps = outputFps(probe)
-  const head = `[0:v:0]${fps ? `fps=${fps},` : ''}split=${profiles.length}${profiles.map((_, i) => `[s${i}]`).join('')}`
+  const head = `[0:${probe.videoIndex}]${fps ? `fps=${fps},` : ''}split=${profiles.length}${profiles.map((_, i) => `[s${i}]`).join('')}`
   const scales = profiles.map((p, i) => `[s${i}]${scaleFilter(p, portrait)},format=yuv420p[v${i}]`)
   const args = [
     ...COMMON,
@@ -195,14 +197,19 @@ function containerArgs(profile: VideoProfile): string[] {
 }
 
 /**
- * The input, confined to what it is: a local file (no other protocol), read by the demuxer
- * ffprobe found (never one chosen by probing again), decoded only at sizes within MAX_PIXELS
- * (a stream may change size midway). `file:` keeps the path from reading as a protocol.
+ * The input, confined to what it is: a local file (no other protocol, no data references),
+ * read by the demuxer ffprobe found (never one chosen by probing again), decoded only at sizes
+ * within MAX_PIXELS (a stream may change size midway), and, when its length is unknown (a live
+ * recording, a browser's MediaRecorder WebM), read no further than MAX_DURATION_SECONDS.
+ * `file:` keeps the path from reading as a protocol.
  */
 function inputArgs(input: string, probe: Probe, options: EncodeOptions): string[] {
   const args = [...CONFINE, '-format_whitelist', FORMAT_WHITELIST]
   if (probe.demuxer) args.push('-f', probe.demuxer)
+  if (probe.demuxer === 'mov') args.push(...NO_DREFS)
   if (options.maxPixels) args.push('-max_pixels', String(options.maxPixels))
+  if (probe.duration === null && options.maxDurationSeconds)
+    args.push('-t', String(options.maxDurationSeconds))
   args.push('-i', `file:${input}`)
   return args
 }
@@ -220,7 +227,7 @@ function imageRun(paths: RunPaths, profile: ImageProfile, probe: Probe, options:
       thumbnailTime(probe.duration),
       ...inputArgs(paths.input, probe, options),
       '-map',
-      '0:v:0',
+      `0:${probe.videoIndex}`,
       // Fit inside w x h keeping the aspect ratio (no bars).
       '-vf',
       `thumbnail=n=${window},scale=${w}:${h}:force_original_aspect_ratio=decrease:force_divisible_by=2`,

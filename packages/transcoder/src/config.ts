@@ -46,6 +46,8 @@ const shape = {
   RETRY_MAX_MS: intVar(300_000, 1, 24 * 3600_000),
   /** A pending entry idle this long belongs to a dead transcoder and is taken over (XAUTOCLAIM). */
   CLAIM_IDLE_MS: intVar(30_000, 100, 24 * 3600_000),
+  /** Most entries the dead-letter stream keeps; older ones are trimmed (their jobs stay `failed`). 0: no limit. */
+  DLQ_MAXLEN: intVar(10_000, 0, 10_000_000),
   /** On SIGTERM, how long running jobs may take to finish before their ffmpeg is killed. */
   SHUTDOWN_GRACE_MS: intVar(25_000, 0, 3600_000),
   /** Comma-separated profile names to produce (default: every profile of the table). */

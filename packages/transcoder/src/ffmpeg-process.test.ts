@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { lastLine, ProcessError, runProcess, wrapCommand } from './ffmpeg-process.ts'
+import { childEnv, lastLine, ProcessError, runProcess, wrapCommand } from './ffmpeg-process.ts'
 
 /** ffmpeg that would run forever: an endless lavfi source into the null muxer. */
 const ENDLESS = [
@@ -25,6 +25,30 @@ function ffmpegProcessesWith(marker: string): string[] {
     return [] // pgrep exits 1 when nothing matches
   }
 }
+
+describe('childEnv', () => {
+  it('keeps the search path and the locale, nothing else', () => {
+    const env = {
+      PATH: '/usr/bin',
+      LANG: 'C.UTF-8',
+      AWS_SECRET_ACCESS_KEY: 's',
+      REDIS_URL: 'redis://:pw@h',
+      HOME: '/root',
+    }
+    expect(childEnv(env)).toEqual({ PATH: '/usr/bin', LANG: 'C.UTF-8' })
+  })
+
+  it('is what a spawned process sees', async () => {
+    process.env.VPP_TEST_SECRET = 'hidden-value'
+    try {
+      const { stdout } = await runProcess('env', [], { timeoutMs: 5000 })
+      expect(stdout).not.toContain('hidden-value')
+      expect(stdout).toContain('PATH=')
+    } finally {
+      delete process.env.VPP_TEST_SECRET
+    }
+  })
+})
 
 describe('runProcess', () => {
   it('returns stdout of a successful run', async () => {

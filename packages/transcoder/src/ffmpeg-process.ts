@@ -34,6 +34,23 @@ export class ProcessError extends Error {
   }
 }
 
+/** What a child process may see of the environment: the search path and the locale. */
+const KEPT_VARIABLES = ['PATH', 'LANG', 'LC_ALL', 'LC_CTYPE']
+
+/**
+ * The environment ffmpeg and ffprobe run with: only KEPT_VARIABLES. Never the transcoder's own
+ * (AWS_SECRET_ACCESS_KEY, REDIS_URL with its password, API_KEYS): nothing a hostile input could
+ * make a decoder bug leak, and no variable that changes ffmpeg's behaviour (FFREPORT, ...).
+ */
+export function childEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const kept: Record<string, string> = {}
+  for (const name of KEPT_VARIABLES) {
+    const value = env[name]
+    if (value !== undefined) kept[name] = value
+  }
+  return kept
+}
+
 /** The command line actually spawned: [setpriv --pdeathsig KILL] [nice -n N] bin args. */
 export function wrapCommand(
   bin: string,
@@ -55,7 +72,11 @@ export function runProcess(bin: string, args: readonly string[], options: RunOpt
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) return reject(new ProcessError(`${name} cancelled`, 'aborted', ''))
     const [command = bin, ...argv] = wrapCommand(bin, args, options.nice)
-    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    const child = spawn(command, argv, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: childEnv(process.env),
+    })
     let stdout = ''
     let stderr = ''
     let ended: ProcessError['reason'] | undefined

@@ -18,8 +18,7 @@ import { Transcoder } from './worker.ts'
 
 /** Start a transcoder: the stream consumer plus /metrics and /healthz on TRANSCODER_METRICS_PORT. */
 export async function startTranscoder(config: TranscoderConfig, logger: Logger): Promise<RunningService> {
-  // No per-command timeout: a transcoder waits for its Redis (a closed connection still fails fast).
-  const store = await openJobStore(config, logger, { commandTimeoutMs: 0 })
+  const store = await openJobStore(config, logger, { dlqMaxLen: config.DLQ_MAXLEN })
   const storage = openStorage(config, config)
   const registry = createRegistry('transcoder')
   const transcoder = new Transcoder({

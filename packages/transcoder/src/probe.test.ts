@@ -32,6 +32,7 @@ describe('parseProbe', () => {
       demuxer: 'mov',
       formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
       streams: 2,
+      videoIndex: 0,
     })
   })
 
@@ -80,6 +81,25 @@ describe('parseProbe', () => {
         format: { duration: 'N/A' },
       }).duration,
     ).toBe(null)
+  })
+
+  it('describes the first video stream that is not cover art, and names its index for ffmpeg', () => {
+    const probe = parseProbe({
+      streams: [
+        {
+          index: 0,
+          codec_type: 'video',
+          codec_name: 'mjpeg',
+          width: 64,
+          height: 64,
+          disposition: { attached_pic: 1 },
+        },
+        { index: 1, codec_type: 'video', codec_name: 'h264', width: 320, height: 240 },
+        { index: 2, codec_type: 'audio', codec_name: 'aac' },
+      ],
+      format: { duration: '2', format_name: 'mov,mp4,m4a,3gp,3g2,mj2' },
+    })
+    expect(probe).toMatchObject({ width: 320, height: 240, videoCodec: 'h264', videoIndex: 1, streams: 3 })
   })
 
   it('fails permanently when there is no video stream, cover art included', () => {

@@ -22,6 +22,11 @@ export interface Probe {
   formatName: string
   /** Streams of every kind (video, audio, subtitle, data). */
   streams: number
+  /**
+   * ffprobe's index of the video stream described here (the first that is not an attached
+   * picture), so ffmpeg encodes that one: `0:v:0` would also match cover art.
+   */
+  videoIndex: number
 }
 
 /**
@@ -40,6 +45,12 @@ export const FORMAT_WHITELIST = 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi'
 
 /** Options that confine ffmpeg/ffprobe to reading one local file (put before the input). */
 export const CONFINE = ['-protocol_whitelist', 'file']
+/**
+ * The mov demuxer never follows data references (`dref` atoms naming other files). Off by
+ * default in ffmpeg; pinned so a build or a future default cannot turn it on. ffmpeg accepts it
+ * only when the demuxer is mov (ffprobe: always).
+ */
+export const NO_DREFS = ['-enable_drefs', '0']
 
 /** Limits an input is checked against before any transcoding. */
 export interface InputLimits {
@@ -49,6 +60,7 @@ export interface InputLimits {
 }
 
 interface FfprobeStream {
+  index?: number
   codec_type?: string
   codec_name?: string
   width?: number
@@ -78,6 +90,7 @@ export function probeArgs(path: string): string[] {
     ...CONFINE,
     '-format_whitelist',
     FORMAT_WHITELIST,
+    ...NO_DREFS,
     '-print_format',
     'json',
     '-show_format',
@@ -127,7 +140,8 @@ export function checkInput(probe: Probe, limits: InputLimits): void {
 export function parseProbe(json: FfprobeJson): Probe {
   const streams = json.streams ?? []
   // Cover art in audio files is a "video" stream too; it is not a video.
-  const video = streams.find((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1)
+  const videoAt = streams.findIndex((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1)
+  const video = streams[videoAt]
   if (!video) throw new PermanentJobError('no_video_stream', 'Input has no video stream')
   if (!video.width || !video.height) {
     throw new PermanentJobError('invalid_input', 'Input video stream has no frame size')
@@ -155,6 +169,7 @@ export function parseProbe(json: FfprobeJson): Probe {
     demuxer: INPUT_DEMUXERS[formatName as keyof typeof INPUT_DEMUXERS] ?? null,
     formatName,
     streams: streams.length,
+    videoIndex: video.index ?? videoAt,
   }
 }
 

@@ -18,7 +18,7 @@ import { download } from './download.ts'
 import { lastLine, ProcessError, runProcess } from './ffmpeg-process.ts'
 import { checkInput, type FfprobeJson, outputProbeArgs, type Probe, parseProbe, probeArgs } from './probe.ts'
 import { etaSeconds, progressParser, progressPercent } from './progress.ts'
-import { ffmpegTimeoutMs } from './retry-policy.ts'
+import { atCeiling, ffmpegTimeoutMs } from './retry-policy.ts'
 
 export interface JobContext {
   config: TranscoderConfig
@@ -89,10 +89,11 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
     const plan = buildArgs({ input, outDir }, config.profiles, probe, {
       threads: config.threads,
       maxPixels: config.MAX_PIXELS,
+      maxDurationSeconds: config.MAX_DURATION_SECONDS,
     })
     for (const skip of plan.skipped)
       logger.info('profile skipped', { profile: skip.profile, reason: skip.reason })
-    const timeoutMs = ffmpegTimeoutMs(probe.duration, config.FFMPEG_TIMEOUT)
+    const timeoutMs = ffmpegTimeoutMs(probe.duration, config.FFMPEG_TIMEOUT, config.MAX_DURATION_SECONDS)
     for (const run of plan.runs) {
       const started = performance.now()
       const onLine =
@@ -104,7 +105,12 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
         nice: config.FFMPEG_NICE,
         onLine,
       }).catch((error: unknown) => {
-        throw scrubPaths(error, { [`file:${input}`]: 'input', [input]: 'input', [outDir]: 'output' })
+        const scrubbed = scrubPaths(error, {
+          [`file:${input}`]: 'input',
+          [input]: 'input',
+          [outDir]: 'output',
+        })
+        throw atCeiling(scrubbed, timeoutMs)
       })
       const seconds = (performance.now() - started) / 1000
       for (const output of run.outputs) ctx.metrics.duration.observe({ profile: output.profile }, seconds)

@@ -1,7 +1,15 @@
 import { AppError, PermanentJobError } from '@vpp/shared'
 import { describe, expect, it } from 'vitest'
 import { ProcessError } from './ffmpeg-process.ts'
-import { errorCode, ffmpegTimeoutMs, finalError, isPermanent, retryDelayMs } from './retry-policy.ts'
+import {
+  atCeiling,
+  errorCode,
+  ffmpegTimeoutMs,
+  finalError,
+  isPermanent,
+  MAX_TIMEOUT_MS,
+  retryDelayMs,
+} from './retry-policy.ts'
 
 describe('retryDelayMs', () => {
   it('doubles per attempt, with half of each delay random', () => {
@@ -17,14 +25,36 @@ describe('retryDelayMs', () => {
 
 describe('ffmpegTimeoutMs', () => {
   it('uses FFMPEG_TIMEOUT when it is set', () => {
-    expect(ffmpegTimeoutMs(3600, 5)).toBe(5000)
+    expect(ffmpegTimeoutMs(3600, 5, 4 * 3600)).toBe(5000)
   })
 
-  it('scales with the input: 10 s per second of video, at least 2 min, at most 4 h', () => {
-    expect(ffmpegTimeoutMs(2, undefined)).toBe(120_000)
-    expect(ffmpegTimeoutMs(60, undefined)).toBe(600_000)
-    expect(ffmpegTimeoutMs(10 * 3600, undefined)).toBe(4 * 3600_000)
-    expect(ffmpegTimeoutMs(null, undefined)).toBe(4 * 3600_000)
+  it('scales with the input: 10 s per second of video, at least 2 min, at most 12 h', () => {
+    expect(ffmpegTimeoutMs(2, undefined, 4 * 3600)).toBe(120_000)
+    expect(ffmpegTimeoutMs(60, undefined, 4 * 3600)).toBe(600_000)
+    expect(ffmpegTimeoutMs(10 * 3600, undefined, 24 * 3600)).toBe(MAX_TIMEOUT_MS)
+    expect(MAX_TIMEOUT_MS).toBe(12 * 3600_000)
+  })
+
+  it('gives an input of unknown duration the budget of one MAX_DURATION_SECONDS long, not the ceiling', () => {
+    expect(ffmpegTimeoutMs(null, undefined, 600)).toBe(6000_000)
+    expect(ffmpegTimeoutMs(null, undefined, 4 * 3600)).toBe(MAX_TIMEOUT_MS)
+  })
+
+  it('lets the default MAX_DURATION_SECONDS (4 h) finish at the measured 2.3 s per input second', () => {
+    expect(ffmpegTimeoutMs(4 * 3600, undefined, 4 * 3600)).toBeGreaterThan(4 * 3600 * 2.3 * 1000)
+  })
+})
+
+describe('atCeiling', () => {
+  it('makes a timeout at the ceiling permanent and leaves shorter ones to be retried', () => {
+    const timeout = new ProcessError('FFmpeg timeout: ffmpeg ran longer than 43200s', 'timeout', '')
+    const final = atCeiling(timeout, MAX_TIMEOUT_MS)
+    expect(isPermanent(final)).toBe(true)
+    expect(errorCode(final)).toBe('ffmpeg_timeout')
+    expect((final as Error).message).toBe(timeout.message)
+    expect(atCeiling(timeout, MAX_TIMEOUT_MS - 1)).toBe(timeout)
+    const crash = new ProcessError('ffmpeg failed (exit code 1)', 'exit', '')
+    expect(atCeiling(crash, MAX_TIMEOUT_MS)).toBe(crash)
   })
 })
 

@@ -38,6 +38,13 @@ interface Active {
 
 type Entry = { id: string; message: Record<string, string> }
 
+/** A consumer of the group idle this long, holding no entry, is a transcoder long gone. */
+const CONSUMER_IDLE_MS = 24 * 3600_000
+/** How often such consumers are looked for (and once at start). */
+const CONSUMER_SWEEP_MS = 3600_000
+/** How often uploads of discarded dead letters are removed. */
+const DISCARDED_SWEEP_MS = 5000
+
 /**
  * The stream consumer. Reads job entries with XREADGROUP, runs up to WORKER_CONCURRENCY at once,
  * and settles an entry only once its job's outcome is recorded. Alongside:
@@ -66,9 +73,20 @@ export class Transcoder {
   #freed: (() => void) | undefined
   #claimCursor = '0-0'
   #lastClaimAt = 0
+  /** A stalled entry waits: the next free slot takes it over (no next entry from the finish). */
+  #stalledWaiting = false
 
   constructor(deps: TranscoderDeps) {
     this.#deps = deps
+  }
+
+  /** Longest XREADGROUP BLOCK of the read loop. */
+  get #blockMs(): number {
+    return Math.min(2000, this.#claimEveryMs)
+  }
+
+  get #claimEveryMs(): number {
+    return Math.max(50, Math.floor(this.#deps.config.CLAIM_IDLE_MS / 2))
   }
 
   /** Jobs running now. */
@@ -78,14 +96,26 @@ export class Transcoder {
 
   async start(): Promise<void> {
     const { store, logger, config } = this.#deps
-    await store.ensureGroup()
-    // XREADGROUP BLOCK holds its connection, so it gets one of its own.
-    const reader = store.client.duplicate()
+    await store.group.ensure()
+    // XREADGROUP BLOCK holds its connection, so it gets one of its own, with no deadline of its
+    // own and a socket timeout past its longest BLOCK (the other commands keep theirs).
+    const options = store.client.options
+    const reader = store.client.duplicate({
+      socket: { ...options?.socket, socketTimeout: this.#blockMs + config.REDIS_COMMAND_TIMEOUT_MS },
+    })
     reader.on('error', (error: Error) => logger.debug('redis reader error', { error: error.message }))
     await reader.connect()
     this.#reader = reader
     this.#every(Math.max(50, Math.floor(config.CLAIM_IDLE_MS / 3)), () => this.#heartbeat())
     this.#every(Math.min(1000, config.RETRY_BASE_MS), () => this.#promoteDue())
+    // While every slot is busy, the read loop does not look for stalled entries; this does, so a
+    // dead transcoder's job gets the next free slot instead of waiting behind the whole backlog.
+    this.#every(Math.max(50, Math.min(1000, Math.floor(config.CLAIM_IDLE_MS / 4))), () =>
+      this.#watchStalled(),
+    )
+    this.#every(CONSUMER_SWEEP_MS, () => this.#removeIdleConsumers())
+    this.#every(DISCARDED_SWEEP_MS, () => this.#removeDiscardedUploads())
+    void this.#removeIdleConsumers()
     this.#loop = this.#run(reader)
   }
 
@@ -111,7 +141,6 @@ export class Transcoder {
 
   async #run(reader: RedisClient): Promise<void> {
     const { config, store, logger } = this.#deps
-    const claimEveryMs = Math.max(50, Math.floor(config.CLAIM_IDLE_MS / 2))
     while (!this.#stopping.signal.aborted) {
       try {
         if (this.#active.size >= config.WORKER_CONCURRENCY) {
@@ -119,7 +148,8 @@ export class Transcoder {
           await Promise.race([this.#stopped, this.#slotFreed()])
           continue
         }
-        if (Date.now() - this.#lastClaimAt >= claimEveryMs) {
+        if (this.#stalledWaiting || Date.now() - this.#lastClaimAt >= this.#claimEveryMs) {
+          this.#stalledWaiting = false
           this.#lastClaimAt = Date.now()
           await this.#claimStalled()
           continue
@@ -128,7 +158,7 @@ export class Transcoder {
           store.keys.group,
           config.consumerName,
           { key: store.keys.stream, id: '>' },
-          { COUNT: config.WORKER_CONCURRENCY - this.#active.size, BLOCK: Math.min(2000, claimEveryMs) },
+          { COUNT: config.WORKER_CONCURRENCY - this.#active.size, BLOCK: this.#blockMs },
         )) as Array<{ messages: Entry[] }> | null
         for (const stream of reply ?? []) for (const entry of stream.messages) this.#begin(entry)
       } catch (error) {
@@ -136,7 +166,7 @@ export class Transcoder {
         logger.warn('reading the job stream failed; retrying', { error: errorMessage(error) })
         await sleep(1000)
         // A Redis that came back empty (no append-only file, FLUSHALL, failover) lost the group.
-        if (String(error).includes('NOGROUP')) await store.ensureGroup().catch(() => {})
+        if (String(error).includes('NOGROUP')) await store.group.ensure().catch(() => {})
       }
     }
   }
@@ -144,25 +174,62 @@ export class Transcoder {
   /** XAUTOCLAIM: take over entries idle longer than CLAIM_IDLE_MS (their transcoder died). */
   async #claimStalled(): Promise<void> {
     const { config, store, logger } = this.#deps
-    const reply = await store.client.xAutoClaim(
-      store.keys.stream,
-      store.keys.group,
+    const free = config.WORKER_CONCURRENCY - this.#active.size
+    if (free <= 0) return
+    const reply = await store.group.claimStalled(
       config.consumerName,
       config.CLAIM_IDLE_MS,
       this.#claimCursor,
-      { COUNT: config.WORKER_CONCURRENCY - this.#active.size },
+      free,
     )
-    this.#claimCursor = reply.nextId
+    this.#claimCursor = reply.cursor
     // Entries deleted from the stream while pending: their job can never be delivered again.
-    for (const entryId of reply.deletedMessages) {
+    for (const entryId of reply.deleted) {
       const jobId = await store.failLostEntry(entryId, new Date())
       logger.warn('pending entry was deleted; job dead-lettered', { entry_id: entryId, job_id: jobId })
     }
     for (const entry of reply.messages) {
-      if (!entry || this.#active.has(entry.id)) continue
+      if (this.#active.has(entry.id)) continue
       logger.warn('taking over a stalled job', { job_id: entry.message.job_id, entry_id: entry.id })
       this.#deps.metrics.recovered.inc()
-      this.#begin(entry as Entry)
+      this.#begin(entry)
+    }
+  }
+
+  /** Remove the uploads kept for dead letters that were discarded (DELETE /dlq/{id}). */
+  async #removeDiscardedUploads(): Promise<void> {
+    const { store, storage, logger } = this.#deps
+    try {
+      const ids = await store.deadLetters.takeDiscardedUploads(100)
+      const failed: string[] = []
+      for (const id of ids) await storage.removeUpload(id).catch(() => failed.push(id))
+      await store.deadLetters.returnDiscardedUploads(failed)
+      if (ids.length > 0)
+        logger.info('uploads of discarded dead letters removed', { count: ids.length - failed.length })
+    } catch (error) {
+      logger.warn('removing uploads of discarded dead letters failed', { error: errorMessage(error) })
+    }
+  }
+
+  /** With every slot busy: is a dead transcoder's entry waiting? Then the next free slot is its. */
+  async #watchStalled(): Promise<void> {
+    const { config, store, logger } = this.#deps
+    if (this.#stalledWaiting || this.#active.size < config.WORKER_CONCURRENCY) return
+    try {
+      this.#stalledWaiting = await store.group.hasStalled(config.CLAIM_IDLE_MS)
+    } catch (error) {
+      logger.warn('looking for stalled jobs failed', { error: errorMessage(error) })
+    }
+  }
+
+  /** Forget consumers gone for a day (each transcoder start is a new one) that hold nothing. */
+  async #removeIdleConsumers(): Promise<void> {
+    const { config, store, logger } = this.#deps
+    try {
+      const removed = await store.group.removeIdleConsumers(config.consumerName, CONSUMER_IDLE_MS)
+      if (removed.length > 0) logger.info('idle consumers removed', { consumers: removed })
+    } catch (error) {
+      logger.warn('removing idle consumers failed', { error: errorMessage(error) })
     }
   }
 
@@ -202,7 +269,7 @@ export class Transcoder {
           entry_id: entryId,
           status: started.status,
         })
-        await store.settle(entryId)
+        await store.group.settle(entryId)
         return
       }
       const claim = started.claim
@@ -212,8 +279,9 @@ export class Transcoder {
       if (attempt > config.MAX_ATTEMPTS) {
         // Only a takeover gets here: the transcoders running it kept dying (OOM kill, crash).
         const error = `Gave up after ${attempt - 1} attempts: the transcoder running it stopped before finishing`
+        const now = new Date()
         await this.#record(
-          () => store.finish(claim, { status: 'failed', error, code: 'worker_lost' }, new Date()),
+          () => store.finish(claim, { status: 'failed', error, code: 'worker_lost' }, now),
           log,
         )
         this.#countFailed()
@@ -227,54 +295,67 @@ export class Transcoder {
         metrics.queueWait.observe(Math.max(0, Date.now() - Date.parse(job.created_at)) / 1000)
       metrics.active.inc()
       log.info('job started', { filename: job.filename, taken_over: started.before === 'processing' })
+      let result: Awaited<ReturnType<typeof processJob>>
       try {
-        const { outputs, skipped } = await (this.#deps.process ?? processJob)(job, {
+        result = await (this.#deps.process ?? processJob)(job, {
           ...this.#deps,
           logger: log,
           signal: active.stop.signal,
-          stillOwner: () => store.heartbeat(claim, config.consumerName),
+          // Asked before publishing: Redis being slow or away is waited out, not taken for a no.
+          stillOwner: () => this.#record(() => store.heartbeat(claim, config.consumerName), log),
           onProgress: (percent, eta) => {
             store.reportProgress(claim, percent, eta).catch(() => {}) // progress is best effort
           },
         })
-        const { recorded, next } = await this.#record(
-          () =>
-            store.finishAndTakeNext(
-              claim,
-              { status: 'completed', outputs, skipped },
-              new Date(),
-              // With a backlog, the next entry comes with this answer: no XREADGROUP, no start.
-              this.#stopping.signal.aborted ? '' : config.consumerName,
-            ),
-          log,
-        )
-        if (next) this.#begin({ id: next.entryId, message: { job_id: next.jobId } }, next.start)
-        if (!recorded) return log.warn('job was taken over before its result was recorded; result dropped')
-        // The renditions are published: the upload is no longer needed (failed jobs keep theirs,
-        // for a retry from the dead-letter queue).
-        await this.#deps.storage
-          .removeUpload(jobId)
-          .catch((error: unknown) => log.warn('could not remove the upload', { error: errorMessage(error) }))
-        metrics.processed.inc({ status: 'completed', profile: 'all' })
-        for (const output of outputs) metrics.processed.inc({ status: 'completed', profile: output.profile })
-        metrics.duration.observe({ profile: 'all' }, (performance.now() - startedAt) / 1000)
-        log.info('job completed', {
-          duration_ms: Math.round(performance.now() - startedAt),
-          outputs: outputs.length,
-          skipped: skipped.map((s) => s.profile),
-        })
       } catch (error) {
         await this.#failed(claim, attempt, error, active, log, performance.now() - startedAt)
+        return
       } finally {
         metrics.active.dec()
       }
+      await this.#completed(claim, result, log, startedAt)
     } catch (error) {
       // Redis could not record the outcome: the entry stays pending and XAUTOCLAIM recovers it.
+      // (Never recorded as a failure of the job: the job did not fail, Redis did.)
       logger.error('could not record the job outcome; it will be recovered', {
         entry_id: entryId,
         error: errorMessage(error),
       })
     }
+  }
+
+  /** Record a finished job (and take the next entry in the same step), then tidy up and count. */
+  async #completed(
+    claim: Claim,
+    { outputs, skipped }: Awaited<ReturnType<typeof processJob>>,
+    log: Logger,
+    startedAt: number,
+  ): Promise<void> {
+    const { config, store, metrics } = this.#deps
+    // Decided once: a retry after a lost reply must ask for the same thing as the first call.
+    // With a backlog, the next entry comes with this answer: no XREADGROUP, no start. Not while
+    // closing, nor while a stalled entry waits for the slot this frees.
+    const takeNext = this.#stopping.signal.aborted || this.#stalledWaiting ? '' : config.consumerName
+    const now = new Date()
+    const { recorded, next } = await this.#record(
+      () => store.finishAndTakeNext(claim, { status: 'completed', outputs, skipped }, now, takeNext),
+      log,
+    )
+    if (next) this.#begin({ id: next.entryId, message: { job_id: next.jobId } }, next.start)
+    if (!recorded) return log.warn('job was taken over before its result was recorded; result dropped')
+    // The renditions are published: the upload is no longer needed (failed jobs keep theirs,
+    // for a retry from the dead-letter queue).
+    await this.#deps.storage
+      .removeUpload(claim.jobId)
+      .catch((error: unknown) => log.warn('could not remove the upload', { error: errorMessage(error) }))
+    metrics.processed.inc({ status: 'completed', profile: 'all' })
+    for (const output of outputs) metrics.processed.inc({ status: 'completed', profile: output.profile })
+    metrics.duration.observe({ profile: 'all' }, (performance.now() - startedAt) / 1000)
+    log.info('job completed', {
+      duration_ms: Math.round(performance.now() - startedAt),
+      outputs: outputs.length,
+      skipped: skipped.map((s) => s.profile),
+    })
   }
 
   async #failed(
@@ -296,12 +377,15 @@ export class Transcoder {
     }
     const message = errorMessage(error)
     const code = errorCode(error)
-    const stderr = error instanceof ProcessError ? error.stderr.slice(-1000) : undefined
-    if (error instanceof ProcessError) metrics.ffmpegFailures.inc({ reason: error.reason })
+    // A run killed at the timeout ceiling comes as a PermanentJobError caused by the ProcessError.
+    const run = error instanceof ProcessError ? error : (error as Error | undefined)?.cause
+    const stderr = run instanceof ProcessError ? run.stderr.slice(-1000) : undefined
+    if (run instanceof ProcessError) metrics.ffmpegFailures.inc({ reason: run.reason })
     if (isPermanent(error) || attempt >= config.MAX_ATTEMPTS) {
       const final = finalError(message, attempt)
+      const now = new Date()
       const recorded = await this.#record(
-        () => store.finish(claim, { status: 'failed', error: final, code }, new Date()),
+        () => store.finish(claim, { status: 'failed', error: final, code }, now),
         log,
       )
       if (!recorded) return
@@ -362,7 +446,9 @@ export class Transcoder {
           active.stop.abort()
         }
       } catch (error) {
-        logger.debug('heartbeat failed', { job_id: active.jobId, error: errorMessage(error) })
+        // Redis silent or away: the job goes on; the entry stays this transcoder's unless Redis
+        // stays away past CLAIM_IDLE_MS (then another takes it over and this attempt's result is refused).
+        logger.warn('heartbeat failed', { job_id: active.jobId, error: errorMessage(error) })
       }
     }
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { access, mkdir, mkdtemp, open, readdir, rename, rm, unlink } from 'node:fs/promises'
+import { access, mkdir, mkdtemp, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { JOB_ID_PATTERN } from '../jobs/job.ts'
 import type {
@@ -30,6 +30,21 @@ export class LocalUploadStorage implements UploadStorage {
   /** The final path of job `id`'s upload. */
   path(id: string): string {
     return join(this.dir, checkId(id))
+  }
+
+  async sweepPartials(idleMs: number): Promise<number> {
+    const names = await readdir(this.dir).catch(() => [] as string[])
+    let removed = 0
+    for (const name of names) {
+      if (!name.endsWith('.part')) continue
+      const path = join(this.dir, name)
+      // Another replica's upload in progress writes at least every UPLOAD_IDLE_TIMEOUT_MS.
+      const info = await stat(path).catch(() => null)
+      if (!info || Date.now() - info.mtimeMs < idleMs) continue
+      await rm(path, { force: true })
+      removed++
+    }
+    return removed
   }
 
   async create(id: string): Promise<UploadSink> {

@@ -141,3 +141,23 @@ describe.each(Object.keys(backends))('%s storage', (name) => {
     await expect(store.workDir('a/b')).rejects.toThrow('invalid job id')
   })
 })
+
+describe('local storage: partial uploads', () => {
+  it('sweeps part files idle past the limit, and keeps uploads in progress and committed ones', async () => {
+    const storage = new LocalStorage(join(dir.path, 'sweep'), join(dir.path, 'sweep-out'))
+    const dead = await storage.create('dead-1')
+    await dead.write(bytes(10, 1)) // an ingest that died here never commits or aborts
+    const committed = await storage.create('done-1')
+    await committed.write(bytes(10, 2))
+    await committed.commit()
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    const live = await storage.create('live-1')
+    await live.write(bytes(10, 3))
+    expect(await storage.sweepPartials(50)).toBe(1)
+    const left = (await readdir(join(dir.path, 'sweep'))).sort()
+    expect(left).toHaveLength(2)
+    expect(left[0]).toBe('done-1')
+    expect(left[1]).toMatch(/^live-1\..+\.part$/)
+    await live.abort()
+  })
+})

@@ -14,6 +14,12 @@ export interface UploadSink {
 export interface UploadStorage {
   /** Start storing the upload of job `id`. Nothing is visible under the final name until commit. */
   create(id: string): Promise<UploadSink>
+  /**
+   * Remove partial uploads nothing has written to for `idleMs` (left by an ingest that died
+   * mid-upload); returns how many. Local disk only: in S3, incomplete multipart uploads are
+   * the bucket's lifecycle rule's to expire.
+   */
+  sweepPartials?(idleMs: number): Promise<number>
 }
 
 /** A rendition written to a local work directory, ready to publish. */
