@@ -4,13 +4,13 @@
  * an upload to the Bun ingest is read back `completed` from the Deno status, and the other way
  * round.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { JobSchema, UploadResponseSchema } from '@vpp/shared'
 import { makeClip, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, type Pipeline, processesMatching, startPipeline } from './harness.ts'
+import { eventually, type Pipeline, startPipeline } from './harness.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BIN = join(ROOT, 'node_modules', '.bin')
@@ -57,6 +57,24 @@ async function start(service: 'ingest' | 'status', runtime: 'bun' | 'deno'): Pro
   return url
 }
 
+/**
+ * Processes still in our children's process groups (pgrep -g): ours only, not the Bun or Deno
+ * services another test file may be running at the same time.
+ */
+function leftOver(): string[] {
+  return children.flatMap((child) => {
+    try {
+      return execFileSync('pgrep', ['-g', String(child.pid)])
+        .toString()
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+    } catch {
+      return [] // pgrep exits 1 when nothing matches
+    }
+  })
+}
+
 beforeAll(async () => {
   redis = await startTestRedis()
   dir = await tempDir()
@@ -79,14 +97,10 @@ afterAll(async () => {
     } catch {} // already gone
   }
   for (const child of children) signalGroup(child, 'SIGTERM')
-  await eventually(
-    () => processesMatching('serve\\.(bun|deno)\\.ts').length === 0,
-    10_000,
-    'runtimes to exit',
-  ).catch(() => {
+  await eventually(() => leftOver().length === 0, 10_000, 'runtimes to exit').catch(() => {
     for (const child of children) signalGroup(child, 'SIGKILL')
   })
-  expect(processesMatching('serve\\.(bun|deno)\\.ts')).toEqual([])
+  expect(leftOver()).toEqual([])
   await pipeline?.close()
   await redis?.stop()
   await dir?.remove()

@@ -134,6 +134,27 @@ describe('Idempotency-Key', () => {
     expect(bad.status).toBe(400)
   })
 
+  it('keeps keys apart between client addresses when there are no API keys', async () => {
+    let address = '192.0.2.1'
+    const t = await fixture.makeApp({ clientAddress: () => address })
+    const url = { url: 'https://cdn.example.com/a.mp4' }
+    const jobOf = async (res: Response) => UploadResponseSchema.parse(await res.json()).job_id
+    const mine = await jobOf(await t.importUrl(url, { 'idempotency-key': 'same' }))
+    const again = await t.importUrl(url, { 'idempotency-key': 'same' })
+    expect(again.headers.get('idempotent-replayed')).toBe('true')
+    expect(await jobOf(again)).toBe(mine)
+    // Another client choosing the same key gets a job of its own, not the first client's.
+    address = '198.51.100.7'
+    const theirs = await t.importUrl(url, { 'idempotency-key': 'same' })
+    expect(theirs.headers.get('idempotent-replayed')).toBeNull()
+    expect(await jobOf(theirs)).not.toBe(mine)
+    const upload = await t.upload(form('a.mp4', mp4Bytes(100)), { 'idempotency-key': 'upload' })
+    address = '192.0.2.1'
+    const otherUpload = await t.upload(form('a.mp4', mp4Bytes(100)), { 'idempotency-key': 'upload' })
+    expect(await jobOf(otherUpload)).not.toBe(await jobOf(upload))
+    expect(await fixture.client.xLen(t.store.keys.stream)).toBe(4)
+  })
+
   it('keeps keys apart between API keys', async () => {
     const t = await fixture.makeApp({ apiKeys: [KEY, OTHER] })
     const url = { url: 'https://cdn.example.com/a.mp4' }

@@ -4,6 +4,7 @@ import {
   AppError,
   addressPolicy,
   apiKeyAuth,
+  appErrorOf,
   checkImportUrl,
   checkResolved,
   clientOf,
@@ -16,6 +17,7 @@ import {
   type Job,
   type JobSource,
   type JobStore,
+  JSON_BODY_LIMIT,
   jsonErrorHandler,
   jsonNotFound,
   type Logger,
@@ -23,6 +25,7 @@ import {
   observeRequests,
   RateLimiter,
   redisHealth,
+  requestLimits,
   type UploadResponse,
   type UploadStorage,
   UploadUrlRequestSchema,
@@ -31,7 +34,7 @@ import {
 import { type Context, Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { Registry } from 'prom-client'
-import { fileTooLarge, receiveUpload } from './receive-upload.ts'
+import { fileTooLarge, receiveUpload, uploadTimeout } from './receive-upload.ts'
 
 export interface IngestDeps {
   store: JobStore
@@ -46,13 +49,18 @@ export interface IngestDeps {
   rateLimitPerMinute?: number
   uploadIdleTimeoutMs?: number
   uploadTimeoutMs?: number
+  /** Time limit of every request but uploads, body included (REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs?: number
   /** URL imports may name private addresses (tests, trusted networks). */
   allowPrivateUrls?: boolean
   /**
-   * The addresses a URL import's host name resolves to (a runtime's DNS; tests pass their own).
-   * Unset: host names are checked only when the transcoder connects.
+   * The addresses a URL import's host name resolves to (a runtime's DNS; tests pass their own);
+   * `signal` aborts when the app stops waiting. Unset: host names are checked only when the
+   * transcoder connects.
    */
-  resolveHost?: (hostname: string) => Promise<string[]>
+  resolveHost?: (hostname: string, signal?: AbortSignal) => Promise<string[]>
+  /** How long a host name may take to resolve before the import is refused (400 invalid_url). */
+  resolveTimeoutMs?: number
   /** The peer address of a request (the runtime's conninfo), for per-client rate limits. */
   clientAddress?: (c: Context) => string | undefined
   /** Clock and id source, replaceable in tests. */
@@ -66,6 +74,13 @@ type Enqueue = { id: string; filename: string; source: JobSource; url?: string; 
 /** Room for multipart headers and boundaries on top of the file itself. */
 const MULTIPART_OVERHEAD = 64 * 1024
 
+/** A URL import's host name must resolve within this, by default. */
+const RESOLVE_TIMEOUT_MS = 3000
+
+/** `POST /upload`: the route that times its body itself (UPLOAD_IDLE_TIMEOUT_MS, UPLOAD_TIMEOUT_MS). */
+export const isUpload = (request: Request): boolean =>
+  request.method === 'POST' && new URL(request.url).pathname === '/upload'
+
 /**
  * The ingest API: uploads and URL imports become jobs on the stream. Builds the app only; a
  * runtime's serve.ts listens.
@@ -73,9 +88,27 @@ const MULTIPART_OVERHEAD = 64 * 1024
 export function createApp(deps: IngestDeps) {
   const now = deps.now ?? (() => new Date())
   const newId = deps.newId ?? (() => crypto.randomUUID())
-  const limiter = new RateLimiter(deps.store.client, deps.store.keys, deps.rateLimitPerMinute ?? 0)
+  const limiter = new RateLimiter(deps.store.redis, deps.store.keys, deps.rateLimitPerMinute ?? 0)
   const allowed = addressPolicy(deps.allowPrivateUrls ?? false)
   const address = deps.clientAddress ?? (() => undefined)
+  const uploadIdleTimeoutMs = deps.uploadIdleTimeoutMs ?? 30_000
+  const uploadTimeoutMs = deps.uploadTimeoutMs ?? 3600_000
+  const requestTimeoutMs = deps.requestTimeoutMs ?? 10_000
+  const resolveTimeoutMs = deps.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS
+
+  /** Every route but /upload: a JSON body of a few KB at most, within REQUEST_TIMEOUT_MS. */
+  const small = requestLimits({ maxBytes: JSON_BODY_LIMIT, timeoutMs: requestTimeoutMs })
+  /**
+   * /upload: the file and its multipart framing, declared (a chunked body is counted as it
+   * streams, by receiveUpload); the upload's own timeouts cut it first, this backs them up.
+   */
+  const upload = requestLimits({
+    maxBytes: deps.maxFileSize + MULTIPART_OVERHEAD,
+    timeoutMs: uploadTimeoutMs + requestTimeoutMs,
+    streamed: true,
+    tooLarge: fileTooLarge,
+    timedOut: () => uploadTimeout(`Upload took longer than ${Math.round(uploadTimeoutMs / 1000)}s`),
+  })
 
   const accepted = (job: Job): UploadResponse => ({
     job_id: job.job_id,
@@ -125,7 +158,8 @@ export function createApp(deps: IngestDeps) {
       if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
         throw new AppError('bad_request', 'Idempotency-Key must be 1-255 printable ASCII characters', 400)
       }
-      scope = `${c.get('apiClient') ?? 'anonymous'}:${key}`
+      // Per client, as the rate limit counts: the API key's id, else the peer address.
+      scope = `${clientOf(c, address)}:${key}`
       const first = await deps.store.idempotentJob(scope)
       if (first) return { scope, first }
     }
@@ -145,9 +179,7 @@ export function createApp(deps: IngestDeps) {
   app.use(observeRequests(deps.logger, createHttpMetrics(deps.registry)))
   if (deps.apiKeys?.length) app.use(apiKeyAuth(deps.apiKeys))
 
-  app.post('/upload', async (c) => {
-    const declared = Number(c.req.header('content-length') ?? Number.NaN)
-    if (declared > deps.maxFileSize + MULTIPART_OVERHEAD) throw fileTooLarge()
+  app.post('/upload', upload, async (c) => {
     if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('multipart/form-data')) {
       throw new AppError('bad_request', 'Expected a multipart/form-data body with a "file" field', 400)
     }
@@ -158,8 +190,8 @@ export function createApp(deps: IngestDeps) {
       id,
       maxBytes: deps.maxFileSize,
       storage: deps.storage,
-      idleTimeoutMs: deps.uploadIdleTimeoutMs ?? 30_000,
-      totalTimeoutMs: deps.uploadTimeoutMs ?? 3600_000,
+      idleTimeoutMs: uploadIdleTimeoutMs,
+      totalTimeoutMs: uploadTimeoutMs,
     })
     try {
       const { job, created } = await enqueue({
@@ -182,6 +214,7 @@ export function createApp(deps: IngestDeps) {
 
   app.post(
     '/upload-url',
+    small,
     zValidator('json', UploadUrlRequestSchema, (result) => {
       if (!result.success) throw new AppError('bad_request', zodMessage(result.error), 400)
     }),
@@ -203,10 +236,7 @@ export function createApp(deps: IngestDeps) {
       checkImportUrl(parsed, allowed)
       const host = hostOf(parsed)
       if (deps.resolveHost && !isIpLiteral(host)) {
-        const addresses = await deps.resolveHost(host).catch(() => {
-          throw new AppError('invalid_url', `The host ${host} could not be resolved`, 400)
-        })
-        checkResolved(host, addresses, allowed)
+        checkResolved(host, await resolveWithin(deps.resolveHost, host, resolveTimeoutMs), allowed)
       }
       const { job, created } = await enqueue({
         id: newId(),
@@ -219,17 +249,47 @@ export function createApp(deps: IngestDeps) {
     },
   )
 
-  app.get('/healthz', (c) => redisHealth(c, deps.store.client))
-  app.get('/metrics', () => metricsResponse(deps.registry))
+  app.get('/healthz', small, (c) => redisHealth(c, deps.store.client))
+  app.get('/metrics', small, () => metricsResponse(deps.registry))
 
   return app
 }
 
 /** The `status` label of a refused upload: the error's code (a bounded set). */
 function uploadStatus(error: unknown): string {
-  if (error instanceof AppError) return error.code
+  const known = appErrorOf(error)
+  if (known) return known.code
   if (error instanceof HTTPException) return error.status === 401 ? 'unauthorized' : 'bad_request'
   return 'internal_error'
+}
+
+/**
+ * The addresses of a URL import's host, or 400 invalid_url when it has none or takes longer than
+ * `timeoutMs` to say (the resolver is told to stop then, through the signal).
+ */
+async function resolveWithin(
+  resolve: (hostname: string, signal?: AbortSignal) => Promise<string[]>,
+  host: string,
+  timeoutMs: number,
+): Promise<string[]> {
+  const signal = AbortSignal.timeout(timeoutMs)
+  let onAbort = () => {}
+  const expired = new Promise<never>((_, reject) => {
+    onAbort = () =>
+      reject(new AppError('invalid_url', `The host ${host} did not resolve within ${timeoutMs / 1000}s`, 400))
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([
+      resolve(host, signal).catch((error: unknown) => {
+        if (signal.aborted) return expired
+        throw new AppError('invalid_url', `The host ${host} could not be resolved`, 400, { cause: error })
+      }),
+      expired,
+    ])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   baseConfigShape,
   boolVar,
   type Env,
+  httpConfigShape,
   intVar,
   parseEnv,
   portVar,
@@ -15,6 +16,7 @@ import { z } from 'zod'
 const shape = {
   ...baseConfigShape,
   ...storageConfigShape,
+  ...httpConfigShape,
   /** Port of the upload API. */
   INGEST_PORT: portVar(8000),
   /** Interface to listen on. */

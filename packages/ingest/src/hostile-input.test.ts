@@ -1,5 +1,7 @@
+import { createSocket } from 'node:dgram'
 import { readFile } from 'node:fs/promises'
 import { UploadResponseSchema } from '@vpp/shared'
+import { dnsResolver } from '@vpp/shared/node'
 import { describe, expect, it } from 'vitest'
 import { form, MP4_HEAD, mp4Bytes, useIngestFixture } from './test-fixture.ts'
 
@@ -41,6 +43,78 @@ function slowBody(first: Uint8Array, dripMs?: number): ReadableStream<Uint8Array
     },
   })
 }
+
+/** A request body sent as `pieces`, `gapMs` apart. */
+function paced(pieces: Array<Uint8Array | string>, gapMs: number): ReadableStream<Uint8Array> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let next = 0
+  return new ReadableStream({
+    async pull(controller) {
+      if (next > 0) await new Promise((resolve) => (timer = setTimeout(resolve, gapMs)))
+      const piece = pieces[next++] ?? ''
+      controller.enqueue(typeof piece === 'string' ? text(piece) : piece)
+      if (next === pieces.length) controller.close()
+    },
+    cancel() {
+      clearTimeout(timer)
+    },
+  })
+}
+
+const json = { 'content-type': 'application/json' }
+
+describe('request limits', () => {
+  it('refuses a JSON body of more than a few KB with 413 before reading it all, declared or not', async () => {
+    const t = await fixture.makeApp()
+    const long = await t.importUrl({ url: `https://cdn.example.com/${'a'.repeat(20_000)}.mp4` })
+    expect(long.status).toBe(413)
+    expect(await long.json()).toEqual({
+      error: 'payload_too_large',
+      message: 'The request body is larger than 16384 bytes',
+    })
+    // Declared: refused on the header, the body (which never ends) is not read.
+    const declared = await t.app.request('/upload-url', {
+      method: 'POST',
+      body: slowBody(text('{"url":"')),
+      headers: { ...json, 'content-length': String(300 * 1024 * 1024) },
+      duplex: 'half',
+    } as RequestInit)
+    expect(declared.status).toBe(413)
+    expect(declared.headers.get('connection')).toBe('close')
+    expect(await fixture.client.xLen(t.store.keys.stream)).toBe(0)
+    const metrics = await (await t.app.request('/metrics')).text()
+    expect(metrics).toMatch(/video_uploads_total\{status="payload_too_large",service="ingest"\} 2/)
+  })
+
+  it('answers a JSON body that trickles with 408 at REQUEST_TIMEOUT_MS, and queues nothing when it ends later', async () => {
+    const t = await fixture.makeApp({ requestTimeoutMs: 300 })
+    const started = Date.now()
+    const res = await t.app.request('/upload-url', {
+      method: 'POST',
+      body: paced(['{"url":"https://cdn.example.com/', 'a.mp4"}'], 600),
+      headers: json,
+      duplex: 'half',
+    } as RequestInit)
+    expect(res.status).toBe(408)
+    expect(await res.json()).toEqual({
+      error: 'request_timeout',
+      message: 'The request took longer than 0.3s',
+    })
+    expect(Date.now() - started).toBeLessThan(600)
+    await new Promise((resolve) => setTimeout(resolve, 700)) // the body has ended by now
+    expect(await fixture.client.xLen(t.store.keys.stream)).toBe(0)
+  })
+
+  it('takes an upload slower than REQUEST_TIMEOUT_MS: uploads have their own timeouts', async () => {
+    const t = await fixture.makeApp({ requestTimeoutMs: 200, uploadIdleTimeoutMs: 1000 })
+    const { body, headers } = rawMultipart('slow.mp4', mp4Bytes(3000))
+    const pieces = Array.from({ length: 6 }, (_, i) =>
+      body.subarray(i * 500, i === 5 ? undefined : (i + 1) * 500),
+    )
+    const res = await t.upload(paced(pieces, 100), headers)
+    expect(res.status).toBe(202)
+  })
+})
 
 describe('upload content is checked, not only the name', () => {
   it('refuses an HLS playlist or an ffconcat script named .mp4 with 415 and keeps nothing', async () => {
@@ -179,6 +253,58 @@ describe('URL imports are checked at the door', () => {
 
     expect((await t.importUrl({ url: 'https://cdn.example.com/a.mp4' })).status).toBe(202)
   })
+
+  it('refuses a host name that does not resolve in time with 400, and tells the resolver to stop', async () => {
+    let stopped = false
+    const t = await fixture.makeApp({
+      resolveTimeoutMs: 300,
+      // A DNS that never answers.
+      resolveHost: (_host, signal) =>
+        new Promise((_, reject) =>
+          signal?.addEventListener('abort', () => {
+            stopped = true
+            reject(signal.reason)
+          }),
+        ),
+    })
+    const started = Date.now()
+    const res = await t.importUrl({ url: 'https://slow.example.com/a.mp4' })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toEqual({
+      error: 'invalid_url',
+      message: 'The host slow.example.com did not resolve within 0.3s',
+    })
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect(stopped).toBe(true)
+    expect(await fixture.client.xLen(t.store.keys.stream)).toBe(0)
+  }, 10_000)
+
+  it("ingest's DNS resolver gives up on a name server that never answers, and stops when told", async () => {
+    const silent = createSocket('udp4')
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve))
+    const servers = [`127.0.0.1:${silent.address().port}`]
+    try {
+      const quick = dnsResolver({ servers, queryTimeoutMs: 100, tries: 2 })
+      const error = await quick('video.example.com').catch((e: NodeJS.ErrnoException) => e)
+      expect((error as NodeJS.ErrnoException).code).toBe('ETIMEOUT')
+
+      // Its own timeout a minute away: only the signal can stop it sooner.
+      const patient = dnsResolver({ servers, queryTimeoutMs: 60_000, tries: 1 })
+      let started = Date.now()
+      const cancelled = await patient('video.example.com', AbortSignal.timeout(200)).catch((e) => e)
+      expect((cancelled as NodeJS.ErrnoException).code).toBe('ECANCELLED')
+      expect(Date.now() - started).toBeLessThan(3000)
+
+      const t = await fixture.makeApp({ resolveHost: patient, resolveTimeoutMs: 200 })
+      started = Date.now()
+      const res = await t.importUrl({ url: 'https://video.example.com/a.mp4' })
+      expect(res.status).toBe(400)
+      expect((await res.json()).error).toBe('invalid_url')
+      expect(Date.now() - started).toBeLessThan(3000)
+    } finally {
+      silent.close()
+    }
+  }, 15_000)
 
   it('lets private addresses through with URL_IMPORT_ALLOW_PRIVATE, but never a metadata endpoint', async () => {
     const t = await fixture.makeApp({ resolveHost, allowPrivateUrls: true })

@@ -1,12 +1,20 @@
 import { getConnInfo } from '@hono/node-server/conninfo'
-import { closeRedis, createIngestMetrics, createRegistry, type Logger, openJobStore } from '@vpp/shared'
+import {
+  closeRedis,
+  createIngestMetrics,
+  createRegistry,
+  type Logger,
+  openJobStore,
+  type ServerLimits,
+  type UploadStorage,
+} from '@vpp/shared'
 import {
   closeAll,
   closeStorage,
   listen,
   openStorage,
   type RunningService,
-  resolveHost,
+  resolveHostByDns,
 } from '@vpp/shared/node'
 import type { Context } from 'hono'
 import { createApp } from './app.ts'
@@ -35,23 +43,47 @@ export async function buildIngest(
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     uploadIdleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_MS,
     uploadTimeoutMs: config.UPLOAD_TIMEOUT_MS,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     allowPrivateUrls: config.URL_IMPORT_ALLOW_PRIVATE,
-    resolveHost,
+    resolveHost: resolveHostByDns,
     clientAddress,
   })
+  // Partial uploads of an ingest that died mid-upload: nothing has written to them for longer
+  // than any live upload may stay silent (another replica's uploads in progress are left alone).
+  const uploads: UploadStorage = storage
+  const swept = await uploads.sweepPartials?.(config.UPLOAD_IDLE_TIMEOUT_MS + config.REQUEST_TIMEOUT_MS)
+  if (swept) logger.info('partial uploads removed', { count: swept })
   logger.info('ingest ready', {
     storage: storage.backend,
     upload_dir: storage.backend === 'local' ? config.uploadDir : undefined,
     api_keys: config.API_KEYS.length > 0 ? config.API_KEYS.length : 'off',
   })
-  return { app, close: closeAll([() => closeRedis(store.client), () => closeStorage(storage)]) }
+  return {
+    app,
+    limits: ingestLimits(config),
+    close: closeAll([() => closeRedis(store.client), () => closeStorage(storage)]),
+  }
+}
+
+/**
+ * What ingest's connections are held to on every runtime, under the app's own limits: an
+ * ordinary request's REQUEST_TIMEOUT_MS, and an upload's UPLOAD_TIMEOUT_MS in all and
+ * UPLOAD_IDLE_TIMEOUT_MS of silence, so honest slow uploads still finish.
+ */
+function ingestLimits(config: IngestConfig): ServerLimits {
+  return {
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    longestRequestMs: config.UPLOAD_TIMEOUT_MS,
+    longestSilenceMs: config.UPLOAD_IDLE_TIMEOUT_MS,
+  }
 }
 
 /** Node: build the ingest app and listen on INGEST_PORT. */
 export async function startIngest(config: IngestConfig, logger: Logger): Promise<RunningService> {
-  const { app, close } = await buildIngest(config, logger, (c) => getConnInfo(c).remote.address)
-  // Node's own whole-request timeout (5 min) would cut long uploads; the app times uploads itself.
-  const server = await listen(app, config.INGEST_PORT, config.HOST, { requestTimeout: 0 })
+  const { app, limits, close } = await buildIngest(config, logger, (c) => getConnInfo(c).remote.address)
+  // Node's whole-request timeout (default 5 min) goes past UPLOAD_TIMEOUT_MS, not off: uploads
+  // can be long, and the app answers them first; its head timeout is REQUEST_TIMEOUT_MS.
+  const server = await listen(app, config.INGEST_PORT, config.HOST, limits)
   logger.info('ingest listening', { port: server.port, runtime: 'node' })
   return { port: server.port, close: closeAll([() => server.close(), close]) }
 }

@@ -1,6 +1,7 @@
 import { createLogger, serveOnBun } from '@vpp/shared'
 import { closeAll, closeOnSignal, runMain } from '@vpp/shared/node'
 import { getConnInfo } from 'hono/bun'
+import { isUpload } from './app.ts'
 import { loadConfig } from './config.ts'
 import { buildIngest } from './main.ts'
 
@@ -8,11 +9,13 @@ import { buildIngest } from './main.ts'
 await runMain(async () => {
   const config = loadConfig(process.env)
   const logger = createLogger({ service: 'ingest', format: config.LOG_FORMAT, level: config.LOG_LEVEL })
-  const { app, close } = await buildIngest(config, logger, (c) => getConnInfo(c).remote.address)
+  const { app, limits, close } = await buildIngest(config, logger, (c) => getConnInfo(c).remote.address)
   const server = serveOnBun(app, {
     port: config.INGEST_PORT,
     hostname: config.HOST,
     maxBodyBytes: config.MAX_FILE_SIZE + 1024 * 1024,
+    limits,
+    untimed: isUpload,
   })
   logger.info('ingest listening', { port: server.port, runtime: 'bun' })
   closeOnSignal(closeAll([() => server.close(), close]), logger)

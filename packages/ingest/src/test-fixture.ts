@@ -59,7 +59,7 @@ export function useIngestFixture() {
     async makeApp(overrides: Partial<IngestDeps> = {}) {
       const prefix = redis.prefix()
       const store = overrides.store ?? new JobStore(client, redisKeys(prefix))
-      if (!overrides.store) await store.ensureGroup()
+      if (!overrides.store) await store.group.ensure()
       const uploadDir = `${dir.path}/${prefix}`
       const registry = createRegistry('ingest')
       const app = createApp({

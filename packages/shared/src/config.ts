@@ -95,6 +95,11 @@ export const baseConfigShape = {
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
     .default('vpp'),
+  /**
+   * Longest one Redis command may wait for its answer; the connection is also pinged every third
+   * of it and re-opened when it stays silent that long (a partition is noticed in seconds).
+   */
+  REDIS_COMMAND_TIMEOUT_MS: intVar(5000, 100, 600_000),
   /** Root of everything on disk; uploads and outputs live below it unless set apart. */
   DATA_DIR: z.string().min(1).default('./data'),
   /** Where uploads are stored (default DATA_DIR/uploads). */
@@ -106,6 +111,15 @@ export const baseConfigShape = {
   /** `json` for JSON lines, `pretty` for people; unset: pretty on a terminal, JSON otherwise. */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
+}
+
+/** Variables of the HTTP services (ingest and status). */
+export const httpConfigShape = {
+  /**
+   * Longest an ordinary request may take, body included (408 past it); uploads have their own
+   * limits. Node also wants a request's head within it.
+   */
+  REQUEST_TIMEOUT_MS: intVar(10_000, 100, 600_000),
 }
 
 /** Where uploads and renditions are kept (ingest and transcoder): local disk, or an S3 bucket. */

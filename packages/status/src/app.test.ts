@@ -30,7 +30,7 @@ afterAll(async () => {
 })
 beforeEach(async () => {
   store = new JobStore(client, redisKeys(redis.prefix()))
-  await store.ensureGroup()
+  await store.group.ensure()
   app = createApp({
     store,
     logger: createLogger({ service: 'status', level: 'silent' }),
@@ -102,7 +102,7 @@ async function deadLetter(id: string, error: string): Promise<string> {
     { status: 'failed', error, code: 'invalid_input' },
     new Date('2026-01-01T00:02:00Z'),
   )
-  const list = await store.listDeadLetters(1000)
+  const list = await store.deadLetters.list(1000)
   return list.entries.find((e) => e.job_id === id)?.message_id ?? ''
 }
 
@@ -154,7 +154,7 @@ describe('the dead-letter queue', () => {
       message: 'Job queued for another attempt',
     })
     expect(await store.get('j3')).toMatchObject({ status: 'queued', attempts: 0 })
-    expect((await store.listDeadLetters(10)).total).toBe(0)
+    expect((await store.deadLetters.list(10)).total).toBe(0)
 
     const again = await app.request(`/dlq/${id}/retry`, { method: 'POST' })
     expect(again.status).toBe(404)
@@ -168,6 +168,51 @@ describe('the dead-letter queue', () => {
     expect((await app.request(`/dlq/${id}`, { method: 'DELETE' })).status).toBe(404)
     expect(await store.get('j4')).toMatchObject({ status: 'failed' })
   })
+
+  it('takes no body on POST and DELETE: 413 past a tiny one, 408 for one that never ends', async () => {
+    const id = await deadLetter('j5', 'boom')
+    const big = await app.request(`/dlq/${id}/retry`, { method: 'POST', body: 'x'.repeat(4096) })
+    expect(big.status).toBe(413)
+    expect(await big.json()).toEqual({
+      error: 'payload_too_large',
+      message: 'The request body is larger than 1024 bytes',
+    })
+    /** A body that sends a byte and then nothing, for good. */
+    const endless = () =>
+      new ReadableStream<Uint8Array>({
+        start: (controller) => controller.enqueue(new Uint8Array([1])),
+        pull: () => new Promise<void>(() => {}),
+      })
+    const declared = await app.request(`/dlq/${id}`, {
+      method: 'DELETE',
+      body: endless(),
+      headers: { 'content-length': String(10 * 1024 * 1024) },
+      duplex: 'half',
+    } as RequestInit)
+    expect(declared.status).toBe(413)
+
+    const quick = createApp({
+      store,
+      logger: createLogger({ service: 'status', level: 'silent' }),
+      registry: createRegistry('status'),
+      requestTimeoutMs: 200,
+    })
+    const started = Date.now()
+    const slow = await quick.request(`/dlq/${id}/retry`, {
+      method: 'POST',
+      body: endless(),
+      duplex: 'half',
+    } as RequestInit)
+    expect(slow.status).toBe(408)
+    expect(await slow.json()).toEqual({
+      error: 'request_timeout',
+      message: 'The request took longer than 0.2s',
+    })
+    expect(Date.now() - started).toBeLessThan(2000)
+    // None of them touched the entry.
+    expect((await store.deadLetters.list(10)).entries.map((e) => e.job_id)).toEqual(['j5'])
+    expect(await store.get('j5')).toMatchObject({ status: 'failed' })
+  }, 10_000)
 
   it('answers 404 for unknown or malformed ids and 400 for bad paging', async () => {
     for (const id of ['1-0', 'abc', '1700000000000-0']) {

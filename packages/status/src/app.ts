@@ -9,8 +9,10 @@ import {
   jsonNotFound,
   type Logger,
   metricsResponse,
+  NO_BODY_LIMIT,
   observeRequests,
   redisHealth,
+  requestLimits,
 } from '@vpp/shared'
 import { Hono } from 'hono'
 import type { Registry } from 'prom-client'
@@ -21,6 +23,8 @@ export interface StatusDeps {
   registry: Registry
   /** API keys; empty: no key needed. */
   apiKeys?: readonly string[]
+  /** Time limit of every request (REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs?: number
   now?: () => Date
 }
 
@@ -36,6 +40,9 @@ export function createApp(deps: StatusDeps) {
   app.onError(jsonErrorHandler(deps.logger))
   app.notFound(jsonNotFound)
   app.use(observeRequests(deps.logger, createHttpMetrics(deps.registry)))
+  // No route takes a body (the DLQ's POST and DELETE included): a tiny limit, and a short time.
+  app.use(requestLimits({ maxBytes: NO_BODY_LIMIT, timeoutMs: deps.requestTimeoutMs ?? 10_000 }))
+
   if (deps.apiKeys?.length) app.use(apiKeyAuth(deps.apiKeys))
 
   app.get('/jobs/:job_id', async (c) => {
@@ -46,7 +53,7 @@ export function createApp(deps: StatusDeps) {
     return c.json(job)
   })
 
-  app.get('/stats', async (c) => c.json(await deps.store.stats(now())))
+  app.get('/stats', async (c) => c.json(await deps.store.stats.read(now())))
 
   /** `?limit=` (1-1000, default 100) entries, oldest first; `?after=<message_id>` for the next page. */
   app.get('/dlq', async (c) => {
@@ -58,12 +65,12 @@ export function createApp(deps: StatusDeps) {
     if (after !== undefined && !MESSAGE_ID.test(after)) {
       throw new AppError('bad_request', 'after must be a message_id such as 1700000000000-0', 400)
     }
-    return c.json(await deps.store.listDeadLetters(limit, after))
+    return c.json(await deps.store.deadLetters.list(limit, after))
   })
 
   app.post('/dlq/:message_id/retry', async (c) => {
     const id = c.req.param('message_id')
-    const jobId = MESSAGE_ID.test(id) ? await deps.store.retryDeadLetter(id, now()) : null
+    const jobId = MESSAGE_ID.test(id) ? await deps.store.deadLetters.retry(id, now()) : null
     if (!jobId) throw deadLetterNotFound(id)
     deps.logger.info('dead-lettered job queued again', { job_id: jobId, message_id: id })
     return c.json({ job_id: jobId, status: 'queued', message: 'Job queued for another attempt' }, 202)
@@ -71,7 +78,7 @@ export function createApp(deps: StatusDeps) {
 
   app.delete('/dlq/:message_id', async (c) => {
     const id = c.req.param('message_id')
-    if (!MESSAGE_ID.test(id) || !(await deps.store.deleteDeadLetter(id))) throw deadLetterNotFound(id)
+    if (!MESSAGE_ID.test(id) || !(await deps.store.deadLetters.delete(id))) throw deadLetterNotFound(id)
     deps.logger.info('dead-letter entry discarded', { message_id: id })
     return c.body(null, 204)
   })

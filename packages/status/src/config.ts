@@ -1,9 +1,18 @@
-import { apiKeysVar, baseConfigShape, type Env, parseEnv, portVar, resolvePaths } from '@vpp/shared'
+import {
+  apiKeysVar,
+  baseConfigShape,
+  type Env,
+  httpConfigShape,
+  parseEnv,
+  portVar,
+  resolvePaths,
+} from '@vpp/shared'
 import { z } from 'zod'
 
 /** The status service's variables (and the shared ones); see the README's configuration table. */
 const shape = {
   ...baseConfigShape,
+  ...httpConfigShape,
   /** Port of the status API. */
   STATUS_PORT: portVar(8001),
   /** Interface to listen on. */

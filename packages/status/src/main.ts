@@ -1,4 +1,11 @@
-import { closeRedis, createRegistry, type Logger, openJobStore, registerQueueGauges } from '@vpp/shared'
+import {
+  closeRedis,
+  createRegistry,
+  type Logger,
+  openJobStore,
+  registerQueueGauges,
+  type ServerLimits,
+} from '@vpp/shared'
 import { closeAll, listen, type RunningService } from '@vpp/shared/node'
 import { createApp } from './app.ts'
 import type { StatusConfig } from './config.ts'
@@ -9,17 +16,25 @@ export async function buildStatus(config: StatusConfig, logger: Logger) {
   const registry = createRegistry('status')
   // The queue is one per pipeline, so one service reports it: this one.
   registerQueueGauges(registry, {
-    queue: () => store.queueDepth(),
-    dlq: () => store.client.xLen(store.keys.dlq),
+    queue: () => store.stats.queueDepth(),
+    dlq: () => store.stats.dlqDepth(),
   })
-  const app = createApp({ store, logger, registry, apiKeys: config.API_KEYS })
-  return { app, close: () => closeRedis(store.client) }
+  const app = createApp({
+    store,
+    logger,
+    registry,
+    apiKeys: config.API_KEYS,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+  })
+  // Every request is an ordinary one: REQUEST_TIMEOUT_MS bounds each, on every runtime.
+  const limits: ServerLimits = { requestTimeoutMs: config.REQUEST_TIMEOUT_MS }
+  return { app, limits, close: () => closeRedis(store.client) }
 }
 
 /** Node: build the status app and listen on STATUS_PORT. */
 export async function startStatus(config: StatusConfig, logger: Logger): Promise<RunningService> {
-  const { app, close } = await buildStatus(config, logger)
-  const server = await listen(app, config.STATUS_PORT, config.HOST)
+  const { app, limits, close } = await buildStatus(config, logger)
+  const server = await listen(app, config.STATUS_PORT, config.HOST, limits)
   logger.info('status listening', { port: server.port, runtime: 'node' })
   return { port: server.port, close: closeAll([() => server.close(), close]) }
 }

@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { bearerAuth } from 'hono/bearer-auth'
 import { timingSafeEqual } from 'hono/utils/buffer'
 import { AppError } from '../errors.ts'
-import type { RedisClient } from '../redis/redis.ts'
+import type { RedisCalls } from '../jobs/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
 
 /** Context variables set by the access middlewares. */
@@ -67,7 +67,8 @@ export class RateLimitedError extends AppError {
  */
 export class RateLimiter {
   constructor(
-    readonly client: RedisClient,
+    /** The job store's Redis calls: the same connection, under the same command deadline. */
+    readonly redis: RedisCalls,
     readonly keys: RedisKeys,
     readonly perMinute: number,
     readonly now: () => number = Date.now,
@@ -80,11 +81,13 @@ export class RateLimiter {
     const window = Math.floor(now / 60_000)
     const key = this.keys.rate(clientId, window)
     const msLeft = (window + 1) * 60_000 - now
-    const [count] = (await this.client
-      .multi()
-      .incr(key)
-      .pExpire(key, msLeft + 1000)
-      .exec()) as [number, unknown]
+    const [count] = (await this.redis.call(
+      this.redis.client
+        .multi()
+        .incr(key)
+        .pExpire(key, msLeft + 1000)
+        .exec(),
+    )) as [number, unknown]
     if (count > this.perMinute)
       throw new RateLimitedError(this.perMinute, Math.max(1, Math.ceil(msLeft / 1000)))
   }

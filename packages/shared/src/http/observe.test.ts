@@ -70,4 +70,21 @@ describe('observeRequests', () => {
     )
     expect(text).not.toMatch(/aaa|bbb|nope/)
   })
+
+  it('labels unknown HTTP methods `other`, so a client cannot mint label values', async () => {
+    const { app: a, registry, lines } = app()
+    for (const method of ['PROPFIND', 'MKCOL', 'COPY', 'PURGE']) await a.request('/jobs/1', { method })
+    await a.request('/jobs/1', { method: 'DELETE' })
+    await a.request('/jobs/1', { method: 'OPTIONS' })
+    const text = await registry.metrics()
+    expect(text).toContain(
+      'http_request_duration_seconds_count{service="test",method="other",route="unmatched",status="404"} 4',
+    )
+    for (const method of ['DELETE', 'OPTIONS']) {
+      expect(text).toContain(`http_request_duration_seconds_count{service="test",method="${method}"`)
+    }
+    expect(text).not.toMatch(/PROPFIND|MKCOL|COPY|PURGE/)
+    // The log line still says what was sent.
+    expect(lines[0]).toMatchObject({ method: 'PROPFIND', route: 'unmatched', status: 404 })
+  })
 })

@@ -9,6 +9,17 @@ export const REQUEST_ID_HEADER = 'X-Request-Id'
 /** Probes and scrapes: logged at debug, so a 15 s scrape interval does not flood the log. */
 const QUIET_ROUTES = new Set(['/healthz', '/metrics'])
 
+/** HTTP methods that get their own `method` label; any other is `other` (a bounded label). */
+const KNOWN_METHODS: ReadonlySet<string> = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+])
+
 /**
  * The route pattern that handled a request (`/jobs/:job_id`), or `unmatched`: a bounded label,
  * never a path with ids in it.
@@ -35,7 +46,8 @@ export function observeRequests(logger: Logger, metrics: HttpMetrics): Middlewar
     const seconds = (performance.now() - started) / 1000
     const route = routeOf(c)
     const status = c.res.status
-    metrics.requestDuration.observe({ method: c.req.method, route, status: String(status) }, seconds)
+    const method = KNOWN_METHODS.has(c.req.method) ? c.req.method : 'other'
+    metrics.requestDuration.observe({ method, route, status: String(status) }, seconds)
     const fields = {
       request_id: id,
       method: c.req.method,

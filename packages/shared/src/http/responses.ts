@@ -5,9 +5,20 @@ import { AppError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { isRedisUnavailable, type RedisClient } from '../redis/redis.ts'
 
+/**
+ * The AppError a thrown value stands for: itself, or the one an HTTPException carries as its
+ * cause (Hono's timeout middleware throws HTTPExceptions only).
+ */
+export function appErrorOf(error: unknown): AppError | undefined {
+  if (error instanceof AppError) return error
+  if (error instanceof HTTPException && error.cause instanceof AppError) return error.cause
+  return undefined
+}
+
 /** Every error leaves as JSON `{ error, message }` with the right status (one onError per app). */
 export function jsonErrorHandler(logger: Logger): ErrorHandler {
-  return (error, c) => {
+  return (thrown, c) => {
+    const error = appErrorOf(thrown) ?? thrown
     if (error instanceof AppError && error.status === 503) {
       logger.warn('dependency unavailable', { ...where(c), error: String(error.cause ?? error) })
     }

@@ -1,5 +1,5 @@
-import type { ServerOptions } from 'node:http'
 import { type ServerType, serve } from '@hono/node-server'
+import { connectionIdleMs, type ServerLimits } from '../http/runtime-serve.ts'
 import type { Logger } from '../logger.ts'
 
 export interface FetchApp {
@@ -12,13 +12,25 @@ export interface Listening {
   close(): Promise<void>
 }
 
-/** Listen with @hono/node-server; resolves once the port is bound. */
+/**
+ * Listen with @hono/node-server; resolves once the port is bound. With `limits`, Node's own
+ * timeouts back the app's (which answer first, as JSON): a request's head must arrive within
+ * requestTimeoutMs (Node's default: 60 s), a whole request within longestRequestMs plus that
+ * (Node's answers 408 and closes), and a connection silent for connectionIdleMs(limits) is
+ * closed (Node's default: never). Without, Node's defaults stay.
+ */
 export function listen(
   app: FetchApp,
   port: number,
   hostname: string,
-  serverOptions: ServerOptions = {},
+  limits?: ServerLimits,
 ): Promise<Listening> {
+  const serverOptions = limits && {
+    headersTimeout: limits.requestTimeoutMs,
+    requestTimeout: (limits.longestRequestMs ?? limits.requestTimeoutMs) + limits.requestTimeoutMs,
+    // How often Node looks for requests past those two (default 30 s: far too coarse for them).
+    connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.round(limits.requestTimeoutMs / 4))),
+  }
   return new Promise((resolve, reject) => {
     let server: ServerType | undefined
     const onError = (error: Error) => reject(error)
@@ -38,6 +50,7 @@ export function listen(
       })
     })
     server.once('error', onError)
+    if (limits) server.setTimeout(connectionIdleMs(limits))
   })
 }
 

@@ -1,0 +1,107 @@
+import type { MiddlewareHandler } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { HTTPException } from 'hono/http-exception'
+import { timeout } from 'hono/timeout'
+import { AppError } from '../errors.ts'
+
+/** Largest body of a JSON route: `{"url": ...}` with a 2048-character URL, escaped, fits. */
+export const JSON_BODY_LIMIT = 16 * 1024
+
+/** Largest body of a route that takes none (room for a client that sends `{}` anyway). */
+export const NO_BODY_LIMIT = 1024
+
+/**
+ * An error answered before the body was read whole: `Connection: close`, so the rest of the body
+ * need not be read (Node and Bun close the connection after the answer; Deno waits for the
+ * client to stop).
+ */
+const closing = (error: AppError) => {
+  error.headers.Connection = 'close'
+  return error
+}
+
+export const payloadTooLarge = (maxBytes: number) =>
+  closing(new AppError('payload_too_large', `The request body is larger than ${maxBytes} bytes`, 413))
+
+export const requestTimedOut = (timeoutMs: number) =>
+  closing(
+    new AppError('request_timeout', `The request took longer than ${Math.round(timeoutMs / 100) / 10}s`, 408),
+  )
+
+export interface RequestLimits {
+  /** Largest body (413 past it). */
+  maxBytes: number
+  /** Longest the request may take, its body included (408 past it). */
+  timeoutMs: number
+  /**
+   * The route reads its body as a stream and counts it itself: only a declared Content-Length is
+   * checked here (Hono's bodyLimit would buffer a chunked body whole, up to maxBytes, to count it).
+   */
+  streamed?: boolean
+  /** The errors to answer with (default: payloadTooLarge, requestTimedOut). */
+  tooLarge?: () => AppError
+  timedOut?: () => AppError
+}
+
+/**
+ * A body limit and a time limit for a route, with Hono's own bodyLimit and timeout middlewares:
+ * 413 or 408 as JSON `{ error, message }` (through the app's onError). The time limit runs
+ * around the body limit, so a body that trickles in is cut by it too, and once it has answered,
+ * the route's reads of the body fail: a body completed after its 408 creates nothing. (A
+ * streamed route stops reading by its own, shorter, timeouts.)
+ */
+export function requestLimits(limits: RequestLimits): MiddlewareHandler {
+  const tooLarge = limits.tooLarge ?? (() => payloadTooLarge(limits.maxBytes))
+  const timedOut = limits.timedOut ?? (() => requestTimedOut(limits.timeoutMs))
+  const size = bodyLimit({
+    maxSize: limits.maxBytes,
+    onError: () => {
+      throw tooLarge()
+    },
+  })
+  const declared = (headers: Headers) => headers.has('content-length') && !headers.has('transfer-encoding')
+  /** How to make a request's body reads fail, once it has had its 408. */
+  const cuts = new WeakMap<object, (error: Error) => void>()
+  // Hono's timeout takes an HTTPException; ours carries the AppError the answer is made of.
+  const time = timeout(limits.timeoutMs, (c) => {
+    const error = timedOut()
+    cuts.get(c)?.(error)
+    return new HTTPException(error.status as 408, { message: error.message, cause: error })
+  })
+  return (c, next) => {
+    // GET and HEAD carry no body (fetch's Request refuses one), and asking for `body` is not free:
+    // on Node it makes @hono/node-server build the whole Request (half the GET throughput).
+    const bodyless = c.req.method === 'GET' || c.req.method === 'HEAD'
+    if (!bodyless && !limits.streamed && c.req.raw.body) {
+      const body = severable(c.req.raw.body)
+      cuts.set(c, body.sever)
+      c.req.raw = new Request(c.req.raw, { body: body.stream, duplex: 'half' } as RequestInit)
+    }
+    return time(c, async () => {
+      // (size's onError throws, so it never answers with a Response of its own.)
+      if (bodyless || (limits.streamed && !declared(c.req.raw.headers))) await next()
+      else await size(c, next)
+    })
+  }
+}
+
+/**
+ * `body` as a stream whose reads fail from `sever()` on, leaving `body` itself as it is (its
+ * runtime drains or closes it once the answer has gone: cancelling it here could cut the answer).
+ */
+function severable(body: ReadableStream<Uint8Array>) {
+  const reader = body.getReader()
+  let sever: (error: Error) => void = () => {}
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      sever = (error) => controller.error(error)
+    },
+    async pull(controller) {
+      const { done, value } = await reader.read()
+      if (done) controller.close()
+      else controller.enqueue(value)
+    },
+    cancel: (reason) => reader.cancel(reason),
+  })
+  return { stream, sever: (error: Error) => sever(error) }
+}
