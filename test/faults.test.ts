@@ -4,7 +4,7 @@
  * outputs, whatever crashes in between.
  */
 import { existsSync } from 'node:fs'
-import { readdir, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises'
 import { DlqListSchema, type Job } from '@vpp/shared'
 import { MP4_HEAD, makeClip, probeFile, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -85,7 +85,7 @@ describe('fault tests', () => {
     expect(await pendingCount(pipeline)).toBe(0)
     expect(await pipeline.store.client.xLen(pipeline.store.keys.stream)).toBe(0)
     // Published once: the counters saw exactly one completion.
-    expect(await pipeline.store.stats(new Date())).toMatchObject({
+    expect(await pipeline.store.stats.read(new Date())).toMatchObject({
       total_jobs: 1,
       jobs_by_status: { completed: 1 },
       dlq_depth: 0,
@@ -146,6 +146,16 @@ describe('fault tests', () => {
     expect(again.entries).toHaveLength(1)
     expect(again.entries[0]?.message_id).not.toBe(entry?.message_id)
     expect(await pipeline.store.get(poison)).toMatchObject({ status: 'failed', attempts: 1 })
+
+    // Discarded for good: the upload kept for a retry goes too (removed by the transcoder).
+    const upload = `${dir.path}/f3/uploads/${poison}`
+    expect(existsSync(upload)).toBe(true)
+    const discard = await fetch(`${pipeline.status}/dlq/${again.entries[0]?.message_id}`, {
+      method: 'DELETE',
+    })
+    expect(discard.status).toBe(204)
+    await eventually(() => !existsSync(upload), 15_000, 'the discarded upload to be removed')
+    expect(await pipeline.store.get(poison)).toMatchObject({ status: 'failed' })
   })
 
   it('4. ffmpeg past its timeout is killed, retried with backoff, and dead-lettered after MAX_ATTEMPTS', async () => {
@@ -184,7 +194,7 @@ describe('fault tests', () => {
     for (let i = 0; i < 6; i++)
       ids.push(await pipeline.upload(i % 3 === 0 ? clips.long : clips.short, `clip-${i}.mp4`))
     await eventually(
-      async () => (await pipeline?.store.stats(new Date()))?.jobs_by_status.processing === 2,
+      async () => (await pipeline?.store.stats.read(new Date()))?.jobs_by_status.processing === 2,
       30_000,
       'two jobs running',
     )
@@ -199,7 +209,7 @@ describe('fault tests', () => {
 
     for (const id of ids)
       expect((await pipeline.waitFor(id, [...FINAL], 120_000)).status, id).toBe('completed')
-    const stats = await pipeline.store.stats(new Date())
+    const stats = await pipeline.store.stats.read(new Date())
     expect(stats).toMatchObject({
       total_jobs: 6,
       jobs_by_status: { completed: 6 },
@@ -226,7 +236,7 @@ describe('fault tests', () => {
     let kills = 0
     const deadline = Date.now() + 240_000
     for (;;) {
-      const stats = await pipeline.store.stats(new Date())
+      const stats = await pipeline.store.stats.read(new Date())
       const done = (stats.jobs_by_status.completed ?? 0) + (stats.jobs_by_status.failed ?? 0)
       if (done === ids.length) break
       if (Date.now() > deadline) throw new Error(`soak stuck: ${JSON.stringify(stats)}\n${steady.stderr()}`)
@@ -243,7 +253,7 @@ describe('fault tests', () => {
     expect(completed.length + failed.length).toBe(60) // none missing
     for (const job of failed) expect(job?.error).toMatch(/Gave up after/) // only repeated kills may dead-letter
     // None twice: each finish moved the counters exactly once.
-    const stats = await pipeline.store.stats(new Date())
+    const stats = await pipeline.store.stats.read(new Date())
     expect(stats).toMatchObject({ total_jobs: 60, queue_depth: 0, dlq_depth: failed.length })
     expect(stats.jobs_by_status).toEqual(
       failed.length ? { completed: completed.length, failed: failed.length } : { completed: 60 },
@@ -260,4 +270,18 @@ describe('fault tests', () => {
       `soak: 60 jobs, ${kills} kills, ${takenOver} taken over, ${completed.length} completed, ${failed.length} dead-lettered`,
     )
   }, 240_000) // its own deadline; ~45 s on 2 idle cores, more when the machine is busy
+
+  it('7. an ingest killed mid-upload leaves a .part file: the next ingest to start removes it', async () => {
+    const uploads = `${dir.path}/f7/uploads`
+    await mkdir(uploads, { recursive: true })
+    const stale = `${uploads}/dead-job.0b3c5f0e.part`
+    const fresh = `${uploads}/live-job.4d8a9a4e.part` // another replica's upload in progress
+    await writeFile(stale, MP4_HEAD)
+    await writeFile(fresh, MP4_HEAD)
+    const hourAgo = new Date(Date.now() - 3600_000)
+    await utimes(stale, hourAgo, hourAgo)
+    pipeline = await startPipeline(redis, `${dir.path}/f7`)
+    expect(existsSync(stale)).toBe(false)
+    expect(existsSync(fresh)).toBe(true)
+  })
 })

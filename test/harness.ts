@@ -44,6 +44,8 @@ export interface ChildTranscoder {
   process: ChildProcess
   /** stderr so far, for failure messages. */
   stderr(): string
+  /** Its log so far (JSON lines on stdout, warn and above), the last 20 000 characters. */
+  logs(): string
   kill(signal: NodeJS.Signals): Promise<void>
 }
 
@@ -133,7 +135,11 @@ export function spawnTranscoder(env: Record<string, string>): ChildTranscoder {
   const child = spawn(process.execPath, ['--import', 'tsx', 'packages/transcoder/src/serve.ts'], {
     cwd: ROOT,
     env: { ...process.env, ...env, LOG_FORMAT: 'json', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  child.stdout?.on('data', (data: Buffer) => {
+    stdout = (stdout + data.toString()).slice(-20_000)
   })
   let stderr = ''
   child.stderr?.on('data', (data: Buffer) => {
@@ -143,6 +149,7 @@ export function spawnTranscoder(env: Record<string, string>): ChildTranscoder {
   return {
     process: child,
     stderr: () => stderr,
+    logs: () => stdout,
     async kill(signal) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       await exited
