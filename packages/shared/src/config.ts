@@ -97,7 +97,7 @@ export const baseConfigShape = {
     .default('vpp'),
   /**
    * Longest one Redis command may wait for its answer; the connection is also pinged every third
-   * of it and re-opened when it stays silent that long (a partition is noticed in seconds).
+   * of it and re-opened when it stays silent twice that long (a partition is noticed in seconds).
    */
   REDIS_COMMAND_TIMEOUT_MS: intVar(5000, 100, 600_000),
   /** Root of everything on disk; uploads and outputs live below it unless set apart. */

@@ -101,7 +101,7 @@ export class Transcoder {
     // own and a socket timeout past its longest BLOCK (the other commands keep theirs).
     const options = store.client.options
     const reader = store.client.duplicate({
-      socket: { ...options?.socket, socketTimeout: this.#blockMs + config.REDIS_COMMAND_TIMEOUT_MS },
+      socket: { ...options?.socket, socketTimeout: this.#blockMs + 2 * config.REDIS_COMMAND_TIMEOUT_MS },
     })
     reader.on('error', (error: Error) => logger.debug('redis reader error', { error: error.message }))
     await reader.connect()

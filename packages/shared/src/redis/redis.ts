@@ -20,9 +20,9 @@ export const COMMAND_TIMEOUT_MS = 5000
  *
  * A silent Redis (a partition, a frozen server) is noticed in seconds on two levels: a PING goes
  * out every `commandTimeoutMs / 3` on an otherwise quiet connection, and a socket that receives
- * nothing for `commandTimeoutMs` is closed and opened again (node-redis `socketTimeout`). Each
- * command's own deadline is `withDeadline`'s (node-redis's per-command `timeout` only covers the
- * time before a command is written, not the wait for its answer).
+ * nothing for twice `commandTimeoutMs` is closed and opened again (node-redis `socketTimeout`). Each
+ * command's own deadline is the job store's (`RedisCalls`: node-redis's per-command `timeout` only
+ * covers the time before a command is written, not the wait for its answer).
  */
 export async function connectRedis(
   url: string,
@@ -34,7 +34,8 @@ export async function connectRedis(
     url,
     socket: {
       reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 3000),
-      ...(timeout > 0 ? { socketTimeout: timeout } : {}),
+      // Twice the command deadline: a command that gets no answer fails on its deadline first.
+      ...(timeout > 0 ? { socketTimeout: 2 * timeout } : {}),
     },
     ...(timeout > 0 ? { pingInterval: Math.max(100, Math.floor(timeout / 3)) } : {}),
     // While Redis is away, fail commands at once (a 503, a retry) instead of queueing them.
@@ -59,20 +60,6 @@ export class RedisTimeoutError extends Error {
     super(`Redis did not answer within ${timeoutMs} ms`)
     this.name = 'RedisTimeoutError'
   }
-}
-
-/**
- * Reject with RedisTimeoutError when `command` has no answer within `ms` (0: wait for ever).
- * The command itself still completes or fails on the connection (replies stay in order), so a
- * write that timed out may have happened: writes that can be retried this way are idempotent.
- */
-export function withDeadline<T>(command: Promise<T>, ms: number): Promise<T> {
-  if (ms <= 0) return command
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisTimeoutError(ms)), ms)
-  })
-  return Promise.race([command, expired]).finally(() => clearTimeout(timer))
 }
 
 /** Close a client whatever state it is in; safe to call twice. */
