@@ -97,7 +97,8 @@ async function importUrl(url: string): Promise<Response> {
 async function probeOutputs(job: Job) {
   type Probed = { format: string; video: string; size: string; audio: string | undefined }
   const probed: Record<string, Probed & { pixFmt?: string; channels?: number }> = {}
-  for (const output of job.outputs) {
+  // The packaged outputs (playlists, WebVTT) have tests of their own (test/hls.test.ts).
+  for (const output of job.outputs.filter((o) => o.profile !== 'hls' && o.profile !== 'storyboard')) {
     const { streams, format } = await probeFile(output.path)
     const video = streams.find((s) => s.codec_type === 'video')
     const audio = streams.find((s) => s.codec_type === 'audio')
@@ -116,22 +117,34 @@ async function probeOutputs(job: Job) {
 }
 
 describe('upload -> stream -> ffmpeg -> status', () => {
-  it('turns a 1080p upload with audio into the five seed renditions', async () => {
+  it('turns a 1080p upload with audio into the seed renditions, its own size, HLS and a storyboard', async () => {
     const job = await waitForJob(await upload(clips.hd))
     expect(job).toMatchObject({ status: 'completed', attempts: 1, progress: 100, skipped: [] })
     expect(job.error).toBeUndefined()
     expect(job.eta_seconds).toBeUndefined()
-    expect(job.outputs.map((o) => o.profile)).toEqual(['720p', '480p', '360p', 'thumbnail', 'webm_720p'])
+    expect(job.outputs.map((o) => o.profile)).toEqual([
+      'original',
+      '720p',
+      '480p',
+      '360p',
+      'thumbnail',
+      'webm_original',
+      'webm_720p',
+      'hls',
+      'storyboard',
+    ])
     for (const output of job.outputs) {
       expect(output.path).toMatch(
-        new RegExp(`/data/output/${job.job_id}/${output.profile}\\.(mp4|webm|jpg)$`),
+        new RegExp(`/data/output/${job.job_id}/(${output.profile}\\.(mp4|webm|jpg|vtt)|hls/master\\.m3u8)$`),
       )
       expect(output.size_bytes).toBeGreaterThan(1000)
     }
     expect(await probeOutputs(job)).toEqual({
+      original: { format: 'mov,mp4,m4a,3gp,3g2,mj2', video: 'h264', size: '1920x1080', audio: 'aac' },
       '720p': { format: 'mov,mp4,m4a,3gp,3g2,mj2', video: 'h264', size: '1280x720', audio: 'aac' },
       '480p': { format: 'mov,mp4,m4a,3gp,3g2,mj2', video: 'h264', size: '854x480', audio: 'aac' },
       '360p': { format: 'mov,mp4,m4a,3gp,3g2,mj2', video: 'h264', size: '640x360', audio: 'aac' },
+      webm_original: { format: 'matroska,webm', video: 'vp9', size: '1920x1080', audio: 'opus' },
       webm_720p: { format: 'matroska,webm', video: 'vp9', size: '1280x720', audio: 'opus' },
       thumbnail: { format: 'image2', video: 'mjpeg', size: '320x180', audio: undefined },
     })
@@ -158,6 +171,8 @@ describe('upload -> stream -> ffmpeg -> status', () => {
     expect(await probeOutputs(job)).toEqual({
       '360p': { format: 'mov,mp4,m4a,3gp,3g2,mj2', video: 'h264', size: '640x360', audio: undefined },
       thumbnail: { format: 'image2', video: 'mjpeg', size: '320x180', audio: undefined },
+      // VP9 at the source's own size stands in for the webm_720p it could not have.
+      webm_original: { format: 'matroska,webm', video: 'vp9', size: '640x360', audio: undefined },
     })
   })
 
@@ -186,6 +201,9 @@ describe('upload -> stream -> ffmpeg -> status', () => {
     expect(job.outputs.map((o) => [o.profile, `${o.width}x${o.height}`])).toEqual([
       ['original', '320x180'],
       ['thumbnail', '320x180'],
+      ['webm_original', '320x180'],
+      ['hls', '320x180'],
+      ['storyboard', '160x90'],
     ])
     expect(job.skipped?.map((s) => s.profile)).toEqual(['720p', '480p', '360p', 'webm_720p'])
   })
@@ -216,7 +234,13 @@ describe('upload -> stream -> ffmpeg -> status', () => {
     const { job_id } = UploadResponseSchema.parse(await res.json())
     const job = await waitForJob(job_id)
     expect(job).toMatchObject({ status: 'completed', source: 'url', source_url: `${fileServerUrl}/old-link` })
-    expect(job.outputs.map((o) => o.profile)).toEqual(['360p', 'thumbnail'])
+    expect(job.outputs.map((o) => o.profile)).toEqual([
+      '360p',
+      'thumbnail',
+      'webm_original',
+      'hls',
+      'storyboard',
+    ])
   })
 
   it('fails a URL import that answers 404 with a readable error', async () => {

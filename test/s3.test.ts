@@ -48,6 +48,12 @@ describe('STORAGE_BACKEND=s3', () => {
     expect(job.outputs.map((o) => [o.profile, o.path, o.url])).toEqual([
       ['360p', `outputs/${id}/360p.mp4`, `${s3.endpoint}/${s3.bucket}/outputs/${id}/360p.mp4`],
       ['thumbnail', `outputs/${id}/thumbnail.jpg`, `${s3.endpoint}/${s3.bucket}/outputs/${id}/thumbnail.jpg`],
+      // webm_720p would upscale: VP9 at the source's own size instead.
+      [
+        'webm_original',
+        `outputs/${id}/webm_original.webm`,
+        `${s3.endpoint}/${s3.bucket}/outputs/${id}/webm_original.webm`,
+      ],
     ])
     expect(job.skipped?.map((s) => s.profile)).toEqual(['webm_720p'])
 

@@ -24,9 +24,31 @@ export interface ImageProfile {
   readonly container: 'jpg'
 }
 
-export type Profile = VideoProfile | ImageProfile
+/** The H.264 renditions of the job, packaged as one adaptive HLS presentation (no second encode). */
+export interface HlsProfile {
+  readonly name: string
+  readonly kind: 'hls'
+  readonly container: 'm3u8'
+}
 
-/** The seed's table: 720p, 480p, 360p (H.264), thumbnail (JPEG), webm_720p (VP9). */
+/** Seek previews: sprite sheets of small frames and a WebVTT file pointing into them. */
+export interface StoryboardProfile {
+  readonly name: string
+  readonly kind: 'storyboard'
+  /** Width of one tile; the height follows the video's aspect ratio. */
+  readonly tileWidth: number
+  /** Tiles a sheet holds at most (columns x rows). */
+  readonly columns: number
+  readonly rows: number
+  readonly container: 'vtt'
+}
+
+export type Profile = VideoProfile | ImageProfile | HlsProfile | StoryboardProfile
+
+/**
+ * The seed's table: 720p, 480p, 360p (H.264), thumbnail (JPEG), webm_720p (VP9); then the HLS
+ * ladder of the H.264 renditions and the storyboard.
+ */
 export const PROFILES: readonly Profile[] = [
   {
     name: '720p',
@@ -69,9 +91,13 @@ export const PROFILES: readonly Profile[] = [
     audioBitrateKbps: 96,
     container: 'webm',
   },
+  { name: 'hls', kind: 'hls', container: 'm3u8' },
+  { name: 'storyboard', kind: 'storyboard', tileWidth: 160, columns: 10, rows: 10, container: 'vtt' },
 ]
 
 /** File name of a profile's output inside the job's output directory, e.g. `720p.mp4`. */
 export function outputFileName(profile: Profile): string {
+  // The HLS presentation is a folder: its master playlist is what the job points at.
+  if (profile.kind === 'hls') return `${profile.name}/master.m3u8`
   return `${profile.name}.${profile.container}`
 }

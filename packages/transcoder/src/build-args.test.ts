@@ -1,9 +1,10 @@
 import { PROFILES, type Profile } from '@vpp/shared'
 import { describe, expect, it } from 'vitest'
-import { buildArgs, outputFps, thumbnailTime } from './build-args.ts'
+import { buildArgs, ladder, outputFps, storyboardPlan, teeEscape, thumbnailTime } from './build-args.ts'
 import type { Probe } from './probe.ts'
 
 const paths = { input: '/up/job1', outDir: '/out/job1/.tmp' }
+const OUT = '/out/job1/.tmp'
 const hd: Probe = {
   width: 1920,
   height: 1080,
@@ -19,6 +20,10 @@ const hd: Probe = {
   streams: 2,
   videoIndex: 0,
 }
+/** A 720p source: every rung of the table fits, and the 720p ones stand for the source's size. */
+const hd720: Probe = { ...hd, width: 1280, height: 720 }
+/** A 360p source: the 360p rung stands for it, no rendition at its own size. */
+const sd360: Probe = { ...hd, width: 640, height: 360 }
 /** Only the stored file, only through the demuxer ffprobe found. */
 const CONFINED = [
   '-protocol_whitelist',
@@ -30,129 +35,195 @@ const INPUT = [...CONFINED, '-f', 'mov', '-enable_drefs', '0', '-i', 'file:/up/j
 const KEYFRAMES = ['-force_key_frames', 'expr:gte(t,n_forced*2)']
 const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
 const PROGRESS = ['-progress', 'pipe:1', '-stats_period', '1']
-const X264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high']
-const VP9 = ['-c:v', 'libvpx-vp9', '-b:v', '2000k', '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1']
 const MP4 = ['-movflags', '+faststart', '-f', 'mp4']
 const profile = (name: string) => PROFILES.find((p) => p.name === name) as Profile
+/** x264 at a profile bitrate, peak capped at it, a 2 s buffer, a keyframe every 2 s. */
+// biome-ignore format: flag and value on one line
+const x264 = (kbps: number) => [
+  '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high',
+  '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps * 2}k`, ...KEYFRAMES,
+]
+// biome-ignore format: flag and value on one line
+const vp9 = (kbps: number) => [
+  '-c:v', 'libvpx-vp9', '-b:v', `${kbps}k`, '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1', ...KEYFRAMES,
+]
+const aac = (kbps: number) => ['-c:a', 'aac', '-b:a', `${kbps}k`, '-ac', '2']
+const opus = (kbps: number) => ['-c:a', 'libopus', '-b:a', `${kbps}k`, '-ac', '2']
+/** The MP4 and the HLS rung of one H.264 encoder, through the tee muxer. */
+const tee = (name: string, seconds = 4) => [
+  '-f',
+  'tee',
+  `[f=mp4:movflags=+faststart]${OUT}/${name}.mp4|` +
+    `[f=hls:hls_time=${seconds}:hls_playlist_type=vod:hls_segment_type=fmp4:hls_fmp4_init_filename=init.mp4:` +
+    `hls_segment_filename=${OUT}/hls/${name}/segment-%03d.m4s:hls_flags=independent_segments]` +
+    `${OUT}/hls/${name}/index.m3u8`,
+]
+const THUMB_OUT = ['-map', '[thumb]', '-frames:v', '1', '-q:v', '3', '-update', '1', '-f', 'image2']
+const BOARD_OUT = [
+  '-map',
+  '[board]',
+  '-q:v',
+  '5',
+  '-start_number',
+  '1',
+  '-f',
+  'image2',
+  `${OUT}/storyboard-%d.jpg`,
+]
 
 describe('buildArgs', () => {
-  it('decodes once and encodes every video profile of the seed table from one split graph', () => {
-    const { runs, skipped } = buildArgs(paths, PROFILES, hd)
+  it('makes every output of the table from one decode: MP4 + HLS rungs, VP9, thumbnail, storyboard', () => {
+    const { runs, skipped, hls, storyboard } = buildArgs(paths, PROFILES, hd720)
     expect(skipped).toEqual([])
-    // biome-ignore format: one rendition per block, flag and value on one line
+    expect(runs).toHaveLength(1)
+    // biome-ignore format: one output per block, flag and value on one line
     expect(runs[0]?.args).toEqual([
       ...COMMON, ...PROGRESS,
       ...INPUT,
       '-filter_complex',
-      '[0:0]split=4[s0][s1][s2][s3];' +
+      '[0:0]split=6[s0][s1][s2][s3][s4][s5];' +
         '[s0]scale=-2:720,format=yuv420p[v0];' +
         '[s1]scale=-2:480,format=yuv420p[v1];' +
         '[s2]scale=-2:360,format=yuv420p[v2];' +
-        '[s3]scale=-2:720,format=yuv420p[v3]',
-      '-map', '[v0]', '-map', '0:a:0',
-      ...X264, '-b:v', '2500k', '-maxrate', '2500k', '-bufsize', '5000k', ...KEYFRAMES,
-      '-c:a', 'aac', '-b:a', '128k', '-ac', '2',
-      ...MP4, '/out/job1/.tmp/720p.mp4',
-      '-map', '[v1]', '-map', '0:a:0',
-      ...X264, '-b:v', '1500k', '-maxrate', '1500k', '-bufsize', '3000k', ...KEYFRAMES,
-      '-c:a', 'aac', '-b:a', '128k', '-ac', '2',
-      ...MP4, '/out/job1/.tmp/480p.mp4',
-      '-map', '[v2]', '-map', '0:a:0',
-      ...X264, '-b:v', '800k', '-maxrate', '800k', '-bufsize', '1600k', ...KEYFRAMES,
-      '-c:a', 'aac', '-b:a', '96k', '-ac', '2',
-      ...MP4, '/out/job1/.tmp/360p.mp4',
-      '-map', '[v3]', '-map', '0:a:0',
-      ...VP9, ...KEYFRAMES,
-      '-c:a', 'libopus', '-b:a', '96k', '-ac', '2',
-      '-f', 'webm', '/out/job1/.tmp/webm_720p.webm',
+        '[s3]scale=-2:720,format=yuv420p[v3];' +
+        '[s4]trim=start=2.500,scale=320:180:force_original_aspect_ratio=decrease:force_divisible_by=2,thumbnail=n=90[thumb];' +
+        '[s5]fps=1/1,scale=160:90,tile=10x1[board]',
+      '-map', '[v0]', '-map', '0:a:0', ...x264(2500), ...aac(128), ...tee('720p'),
+      '-map', '[v1]', '-map', '0:a:0', ...x264(1500), ...aac(128), ...tee('480p'),
+      '-map', '[v2]', '-map', '0:a:0', ...x264(800), ...aac(96), ...tee('360p'),
+      '-map', '[v3]', '-map', '0:a:0', ...vp9(2000), ...opus(96), '-f', 'webm', `${OUT}/webm_720p.webm`,
+      ...THUMB_OUT, `${OUT}/thumbnail.jpg`,
+      ...BOARD_OUT,
     ])
     expect(runs[0]?.progress).toBe(true)
-    expect(runs[0]?.outputs).toEqual([
-      { profile: '720p', path: '/out/job1/.tmp/720p.mp4' },
-      { profile: '480p', path: '/out/job1/.tmp/480p.mp4' },
-      { profile: '360p', path: '/out/job1/.tmp/360p.mp4' },
-      { profile: 'webm_720p', path: '/out/job1/.tmp/webm_720p.webm' },
+    expect(runs[0]?.outputs.map((o) => [o.profile, o.path.slice(OUT.length + 1)])).toEqual([
+      ['720p', '720p.mp4'],
+      ['480p', '480p.mp4'],
+      ['360p', '360p.mp4'],
+      ['webm_720p', 'webm_720p.webm'],
+      ['hls', 'hls/master.m3u8'],
+      ['thumbnail', 'thumbnail.jpg'],
+      ['storyboard', 'storyboard.vtt'],
+    ])
+    expect(hls).toEqual({
+      profile: 'hls',
+      dir: `${OUT}/hls`,
+      variants: [
+        { profile: '720p', playlist: '720p/index.m3u8' },
+        { profile: '480p', playlist: '480p/index.m3u8' },
+        { profile: '360p', playlist: '360p/index.m3u8' },
+      ],
+    })
+    expect(storyboard).toEqual({
+      profile: 'storyboard',
+      interval: 1,
+      tileWidth: 160,
+      tileHeight: 90,
+      columns: 10,
+      rows: 1,
+      tiles: 10,
+      sheetPattern: `${OUT}/storyboard-%d.jpg`,
+    })
+  })
+
+  it('keeps the source quality: a 1080p source also gets original and webm_original at its own size', () => {
+    const { videos, skipped } = ladder(PROFILES, hd)
+    expect(skipped).toEqual([])
+    expect(videos.map((p) => [p.name, p.width, p.height, p.videoBitrateKbps, p.audioBitrateKbps])).toEqual([
+      ['original', 1920, 1080, 4600, 128],
+      ['720p', 1280, 720, 2500, 128],
+      ['480p', 854, 480, 1500, 128],
+      ['360p', 640, 360, 800, 96],
+      ['webm_original', 1920, 1080, 3650, 96],
+      ['webm_720p', 1280, 720, 2000, 96],
     ])
   })
 
-  it('picks a representative frame a quarter in, fitted inside 320x180', () => {
-    const { runs } = buildArgs(paths, PROFILES, hd)
-    expect(runs).toHaveLength(2)
-    // biome-ignore format: flag and value on one line
-    expect(runs[1]).toEqual({
-      args: [
-        ...COMMON,
-        '-ss', '2.500', ...INPUT,
-        '-map', '0:0',
-        '-vf', 'thumbnail=n=90,scale=320:180:force_original_aspect_ratio=decrease:force_divisible_by=2',
-        '-frames:v', '1', '-q:v', '3', '-update', '1', '-f', 'image2', '/out/job1/.tmp/thumbnail.jpg',
-      ],
-      outputs: [{ profile: 'thumbnail', path: '/out/job1/.tmp/thumbnail.jpg' }],
-      progress: false,
-    })
+  it('gives a 432p source (between rungs) original and webm_original, and the HLS ladder the original', () => {
+    const camera: Probe = { ...hd, width: 768, height: 432, duration: 3, frameRate: 25 }
+    const { runs, skipped, hls } = buildArgs(paths, PROFILES, camera)
+    expect(skipped).toEqual([
+      { profile: '720p', reason: 'source is 768x432; 720p would upscale it' },
+      { profile: '480p', reason: 'source is 768x432; 480p would upscale it' },
+      { profile: 'webm_720p', reason: 'source is 768x432; webm_720p would upscale it' },
+    ])
+    // biome-ignore format: one output per block, flag and value on one line
+    expect(runs[0]?.args).toEqual([
+      ...COMMON, ...PROGRESS,
+      ...INPUT,
+      '-filter_complex',
+      '[0:0]split=5[s0][s1][s2][s3][s4];' +
+        '[s0]scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p[v0];' +
+        '[s1]scale=-2:360,format=yuv420p[v1];' +
+        '[s2]scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p[v2];' +
+        '[s3]trim=start=0.750,scale=320:180:force_original_aspect_ratio=decrease:force_divisible_by=2,thumbnail=n=75[thumb];' +
+        '[s4]fps=1/1,scale=160:90,tile=3x1[board]',
+      '-map', '[v0]', '-map', '0:a:0', ...x264(1050), ...aac(96), ...tee('original'),
+      '-map', '[v1]', '-map', '0:a:0', ...x264(800), ...aac(96), ...tee('360p'),
+      '-map', '[v2]', '-map', '0:a:0', ...vp9(950), ...opus(96), '-f', 'webm', `${OUT}/webm_original.webm`,
+      ...THUMB_OUT, `${OUT}/thumbnail.jpg`,
+      ...BOARD_OUT,
+    ])
+    expect(hls?.variants.map((v) => v.profile)).toEqual(['original', '360p'])
+  })
+
+  it('makes no original when a rung is within 10 % of the source (a 400p source and its 360p rung)', () => {
+    const near: Probe = { ...hd, width: 711, height: 400 }
+    expect(ladder([profile('360p')], near).videos.map((p) => p.name)).toEqual(['360p'])
+    const far: Probe = { ...hd, width: 712, height: 401 }
+    expect(ladder([profile('360p')], far).videos.map((p) => p.name)).toEqual(['original', '360p'])
+  })
+
+  it('keeps a portrait video portrait: the profile height is the short side, tiles are tall', () => {
+    const portrait: Probe = { ...hd720, width: 720, height: 1280, rotation: 90 }
+    const { runs } = buildArgs(paths, [profile('720p'), profile('360p'), profile('storyboard')], portrait)
+    expect(runs[0]?.args).toContain(
+      '[0:0]split=3[s0][s1][s2];[s0]scale=720:-2,format=yuv420p[v0];[s1]scale=360:-2,format=yuv420p[v1];' +
+        '[s2]fps=1/1,scale=160:284,tile=10x1[board]',
+    )
   })
 
   it('writes no audio when the input has none; sets encoder threads and the decoder pixel cap when asked', () => {
     const { runs } = buildArgs(
       paths,
-      [profile('360p')],
-      { ...hd, hasAudio: false },
-      { threads: 1, maxPixels: 2_073_600 },
+      [profile('360p'), profile('hls')],
+      { ...sd360, hasAudio: false },
+      { threads: 1, maxPixels: 2_073_600, hlsSegmentSeconds: 6 },
     )
     // biome-ignore format: flag and value on one line
     expect(runs[0]?.args).toEqual([
       ...COMMON, ...PROGRESS,
       ...CONFINED, '-f', 'mov', '-enable_drefs', '0', '-max_pixels', '2073600', '-i', 'file:/up/job1',
       '-filter_complex', '[0:0]split=1[s0];[s0]scale=-2:360,format=yuv420p[v0]',
-      '-map', '[v0]',
-      ...X264, '-b:v', '800k', '-maxrate', '800k', '-bufsize', '1600k', ...KEYFRAMES,
-      '-threads', '1',
-      '-an',
-      ...MP4, '/out/job1/.tmp/360p.mp4',
+      '-map', '[v0]', ...x264(800), '-threads', '1', '-an', ...tee('360p', 6),
     ])
   })
 
-  it('never upscales: profiles taller than the source are skipped with the reason', () => {
-    const sd = { ...hd, width: 640, height: 480 }
-    const { runs, skipped } = buildArgs(paths, PROFILES, sd)
-    expect(skipped).toEqual([
-      { profile: '720p', reason: 'source is 640x480; 720p would upscale it' },
-      { profile: 'webm_720p', reason: 'source is 640x480; webm_720p would upscale it' },
-    ])
-    expect(runs[0]?.outputs.map((o) => o.profile)).toEqual(['480p', '360p'])
-    expect(runs[0]?.args).toContain(
-      '[0:0]split=2[s0][s1];[s0]scale=-2:480,format=yuv420p[v0];[s1]scale=-2:360,format=yuv420p[v1]',
-    )
+  it('writes a plain MP4 when HLS is not asked for', () => {
+    const { runs, hls } = buildArgs(paths, [profile('360p')], sd360)
+    expect(hls).toBeUndefined()
+    expect(runs[0]?.args.slice(-5)).toEqual([...MP4, `${OUT}/360p.mp4`])
   })
 
-  it('keeps a portrait video portrait: the profile height is the short side', () => {
-    const portrait = { ...hd, width: 1080, height: 1920, rotation: 90 as const }
-    const { runs, skipped } = buildArgs(paths, [profile('720p'), profile('360p')], portrait)
-    expect(skipped).toEqual([])
-    expect(runs[0]?.args).toContain(
-      '[0:0]split=2[s0][s1];[s0]scale=720:-2,format=yuv420p[v0];[s1]scale=360:-2,format=yuv420p[v1]',
-    )
-  })
-
-  it('gives a source smaller than every profile one H.264 rendition at its own, even, size', () => {
+  it('gives a source smaller than every rung one rendition per codec at its own, even, size', () => {
     const tiny = { ...hd, width: 320, height: 180, hasAudio: false }
     const { runs, skipped } = buildArgs(paths, PROFILES, tiny)
     expect(skipped.map((s) => s.profile)).toEqual(['720p', '480p', '360p', 'webm_720p'])
-    // biome-ignore format: flag and value on one line
-    expect(runs[0]?.args).toEqual([
-      ...COMMON, ...PROGRESS,
-      ...INPUT,
-      '-filter_complex', '[0:0]split=1[s0];[s0]scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p[v0]',
-      '-map', '[v0]',
-      ...X264, '-b:v', '800k', '-maxrate', '800k', '-bufsize', '1600k', ...KEYFRAMES,
-      '-an',
-      ...MP4, '/out/job1/.tmp/original.mp4',
+    expect(runs[0]?.outputs.map((o) => o.profile)).toEqual([
+      'original',
+      'webm_original',
+      'hls',
+      'thumbnail',
+      'storyboard',
     ])
-    expect(runs[1]?.outputs).toEqual([{ profile: 'thumbnail', path: '/out/job1/.tmp/thumbnail.jpg' }])
+    const graph = runs[0]?.args[(runs[0]?.args.indexOf('-filter_complex') ?? 0) + 1]
+    expect(graph).toMatch(
+      /^\[0:0\]split=4\[s0\]\[s1\]\[s2\]\[s3\];\[s0\]scale=trunc\(iw\/2\)\*2:trunc\(ih\/2\)\*2,format=yuv420p\[v0\];/,
+    )
   })
 
   it('makes variable and very high frame rates constant, once, before the split', () => {
-    const phone = { ...hd, frameRate: 29.71, variableFrameRate: true }
+    const phone = { ...sd360, frameRate: 29.71, variableFrameRate: true }
     expect(buildArgs(paths, [profile('360p')], phone).runs[0]?.args).toContain(
       '[0:0]fps=30,split=1[s0];[s0]scale=-2:360,format=yuv420p[v0]',
     )
@@ -162,25 +233,26 @@ describe('buildArgs', () => {
   })
 
   it('encodes the stream the probe chose, not cover art that comes first (0:v:0 would match it)', () => {
-    const withCover: Probe = { ...hd, videoIndex: 1, streams: 3 }
-    const [renditions, thumbnail] = buildArgs(paths, [profile('360p'), profile('thumbnail')], withCover).runs
-    expect(renditions?.args[renditions.args.indexOf('-filter_complex') + 1]).toBe(
-      '[0:1]split=1[s0];[s0]scale=-2:360,format=yuv420p[v0]',
-    )
-    expect(thumbnail?.args.slice(thumbnail.args.indexOf('-map'), thumbnail.args.indexOf('-map') + 2)).toEqual(
-      ['-map', '0:1'],
+    const withCover: Probe = { ...sd360, videoIndex: 1, streams: 3 }
+    const [run] = buildArgs(paths, [profile('360p'), profile('thumbnail')], withCover).runs
+    expect(run?.args[run.args.indexOf('-filter_complex') + 1]).toBe(
+      '[0:1]split=2[s0][s1];[s0]scale=-2:360,format=yuv420p[v0];' +
+        '[s1]trim=start=2.500,scale=320:180:force_original_aspect_ratio=decrease:force_divisible_by=2,thumbnail=n=90[thumb]',
     )
   })
 
   it('reads an input of unknown duration for MAX_DURATION_SECONDS at most; only mov gets -enable_drefs', () => {
-    const live: Probe = { ...hd, duration: null, demuxer: 'matroska', formatName: 'matroska,webm' }
+    const live: Probe = { ...sd360, duration: null, demuxer: 'matroska', formatName: 'matroska,webm' }
     const options = { threads: 0, maxPixels: 100, maxDurationSeconds: 14400 }
-    const [run] = buildArgs(paths, [profile('360p')], live, options).runs
+    const { runs, skipped } = buildArgs(paths, [profile('360p'), profile('storyboard')], live, options)
+    const args = runs[0]?.args ?? []
     // biome-ignore format: flag and value on one line
-    expect(run?.args.slice(run.args.indexOf('-protocol_whitelist'), run.args.indexOf('-filter_complex'))).toEqual([
+    expect(args.slice(args.indexOf('-protocol_whitelist'), args.indexOf('-filter_complex'))).toEqual([
       ...CONFINED, '-f', 'matroska', '-max_pixels', '100', '-t', '14400', '-i', 'file:/up/job1',
     ])
-    const [known] = buildArgs(paths, [profile('360p')], hd, options).runs
+    // Cues must cover the duration: without one, no storyboard.
+    expect(skipped).toEqual([{ profile: 'storyboard', reason: 'the input has no known duration' }])
+    const [known] = buildArgs(paths, [profile('360p')], sd360, options).runs
     expect(known?.args).not.toContain('-t')
   })
 
@@ -195,12 +267,46 @@ describe('buildArgs', () => {
       audioBitrateKbps: 192,
       container: 'mp4',
     }
-    const [run] = buildArgs(paths, [...PROFILES, custom], hd).runs
+    const [run] = buildArgs(paths, [profile('720p'), custom], hd).runs
     const graph = run?.args[run.args.indexOf('-filter_complex') + 1]
-    expect(graph).toMatch(/^\[0:0\]split=5\[s0\]\[s1\]\[s2\]\[s3\]\[s4\];/)
-    expect(graph).toMatch(/;\[s4\]scale=-2:1080,format=yuv420p\[v4\]$/)
-    expect(run?.outputs.map((o) => o.profile)).toEqual(['720p', '480p', '360p', 'webm_720p', 'custom_1080p'])
-    expect(run?.args.slice(-3)).toEqual(['-f', 'mp4', '/out/job1/.tmp/custom_1080p.mp4'])
+    expect(graph).toBe(
+      '[0:0]split=2[s0][s1];[s0]scale=-2:720,format=yuv420p[v0];[s1]scale=-2:1080,format=yuv420p[v1]',
+    )
+    expect(run?.outputs.map((o) => o.profile)).toEqual(['720p', 'custom_1080p'])
+    expect(run?.args.slice(-3)).toEqual(['-f', 'mp4', `${OUT}/custom_1080p.mp4`])
+  })
+})
+
+describe('storyboardPlan', () => {
+  const board = profile('storyboard')
+  if (board.kind !== 'storyboard') throw new Error('storyboard profile')
+  it('keeps to about 100 tiles, one a second at least, more sheets when the interval is set short', () => {
+    expect(storyboardPlan(paths, board, { ...hd, duration: 3600 }, { threads: 0 })).toMatchObject({
+      interval: 36,
+      tiles: 100,
+      columns: 10,
+      rows: 10,
+    })
+    expect(
+      storyboardPlan(paths, board, { ...hd, duration: 3600 }, { threads: 0, storyboardInterval: 10 }),
+    ).toMatchObject({
+      interval: 10,
+      tiles: 360,
+      columns: 10,
+      rows: 10,
+    })
+    expect(storyboardPlan(paths, board, { ...hd, duration: 2.5 }, { threads: 0 })).toMatchObject({
+      interval: 1,
+      tiles: 3,
+      columns: 3,
+      rows: 1,
+    })
+  })
+})
+
+describe('teeEscape', () => {
+  it("escapes the tee muxer's separators in a path", () => {
+    expect(teeEscape('/data/out/a:b|c[d]e\\f')).toBe('/data/out/a\\:b\\|c\\[d\\]e\\\\f')
   })
 })
 

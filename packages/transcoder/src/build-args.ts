@@ -1,4 +1,10 @@
-import { type ImageProfile, outputFileName, type Profile, type VideoProfile } from '@vpp/shared'
+import {
+  type ImageProfile,
+  outputFileName,
+  type Profile,
+  type StoryboardProfile,
+  type VideoProfile,
+} from '@vpp/shared'
 import { CONFINE, FORMAT_WHITELIST, NO_DREFS, type Probe } from './probe.ts'
 
 /** One ffmpeg invocation and the files it writes. */
@@ -14,9 +20,35 @@ export interface Skipped {
   reason: string
 }
 
+/** The HLS presentation the run writes, for the master playlist the transcoder adds. */
+export interface HlsPlan {
+  profile: string
+  /** `{outDir}/{profile}`: master.m3u8 goes here, each rung in `{rung}/index.m3u8`. */
+  dir: string
+  /** The H.264 renditions packaged, in ladder order; `playlist` relative to `dir`. */
+  variants: Array<{ profile: string; playlist: string }>
+}
+
+/** The storyboard the run writes as sheets, for the WebVTT file the transcoder adds. */
+export interface StoryboardPlan {
+  profile: string
+  /** Seconds between two tiles. */
+  interval: number
+  tileWidth: number
+  tileHeight: number
+  columns: number
+  rows: number
+  /** Tiles in all (the sheets hold `columns x rows` each; the last may hold fewer). */
+  tiles: number
+  /** How ffmpeg names the sheets: `storyboard-%d.jpg`, from 1. */
+  sheetPattern: string
+}
+
 export interface FfmpegPlan {
   runs: FfmpegRun[]
   skipped: Skipped[]
+  hls?: HlsPlan
+  storyboard?: StoryboardPlan
 }
 
 export interface RunPaths {
@@ -32,36 +64,93 @@ export interface EncodeOptions {
   maxPixels?: number
   /** MAX_DURATION_SECONDS: an input whose duration ffprobe cannot tell is read this far at most (`-t`). */
   maxDurationSeconds?: number
+  /** HLS_SEGMENT_SECONDS: target segment length (default 4; segments cut at the 2 s keyframes). */
+  hlsSegmentSeconds?: number
+  /** STORYBOARD_INTERVAL: seconds between storyboard tiles; unset: about 100 tiles in all. */
+  storyboardInterval?: number
 }
 
 /** Arguments every run starts with. */
 const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
 /** Outputs never go above this frame rate (120 fps phone slow-motion plays at 60). */
 const MAX_FPS = 60
+/** A rung this close to the source's short side (or closer) stands for the source's own size. */
+const NEAR_SOURCE = 0.9
+/** Names of the renditions at the source's own size, by codec. */
+const ORIGINAL_NAMES = { h264: 'original', vp9: 'webm_original' } as const
 
-/** Rendition for a source smaller than every video profile: H.264 at the source's own size. */
-export function originalProfile(profiles: readonly Profile[], probe: Probe): VideoProfile {
-  const h264 = profiles.filter((p): p is VideoProfile => p.kind === 'video' && p.codec === 'h264')
-  const smallest = h264.sort((a, b) => a.height - b.height)[0]
+/**
+ * Rendition at the source's own size (rounded down to even) for one codec family: `original`
+ * (H.264 MP4) or `webm_original` (VP9 WebM). Its bitrate is the nearest rung's below it (or the
+ * smallest rung's), scaled by the pixel count to the power 0.75, in steps of 50 kbps (at least 200).
+ */
+export function originalProfile(family: readonly VideoProfile[], probe: Probe): VideoProfile {
+  const codec = family[0]?.codec ?? 'h264'
+  const short = Math.min(probe.width, probe.height)
+  const byHeight = [...family].sort((a, b) => a.height - b.height)
+  const reference = byHeight.filter((p) => p.height <= short).pop() ?? byHeight[0]
+  const scale = reference ? ((probe.width * probe.height) / (reference.width * reference.height)) ** 0.75 : 1
+  const kbps = Math.max(200, Math.round(((reference?.videoBitrateKbps ?? 800) * scale) / 50) * 50)
   return {
-    name: 'original',
+    name: ORIGINAL_NAMES[codec],
     kind: 'video',
-    codec: 'h264',
+    codec,
     width: probe.width,
     height: probe.height,
-    videoBitrateKbps: smallest?.videoBitrateKbps ?? 800,
-    audioBitrateKbps: smallest?.audioBitrateKbps ?? 96,
-    container: 'mp4',
+    videoBitrateKbps: kbps,
+    audioBitrateKbps: reference?.audioBitrateKbps ?? 96,
+    container: codec === 'h264' ? 'mp4' : 'webm',
   }
 }
 
 /**
- * Pure: the ffmpeg runs that produce `profiles` from an input described by `probe`, and the
+ * The video ladder for one source, capped at it: every rung not taller than the source's short
+ * side, and, per codec family, one rendition at the source's own size unless a rung is within
+ * 10 % of it. The rungs left out are `skipped`, with the reason.
+ */
+export function ladder(
+  profiles: readonly Profile[],
+  probe: Probe,
+): { videos: VideoProfile[]; skipped: Skipped[] } {
+  const shortSide = Math.min(probe.width, probe.height)
+  const skipped: Skipped[] = []
+  const videos: VideoProfile[] = []
+  for (const codec of ['h264', 'vp9'] as const) {
+    const family = profiles.filter((p): p is VideoProfile => p.kind === 'video' && p.codec === codec)
+    if (family.length === 0) continue
+    const made: VideoProfile[] = []
+    for (const profile of family) {
+      if (profile.height > shortSide) {
+        skipped.push({
+          profile: profile.name,
+          reason: `source is ${probe.width}x${probe.height}; ${profile.name} would upscale it`,
+        })
+      } else made.push(profile)
+    }
+    const top = Math.max(0, ...made.map((p) => p.height))
+    if (top < NEAR_SOURCE * shortSide) made.unshift(originalProfile(family, probe))
+    videos.push(...made)
+  }
+  // Back in the table's order of families (H.264 first unless the table says otherwise).
+  const firstOf = (codec: string) => profiles.findIndex((p) => p.kind === 'video' && p.codec === codec)
+  videos.sort((a, b) => firstOf(a.codec) - firstOf(b.codec))
+  return {
+    videos,
+    skipped: skipped.sort((a, b) => indexOf(profiles, a.profile) - indexOf(profiles, b.profile)),
+  }
+}
+
+const indexOf = (profiles: readonly Profile[], name: string) => profiles.findIndex((p) => p.name === name)
+
+/**
+ * Pure: the ffmpeg run that produces `profiles` from an input described by `probe`, and the
  * profiles skipped because they would upscale. No probing, no file access, no clock.
  *
- * Every video rendition comes from one run that decodes the input once and feeds each encoder
- * through a `split` filter graph; each image profile is its own run that seeks into the video.
- * A profile's height is the rendition's short side, so a portrait video gets portrait renditions.
+ * One run decodes the input once and feeds, through a `split` filter graph, every video encoder,
+ * the thumbnail (scaled first, then the representative frame picked) and the storyboard's tiles.
+ * With `hls`, each H.264 encoder writes its MP4 and its HLS rung at once (the `tee` muxer): the
+ * same packets, no second encode. A profile's height is the rendition's short side, so a portrait
+ * video gets portrait renditions.
  */
 export function buildArgs(
   paths: RunPaths,
@@ -69,39 +158,60 @@ export function buildArgs(
   probe: Probe,
   options: EncodeOptions = { threads: 0 },
 ): FfmpegPlan {
-  const shortSide = Math.min(probe.width, probe.height)
-  const skipped: Skipped[] = []
-  const videos: VideoProfile[] = []
-  for (const profile of profiles) {
-    if (profile.kind !== 'video') continue
-    if (profile.height > shortSide) {
-      skipped.push({
-        profile: profile.name,
-        reason: `source is ${probe.width}x${probe.height}; ${profile.name} would upscale it`,
-      })
-    } else videos.push(profile)
-  }
-  const anyVideo = profiles.some((p) => p.kind === 'video')
-  const runs: FfmpegRun[] = []
-  if (videos.length > 0) runs.push(renditionsRun(paths, videos, probe, options))
-  else if (anyVideo) runs.push(renditionsRun(paths, [originalProfile(profiles, probe)], probe, options))
-  for (const profile of profiles) {
-    if (profile.kind === 'image') runs.push(imageRun(paths, profile, probe, options))
-  }
-  return { runs, skipped }
-}
+  const { videos, skipped } = ladder(profiles, probe)
+  const hlsProfile = profiles.find((p) => p.kind === 'hls')
+  const hlsRungs = hlsProfile ? videos.filter((p) => p.codec === 'h264') : []
+  const hls: HlsPlan | undefined =
+    hlsProfile && hlsRungs.length > 0
+      ? {
+          profile: hlsProfile.name,
+          dir: `${paths.outDir}/${hlsProfile.name}`,
+          variants: hlsRungs.map((p) => ({ profile: p.name, playlist: `${p.name}/index.m3u8` })),
+        }
+      : undefined
+  if (hlsProfile && !hls) skipped.push({ profile: hlsProfile.name, reason: 'no H.264 rendition to package' })
+  const thumbnail = profiles.find((p): p is ImageProfile => p.kind === 'image')
+  const board = profiles.find((p): p is StoryboardProfile => p.kind === 'storyboard')
+  const storyboard = board ? storyboardPlan(paths, board, probe, options) : undefined
+  if (board && !storyboard) skipped.push({ profile: board.name, reason: 'the input has no known duration' })
 
-function renditionsRun(
-  paths: RunPaths,
-  profiles: VideoProfile[],
-  probe: Probe,
-  options: EncodeOptions,
-): FfmpegRun {
+  const branches: string[] = []
+  const outputArgs: string[] = []
+  const outputs: FfmpegRun['outputs'] = []
   const portrait = probe.height > probe.width
+  videos.forEach((profile, i) => {
+    branches.push(`[s${branches.length}]${scaleFilter(profile, portrait)},format=yuv420p[v${i}]`)
+    const path = `${paths.outDir}/${outputFileName(profile)}`
+    outputArgs.push('-map', `[v${i}]`)
+    if (probe.hasAudio) outputArgs.push('-map', '0:a:0')
+    outputArgs.push(...videoCodecArgs(profile))
+    if (options.threads > 0) outputArgs.push('-threads', String(options.threads))
+    outputArgs.push(...(probe.hasAudio ? audioArgs(profile) : ['-an']))
+    if (hls && profile.codec === 'h264') outputArgs.push(...teeArgs(path, hls, profile, options))
+    else outputArgs.push(...containerArgs(profile), path)
+    outputs.push({ profile: profile.name, path })
+  })
+  if (hls) outputs.push({ profile: hls.profile, path: `${hls.dir}/master.m3u8` })
+  if (thumbnail) {
+    const path = `${paths.outDir}/${outputFileName(thumbnail)}`
+    branches.push(`[s${branches.length}]${thumbnailFilter(thumbnail, probe)}[thumb]`)
+    // biome-ignore format: flag and value on one line
+    outputArgs.push('-map', '[thumb]', '-frames:v', '1', '-q:v', '3', '-update', '1', '-f', 'image2', path)
+    outputs.push({ profile: thumbnail.name, path })
+  }
+  if (storyboard) {
+    const { interval, tileWidth, tileHeight, columns, rows } = storyboard
+    branches.push(
+      `[s${branches.length}]fps=1/${interval},scale=${tileWidth}:${tileHeight},tile=${columns}x${rows}[board]`,
+    )
+    // biome-ignore format: flag and value on one line
+    outputArgs.push('-map', '[board]', '-q:v', '5', '-start_number', '1', '-f', 'image2', storyboard.sheetPattern)
+    outputs.push({ profile: storyboard.profile, path: `${paths.outDir}/${storyboard.profile}.vtt` })
+  }
+  if (branches.length === 0) return { runs: [], skipped }
   // Variable or very high frame rates become a constant rate once, before the split.
   const fps = outputFps(probe)
-  const head = `[0:${probe.videoIndex}]${fps ? `fps=${fps},` : ''}split=${profiles.length}${profiles.map((_, i) => `[s${i}]`).join('')}`
-  const scales = profiles.map((p, i) => `[s${i}]${scaleFilter(p, portrait)},format=yuv420p[v${i}]`)
+  const head = `[0:${probe.videoIndex}]${fps ? `fps=${fps},` : ''}split=${branches.length}${branches.map((_, i) => `[s${i}]`).join('')}`
   const args = [
     ...COMMON,
     // Progress as key=value lines on stdout, once a second (read into the job record).
@@ -111,20 +221,69 @@ function renditionsRun(
     '1',
     ...inputArgs(paths.input, probe, options),
     '-filter_complex',
-    [head, ...scales].join(';'),
+    [head, ...branches].join(';'),
+    ...outputArgs,
   ]
-  const outputs: FfmpegRun['outputs'] = []
-  profiles.forEach((profile, i) => {
-    const path = `${paths.outDir}/${outputFileName(profile)}`
-    args.push('-map', `[v${i}]`)
-    if (probe.hasAudio) args.push('-map', '0:a:0')
-    args.push(...videoCodecArgs(profile))
-    if (options.threads > 0) args.push('-threads', String(options.threads))
-    args.push(...(probe.hasAudio ? audioArgs(profile) : ['-an']))
-    args.push(...containerArgs(profile), path)
-    outputs.push({ profile: profile.name, path })
-  })
-  return { args, outputs, progress: true }
+  return { runs: [{ args, outputs, progress: true }], skipped, hls, storyboard }
+}
+
+/**
+ * The H.264 rendition's MP4 and its HLS rung from one encoder (`tee`): fMP4 segments of about
+ * HLS_SEGMENT_SECONDS cut at the 2 s keyframes (so every rung cuts at the same times), an init
+ * segment (`#EXT-X-MAP`), a VOD playlist with relative URIs only.
+ */
+function teeArgs(path: string, hls: HlsPlan, profile: VideoProfile, options: EncodeOptions): string[] {
+  const dir = `${hls.dir}/${profile.name}`
+  const hlsOptions = [
+    'f=hls',
+    `hls_time=${options.hlsSegmentSeconds ?? 4}`,
+    'hls_playlist_type=vod',
+    'hls_segment_type=fmp4',
+    'hls_fmp4_init_filename=init.mp4',
+    `hls_segment_filename=${teeEscape(`${dir}/segment-%03d.m4s`)}`,
+    'hls_flags=independent_segments',
+  ]
+  return [
+    '-f',
+    'tee',
+    `[f=mp4:movflags=+faststart]${teeEscape(path)}|[${hlsOptions.join(':')}]${teeEscape(`${dir}/index.m3u8`)}`,
+  ]
+}
+
+/** A path inside a tee output list: its separators (`:|[]`) and backslashes escaped. */
+export function teeEscape(path: string): string {
+  return path.replace(/[\\:|[\]]/g, (c) => `\\${c}`)
+}
+
+/**
+ * The storyboard's tiles: `tileWidth` wide at the video's aspect ratio (height even), one every
+ * STORYBOARD_INTERVAL seconds or, unset, every `duration / 100` seconds (at least one a second),
+ * on sheets of up to columns x rows (a shorter video's single sheet is just big enough).
+ * Undefined when the duration is unknown (the cues could not cover it).
+ */
+export function storyboardPlan(
+  paths: RunPaths,
+  board: StoryboardProfile,
+  probe: Probe,
+  options: EncodeOptions,
+): StoryboardPlan | undefined {
+  if (probe.duration === null) return undefined
+  const perSheet = board.columns * board.rows
+  const interval = options.storyboardInterval ?? Math.max(1, Math.ceil(probe.duration / perSheet))
+  const tiles = Math.max(1, Math.ceil(probe.duration / interval))
+  const columns = Math.min(board.columns, tiles)
+  const rows = Math.min(board.rows, Math.ceil(tiles / columns))
+  const tileHeight = Math.max(2, Math.round((board.tileWidth * probe.height) / probe.width / 2) * 2)
+  return {
+    profile: board.name,
+    interval,
+    tileWidth: board.tileWidth,
+    tileHeight,
+    columns,
+    rows,
+    tiles,
+    sheetPattern: `${paths.outDir}/${board.name}-%d.jpg`,
+  }
 }
 
 /**
@@ -132,7 +291,8 @@ function renditionsRun(
  * size 4:2:0 needs. The `original` rendition keeps the source size, rounded down to even.
  */
 function scaleFilter(profile: VideoProfile, portrait: boolean): string {
-  if (profile.name === 'original') return 'scale=trunc(iw/2)*2:trunc(ih/2)*2'
+  if (Object.values(ORIGINAL_NAMES).includes(profile.name as never))
+    return 'scale=trunc(iw/2)*2:trunc(ih/2)*2'
   return portrait ? `scale=${profile.height}:-2` : `scale=-2:${profile.height}`
 }
 
@@ -214,36 +374,16 @@ function inputArgs(input: string, probe: Probe, options: EncodeOptions): string[
   return args
 }
 
-function imageRun(paths: RunPaths, profile: ImageProfile, probe: Probe, options: EncodeOptions): FfmpegRun {
-  const path = `${paths.outDir}/${outputFileName(profile)}`
-  const { width: w, height: h } = profile
-  // ffmpeg's thumbnail filter picks the most representative of a window of frames (about 3 s).
+/**
+ * The thumbnail branch: from a quarter in (past title cards and fade-ins, at most a minute), the
+ * frames are scaled to fit inside w x h first (keeping the aspect ratio, no bars), then ffmpeg's
+ * thumbnail filter picks the most representative of about 3 s of them.
+ */
+function thumbnailFilter(profile: ImageProfile, probe: Probe): string {
   const window = Math.max(10, Math.min(100, Math.round((probe.frameRate ?? 25) * 3)))
-  return {
-    args: [
-      ...COMMON,
-      // Before -i: a fast seek (to the keyframe before, then decoding up to the point).
-      '-ss',
-      thumbnailTime(probe.duration),
-      ...inputArgs(paths.input, probe, options),
-      '-map',
-      `0:${probe.videoIndex}`,
-      // Fit inside w x h keeping the aspect ratio (no bars).
-      '-vf',
-      `thumbnail=n=${window},scale=${w}:${h}:force_original_aspect_ratio=decrease:force_divisible_by=2`,
-      '-frames:v',
-      '1',
-      '-q:v',
-      '3',
-      '-update',
-      '1',
-      '-f',
-      'image2',
-      path,
-    ],
-    outputs: [{ profile: profile.name, path }],
-    progress: false,
-  }
+  const { width: w, height: h } = profile
+  const scale = `scale=${w}:${h}:force_original_aspect_ratio=decrease:force_divisible_by=2`
+  return `trim=start=${thumbnailTime(probe.duration)},${scale},thumbnail=n=${window}`
 }
 
 /** A quarter into the video (past title cards and fade-ins), at most one minute in. */

@@ -50,6 +50,10 @@ const shape = {
   DLQ_MAXLEN: intVar(10_000, 0, 10_000_000),
   /** On SIGTERM, how long running jobs may take to finish before their ffmpeg is killed. */
   SHUTDOWN_GRACE_MS: intVar(25_000, 0, 3600_000),
+  /** Target length of an HLS segment, seconds (segments are cut at the 2 s keyframes: use an even number). */
+  HLS_SEGMENT_SECONDS: intVar(4, 2, 60),
+  /** Seconds between two storyboard tiles; unset: about 100 tiles for the whole video (at least 1 s apart). */
+  STORYBOARD_INTERVAL: z.coerce.number().positive().max(3600).optional(),
   /** Comma-separated profile names to produce (default: every profile of the table). */
   TRANSCODE_PROFILES: z
     .string()

@@ -1,5 +1,5 @@
 import { mkdir, rm, stat } from 'node:fs/promises'
-import { basename, extname, join } from 'node:path'
+import { extname, join, relative } from 'node:path'
 import {
   AppError,
   addressPolicy,
@@ -12,10 +12,11 @@ import {
   type Skipped,
   type TranscoderMetrics,
 } from '@vpp/shared'
-import { buildArgs } from './build-args.ts'
+import { buildArgs, outputFps } from './build-args.ts'
 import type { TranscoderConfig } from './config.ts'
 import { download } from './download.ts'
 import { lastLine, ProcessError, runProcess } from './ffmpeg-process.ts'
+import { type ExtraFile, finishHls, finishStoryboard } from './packaging.ts'
 import { checkInput, type FfprobeJson, outputProbeArgs, type Probe, parseProbe, probeArgs } from './probe.ts'
 import { etaSeconds, progressParser, progressPercent } from './progress.ts'
 import { atCeiling, ffmpegTimeoutMs } from './retry-policy.ts'
@@ -40,8 +41,16 @@ export interface JobResult {
   skipped: Skipped[]
 }
 
-/** Content types of the published renditions, by extension. */
-const CONTENT_TYPES: Record<string, string> = { mp4: 'video/mp4', webm: 'video/webm', jpg: 'image/jpeg' }
+/** Content types of the published files, by extension. */
+const CONTENT_TYPES: Record<string, string> = {
+  mp4: 'video/mp4',
+  webm: 'video/webm',
+  jpg: 'image/jpeg',
+  m3u8: 'application/vnd.apple.mpegurl',
+  m4s: 'video/iso.segment',
+  vtt: 'text/vtt',
+}
+const contentType = (name: string) => CONTENT_TYPES[extname(name).slice(1)] ?? 'application/octet-stream'
 
 /**
  * Run one job: fetch the input (URL imports), probe it, run ffmpeg, describe every output with
@@ -90,7 +99,12 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
       threads: config.threads,
       maxPixels: config.MAX_PIXELS,
       maxDurationSeconds: config.MAX_DURATION_SECONDS,
+      hlsSegmentSeconds: config.HLS_SEGMENT_SECONDS,
+      storyboardInterval: config.STORYBOARD_INTERVAL,
     })
+    // The HLS muxer writes each rung into a folder of its own; it does not make them.
+    for (const rung of plan.hls?.variants ?? [])
+      await mkdir(join(plan.hls?.dir ?? outDir, rung.profile), { recursive: true })
     for (const skip of plan.skipped)
       logger.info('profile skipped', { profile: skip.profile, reason: skip.reason })
     const timeoutMs = ffmpegTimeoutMs(probe.duration, config.FFMPEG_TIMEOUT, config.MAX_DURATION_SECONDS)
@@ -119,28 +133,51 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
         duration_ms: Math.round(seconds * 1000),
       })
     }
-    // In the profile table's order, whatever order the runs wrote them in.
-    // ('original', made only when every video profile was skipped, comes first.)
-    const order = (name: string) => config.profiles.findIndex((p) => p.name === name)
+    // In the profile table's order, whatever order the runs wrote them in; a rendition at the
+    // source's own size comes just before its codec family's rungs.
+    const order = (name: string) => {
+      const at = config.profiles.findIndex((p) => p.name === name)
+      if (at >= 0) return at
+      const codec = name === 'webm_original' ? 'vp9' : 'h264'
+      return config.profiles.findIndex((p) => p.kind === 'video' && p.codec === codec) - 0.5
+    }
     const written = plan.runs
       .flatMap((run) => run.outputs)
       .sort((a, b) => order(a.profile) - order(b.profile))
-    const described = await Promise.all(
-      written.map((output) => describeOutput(output.profile, output.path, ctx)),
+    const packaged = new Set([plan.hls?.profile, plan.storyboard?.profile])
+    const media = await Promise.all(
+      written
+        .filter((output) => !packaged.has(output.profile))
+        .map((output) => describeOutput(output.profile, output.path, ctx)),
     )
+    const byProfile = new Map(media.map((output) => [output.profile, output]))
+    const extra: ExtraFile[] = []
+    for (const finished of [
+      plan.hls &&
+        (await finishHls(
+          plan.hls,
+          byProfile,
+          probe.hasAudio,
+          Number(outputFps(probe) ?? probe.frameRate) || null,
+        )),
+      plan.storyboard && (await finishStoryboard(plan.storyboard, outDir, probe.duration ?? 0)),
+    ]) {
+      if (!finished) continue
+      byProfile.set(finished.output.profile, finished.output)
+      extra.push(...finished.files)
+    }
+    const described = written.map((output) => byProfile.get(output.profile) as Omit<Output, 'path'>)
     // Fencing: a worker that lost the job (taken over after a stall) must not overwrite the files
     // of the one that holds it now.
     if (!(await ctx.stillOwner())) throw new LostClaimError()
+    // Every file in one publish: a job whose packaging failed above publishes nothing.
+    const files = [
+      ...written.map((output) => ({ name: relative(outDir, output.path), path: output.path })),
+      ...extra,
+    ]
     const published = await storage.publish(
       job.job_id,
-      written.map((output) => {
-        const name = basename(output.path)
-        return {
-          name,
-          path: output.path,
-          contentType: CONTENT_TYPES[extname(name).slice(1)] ?? 'application/octet-stream',
-        }
-      }),
+      files.map((file) => ({ ...file, contentType: contentType(file.name) })),
     )
     const outputs = described.map((output, i) => ({ ...output, ...published[i] }) as Output)
     for (const output of outputs) {

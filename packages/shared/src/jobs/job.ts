@@ -31,6 +31,17 @@ export const OutputSchema = z.object({
   /** Bits per second over the whole file; null for still images. */
   bitrate: z.number().int().nonnegative().nullable().default(null),
   codec: z.string(),
+  /** The rungs of an HLS presentation (`hls`): each variant's rendition, size and peak bits per second. */
+  variants: z
+    .array(
+      z.object({
+        profile: z.string(),
+        width: z.number().int().positive(),
+        height: z.number().int().positive(),
+        bandwidth: z.number().int().nonnegative(),
+      }),
+    )
+    .optional(),
 })
 export type Output = z.infer<typeof OutputSchema>
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { access, mkdir, mkdtemp, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { JOB_ID_PATTERN } from '../jobs/job.ts'
 import type {
   MediaStorage,
@@ -17,6 +17,18 @@ const WRITE_BATCH_BYTES = 1024 * 1024
 export function checkId(id: string): string {
   if (!JOB_ID_PATTERN.test(id)) throw new Error(`invalid job id ${JSON.stringify(id)}`)
   return id
+}
+
+/**
+ * An output's name inside its job's folder: relative segments of letters, digits, `._-`
+ * (`720p.mp4`, `hls/720p/segment-000.m4s`), never `..`.
+ */
+export function checkName(name: string): string {
+  const parts = name.split('/')
+  if (parts.some((part) => !/^[A-Za-z0-9_.-]{1,128}$/.test(part) || part === '.' || part === '..')) {
+    throw new Error(`invalid output name ${JSON.stringify(name)}`)
+  }
+  return name
 }
 
 /**
@@ -171,7 +183,8 @@ export class LocalStorage extends LocalUploadStorage implements MediaStorage {
     const published: PublishedOutput[] = []
     // Same paths on every attempt, each file replaced whole.
     for (const file of files) {
-      const path = join(jobDir, file.name)
+      const path = join(jobDir, checkName(file.name))
+      await mkdir(dirname(path), { recursive: true })
       await rename(file.path, path)
       published.push({ path })
     }

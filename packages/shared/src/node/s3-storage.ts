@@ -14,7 +14,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage'
 import { AppError } from '../errors.ts'
 import type { MediaStorage, OutputFile, PublishedOutput, UploadSink } from '../storage/storage.ts'
-import { checkId } from './local-storage.ts'
+import { checkId, checkName } from './local-storage.ts'
 
 export interface S3StorageOptions {
   bucket: string
@@ -67,7 +67,7 @@ export class S3Storage implements MediaStorage {
   }
 
   outputKey(jobId: string, name: string): string {
-    return `outputs/${checkId(jobId)}/${name}`
+    return `outputs/${checkId(jobId)}/${checkName(name)}`
   }
 
   /** Where an object can be fetched from (public only if the bucket policy makes it so). */

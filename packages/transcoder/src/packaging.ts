@@ -1,0 +1,213 @@
+import { readdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Output } from '@vpp/shared'
+import type { HlsPlan, StoryboardPlan } from './build-args.ts'
+
+/** A file to publish under the job's folder, besides the outputs themselves. */
+export interface ExtraFile {
+  name: string
+  path: string
+}
+
+export interface Variant {
+  /** Relative to the master playlist. */
+  playlist: string
+  /** Peak bits per second over one segment. */
+  bandwidth: number
+  averageBandwidth: number
+  width: number
+  height: number
+  frameRate: number | null
+  codecs: string
+}
+
+/**
+ * Pure: the master playlist of an HLS presentation. Version 7 (fMP4 segments), independent
+ * segments (each starts with a keyframe), one EXT-X-STREAM-INF per rung, relative URIs only.
+ */
+export function masterPlaylist(variants: readonly Variant[]): string {
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS']
+  for (const v of variants) {
+    const attributes = [
+      `BANDWIDTH=${v.bandwidth}`,
+      `AVERAGE-BANDWIDTH=${v.averageBandwidth}`,
+      `RESOLUTION=${v.width}x${v.height}`,
+      ...(v.frameRate ? [`FRAME-RATE=${v.frameRate.toFixed(3)}`] : []),
+      `CODECS="${v.codecs}"`,
+    ]
+    lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, v.playlist)
+  }
+  return `${lines.join('\n')}\n`
+}
+
+/**
+ * Pure: the RFC 6381 codec of an H.264 stream from its init segment's `avcC` box: profile,
+ * constraint flags and level as the encoder wrote them (`avc1.64001f` is High at level 3.1).
+ * A wrong string makes Safari and hls.js skip the variant silently, so it is read, never guessed.
+ */
+export function avcCodec(init: Uint8Array): string {
+  const at = Buffer.from(init.buffer, init.byteOffset, init.byteLength).indexOf('avcC')
+  if (at < 0 || at + 8 > init.length) throw new Error('init segment has no avcC box')
+  const hex = (byte: number | undefined) => (byte ?? 0).toString(16).padStart(2, '0')
+  return `avc1.${hex(init[at + 5])}${hex(init[at + 6])}${hex(init[at + 7])}`
+}
+
+/** Pure: the segments of a media playlist, with their durations (EXTINF), in order. */
+export function playlistSegments(playlist: string): Array<{ uri: string; seconds: number }> {
+  const segments: Array<{ uri: string; seconds: number }> = []
+  let seconds: number | null = null
+  for (const line of playlist.split('\n').map((l) => l.trim())) {
+    if (line.startsWith('#EXTINF:')) seconds = Number.parseFloat(line.slice(8))
+    else if (line !== '' && !line.startsWith('#') && seconds !== null) {
+      segments.push({ uri: line, seconds })
+      seconds = null
+    }
+  }
+  return segments
+}
+
+/** Pure: peak (one segment) and average bits per second, from segment sizes and durations. */
+export function bandwidths(segments: ReadonlyArray<{ bytes: number; seconds: number }>) {
+  let peak = 0
+  let bytes = 0
+  let seconds = 0
+  for (const s of segments) {
+    if (s.seconds > 0) peak = Math.max(peak, (s.bytes * 8) / s.seconds)
+    bytes += s.bytes
+    seconds += s.seconds
+  }
+  return { peak: Math.ceil(peak), average: seconds > 0 ? Math.ceil((bytes * 8) / seconds) : 0 }
+}
+
+/**
+ * Pure: the storyboard's WebVTT: one cue a tile, back to back from 0 to the duration (the last
+ * ends at it), each pointing at its tile with a media fragment `sheet#xywh=x,y,w,h`.
+ */
+export function storyboardVtt(
+  plan: StoryboardPlan,
+  duration: number,
+  sheetName: (sheet: number) => string,
+): string {
+  const perSheet = plan.columns * plan.rows
+  const lines = ['WEBVTT', '']
+  for (let i = 0; i < plan.tiles; i++) {
+    const start = i * plan.interval
+    const end = i === plan.tiles - 1 ? duration : Math.min(duration, (i + 1) * plan.interval)
+    const slot = i % perSheet
+    const x = (slot % plan.columns) * plan.tileWidth
+    const y = Math.floor(slot / plan.columns) * plan.tileHeight
+    lines.push(
+      `${vttTime(start)} --> ${vttTime(end)}`,
+      `${sheetName(Math.floor(i / perSheet) + 1)}#xywh=${x},${y},${plan.tileWidth},${plan.tileHeight}`,
+      '',
+    )
+  }
+  return lines.join('\n')
+}
+
+/** `HH:MM:SS.mmm`. */
+export function vttTime(seconds: number): string {
+  const ms = Math.round(seconds * 1000)
+  const pad = (n: number, width = 2) => String(n).padStart(width, '0')
+  return `${pad(Math.floor(ms / 3600_000))}:${pad(Math.floor(ms / 60_000) % 60)}:${pad(Math.floor(ms / 1000) % 60)}.${pad(ms % 1000, 3)}`
+}
+
+/** The first sheet is `storyboard.jpg`, the next `storyboard-2.jpg`, ... */
+export const sheetName = (profile: string) => (sheet: number) =>
+  sheet === 1 ? `${profile}.jpg` : `${profile}-${sheet}.jpg`
+
+/**
+ * After the run: the master playlist written from what the rungs really hold (segment sizes,
+ * the encoder's avcC), and the `hls` output entry. `renditions`: the described MP4s by profile.
+ */
+export async function finishHls(
+  plan: HlsPlan,
+  renditions: ReadonlyMap<string, Omit<Output, 'path'>>,
+  hasAudio: boolean,
+  frameRate: number | null,
+): Promise<{ output: Omit<Output, 'path'>; files: ExtraFile[] }> {
+  const files: ExtraFile[] = []
+  const variants: Variant[] = []
+  let bytes = 0
+  for (const rung of plan.variants) {
+    const described = renditions.get(rung.profile)
+    if (!described) throw new Error(`HLS rung ${rung.profile} has no rendition`)
+    const dir = join(plan.dir, rung.profile)
+    const playlistText = await readFile(join(plan.dir, rung.playlist), 'utf8')
+    const segments = playlistSegments(playlistText)
+    if (segments.length === 0) throw new Error(`HLS rung ${rung.profile} has no segments`)
+    const sized = await Promise.all(
+      segments.map(async (s) => ({ seconds: s.seconds, bytes: (await stat(join(dir, s.uri))).size })),
+    )
+    const { peak, average } = bandwidths(sized)
+    const init = await readFile(join(dir, 'init.mp4'))
+    variants.push({
+      playlist: rung.playlist,
+      bandwidth: peak,
+      averageBandwidth: average,
+      width: described.width,
+      height: described.height,
+      frameRate,
+      codecs: [avcCodec(init), ...(hasAudio ? ['mp4a.40.2'] : [])].join(','),
+    })
+    for (const name of await readdir(dir)) {
+      files.push({ name: `${plan.profile}/${rung.profile}/${name}`, path: join(dir, name) })
+      bytes += (await stat(join(dir, name))).size
+    }
+  }
+  const master = masterPlaylist(variants)
+  await writeFile(join(plan.dir, 'master.m3u8'), master)
+  const top = variants.reduce((a, b) => (b.height > a.height ? b : a))
+  const first = renditions.get(plan.variants[0]?.profile ?? '')
+  return {
+    output: {
+      profile: plan.profile,
+      width: top.width,
+      height: top.height,
+      duration: first?.duration ?? null,
+      size_bytes: bytes + Buffer.byteLength(master),
+      bitrate: top.averageBandwidth,
+      codec: 'hls',
+      variants: plan.variants.map((rung, i) => ({
+        profile: rung.profile,
+        width: variants[i]?.width ?? 0,
+        height: variants[i]?.height ?? 0,
+        bandwidth: variants[i]?.bandwidth ?? 0,
+      })),
+    },
+    files,
+  }
+}
+
+/** After the run: sheets renamed (`storyboard.jpg`, `storyboard-2.jpg`, ...), the WebVTT written. */
+export async function finishStoryboard(
+  plan: StoryboardPlan,
+  outDir: string,
+  duration: number,
+): Promise<{ output: Omit<Output, 'path'>; files: ExtraFile[] }> {
+  const name = sheetName(plan.profile)
+  const sheets = Math.ceil(plan.tiles / (plan.columns * plan.rows))
+  const files: ExtraFile[] = []
+  let bytes = 0
+  for (let sheet = 1; sheet <= sheets; sheet++) {
+    const written = plan.sheetPattern.replace('%d', String(sheet))
+    const path = join(outDir, name(sheet))
+    if (written !== path) await rename(written, path)
+    files.push({ name: name(sheet), path })
+    bytes += (await stat(path)).size
+  }
+  const vtt = storyboardVtt(plan, duration, name)
+  await writeFile(join(outDir, `${plan.profile}.vtt`), vtt)
+  return {
+    output: {
+      profile: plan.profile,
+      width: plan.tileWidth,
+      height: plan.tileHeight,
+      duration,
+      size_bytes: bytes + Buffer.byteLength(vtt),
+      bitrate: null,
+      codec: 'webvtt',
+    },
+    files,
+  }
+}
