@@ -1,34 +1,36 @@
 /**
- * Engine benchmark: the pipeline against plain ffmpeg on this machine, side by side in one run.
+ * Engine benchmark: the pipeline against ffmpeg commands written by hand, in one alternating run.
  *
- *   npm run bench:engine                       # 30 s noisy 1080p clip + a real low-res camera clip
- *   npm run bench:engine -- --seconds 10 --batch 4 --output engine.json
+ *   npm run bench:engine                          # 8 s and 30 s noisy 1080p, and a camera clip
+ *   npm run bench:engine -- --seconds 8 --rounds 2 --output engine.json
  *
- * For each source:
- * - naive:    one ffmpeg run per profile, one after the other (each decodes the source again);
- * - raw:      the pipeline's own ffmpeg command lines, run from a shell: one decode for every
- *             rendition through a split graph, then a fast-seek thumbnail;
- * - pipeline: upload through the HTTP API, timed from the 202 to `completed`.
+ * For each source, in turn within each round:
+ * - raw:       bench/raw-command.ts, written by hand (never by buildArgs): one decode split to
+ *              the same MP4 and VP9 encoders at the pipeline's settings, then a one-frame thumbnail;
+ * - naive:     one ffmpeg run per output, each decoding the source again;
+ * - pipeline:  an upload through the HTTP API making everything (MP4s, VP9, HLS, storyboard,
+ *              thumbnail), timed from the 202 to the job's own `updated_at`;
+ * - mp4s only: the same pipeline without the HLS and storyboard profiles, to show their cost.
  * Wall time, CPU seconds (user+sys of the process tree) and peak RSS (largest process) come from
- * GNU time. Then a batch of --batch jobs: raw commands two at a time (xargs -P2) against the
- * pipeline with two transcoder processes.
+ * GNU time; the pipeline's CPU is its transcoder's tree plus this process (ingest and status).
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { PROFILES } from '@vpp/shared'
+import { type Job, JobSchema, PROFILES } from '@vpp/shared'
 import { startTestRedis, tempDir } from '@vpp/shared/testing'
-import { buildArgs, parseProbe } from '@vpp/transcoder'
+import { parseProbe } from '@vpp/transcoder'
 import { startPipeline } from '../test/harness.ts'
+import { naiveCommands, RAW_LADDERS, rawCommands } from './raw-command.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
 const { values } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '30' },
-    batch: { type: 'string', default: '8' },
+    seconds: { type: 'string', default: '8,30' },
+    rounds: { type: 'string', default: '1' },
     real: { type: 'string', default: `${ROOT}../shared/media/bird.mkv` },
     output: { type: 'string' },
   },
@@ -86,23 +88,16 @@ async function probe(path: string) {
   return parseProbe(JSON.parse(out))
 }
 
-/** Command lines (as a shell script) for the naive and the raw layout of one source. */
+/** The hand-written command lines (as shell scripts) for one source. */
 async function commands(source: string, outDir: string) {
   const p = await probe(source)
-  const plan = buildArgs({ input: source, outDir: `${outDir}/raw` }, PROFILES, p)
-  // The same renditions (profiles the plan skips to avoid upscaling are skipped here too), one run each.
-  const made = plan.runs.flatMap((run) => run.outputs.map((o) => o.profile))
-  const naive = made.flatMap((name) => {
-    const profile = PROFILES.find((candidate) => candidate.name === name)
-    if (!profile) return plan.runs.filter((run) => run.outputs.some((o) => o.profile === name))
-    return buildArgs({ input: source, outDir: `${outDir}/naive` }, [profile], p).runs
-  })
+  const ladder = RAW_LADDERS[Math.min(p.width, p.height) >= 1080 ? '1080p' : '480p']
   await mkdir(`${outDir}/raw`, { recursive: true })
   await mkdir(`${outDir}/naive`, { recursive: true })
   return {
-    raw: shell(plan.runs.map((r) => r.args)),
-    naive: shell(naive.map((r) => r.args)),
-    renditions: made,
+    raw: shell(rawCommands(source, ladder, p.hasAudio, `${outDir}/raw`)),
+    naive: shell(naiveCommands(source, ladder, p.hasAudio, `${outDir}/naive`)),
+    renditions: ladder.map((r) => r.name),
   }
 }
 
@@ -132,64 +127,75 @@ async function makeSource(path: string, seconds: number) {
 const dir = await tempDir('vpp-bench-engine-')
 const redis = await startTestRedis()
 const report: Record<string, unknown> = {
+  date: new Date().toISOString(),
   machine: { cores: (await import('node:os')).availableParallelism() },
 }
+/** The pipeline without HLS and storyboard: the MP4s, the VP9 and the thumbnail. */
+const MP4S_ONLY = PROFILES.filter((p) => p.kind === 'video' || p.kind === 'image')
+  .map((p) => p.name)
+  .join(',')
 try {
-  const synthetic = `${dir.path}/noisy-1080p.mp4`
-  await makeSource(synthetic, Number(values.seconds))
-  const sources = [{ name: `noisy 1080p ${values.seconds} s`, path: synthetic }]
+  const sources: Array<{ name: string; path: string }> = []
+  for (const seconds of values.seconds.split(',').map(Number)) {
+    const path = `${dir.path}/noisy-1080p-${seconds}s.mp4`
+    await makeSource(path, seconds)
+    sources.push({ name: `noisy 1080p ${seconds} s`, path })
+  }
   if (values.real && existsSync(values.real))
     sources.push({ name: `camera ${values.real.split('/').pop()}`, path: values.real })
 
-  const single: Record<string, unknown> = {}
-  for (const source of sources) {
-    const cmd = await commands(source.path, `${dir.path}/out`)
-    const naive = await timed(cmd.naive)
-    const raw = await timed(cmd.raw)
-    const pipeline = await pipelineRun(source.path, 1)
-    single[source.name] = {
-      renditions: cmd.renditions,
-      naive,
-      raw,
-      pipeline,
-      'pipeline/naive': ratio(pipeline.wall_s, naive.wall_s),
-      'pipeline/raw': ratio(pipeline.wall_s, raw.wall_s),
-      'cpu pipeline/naive': ratio(pipeline.cpu_s, naive.cpu_s),
-      raw_command: cmd.raw,
+  const results: Record<string, Record<string, Measure[]>> = {}
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const source of sources) {
+      const cmd = await commands(source.path, `${dir.path}/out`)
+      const runs = results[source.name] ?? {}
+      results[source.name] = runs
+      const add = (mode: string, measure: Measure) => {
+        runs[mode] = [...(runs[mode] ?? []), measure]
+      }
+      add('raw', await timed(cmd.raw))
+      add('pipeline', await pipelineRun(source.path, {}))
+      add('naive', await timed(cmd.naive))
+      add('mp4s only', await pipelineRun(source.path, { TRANSCODE_PROFILES: MP4S_ONLY }))
+      process.stdout.write(
+        `${source.name} round ${round + 1}: ${Object.entries(runs)
+          .map(([mode, m]) => `${mode} ${m.at(-1)?.wall_s}s`)
+          .join(', ')}\n`,
+      )
     }
-    process.stdout.write(
-      `${source.name}: naive ${naive.wall_s}s, raw ${raw.wall_s}s, pipeline ${pipeline.wall_s}s\n`,
-    )
+  }
+  const single: Record<string, unknown> = {}
+  for (const [name, runs] of Object.entries(results)) {
+    const best = (mode: string) => median(runs[mode] ?? [])
+    const [raw, naive, pipeline, mp4s] = [best('raw'), best('naive'), best('pipeline'), best('mp4s only')]
+    single[name] = {
+      raw,
+      naive,
+      pipeline,
+      'mp4s only': mp4s,
+      'pipeline/raw wall': ratio(pipeline.wall_s, raw.wall_s),
+      'pipeline/raw cpu': ratio(pipeline.cpu_s, raw.cpu_s),
+      'pipeline/raw peak rss': ratio(pipeline.peak_rss_mb, raw.peak_rss_mb),
+      'pipeline/naive wall': ratio(pipeline.wall_s, naive.wall_s),
+      'hls+storyboard cpu over mp4s only': ratio(pipeline.cpu_s, mp4s.cpu_s),
+      'mp4s only/raw wall': ratio(mp4s.wall_s, raw.wall_s),
+    }
   }
   report.single = single
-
-  const jobs = Number(values.batch)
-  if (jobs > 0) await batch(jobs, synthetic)
-  process.stdout.write(`${JSON.stringify(report, (k, v) => (k === 'raw_command' ? undefined : v), 2)}\n`)
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
   if (values.output) await writeFile(values.output, `${JSON.stringify(report, null, 2)}\n`)
 } finally {
   await redis.stop()
   await dir.remove()
 }
 
-/** `jobs` copies of the synthetic source: raw commands two at a time against two transcoders. */
-async function batch(jobs: number, synthetic: string) {
-  const cmd = await commands(synthetic, `${dir.path}/batch`)
-  const list = Array.from({ length: jobs }, (_, i) =>
-    cmd.raw.replaceAll(`${dir.path}/batch/raw`, `${dir.path}/batch/raw-${i}`),
-  )
-  await Promise.all(list.map((_, i) => mkdir(`${dir.path}/batch/raw-${i}`, { recursive: true })))
-  await writeFile(`${dir.path}/batch/jobs.txt`, `${list.join('\n')}\n`)
-  const rawBatch = await timed(
-    `tr '\\n' '\\0' < ${quote(`${dir.path}/batch/jobs.txt`)} | xargs -0 -P2 -I{} sh -c {}`,
-  )
-  const pipeBatch = await pipelineRun(synthetic, jobs)
-  const perMin = (m: Measure) => Math.round((jobs / m.wall_s) * 60 * 100) / 100
-  report.batch = {
-    jobs,
-    raw_xargs_P2: { ...rawBatch, jobs_per_min: perMin(rawBatch) },
-    pipeline_2_transcoders: { ...pipeBatch, jobs_per_min: perMin(pipeBatch) },
-    'pipeline/raw throughput': ratio(perMin(pipeBatch), perMin(rawBatch)),
+/** The run in the middle of several (each field on its own). */
+function median(runs: Measure[]): Measure {
+  const mid = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
+  return {
+    wall_s: mid(runs.map((r) => r.wall_s)),
+    cpu_s: mid(runs.map((r) => r.cpu_s)),
+    peak_rss_mb: mid(runs.map((r) => r.peak_rss_mb)),
   }
 }
 
@@ -198,54 +204,48 @@ function ratio(a: number, b: number) {
 }
 
 /**
- * Upload `jobs` copies of `source` to a fresh pipeline whose transcoders (two for a batch, one
- * otherwise, each running one job at a time) run as child processes under GNU time; time from the
- * first 202 to the last `completed`.
+ * Upload `source` to a fresh pipeline whose transcoder (one job at a time) runs as a child
+ * process under GNU time; time from the 202 to the job's own `updated_at` when it completed.
+ * The job is looked at every 250 ms (one HGETALL): the wait costs next to no CPU, and the time
+ * comes from the job's record, not from when the poll noticed.
  */
-async function pipelineRun(source: string, jobs: number): Promise<Measure> {
+async function pipelineRun(source: string, extra: Record<string, string>): Promise<Measure> {
   const data = `${dir.path}/pipeline-${Date.now()}`
-  const pipeline = await startPipeline(redis, data, { WORKER_CONCURRENCY: '1' })
-  const transcoders = Array.from({ length: jobs > 1 ? 2 : 1 }, (_, i) =>
-    timedTranscoder(pipeline.env, `bench-${i}`),
-  )
+  const pipeline = await startPipeline(redis, data, { WORKER_CONCURRENCY: '1', ...extra })
+  const transcoder = timedTranscoder({ ...pipeline.env, ...extra }, 'bench')
   try {
-    // Wait for the transcoders to be up (their consumers appear in the group).
+    // Wait for the transcoder to be up (its consumer appears in the group).
     const { stream, group } = pipeline.store.keys
     for (let i = 0; i < 200; i++) {
       const consumers = await pipeline.store.client.xInfoConsumers(stream, group).catch(() => [])
-      if (consumers.length >= transcoders.length) break
+      if (consumers.length >= 1) break
       await new Promise((r) => setTimeout(r, 100))
     }
-    const bytes = new Blob([await readFile(source)])
-    const name = source.split('/').pop() ?? 'video.mp4'
-    const ids: string[] = []
-    let started = 0
+    const form = new FormData()
+    form.append('file', new Blob([await readFile(source)]), source.split('/').pop() ?? 'video.mp4')
     const ownCpu = process.cpuUsage() // ingest and status run in this process
-    const before = transcoders.map((t) => t.cpuSeconds())
-    for (let i = 0; i < jobs; i++) {
-      const form = new FormData()
-      form.append('file', bytes, name)
-      const res = await fetch(`${pipeline.ingest}/upload`, { method: 'POST', body: form })
-      if (i === 0) started = performance.now()
-      ids.push(((await res.json()) as { job_id: string }).job_id)
+    const before = transcoder.cpuSeconds()
+    const res = await fetch(`${pipeline.ingest}/upload`, { method: 'POST', body: form })
+    const accepted = Date.now()
+    const { job_id } = (await res.json()) as { job_id: string }
+    let job: Job | null = null
+    for (;;) {
+      job = await pipeline.store.get(job_id)
+      if (job?.status === 'completed' || job?.status === 'failed') break
+      await new Promise((r) => setTimeout(r, 250))
     }
-    for (const id of ids) {
-      const job = await pipeline.waitFor(id, ['completed', 'failed'], 3600_000)
-      if (job.status !== 'completed') throw new Error(`job failed: ${job.error}`)
-    }
-    const wall = (performance.now() - started) / 1000
+    if (JobSchema.parse(job).status !== 'completed') throw new Error(`job failed: ${job?.error}`)
+    const wall = (Date.parse(job.updated_at) - accepted) / 1000
     const own = process.cpuUsage(ownCpu)
-    // CPU over the measured window only (not the transcoders' start-up).
-    const transcoderCpu = transcoders.reduce((sum, t, i) => sum + t.cpuSeconds() - (before[i] ?? 0), 0)
-    const usage = await Promise.all(transcoders.map((t) => t.stop()))
-    const cpu = transcoderCpu + (own.user + own.system) / 1e6
+    const transcoderCpu = transcoder.cpuSeconds() - before
+    const usage = await transcoder.stop()
     return {
       wall_s: Math.round(wall * 100) / 100,
-      cpu_s: Math.round(cpu * 100) / 100,
-      peak_rss_mb: Math.max(...usage.map((u) => u.peak_rss_mb)),
+      cpu_s: Math.round((transcoderCpu + (own.user + own.system) / 1e6) * 100) / 100,
+      peak_rss_mb: usage.peak_rss_mb,
     }
   } finally {
-    await Promise.all(transcoders.map((t) => t.stop().catch(() => {})))
+    await transcoder.stop().catch(() => {})
     await pipeline.close()
     await rm(data, { recursive: true, force: true })
   }
