@@ -13,7 +13,7 @@ import { eventually, type Pipeline, processesMatching, startPipeline } from './h
 let redis: TestRedis
 let dir: Awaited<ReturnType<typeof tempDir>>
 let pipeline: Pipeline | undefined
-const clips = { long: '', short: '', poison: '' }
+const clips = { long: '', short: '', poison: '', soak: '' }
 
 beforeAll(async () => {
   redis = await startTestRedis({ persistent: true })
@@ -22,6 +22,8 @@ beforeAll(async () => {
     makeClip(`${dir.path}/long.mp4`, { width: 1280, height: 720, seconds: 6, audio: true }),
     makeClip(`${dir.path}/short.mp4`, { width: 320, height: 180, seconds: 1, audio: false }),
   ])
+  // Long enough a job that the soak's kills land while jobs run.
+  clips.soak = await makeClip(`${dir.path}/soak.mp4`, { width: 640, height: 360, seconds: 3, audio: true })
   clips.poison = `${dir.path}/poison.mp4`
   // Starts like an MP4 (passes the upload's content check), then noise.
   const noise = Buffer.from(Array.from({ length: 50_000 }, (_, i) => (i * 7919) % 256))
@@ -234,7 +236,7 @@ describe('fault tests', () => {
     const steady = pipeline.childTranscoder({ CONSUMER_NAME: 'steady' })
     let victim = pipeline.childTranscoder({ CONSUMER_NAME: 'victim-0' })
     const ids: string[] = []
-    for (let i = 0; i < 60; i++) ids.push(await pipeline.upload(clips.short, `soak-${i}.mp4`))
+    for (let i = 0; i < 60; i++) ids.push(await pipeline.upload(clips.soak, `soak-${i}.mp4`))
 
     let kills = 0
     const deadline = Date.now() + 240_000
@@ -265,8 +267,8 @@ describe('fault tests', () => {
     expect(await pendingCount(pipeline)).toBe(0)
     for (const job of completed) {
       // A 320x180 source is below 360p: one rendition at its own size, and the thumbnail.
-      expect(job?.outputs.map((o) => o.profile)).toEqual(['original', 'thumbnail'])
-      expect(await readdir(`${dir.path}/f6/output/${job?.job_id}`)).toEqual(['original.mp4', 'thumbnail.jpg'])
+      expect(job?.outputs.map((o) => o.profile)).toEqual(['360p', 'thumbnail'])
+      expect(await readdir(`${dir.path}/f6/output/${job?.job_id}`)).toEqual(['360p.mp4', 'thumbnail.jpg'])
     }
     const takenOver = completed.filter((j) => (j?.attempts ?? 0) > 1).length
     console.log(

@@ -102,6 +102,9 @@ async function probeOutputs(job: Job) {
     const { streams, format } = await probeFile(output.path)
     const video = streams.find((s) => s.codec_type === 'video')
     const audio = streams.find((s) => s.codec_type === 'audio')
+    // The record is written from the plan and ffmpeg's report, not from probing: it must agree.
+    expect(`${output.width}x${output.height}`, output.profile).toBe(`${video?.width}x${video?.height}`)
+    expect(output.codec, output.profile).toBe(video?.codec_name)
     probed[output.profile] = {
       format: format.format_name,
       video: video?.codec_name ?? 'none',

@@ -10,7 +10,8 @@ import { CONFINE, FORMAT_WHITELIST, NO_DREFS, type Probe } from './probe.ts'
 /** One ffmpeg invocation and the files it writes. */
 export interface FfmpegRun {
   args: string[]
-  outputs: Array<{ profile: string; path: string }>
+  /** Each file the run writes; media files with the size and codec the run gives them. */
+  outputs: Array<{ profile: string; path: string; media?: { width: number; height: number; codec: string } }>
   /** The run reports progress on stdout (`-progress pipe:1`). */
   progress: boolean
 }
@@ -189,7 +190,11 @@ export function buildArgs(
     outputArgs.push(...(probe.hasAudio ? audioArgs(profile) : ['-an']))
     if (hls && profile.codec === 'h264') outputArgs.push(...teeArgs(path, hls, profile, options))
     else outputArgs.push(...containerArgs(profile), path)
-    outputs.push({ profile: profile.name, path })
+    outputs.push({
+      profile: profile.name,
+      path,
+      media: { ...renditionSize(profile, probe), codec: profile.codec },
+    })
   })
   if (hls) outputs.push({ profile: hls.profile, path: `${hls.dir}/master.m3u8` })
   if (thumbnail) {
@@ -197,7 +202,11 @@ export function buildArgs(
     branches.push(`[s${branches.length}]${thumbnailFilter(thumbnail, probe)}[thumb]`)
     // biome-ignore format: flag and value on one line
     outputArgs.push('-map', '[thumb]', '-frames:v', '1', '-q:v', '3', '-update', '1', '-f', 'image2', path)
-    outputs.push({ profile: thumbnail.name, path })
+    outputs.push({
+      profile: thumbnail.name,
+      path,
+      media: { ...thumbnailSize(thumbnail, probe), codec: 'mjpeg' },
+    })
   }
   if (storyboard) {
     const { interval, tileWidth, tileHeight, columns, rows } = storyboard
@@ -283,6 +292,36 @@ export function storyboardPlan(
     rows,
     tiles,
     sheetPattern: `${paths.outDir}/${board.name}-%d.jpg`,
+  }
+}
+
+/**
+ * Pure: the size `scaleFilter` gives a rendition, computed as ffmpeg's scale filter does (a `-2`
+ * side is `av_rescale` of the other, rounded to nearest, made even), so the job record can say it
+ * without probing the file. The frames reach the filter already rotated: display size.
+ */
+export function renditionSize(profile: VideoProfile, probe: Probe): { width: number; height: number } {
+  if (Object.values(ORIGINAL_NAMES).includes(profile.name as never)) {
+    return { width: Math.trunc(probe.width / 2) * 2, height: Math.trunc(probe.height / 2) * 2 }
+  }
+  const even = (other: number, num: number, den: number) =>
+    Math.max(2, Math.round((other * num) / (den * 2)) * 2)
+  return probe.height > probe.width
+    ? { width: profile.height, height: even(profile.height, probe.height, probe.width) }
+    : { width: even(profile.height, probe.width, probe.height), height: profile.height }
+}
+
+/**
+ * Pure: the thumbnail's size, as ffmpeg's scale filter fits the frame inside w x h
+ * (`force_original_aspect_ratio=decrease`: each side the smaller of the box's and the other
+ * side's rescale, then floored to `force_divisible_by=2`).
+ */
+export function thumbnailSize(profile: ImageProfile, probe: Probe): { width: number; height: number } {
+  const fitWidth = Math.min(profile.width, Math.round((profile.height * probe.width) / probe.height))
+  const fitHeight = Math.min(profile.height, Math.round((profile.width * probe.height) / probe.width))
+  return {
+    width: Math.max(2, Math.floor(fitWidth / 2) * 2),
+    height: Math.max(2, Math.floor(fitHeight / 2) * 2),
   }
 }
 

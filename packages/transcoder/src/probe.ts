@@ -99,11 +99,6 @@ export function probeArgs(path: string): string[] {
   ]
 }
 
-/** ffprobe arguments for one of our own outputs (any container we write, images included). */
-export function outputProbeArgs(path: string): string[] {
-  return ['-v', 'error', ...CONFINE, '-print_format', 'json', '-show_format', '-show_streams', `file:${path}`]
-}
-
 /**
  * Pure: refuse an input that is not an allowed container or is over a limit, before ffmpeg
  * decodes a frame of it (a 16000x16000 frame is 384 MB; an hour-long input a slot for hours).

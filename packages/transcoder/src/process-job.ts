@@ -12,12 +12,12 @@ import {
   type Skipped,
   type TranscoderMetrics,
 } from '@vpp/shared'
-import { buildArgs, outputFps } from './build-args.ts'
+import { buildArgs, type FfmpegRun, outputFps } from './build-args.ts'
 import type { TranscoderConfig } from './config.ts'
 import { download } from './download.ts'
 import { lastLine, ProcessError, runProcess } from './ffmpeg-process.ts'
 import { type ExtraFile, finishHls, finishStoryboard } from './packaging.ts'
-import { checkInput, type FfprobeJson, outputProbeArgs, type Probe, parseProbe, probeArgs } from './probe.ts'
+import { checkInput, type FfprobeJson, type Probe, parseProbe, probeArgs } from './probe.ts'
 import { etaSeconds, progressParser, progressPercent } from './progress.ts'
 import { atCeiling, ffmpegTimeoutMs } from './retry-policy.ts'
 
@@ -108,10 +108,14 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
     for (const skip of plan.skipped)
       logger.info('profile skipped', { profile: skip.profile, reason: skip.reason })
     const timeoutMs = ffmpegTimeoutMs(probe.duration, config.FFMPEG_TIMEOUT, config.MAX_DURATION_SECONDS)
+    // ffmpeg's own account of the run: the output time it reached is the renditions' duration.
+    let outTime = 0
     for (const run of plan.runs) {
       const started = performance.now()
-      const onLine =
-        run.progress && ctx.onProgress ? progressReporter(probe.duration, ctx.onProgress) : undefined
+      const report = progressReporter(probe.duration, ctx.onProgress, (seconds) => {
+        outTime = Math.max(outTime, seconds)
+      })
+      const onLine = run.progress ? report : undefined
       await runProcess(config.FFMPEG_PATH, run.args, {
         timeoutMs,
         signal: ctx.signal,
@@ -145,10 +149,14 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
       .flatMap((run) => run.outputs)
       .sort((a, b) => order(a.profile) - order(b.profile))
     const packaged = new Set([plan.hls?.profile, plan.storyboard?.profile])
+    // Described from what the plan set and the probe and ffmpeg reported (no ffprobe of each
+    // file): size and codec from the plan, bytes from the file, duration from the input's (every
+    // rendition is the whole input) or, when ffprobe could not tell it, ffmpeg's last output time.
+    const duration = probe.duration ?? (outTime > 0 ? Math.round(outTime * 1000) / 1000 : null)
     const media = await Promise.all(
       written
         .filter((output) => !packaged.has(output.profile))
-        .map((output) => describeOutput(output.profile, output.path, ctx)),
+        .map((output) => describeWritten(output, duration)),
     )
     const byProfile = new Map(media.map((output) => [output.profile, output]))
     const extra: ExtraFile[] = []
@@ -194,13 +202,21 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
   }
 }
 
-/** Turn ffmpeg's -progress lines into percent and ETA, at most once a second. */
-function progressReporter(duration: number | null, report: (percent: number, eta: number | null) => void) {
+/**
+ * Turn ffmpeg's -progress lines into percent and ETA, at most once a second, and tell `reached`
+ * every output time (the last is the output's length).
+ */
+function progressReporter(
+  duration: number | null,
+  report: ((percent: number, eta: number | null) => void) | undefined,
+  reached: (seconds: number) => void,
+) {
   const started = performance.now()
   let last = 0
   return progressParser(({ outTime, done }) => {
+    reached(outTime)
     const now = performance.now()
-    if (done || now - last < 1000) return
+    if (!report || done || now - last < 1000) return
     last = now
     const percent = progressPercent(outTime, duration)
     if (percent !== null) report(percent, etaSeconds(now - started, percent))
@@ -240,25 +256,22 @@ async function probeInput(input: string, ctx: JobContext): Promise<Probe> {
   return parseProbe(JSON.parse(stdout) as FfprobeJson)
 }
 
-/** ffprobe a finished output: its real size, codec and duration go into the job record. */
-async function describeOutput(profile: string, path: string, ctx: JobContext): Promise<Omit<Output, 'path'>> {
-  const { stdout } = await runProcess(ctx.config.FFPROBE_PATH, outputProbeArgs(path), {
-    timeoutMs: 60_000,
-    signal: ctx.signal,
-  })
-  const json = JSON.parse(stdout) as FfprobeJson
-  const video = json.streams?.find((s) => s.codec_type === 'video')
-  if (!video?.width || !video.height) throw new Error(`output ${profile} has no video stream`)
-  const duration = Number(json.format?.duration)
-  const isImage = /jpe?g|png|webp/.test(video.codec_name ?? '')
+/** A written rendition or thumbnail, as the job record describes it. */
+async function describeWritten(
+  output: FfmpegRun['outputs'][number],
+  duration: number | null,
+): Promise<Omit<Output, 'path'>> {
+  if (!output.media) throw new Error(`output ${output.profile} has no description`)
+  const size = (await stat(output.path)).size
+  const still = output.media.codec === 'mjpeg'
   return {
-    profile,
-    width: video.width,
-    height: video.height,
-    duration: isImage || !Number.isFinite(duration) ? null : Math.round(duration * 1000) / 1000,
-    size_bytes: (await stat(path)).size,
-    bitrate: isImage || !json.format?.bit_rate ? null : Math.round(Number(json.format.bit_rate)),
-    codec: video.codec_name ?? 'unknown',
+    profile: output.profile,
+    width: output.media.width,
+    height: output.media.height,
+    duration: still ? null : duration,
+    size_bytes: size,
+    bitrate: still || !duration ? null : Math.round((size * 8) / duration),
+    codec: output.media.codec,
   }
 }
 
