@@ -96,7 +96,7 @@ export function rawCommands(source: string, ladder: RawRendition[], audio: boole
     ...ladder.map((r, i) => `[in_v${i}]${r.scale},format=yuv420p[v${i}]`),
   ].join(';')
   const encode = [...QUIET, '-i', source, '-filter_complex', graph]
-  ladder.forEach((r, i) => encode.push(...encoder(r, `v${i}`, audio, out)))
+  for (const [i, r] of ladder.entries()) encode.push(...encoder(r, `v${i}`, audio, out))
   return [encode, thumbnailCommand(source, out)]
 }
 
