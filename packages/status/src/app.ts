@@ -3,7 +3,9 @@ import {
   AppError,
   apiKeyAuth,
   createHttpMetrics,
+  isOutputName,
   JOB_ID_PATTERN,
+  type Job,
   type JobStore,
   jsonErrorHandler,
   jsonNotFound,
@@ -14,7 +16,8 @@ import {
   redisHealth,
   requestLimits,
 } from '@vpp/shared'
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
+import { cors } from 'hono/cors'
 import type { Registry } from 'prom-client'
 
 export interface StatusDeps {
@@ -25,6 +28,15 @@ export interface StatusDeps {
   apiKeys?: readonly string[]
   /** Time limit of every request (REQUEST_TIMEOUT_MS). */
   requestTimeoutMs?: number
+  /**
+   * Serves a job's published file (the runtime's file server over OUTPUT_DIR; the route checks
+   * the names first): `/media/{job_id}/{file}`. Unset: no media route (S3 URLs come from storage).
+   */
+  media?: (file: (c: Parameters<MiddlewareHandler>[0]) => string) => MiddlewareHandler
+  /** Base of the media URLs (PUBLIC_URL). */
+  publicUrl?: string
+  /** Origins allowed to fetch media (CORS_ORIGINS); default any. */
+  corsOrigins?: readonly string[]
   now?: () => Date
 }
 
@@ -32,6 +44,39 @@ export interface StatusDeps {
 const MESSAGE_ID = /^\d{1,20}-\d{1,20}$/
 
 const deadLetterNotFound = (id: string) => new AppError('not_found', `No dead-letter entry ${id}`, 404)
+const mediaNotFound = (path: string) => new AppError('not_found', `No media at ${path}`, 404)
+/** Headers a player on another origin needs to read. */
+const MEDIA_HEADERS = ['Content-Length', 'Content-Range', 'Accept-Ranges', 'ETag']
+
+/**
+ * The job as a client sees it: each local output's `url` under `/media/{job_id}/` (S3 outputs
+ * keep the URL storage gave them), and `playback`: the HLS master, the best H.264 MP4, the
+ * thumbnail and the storyboard, null for what was not made.
+ */
+export function withMedia(job: Job, publicUrl: string | undefined): Job {
+  const base = publicUrl?.replace(/\/+$/, '')
+  const outputs = job.outputs.map((output) => {
+    if (output.url || !base) return output
+    const at = output.path.lastIndexOf(`/${job.job_id}/`)
+    if (at < 0) return output
+    return { ...output, url: `${base}/media/${job.job_id}/${output.path.slice(at + job.job_id.length + 2)}` }
+  })
+  const url = (profile: string) => outputs.find((o) => o.profile === profile)?.url ?? null
+  const mp4 = outputs
+    .filter((o) => o.codec === 'h264' && o.url?.endsWith('.mp4'))
+    .sort((a, b) => b.height * b.width - a.height * a.width)[0]
+  if (job.status !== 'completed') return { ...job, outputs }
+  return {
+    ...job,
+    outputs,
+    playback: {
+      hls: url('hls'),
+      mp4: mp4?.url ?? null,
+      thumbnail: url('thumbnail'),
+      storyboard: url('storyboard'),
+    },
+  }
+}
 
 /** The status API: job records, pipeline stats, the dead-letter queue. Builds the app only. */
 export function createApp(deps: StatusDeps) {
@@ -50,8 +95,23 @@ export function createApp(deps: StatusDeps) {
     // Anything that cannot name a job is not looked up.
     const job = JOB_ID_PATTERN.test(id) ? await deps.store.get(id) : null
     if (!job) throw new AppError('not_found', `Job ${id} not found`, 404)
-    return c.json(job)
+    return c.json(withMedia(job, deps.media ? deps.publicUrl : undefined))
   })
+
+  if (deps.media) {
+    const origins = deps.corsOrigins?.length ? [...deps.corsOrigins] : ['*']
+    app.use('/media/*', cors({ origin: origins.includes('*') ? '*' : origins, exposeHeaders: MEDIA_HEADERS }))
+    const serve = deps.media((c) => `${c.req.param('job_id')}/${c.req.param('file')}`)
+    app.on(['GET', 'HEAD'], '/media/:job_id/:file{.+}', async (c, next) => {
+      const id = c.req.param('job_id')
+      const file = c.req.param('file')
+      // Names are checked after decoding (Hono decodes params): %2e%2e and %2F are caught here.
+      if (!JOB_ID_PATTERN.test(id) || !isOutputName(file)) throw mediaNotFound(c.req.path)
+      const response = await serve(c, next)
+      if (!response) throw mediaNotFound(c.req.path)
+      return response
+    })
+  }
 
   app.get('/stats', async (c) => c.json(await deps.store.stats.read(now())))
 

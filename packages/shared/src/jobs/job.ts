@@ -72,6 +72,15 @@ export const JobSchema = z.object({
   outputs: z.array(OutputSchema),
   /** Profiles not produced, with the reason; present once completed. */
   skipped: z.array(SkippedSchema).optional(),
+  /** What a player needs, as URLs (null for what was not made); in the status API's answers. */
+  playback: z
+    .object({
+      hls: z.string().nullable(),
+      mp4: z.string().nullable(),
+      thumbnail: z.string().nullable(),
+      storyboard: z.string().nullable(),
+    })
+    .optional(),
 })
 export type Job = z.infer<typeof JobSchema>
 

@@ -1,5 +1,6 @@
 export * from './executables.ts'
 export * from './local-storage.ts'
+export * from './media-files.ts'
 export * from './open-storage.ts'
 export * from './redis-server.ts'
 export * from './resolve-host.ts'

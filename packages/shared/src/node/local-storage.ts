@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto'
 import { access, mkdir, mkdtemp, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { JOB_ID_PATTERN } from '../jobs/job.ts'
-import type {
-  MediaStorage,
-  OutputFile,
-  PublishedOutput,
-  UploadSink,
-  UploadStorage,
+import {
+  isOutputName,
+  type MediaStorage,
+  type OutputFile,
+  type PublishedOutput,
+  type UploadSink,
+  type UploadStorage,
 } from '../storage/storage.ts'
 
 /** Bytes gathered before one write to the upload file. */
@@ -19,15 +20,9 @@ export function checkId(id: string): string {
   return id
 }
 
-/**
- * An output's name inside its job's folder: relative segments of letters, digits, `._-`
- * (`720p.mp4`, `hls/720p/segment-000.m4s`), never `..`.
- */
+/** An output name (see isOutputName), or an error. */
 export function checkName(name: string): string {
-  const parts = name.split('/')
-  if (parts.some((part) => !/^[A-Za-z0-9_.-]{1,128}$/.test(part) || part === '.' || part === '..')) {
-    throw new Error(`invalid output name ${JSON.stringify(name)}`)
-  }
+  if (!isOutputName(name)) throw new Error(`invalid output name ${JSON.stringify(name)}`)
   return name
 }
 

@@ -57,3 +57,16 @@ export interface MediaStorage extends UploadStorage {
   /** Remove job `id`'s upload (once its renditions are published). */
   removeUpload(id: string): Promise<void>
 }
+
+/**
+ * An output's name inside its job's folder: relative segments of letters, digits and `._-`
+ * (`720p.mp4`, `hls/720p/segment-000.m4s`), never `.` or `..`. What storage writes and what the
+ * media route serves are both held to it.
+ */
+export function isOutputName(name: string): boolean {
+  const parts = name.split('/')
+  return (
+    parts.length <= 8 &&
+    parts.every((part) => /^[A-Za-z0-9_.-]{1,128}$/.test(part) && part !== '.' && part !== '..')
+  )
+}
