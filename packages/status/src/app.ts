@@ -5,7 +5,9 @@ import {
   createHttpMetrics,
   isOutputName,
   JOB_ID_PATTERN,
+  JOB_STATUSES,
   type Job,
+  type JobStatus,
   type JobStore,
   jsonErrorHandler,
   jsonNotFound,
@@ -89,6 +91,29 @@ export function createApp(deps: StatusDeps) {
   app.use(requestLimits({ maxBytes: NO_BODY_LIMIT, timeoutMs: deps.requestTimeoutMs ?? 10_000 }))
 
   if (deps.apiKeys?.length) app.use(apiKeyAuth(deps.apiKeys))
+
+  /** `?status=` (one of the statuses), `?limit=` (1-100, default 20), `?cursor=` from the last page. */
+  app.get('/jobs', async (c) => {
+    const status = c.req.query('status')
+    const limit = Number(c.req.query('limit') ?? 20)
+    const cursor = c.req.query('cursor')
+    if (status !== undefined && !JOB_STATUSES.includes(status as JobStatus)) {
+      throw new AppError('bad_request', `status must be one of ${JOB_STATUSES.join(', ')}`, 400)
+    }
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      throw new AppError('bad_request', 'limit must be a whole number from 1 to 100', 400)
+    }
+    if (cursor !== undefined && !/^\d{1,15}$/.test(cursor)) {
+      throw new AppError('bad_request', 'cursor must be the next_cursor of a previous page', 400)
+    }
+    const page = await deps.store.list({
+      status: status as JobStatus | undefined,
+      limit,
+      cursor: cursor === undefined ? undefined : Number(cursor),
+    })
+    const publicUrl = deps.media ? deps.publicUrl : undefined
+    return c.json({ jobs: page.jobs.map((job) => withMedia(job, publicUrl)), next_cursor: page.nextCursor })
+  })
 
   app.get('/jobs/:job_id', async (c) => {
     const id = c.req.param('job_id')

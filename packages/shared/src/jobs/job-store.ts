@@ -3,7 +3,7 @@ import { COMMAND_TIMEOUT_MS, closeRedis, connectRedis, type RedisClient } from '
 import { type RedisKeys, redisKeys } from '../redis/redis-keys.ts'
 import { ConsumerGroup } from './consumer-group.ts'
 import { DeadLetters } from './dead-letters.ts'
-import type { Job, Output, Skipped } from './job.ts'
+import type { Job, JobStatus, Output, Skipped } from './job.ts'
 import { type Claim, fromHash, type StartReply, type StartResult, startResult, toHash } from './job-hash.ts'
 import { PipelineStats } from './pipeline-stats.ts'
 import { RedisCalls } from './redis-calls.ts'
@@ -18,6 +18,12 @@ type Result =
   | { status: 'failed'; error: string; code: string }
 
 export type CreateResult = { created: true } | { created: false; jobId: string }
+
+/** One page of a listing. */
+export interface JobPage {
+  jobs: Job[]
+  nextCursor: string | null
+}
 
 /** What finishAndTakeNext hands back: whether it was recorded, and the next job it started. */
 export interface Finished {
@@ -84,6 +90,30 @@ export class JobStore {
 
   async get(id: string): Promise<Job | null> {
     return fromHash(await this.redis.call(this.client.hGetAll(this.keys.job(id))))
+  }
+
+  /**
+   * Jobs newest first, from the listing index of `status` (or all), `limit` at most, after
+   * `cursor` (the creation sequence number the previous page ended at; exclusive). Sequence numbers
+   * are unique and only grow, so pages never repeat or skip a job, however many are created
+   * meanwhile (those are newer than any cursor). `nextCursor` is null on the last page.
+   */
+  async list(options: { status?: JobStatus; limit: number; cursor?: number }): Promise<JobPage> {
+    const key = this.keys.index(options.status ?? 'all')
+    const max = options.cursor === undefined ? '+inf' : `(${options.cursor}`
+    const entries = await this.redis.call(
+      this.client.zRangeWithScores(key, max, '-inf', {
+        BY: 'SCORE',
+        REV: true,
+        LIMIT: { offset: 0, count: options.limit + 1 },
+      }),
+    )
+    const page = entries.slice(0, options.limit)
+    const records = await Promise.all(page.map((e) => this.get(e.value)))
+    return {
+      jobs: records.filter((job): job is Job => job !== null),
+      nextCursor: entries.length > options.limit ? String(page.at(-1)?.score) : null,
+    }
   }
 
   /**

@@ -21,6 +21,11 @@ export interface RedisKeys {
   readonly finished: string
   /** Set: job ids whose kept uploads a transcoder is to remove (their dead letters were discarded). */
   readonly discardedUploads: string
+  /**
+   * Sorted set: job ids scored by creation sequence number, for listings (`all`, or one status).
+   * Named from `statusCounts`'s prefix inside the Lua scripts (move_status): keep them together.
+   */
+  index(status: string): string
   /** Hash holding one job record. */
   job(id: string): string
   /** String: the job_id created under an Idempotency-Key (`scope` = client + key), kept 24 h. */
@@ -40,6 +45,7 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     totalJobs: `${prefix}:stats:total`,
     finished: `${prefix}:stats:finished`,
     discardedUploads: `${prefix}:discarded-uploads`,
+    index: (status) => `${prefix}:index:${status}`,
     job: (id) => `${prefix}:job:${id}`,
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rate: (client, window) => `${prefix}:rate:${client}:${window}`,

@@ -1,6 +1,7 @@
 /** Lua: store a new job and queue it, in one atomic step. */
 export const CREATE_JOB_LUA = `
 --- @include "enqueue_entry"
+--- @include "move_status"
 -- Create a job record and add its stream entry, unless its idempotency key already names a job.
 -- KEYS[1] job hash (must not exist)
 -- KEYS[2] status counts hash (status -> number of jobs)
@@ -8,6 +9,8 @@ export const CREATE_JOB_LUA = `
 -- KEYS[4] jobs stream
 -- KEYS[5] entries hash (stream entry id -> job_id)
 -- KEYS[6] idempotency key (optional): holds the job_id created under it
+-- The job gets the next creation sequence number ('seq', from {prefix}:index:seq) and joins the
+-- listing indexes {prefix}:index:all and {prefix}:index:queued, scored by it.
 -- ARGV[1] job_id
 -- ARGV[2] seconds the idempotency key is kept
 -- ARGV[3..] the record, as field, value, field, value, ...
@@ -21,7 +24,11 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 local entry = enqueue_entry(KEYS[4], KEYS[5], KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('HINCRBY', KEYS[2], 'queued', 1)
+local index = string.sub(KEYS[2], 1, #KEYS[2] - #'stats:status') .. 'index:'
+local seq = redis.call('INCR', index .. 'seq')
+redis.call('HSET', KEYS[1], 'seq', seq)
+redis.call('ZADD', index .. 'all', seq, ARGV[1])
+move_status(KEYS[2], KEYS[1], false, 'queued')
 redis.call('INCR', KEYS[3])
 if KEYS[6] then redis.call('SET', KEYS[6], ARGV[1], 'EX', tonumber(ARGV[2])) end
 return { 'created', entry }

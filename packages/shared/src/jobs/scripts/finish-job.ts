@@ -3,6 +3,7 @@ export const FINISH_JOB_LUA = `
 --- @include "holds_lease"
 --- @include "wrote_outcome"
 --- @include "settle_entry"
+--- @include "move_status"
 --- @include "start_job"
 -- Record a job as 'completed' (with outputs) or 'failed' (dead-lettered), then XACK and XDEL
 -- its stream entry.
@@ -70,8 +71,7 @@ if ARGV[7] ~= '' then
 else
   redis.call('HDEL', KEYS[1], 'error', 'error_code')
 end
-redis.call('HINCRBY', KEYS[2], status, -1)
-redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+move_status(KEYS[2], KEYS[1], status, ARGV[3])
 redis.call('ZADD', KEYS[4], ARGV[5], job_id)
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[8]))
 if ARGV[3] == 'failed' then

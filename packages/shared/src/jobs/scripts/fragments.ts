@@ -32,6 +32,25 @@ local function settle_entry(stream, group, entries, entry_id, job_key)
   if job_key ~= '' then redis.call('HSET', job_key, 'settled_entry', entry_id) end
 end`,
 
+  /**
+   * A job's status changes: the status counters and the listing indexes follow, in the same step.
+   * The index keys share the counters' prefix (`{prefix}:stats:status` -> `{prefix}:index:{status}`,
+   * as redisKeys names them); each holds job ids scored by their creation sequence number.
+   */
+  move_status: `
+-- counts_key: the status counts hash; job_key: the job hash; from: the status before (false for
+-- a new job); to: the status after.
+local function move_status(counts_key, job_key, from, to)
+  if from then redis.call('HINCRBY', counts_key, from, -1) end
+  redis.call('HINCRBY', counts_key, to, 1)
+  local seq = redis.call('HGET', job_key, 'seq')
+  if not seq then return end
+  local index = string.sub(counts_key, 1, #counts_key - #'stats:status') .. 'index:'
+  local job_id = redis.call('HGET', job_key, 'job_id')
+  if from then redis.call('ZREM', index .. from, job_id) end
+  redis.call('ZADD', index .. to, seq, job_id)
+end`,
+
   /** Queue a job: a stream entry naming it, the entry -> job mapping, the entry on the record. */
   enqueue_entry: `
 -- stream: the jobs stream; entries: the entry -> job_id hash; job_key: the job hash; job_id.
@@ -66,10 +85,7 @@ local function start_job(job_key, counts_key, now, consumer, entry_id)
   local attempts = redis.call('HINCRBY', job_key, 'attempts', 1)
   redis.call('HSET', job_key, 'status', 'processing', 'updated_at', now, 'owner', consumer, 'entry_id', entry_id)
   redis.call('HDEL', job_key, 'next_attempt_at', 'progress', 'eta_seconds')
-  if status ~= 'processing' then
-    redis.call('HINCRBY', counts_key, status, -1)
-    redis.call('HINCRBY', counts_key, 'processing', 1)
-  end
+  if status ~= 'processing' then move_status(counts_key, job_key, status, 'processing') end
   return {status, lease, attempts, redis.call('HGETALL', job_key)}
 end`,
 } as const

@@ -1,6 +1,7 @@
 /** Lua: replay a dead-lettered job (operator action), removing its DLQ entry atomically. */
 export const RETRY_DEAD_LETTER_LUA = `
 --- @include "enqueue_entry"
+--- @include "move_status"
 -- 'failed' -> 'queued' with attempts reset and a new stream entry; the DLQ entry is deleted in
 -- the same step, so retrying one entry twice cannot queue the job twice.
 -- KEYS[1] dead-letter stream
@@ -19,8 +20,7 @@ redis.call('XDEL', KEYS[1], ARGV[1])
 if redis.call('HGET', KEYS[2], 'status') ~= 'failed' then return -1 end
 redis.call('HSET', KEYS[2], 'status', 'queued', 'attempts', 0, 'updated_at', ARGV[3], 'outputs', '[]')
 redis.call('HDEL', KEYS[2], 'error', 'error_code', 'next_attempt_at')
-redis.call('HINCRBY', KEYS[3], 'failed', -1)
-redis.call('HINCRBY', KEYS[3], 'queued', 1)
+move_status(KEYS[3], KEYS[2], 'failed', 'queued')
 enqueue_entry(KEYS[4], KEYS[5], KEYS[2], ARGV[2])
 return 1
 `

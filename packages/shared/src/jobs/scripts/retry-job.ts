@@ -3,6 +3,7 @@ export const RETRY_JOB_LUA = `
 --- @include "holds_lease"
 --- @include "wrote_outcome"
 --- @include "settle_entry"
+--- @include "move_status"
 -- After a transient failure: 'processing' -> 'retrying', due again at ARGV[4]; the stream entry
 -- is settled, so no worker slot or pending entry is held while the job waits.
 -- KEYS[1] job hash
@@ -30,8 +31,7 @@ end
 redis.call('HSET', KEYS[1], 'status', 'retrying', 'updated_at', ARGV[3], 'next_attempt_at', ARGV[5], 'error', ARGV[6],
   'error_code', ARGV[8])
 redis.call('HDEL', KEYS[1], 'owner', 'entry_id')
-redis.call('HINCRBY', KEYS[2], 'processing', -1)
-redis.call('HINCRBY', KEYS[2], 'retrying', 1)
+move_status(KEYS[2], KEYS[1], 'processing', 'retrying')
 redis.call('ZADD', KEYS[4], ARGV[4], redis.call('HGET', KEYS[1], 'job_id'))
 settle_entry(KEYS[3], ARGV[1], KEYS[5], ARGV[2], KEYS[1])
 return 1
