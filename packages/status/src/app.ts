@@ -138,6 +138,17 @@ export function createApp(deps: StatusDeps) {
     })
   }
 
+  app.post('/jobs/:job_id/cancel', async (c) => {
+    const id = c.req.param('job_id')
+    const before = JOB_ID_PATTERN.test(id) ? await deps.store.cancel(id, now()) : null
+    if (before === null) throw new AppError('not_found', `Job ${id} not found`, 404)
+    if (before === 'completed' || before === 'failed') {
+      throw new AppError('job_finished', `Job ${id} is already ${before}; it cannot be canceled`, 409)
+    }
+    if (before !== 'canceled') deps.logger.info('job canceled', { job_id: id, status_before: before })
+    return c.json({ job_id: id, status: 'canceled' }, 202)
+  })
+
   app.get('/stats', async (c) => c.json(await deps.store.stats.read(now())))
 
   /** `?limit=` (1-1000, default 100) entries, oldest first; `?after=<message_id>` for the next page. */

@@ -33,6 +33,8 @@ interface Active {
   prestarted?: StartResult
   /** Aborted when the job must stop (claim lost, or shutdown past its grace): kills its ffmpeg. */
   stop: AbortController
+  /** Canceled through the API (POST /jobs/{id}/cancel): stopped, nothing recorded or published. */
+  canceled?: boolean
   done: Promise<void>
 }
 
@@ -66,6 +68,8 @@ export class Transcoder {
   readonly #killing = new AbortController()
   readonly #timers: NodeJS.Timeout[] = []
   #reader: RedisClient | undefined
+  /** Subscribed to the cancel channel. */
+  #listener: RedisClient | undefined
   #loop: Promise<void> | undefined
   #closing: Promise<void> | undefined
   /** Resolved when a running job ends (one shared promise, however many jobs run). */
@@ -78,6 +82,17 @@ export class Transcoder {
 
   constructor(deps: TranscoderDeps) {
     this.#deps = deps
+  }
+
+  /** Stop a running job canceled through the API: its ffmpeg is killed, nothing is published. */
+  #cancel(jobId: string): void {
+    for (const active of this.#active.values()) {
+      if (active.jobId !== jobId || active.stop.signal.aborted) continue
+      this.#deps.logger.info('job canceled; stopping it', { job_id: jobId })
+      active.canceled = true
+      active.lost.abort()
+      active.stop.abort()
+    }
   }
 
   /** Longest XREADGROUP BLOCK of the read loop. */
@@ -106,6 +121,13 @@ export class Transcoder {
     reader.on('error', (error: Error) => logger.debug('redis reader error', { error: error.message }))
     await reader.connect()
     this.#reader = reader
+    // Cancels reach whichever transcoder runs the job at once (its lease checks would only see
+    // them at the next heartbeat).
+    const listener = store.client.duplicate()
+    listener.on('error', (error: Error) => logger.debug('redis listener error', { error: error.message }))
+    await listener.connect()
+    await listener.subscribe(store.keys.cancelChannel, (jobId) => this.#cancel(jobId))
+    this.#listener = listener
     this.#every(Math.max(50, Math.floor(config.CLAIM_IDLE_MS / 3)), () => this.#heartbeat())
     this.#every(Math.min(1000, config.RETRY_BASE_MS), () => this.#promoteDue())
     // While every slot is busy, the read loop does not look for stalled entries; this does, so a
@@ -367,6 +389,10 @@ export class Transcoder {
     ms: number,
   ): Promise<void> {
     const { config, store, metrics } = this.#deps
+    if (active.canceled) {
+      log.info('job canceled; this attempt is dropped')
+      return
+    }
     if (active.lost.signal.aborted || error instanceof LostClaimError) {
       log.warn('job was taken over by another transcoder; this attempt is dropped')
       return
@@ -470,6 +496,7 @@ export class Transcoder {
     this.#closing ??= (async () => {
       this.#stopping.abort()
       this.#reader?.destroy() // ends a blocking XREADGROUP now rather than after BLOCK
+      this.#listener?.destroy()
       await this.#loop
       const running = Promise.allSettled([...this.#active.values()].map((a) => a.done))
       let timer: NodeJS.Timeout | undefined

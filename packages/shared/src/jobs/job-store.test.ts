@@ -476,3 +476,44 @@ describe('withIncludes', () => {
     expect(() => withIncludes('--- @include "no_such"')).toThrow('unknown Lua include "no_such"')
   })
 })
+
+describe('JobStore: cancel', () => {
+  it('cancels a queued job at once: its entry is settled, it is never started, it moves in the listings', async () => {
+    const store = await freshStore()
+    await store.create(newJob('q'))
+    expect(await store.cancel('q', at(1))).toBe('queued')
+    expect(await store.get('q')).toMatchObject({ status: 'canceled', updated_at: at(1).toISOString() })
+    expect(await client.xLen(store.keys.stream)).toBe(0)
+    expect((await store.stats.read(at(2))).jobs_by_status).toEqual({ canceled: 1 })
+    expect((await store.list({ status: 'canceled', limit: 10 })).jobs.map((j) => j.job_id)).toEqual(['q'])
+    expect((await store.list({ status: 'queued', limit: 10 })).jobs).toEqual([])
+    expect(await store.cancel('q', at(3))).toBe('canceled') // again: nothing changes
+    expect(await store.cancel('missing', at(3))).toBeNull()
+  })
+
+  it('takes a retrying job out of the delayed set, and refuses the running worker its outcome', async () => {
+    const store = await freshStore()
+    await store.create(newJob('r'))
+    const claim = await take(store)
+    await store.retryLater(claim, 'x', 'x', at(10), at(1))
+    expect(await store.cancel('r', at(2))).toBe('retrying')
+    expect(await client.zCard(store.keys.delayed)).toBe(0)
+    expect(await store.promoteDue(at(11))).toBe(0)
+
+    await store.create(newJob('p'))
+    const running = await take(store)
+    expect(await store.cancel('p', at(3))).toBe('processing')
+    expect(await pending(store)).toBe(0)
+    expect(await store.heartbeat(running, 'c1')).toBe(false)
+    expect(await store.finish(running, { status: 'completed', outputs }, at(4))).toBe(false)
+    expect(await store.get('p')).toMatchObject({ status: 'canceled', outputs: [] })
+  })
+
+  it('leaves finished jobs as they are', async () => {
+    const store = await freshStore()
+    await store.create(newJob('f'))
+    await store.finish(await take(store), { status: 'completed', outputs }, at(1))
+    expect(await store.cancel('f', at(2))).toBe('completed')
+    expect(await store.get('f')).toMatchObject({ status: 'completed' })
+  })
+})

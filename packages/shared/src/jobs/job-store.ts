@@ -157,6 +157,21 @@ export class JobStore {
   }
 
   /**
+   * Cancel a job that has not finished: `canceled` at once, nobody starts it again, and a
+   * transcoder running it is told on `keys.cancelChannel`. Returns the status it had (`null`: no
+   * such job); `completed`/`failed` jobs are left as they are.
+   */
+  async cancel(jobId: string, now: Date): Promise<JobStatus | null> {
+    const k = this.keys
+    const before = await this.redis.script(
+      'cancel',
+      [k.job(jobId), k.statusCounts, k.stream, k.delayed, k.entries],
+      [k.group, now.toISOString(), k.cancelChannel],
+    )
+    return before === '' ? null : (before as JobStatus)
+  }
+
+  /**
    * Dead-letter a job whose stream entry was deleted before it was settled (XAUTOCLAIM reports
    * such entries): it can never be delivered again, so it must not hang.
    */

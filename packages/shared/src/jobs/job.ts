@@ -1,12 +1,13 @@
 import { z } from 'zod'
 
 /**
- * A job only moves forward: queued -> processing -> (retrying -> processing)* -> completed | failed.
- * The one way back is an operator's retry from the dead-letter queue (failed -> queued).
+ * A job only moves forward: queued -> processing -> (retrying -> processing)* -> completed | failed,
+ * or to canceled from any of the first three (POST /jobs/{id}/cancel). The one way back is an
+ * operator's retry from the dead-letter queue (failed -> queued).
  */
-export const JOB_STATUSES = ['queued', 'processing', 'retrying', 'completed', 'failed'] as const
+export const JOB_STATUSES = ['queued', 'processing', 'retrying', 'completed', 'failed', 'canceled'] as const
 /** Statuses a job never leaves on its own. */
-export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed']
+export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'canceled']
 export const JobStatusSchema = z.enum(JOB_STATUSES)
 export type JobStatus = z.infer<typeof JobStatusSchema>
 

@@ -26,6 +26,8 @@ export interface RedisKeys {
    * Named from `statusCounts`'s prefix inside the Lua scripts (move_status): keep them together.
    */
   index(status: string): string
+  /** Pub/sub channel: ids of running jobs just canceled (every transcoder listens). */
+  readonly cancelChannel: string
   /** Hash holding one job record. */
   job(id: string): string
   /** String: the job_id created under an Idempotency-Key (`scope` = client + key), kept 24 h. */
@@ -46,6 +48,7 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     finished: `${prefix}:stats:finished`,
     discardedUploads: `${prefix}:discarded-uploads`,
     index: (status) => `${prefix}:index:${status}`,
+    cancelChannel: `${prefix}:cancel`,
     job: (id) => `${prefix}:job:${id}`,
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rate: (client, window) => `${prefix}:rate:${client}:${window}`,

@@ -1,3 +1,4 @@
+import { CANCEL_JOB_LUA } from './cancel-job.ts'
 import { CREATE_JOB_LUA } from './create-job.ts'
 import { DISCARD_DEAD_LETTER_LUA } from './discard-dead-letter.ts'
 import { FINISH_JOB_LUA } from './finish-job.ts'
@@ -22,5 +23,6 @@ export const SCRIPTS = {
   retryDeadLetter: withIncludes(RETRY_DEAD_LETTER_LUA),
   removeIdleConsumers: withIncludes(REMOVE_IDLE_CONSUMERS_LUA),
   discardDeadLetter: withIncludes(DISCARD_DEAD_LETTER_LUA),
+  cancel: withIncludes(CANCEL_JOB_LUA),
 }
 export type ScriptName = keyof typeof SCRIPTS

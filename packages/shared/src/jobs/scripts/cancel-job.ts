@@ -1,0 +1,31 @@
+/** Lua: cancel a job that has not finished, wherever it is, in one step. */
+export const CANCEL_JOB_LUA = `
+--- @include "settle_entry"
+--- @include "move_status"
+-- queued / retrying / processing -> canceled. Its stream entry (waiting, or pending under the
+-- transcoder running it) is settled and it leaves the delayed set, so nobody starts it again; a
+-- transcoder running it learns on the cancel channel (and from its next lease check: the job is
+-- no longer 'processing'), kills its ffmpeg and publishes nothing.
+-- KEYS[1] job hash
+-- KEYS[2] status counts hash (status -> number of jobs)
+-- KEYS[3] jobs stream
+-- KEYS[4] delayed sorted set
+-- KEYS[5] entries hash (stream entry id -> job_id)
+-- ARGV[1] consumer group
+-- ARGV[2] updated_at, ISO 8601
+-- ARGV[3] the cancel channel (PUBLISH job_id)
+-- Returns the status before: '' when there is no such job; 'completed' or 'failed' (nothing
+-- changed); 'canceled' (already); otherwise the job was canceled now.
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return '' end
+if status == 'completed' or status == 'failed' or status == 'canceled' then return status end
+local job_id = redis.call('HGET', KEYS[1], 'job_id')
+local entry = redis.call('HGET', KEYS[1], 'entry_id')
+if entry then settle_entry(KEYS[3], ARGV[1], KEYS[5], entry, '') end
+redis.call('ZREM', KEYS[4], job_id)
+redis.call('HSET', KEYS[1], 'status', 'canceled', 'updated_at', ARGV[2])
+redis.call('HDEL', KEYS[1], 'owner', 'entry_id', 'next_attempt_at', 'eta_seconds')
+move_status(KEYS[2], KEYS[1], status, 'canceled')
+if status == 'processing' then redis.call('PUBLISH', ARGV[3], job_id) end
+return status
+`
