@@ -132,11 +132,21 @@ export function createApp(deps: StatusDeps) {
       const file = c.req.param('file')
       // Names are checked after decoding (Hono decodes params): %2e%2e and %2F are caught here.
       if (!JOB_ID_PATTERN.test(id) || !isOutputName(file)) throw mediaNotFound(c.req.path)
+      // A deleted job's files may linger until a transcoder removes them: they are gone already.
+      if (!(await deps.store.exists(id))) throw mediaNotFound(c.req.path)
       const response = await serve(c, next)
       if (!response) throw mediaNotFound(c.req.path)
       return response
     })
   }
+
+  app.delete('/jobs/:job_id', async (c) => {
+    const id = c.req.param('job_id')
+    const before = JOB_ID_PATTERN.test(id) ? await deps.store.delete(id) : null
+    if (before === null) throw new AppError('not_found', `Job ${id} not found`, 404)
+    deps.logger.info('job deleted', { job_id: id, status_before: before })
+    return c.body(null, 204)
+  })
 
   app.post('/jobs/:job_id/cancel', async (c) => {
     const id = c.req.param('job_id')

@@ -218,9 +218,24 @@ export class Transcoder {
     }
   }
 
-  /** Remove the uploads kept for dead letters that were discarded (DELETE /dlq/{id}). */
+  /**
+   * Remove the files of deleted jobs (DELETE /jobs/{id}: outputs and upload), and the uploads kept
+   * for dead letters that were discarded (DELETE /dlq/{id}).
+   */
   async #removeDiscardedUploads(): Promise<void> {
     const { store, storage, logger } = this.#deps
+    try {
+      const deleted = await store.takeDeletedJobs(100)
+      const kept: string[] = []
+      for (const id of deleted) {
+        await Promise.all([storage.removeOutputs(id), storage.removeUpload(id)]).catch(() => kept.push(id))
+      }
+      await store.returnDeletedJobs(kept)
+      if (deleted.length > 0)
+        logger.info('files of deleted jobs removed', { count: deleted.length - kept.length })
+    } catch (error) {
+      logger.warn('removing files of deleted jobs failed', { error: errorMessage(error) })
+    }
     try {
       const ids = await store.deadLetters.takeDiscardedUploads(100)
       const failed: string[] = []

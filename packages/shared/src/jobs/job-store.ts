@@ -88,6 +88,11 @@ export class JobStore {
     return id ? this.get(id) : null
   }
 
+  /** Whether job `id` has a record. */
+  async exists(id: string): Promise<boolean> {
+    return (await this.redis.call(this.client.exists(this.keys.job(id)))) === 1
+  }
+
   async get(id: string): Promise<Job | null> {
     return fromHash(await this.redis.call(this.client.hGetAll(this.keys.job(id))))
   }
@@ -169,6 +174,31 @@ export class JobStore {
       [k.group, now.toISOString(), k.cancelChannel],
     )
     return before === '' ? null : (before as JobStatus)
+  }
+
+  /**
+   * Delete a job: canceled first if it had not finished, then its record and every key naming
+   * it; its id joins `keys.deletedJobs` for a transcoder to remove its files. Returns the status
+   * it had (`null`: no such job).
+   */
+  async delete(jobId: string): Promise<JobStatus | null> {
+    const k = this.keys
+    const before = await this.redis.script(
+      'delete',
+      [k.job(jobId), k.statusCounts, k.stream, k.delayed, k.entries, k.finished, k.dlq, k.deletedJobs],
+      [k.group, k.cancelChannel],
+    )
+    return before === '' ? null : (before as JobStatus)
+  }
+
+  /** Up to `count` deleted jobs whose files are to be removed, taken off the set (SPOP). */
+  async takeDeletedJobs(count: number): Promise<string[]> {
+    return this.redis.call(this.client.sPopCount(this.keys.deletedJobs, count))
+  }
+
+  /** Put ids back whose files could not be removed this time. */
+  async returnDeletedJobs(jobIds: string[]): Promise<void> {
+    if (jobIds.length > 0) await this.redis.call(this.client.sAdd(this.keys.deletedJobs, jobIds))
   }
 
   /**

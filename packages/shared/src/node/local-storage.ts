@@ -186,6 +186,10 @@ export class LocalStorage extends LocalUploadStorage implements MediaStorage {
     return published
   }
 
+  async removeOutputs(jobId: string): Promise<void> {
+    await rm(join(this.outputDir, checkId(jobId)), { recursive: true, force: true })
+  }
+
   async removeUpload(id: string): Promise<void> {
     // unlink, not rm: one system call (rm's lstat first showed up in the queue benchmark).
     await unlink(this.path(id)).catch((error: NodeJS.ErrnoException) => {

@@ -5,8 +5,10 @@ import { PassThrough, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import {
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -171,6 +173,20 @@ export class S3Storage implements MediaStorage {
       published.push({ path: key, url: this.url(key) })
     }
     return published
+  }
+
+  async removeOutputs(jobId: string): Promise<void> {
+    const prefix = `outputs/${checkId(jobId)}/`
+    for (;;) {
+      const listed = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: prefix }),
+      )
+      const keys = (listed.Contents ?? []).flatMap((object) => (object.Key ? [{ Key: object.Key }] : []))
+      if (keys.length === 0) return
+      await this.client.send(
+        new DeleteObjectsCommand({ Bucket: this.options.bucket, Delete: { Objects: keys } }),
+      )
+    }
   }
 
   async removeUpload(id: string): Promise<void> {

@@ -26,6 +26,8 @@ export interface RedisKeys {
    * Named from `statusCounts`'s prefix inside the Lua scripts (move_status): keep them together.
    */
   index(status: string): string
+  /** Set: ids of deleted jobs whose files (outputs and upload) a transcoder is to remove. */
+  readonly deletedJobs: string
   /** Pub/sub channel: ids of running jobs just canceled (every transcoder listens). */
   readonly cancelChannel: string
   /** Hash holding one job record. */
@@ -49,6 +51,7 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     discardedUploads: `${prefix}:discarded-uploads`,
     index: (status) => `${prefix}:index:${status}`,
     cancelChannel: `${prefix}:cancel`,
+    deletedJobs: `${prefix}:deleted-jobs`,
     job: (id) => `${prefix}:job:${id}`,
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rate: (client, window) => `${prefix}:rate:${client}:${window}`,

@@ -56,6 +56,8 @@ export interface MediaStorage extends UploadStorage {
   publish(jobId: string, files: OutputFile[]): Promise<PublishedOutput[]>
   /** Remove job `id`'s upload (once its renditions are published). */
   removeUpload(id: string): Promise<void>
+  /** Remove every published file of job `jobId` (the job was deleted). */
+  removeOutputs(jobId: string): Promise<void>
 }
 
 /**

@@ -30,6 +30,10 @@ redis.call('HSET', KEYS[1], 'seq', seq)
 redis.call('ZADD', index .. 'all', seq, ARGV[1])
 move_status(KEYS[2], KEYS[1], false, 'queued')
 redis.call('INCR', KEYS[3])
-if KEYS[6] then redis.call('SET', KEYS[6], ARGV[1], 'EX', tonumber(ARGV[2])) end
+if KEYS[6] then
+  redis.call('SET', KEYS[6], ARGV[1], 'EX', tonumber(ARGV[2]))
+  -- Remembered on the job, so deleting it can remove the key too.
+  redis.call('HSET', KEYS[1], 'idempotency_key', KEYS[6])
+end
 return { 'created', entry }
 `

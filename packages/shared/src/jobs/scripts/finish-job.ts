@@ -81,7 +81,8 @@ if ARGV[3] == 'failed' then
     'attempts', redis.call('HGET', KEYS[1], 'attempts'), 'failed_at', ARGV[4]}) do
     xadd[#xadd + 1] = v
   end
-  redis.call('XADD', unpack(xadd))
+  -- Remembered on the job, so deleting it can remove its dead letter too.
+  redis.call('HSET', KEYS[1], 'dlq_entry', redis.call('XADD', unpack(xadd)))
 end
 settle_entry(KEYS[3], ARGV[1], KEYS[6], ARGV[2], KEYS[1])
 if ARGV[12] == '' then return 1 end

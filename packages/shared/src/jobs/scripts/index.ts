@@ -1,5 +1,6 @@
 import { CANCEL_JOB_LUA } from './cancel-job.ts'
 import { CREATE_JOB_LUA } from './create-job.ts'
+import { DELETE_JOB_LUA } from './delete-job.ts'
 import { DISCARD_DEAD_LETTER_LUA } from './discard-dead-letter.ts'
 import { FINISH_JOB_LUA } from './finish-job.ts'
 import { withIncludes } from './fragments.ts'
@@ -24,5 +25,6 @@ export const SCRIPTS = {
   removeIdleConsumers: withIncludes(REMOVE_IDLE_CONSUMERS_LUA),
   discardDeadLetter: withIncludes(DISCARD_DEAD_LETTER_LUA),
   cancel: withIncludes(CANCEL_JOB_LUA),
+  delete: withIncludes(DELETE_JOB_LUA),
 }
 export type ScriptName = keyof typeof SCRIPTS

@@ -1,0 +1,40 @@
+/** Lua: delete a job and every key that names it, in one step; its files go to a transcoder. */
+export const DELETE_JOB_LUA = `
+--- @include "settle_entry"
+-- Cancel it if it has not finished (as cancel-job does), then remove its record, its listing
+-- index entries, its place in the finished and delayed sets, its dead letter and its
+-- idempotency key, lower its status count, and add its id to the set of jobs whose files (outputs
+-- and upload) a transcoder removes (status has no access to storage).
+-- KEYS[1] job hash
+-- KEYS[2] status counts hash (status -> number of jobs)
+-- KEYS[3] jobs stream
+-- KEYS[4] delayed sorted set
+-- KEYS[5] entries hash (stream entry id -> job_id)
+-- KEYS[6] finished sorted set
+-- KEYS[7] dead-letter stream
+-- KEYS[8] set of jobs whose files are to be removed
+-- ARGV[1] consumer group
+-- ARGV[2] the cancel channel (PUBLISH job_id when it was running)
+-- Returns the status it had, or '' when there was no such job.
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return '' end
+local job_id = redis.call('HGET', KEYS[1], 'job_id')
+local entry = redis.call('HGET', KEYS[1], 'entry_id')
+if entry and (status == 'queued' or status == 'retrying' or status == 'processing') then
+  settle_entry(KEYS[3], ARGV[1], KEYS[5], entry, '')
+end
+if status == 'processing' then redis.call('PUBLISH', ARGV[2], job_id) end
+redis.call('ZREM', KEYS[4], job_id)
+redis.call('ZREM', KEYS[6], job_id)
+redis.call('HINCRBY', KEYS[2], status, -1)
+local index = string.sub(KEYS[2], 1, #KEYS[2] - #'stats:status') .. 'index:'
+redis.call('ZREM', index .. 'all', job_id)
+redis.call('ZREM', index .. status, job_id)
+local dead = redis.call('HGET', KEYS[1], 'dlq_entry')
+if dead then redis.call('XDEL', KEYS[7], dead) end
+local idempotency = redis.call('HGET', KEYS[1], 'idempotency_key')
+if idempotency and redis.call('GET', idempotency) == job_id then redis.call('DEL', idempotency) end
+redis.call('DEL', KEYS[1])
+redis.call('SADD', KEYS[8], job_id)
+return status
+`
