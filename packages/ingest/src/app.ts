@@ -18,11 +18,13 @@ import {
   type JobSource,
   type JobStore,
   JSON_BODY_LIMIT,
+  jobOptions,
   jsonErrorHandler,
   jsonNotFound,
   type Logger,
   metricsResponse,
   observeRequests,
+  PROFILES,
   RateLimiter,
   redisHealth,
   requestLimits,
@@ -69,7 +71,17 @@ export interface IngestDeps {
 }
 
 /** Job records with an idempotency key, scoped to its client. */
-type Enqueue = { id: string; filename: string; source: JobSource; url?: string; idempotency?: string }
+type Enqueue = {
+  id: string
+  filename: string
+  source: JobSource
+  url?: string
+  idempotency?: string
+  options: ReturnType<typeof jobOptions>
+}
+
+/** What `profiles` may name: the profile table. */
+const PROFILE_NAMES = PROFILES.map((p) => p.name)
 
 /** Room for multipart headers and boundaries on top of the file itself. */
 const MULTIPART_OVERHEAD = 64 * 1024
@@ -126,6 +138,7 @@ export function createApp(deps: IngestDeps) {
       filename: fields.filename,
       source: fields.source,
       source_url: fields.url,
+      ...fields.options,
       status: 'queued',
       created_at: at,
       updated_at: at,
@@ -194,11 +207,13 @@ export function createApp(deps: IngestDeps) {
       totalTimeoutMs: uploadTimeoutMs,
     })
     try {
+      const options = jobOptions(upload.fields, PROFILE_NAMES)
       const { job, created } = await enqueue({
         id,
         filename: upload.filename,
         source: 'upload',
         idempotency: scope,
+        options,
       })
       if (!created) {
         await upload.discard() // the same key's first upload won the race
@@ -219,7 +234,8 @@ export function createApp(deps: IngestDeps) {
       if (!result.success) throw new AppError('bad_request', zodMessage(result.error), 400)
     }),
     async (c) => {
-      const { url } = c.req.valid('json')
+      const { url, ...rest } = c.req.valid('json')
+      const options = jobOptions(rest, PROFILE_NAMES)
       const { scope, first } = await admit(c)
       if (first) {
         if (first.source_url !== url) {
@@ -244,6 +260,7 @@ export function createApp(deps: IngestDeps) {
         source: 'url',
         url,
         idempotency: scope,
+        options,
       })
       return created ? c.json(accepted(job), 202) : replay(c, job)
     },

@@ -11,6 +11,8 @@ import * as Multipart from 'multipasta'
 export interface ReceivedUpload {
   /** The client's file name, cleaned for display. */
   filename: string
+  /** The other (text) fields of the form, by name (the first of each name; 64 KiB each at most). */
+  fields: Record<string, string>
   size: number
   /** Remove the stored file again (when the job could not be queued). */
   discard(): Promise<void>
@@ -48,11 +50,14 @@ export async function receiveUpload(request: Request, options: ReceiveOptions): 
   const events: Event[] = []
   let parseError: Multipart.MultipartError | undefined
   let sawFile = false
+  const fields: Record<string, string> = {}
   const parser = Multipart.make({
     headers: Object.fromEntries(request.headers),
     maxParts: 100,
     maxFieldSize: 64 * 1024,
-    onField() {},
+    onField(info, value) {
+      if (!(info.name in fields)) fields[info.name] = new TextDecoder().decode(value)
+    },
     onFile(info) {
       if (info.name !== field || sawFile) return () => {}
       sawFile = true
@@ -105,7 +110,7 @@ export async function receiveUpload(request: Request, options: ReceiveOptions): 
     if (!complete || !sink) throw badRequest('Upload ended before the file was complete')
     await stored(sink.commit())
     const committed = sink
-    return { filename, size, discard: () => committed.abort() }
+    return { filename, size, fields, discard: () => committed.abort() }
   } catch (error) {
     await reader.cancel().catch(() => {})
     await sink?.abort()

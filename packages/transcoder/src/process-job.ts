@@ -95,7 +95,12 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
 
     const outDir = join(workDir, 'out')
     await mkdir(outDir)
-    const plan = buildArgs({ input, outDir }, config.profiles, probe, {
+    // The job's own subset of the profiles, when it asked for one (names this transcoder does not
+    // make are left out).
+    const profiles = job.profiles
+      ? config.profiles.filter((p) => job.profiles?.includes(p.name))
+      : config.profiles
+    const plan = buildArgs({ input, outDir }, profiles, probe, {
       threads: config.threads,
       maxPixels: config.MAX_PIXELS,
       maxDurationSeconds: config.MAX_DURATION_SECONDS,

@@ -38,6 +38,8 @@ export function toHash(job: Job): Record<string, string> {
     outputs: JSON.stringify(job.outputs),
   }
   if (job.source_url !== undefined) hash.source_url = job.source_url
+  if (job.profiles !== undefined) hash.profiles = JSON.stringify(job.profiles)
+  if (job.metadata !== undefined) hash.metadata = JSON.stringify(job.metadata)
   if (job.error !== undefined) hash.error = job.error
   return hash
 }
@@ -51,6 +53,8 @@ export function fromHash(hash: Record<string, string>): Job | null {
     source: hash.source,
     source_url: hash.source_url,
     status: hash.status,
+    profiles: hash.profiles ? JSON.parse(hash.profiles) : undefined,
+    metadata: hash.metadata ? JSON.parse(hash.metadata) : undefined,
     created_at: hash.created_at,
     updated_at: hash.updated_at,
     attempts: Number(hash.attempts ?? 0),

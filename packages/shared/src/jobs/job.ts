@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { AppError } from '../errors.ts'
 
 /**
  * A job only moves forward: queued -> processing -> (retrying -> processing)* -> completed | failed,
@@ -57,6 +58,10 @@ export const JobSchema = z.object({
   source: JobSourceSchema,
   source_url: z.string().optional(),
   status: JobStatusSchema,
+  /** The profiles asked for this job (a subset of the table); absent: every configured one. */
+  profiles: z.array(z.string()).optional(),
+  /** The caller's own data, stored and returned unchanged (1 KB of JSON at most). */
+  metadata: z.record(z.string(), z.unknown()).optional(),
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
   attempts: z.number().int().nonnegative(),
@@ -99,7 +104,52 @@ export const UploadUrlRequestSchema = z.object({
   url: z
     .url({ protocol: /^https?$/, error: 'url must be an absolute http:// or https:// URL' })
     .max(2048, 'url must be at most 2048 characters'),
+  profiles: z.array(z.string()).optional(),
+  metadata: z.unknown().optional(),
 })
+
+/** Largest `metadata`, as JSON text. */
+export const MAX_METADATA_BYTES = 1024
+
+/**
+ * Per-job options of both create endpoints, checked: `profiles` a non-empty subset of the
+ * profile table (an unknown name is named), `metadata` a JSON object of 1 KB at most.
+ */
+export function jobOptions(
+  input: { profiles?: unknown; metadata?: unknown },
+  known: readonly string[],
+): { profiles?: string[]; metadata?: Record<string, unknown> } {
+  const options: { profiles?: string[]; metadata?: Record<string, unknown> } = {}
+  if (input.profiles !== undefined) {
+    const names = Array.isArray(input.profiles) ? input.profiles : String(input.profiles).split(',')
+    const profiles = [...new Set(names.map((n) => String(n).trim()).filter(Boolean))]
+    const unknown = profiles.filter((n) => !known.includes(n))
+    if (unknown.length > 0)
+      throw optionError(`unknown profile ${unknown.join(', ')}; known: ${known.join(', ')}`)
+    if (profiles.length === 0) throw optionError('profiles must name at least one profile')
+    options.profiles = profiles
+  }
+  if (input.metadata !== undefined) {
+    let metadata = input.metadata
+    if (typeof metadata === 'string') {
+      try {
+        metadata = JSON.parse(metadata)
+      } catch {
+        throw optionError('metadata must be JSON text of an object')
+      }
+    }
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+      throw optionError('metadata must be a JSON object')
+    }
+    if (new TextEncoder().encode(JSON.stringify(metadata)).length > MAX_METADATA_BYTES) {
+      throw optionError(`metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`)
+    }
+    options.metadata = metadata as Record<string, unknown>
+  }
+  return options
+}
+
+const optionError = (message: string) => new AppError('bad_request', message, 400)
 export type UploadUrlRequest = z.infer<typeof UploadUrlRequestSchema>
 
 export const StatsSchema = z.object({
