@@ -6,6 +6,7 @@ import {
   errorMessage,
   type Job,
   type Logger,
+  MEDIA_TYPES,
   type MediaStorage,
   type Output,
   PermanentJobError,
@@ -41,16 +42,8 @@ export interface JobResult {
   skipped: Skipped[]
 }
 
-/** Content types of the published files, by extension. */
-const CONTENT_TYPES: Record<string, string> = {
-  mp4: 'video/mp4',
-  webm: 'video/webm',
-  jpg: 'image/jpeg',
-  m3u8: 'application/vnd.apple.mpegurl',
-  m4s: 'video/iso.segment',
-  vtt: 'text/vtt',
-}
-const contentType = (name: string) => CONTENT_TYPES[extname(name).slice(1)] ?? 'application/octet-stream'
+/** The published file's content type, by extension. */
+const contentType = (name: string) => MEDIA_TYPES[extname(name).slice(1)] ?? 'application/octet-stream'
 
 /**
  * Run one job: fetch the input (URL imports), probe it, run ffmpeg, describe every output with

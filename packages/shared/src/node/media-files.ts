@@ -2,16 +2,7 @@ import { realpath, stat } from 'node:fs/promises'
 import { join, sep } from 'node:path'
 import { serveStatic } from '@hono/node-server/serve-static'
 import type { MiddlewareHandler } from 'hono'
-
-/** Content types of everything a job publishes, by extension. */
-export const MEDIA_TYPES: Record<string, string> = {
-  mp4: 'video/mp4',
-  webm: 'video/webm',
-  jpg: 'image/jpeg',
-  m3u8: 'application/vnd.apple.mpegurl',
-  m4s: 'video/iso.segment',
-  vtt: 'text/vtt',
-}
+import { MEDIA_TYPES } from '../storage/storage.ts'
 
 /** Playlists and cues are small and read first; the media files never change once published. */
 const IMMUTABLE = new Set(['mp4', 'webm', 'jpg', 'm4s'])

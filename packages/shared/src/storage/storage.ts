@@ -72,3 +72,13 @@ export function isOutputName(name: string): boolean {
     parts.every((part) => /^[A-Za-z0-9_.-]{1,128}$/.test(part) && part !== '.' && part !== '..')
   )
 }
+
+/** Content types of everything a job publishes, by extension (storage writes them, status serves them). */
+export const MEDIA_TYPES: Readonly<Record<string, string>> = {
+  mp4: 'video/mp4',
+  webm: 'video/webm',
+  jpg: 'image/jpeg',
+  m3u8: 'application/vnd.apple.mpegurl',
+  m4s: 'video/iso.segment',
+  vtt: 'text/vtt',
+}
