@@ -18,9 +18,13 @@ export function mediaFiles(
   outputDir: string,
   file: (c: Parameters<MiddlewareHandler>[0]) => string,
 ): MiddlewareHandler {
-  const rootPromise = realpath(outputDir).catch(() => outputDir)
+  // Resolved when first needed, and again until it exists (a fresh OUTPUT_DIR appears with the
+  // first job): a relative or symlinked OUTPUT_DIR is compared by its real, absolute path.
+  let resolved: string | undefined
   return async (c, next) => {
-    const root = await rootPromise
+    resolved ??= await realpath(outputDir).catch(() => undefined)
+    const root = resolved
+    if (!root) return next()
     const name = file(c)
     const real = await realpath(join(root, name)).catch(() => null)
     const info = real?.startsWith(`${root}${sep}`) ? await stat(real).catch(() => null) : null
