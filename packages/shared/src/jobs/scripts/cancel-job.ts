@@ -1,6 +1,7 @@
 /** Lua: cancel a job that has not finished, wherever it is, in one step. */
 export const CANCEL_JOB_LUA = `
 --- @include "settle_entry"
+--- @include "index_prefix"
 --- @include "move_status"
 -- queued / retrying / processing -> canceled. Its stream entry (waiting, or pending under the
 -- transcoder running it) is settled and it leaves the delayed set, so nobody starts it again; a

@@ -1,5 +1,6 @@
 /** Lua: store a new job and queue it, in one atomic step. */
 export const CREATE_JOB_LUA = `
+--- @include "index_prefix"
 --- @include "enqueue_entry"
 --- @include "move_status"
 -- Create a job record and add its stream entry, unless its idempotency key already names a job.
@@ -24,7 +25,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 local entry = enqueue_entry(KEYS[4], KEYS[5], KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-local index = string.sub(KEYS[2], 1, #KEYS[2] - #'stats:status') .. 'index:'
+local index = index_prefix(KEYS[2])
 local seq = redis.call('INCR', index .. 'seq')
 redis.call('HSET', KEYS[1], 'seq', seq)
 redis.call('ZADD', index .. 'all', seq, ARGV[1])

@@ -1,5 +1,6 @@
 /** Lua: delete a job and every key that names it, in one step; its files go to a transcoder. */
 export const DELETE_JOB_LUA = `
+--- @include "index_prefix"
 --- @include "settle_entry"
 -- Cancel it if it has not finished (as cancel-job does), then remove its record, its listing
 -- index entries, its place in the finished and delayed sets, its dead letter and its
@@ -27,7 +28,7 @@ if status == 'processing' then redis.call('PUBLISH', ARGV[2], job_id) end
 redis.call('ZREM', KEYS[4], job_id)
 redis.call('ZREM', KEYS[6], job_id)
 redis.call('HINCRBY', KEYS[2], status, -1)
-local index = string.sub(KEYS[2], 1, #KEYS[2] - #'stats:status') .. 'index:'
+local index = index_prefix(KEYS[2])
 redis.call('ZREM', index .. 'all', job_id)
 redis.call('ZREM', index .. status, job_id)
 local dead = redis.call('HGET', KEYS[1], 'dlq_entry')

@@ -3,6 +3,7 @@ export const FINISH_JOB_LUA = `
 --- @include "holds_lease"
 --- @include "wrote_outcome"
 --- @include "settle_entry"
+--- @include "index_prefix"
 --- @include "move_status"
 --- @include "start_job"
 -- Record a job as 'completed' (with outputs) or 'failed' (dead-lettered), then XACK and XDEL

@@ -37,6 +37,12 @@ end`,
    * The index keys share the counters' prefix (`{prefix}:stats:status` -> `{prefix}:index:{status}`,
    * as redisKeys names them); each holds job ids scored by their creation sequence number.
    */
+  index_prefix: `
+-- counts_key: the status counts hash ({prefix}:stats:status); returns '{prefix}:index:'.
+local function index_prefix(counts_key)
+  return string.sub(counts_key, 1, #counts_key - #'stats:status') .. 'index:'
+end`,
+
   move_status: `
 -- counts_key: the status counts hash; job_key: the job hash; from: the status before (false for
 -- a new job); to: the status after.
@@ -45,7 +51,7 @@ local function move_status(counts_key, job_key, from, to)
   redis.call('HINCRBY', counts_key, to, 1)
   local seq = redis.call('HGET', job_key, 'seq')
   if not seq then return end
-  local index = string.sub(counts_key, 1, #counts_key - #'stats:status') .. 'index:'
+  local index = index_prefix(counts_key)
   local job_id = redis.call('HGET', job_key, 'job_id')
   if from then redis.call('ZREM', index .. from, job_id) end
   redis.call('ZADD', index .. to, seq, job_id)

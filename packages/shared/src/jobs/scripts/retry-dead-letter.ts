@@ -1,6 +1,7 @@
 /** Lua: replay a dead-lettered job (operator action), removing its DLQ entry atomically. */
 export const RETRY_DEAD_LETTER_LUA = `
 --- @include "enqueue_entry"
+--- @include "index_prefix"
 --- @include "move_status"
 -- 'failed' -> 'queued' with attempts reset and a new stream entry; the DLQ entry is deleted in
 -- the same step, so retrying one entry twice cannot queue the job twice.

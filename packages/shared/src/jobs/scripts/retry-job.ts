@@ -3,6 +3,7 @@ export const RETRY_JOB_LUA = `
 --- @include "holds_lease"
 --- @include "wrote_outcome"
 --- @include "settle_entry"
+--- @include "index_prefix"
 --- @include "move_status"
 -- After a transient failure: 'processing' -> 'retrying', due again at ARGV[4]; the stream entry
 -- is settled, so no worker slot or pending entry is held while the job waits.

@@ -1,5 +1,6 @@
 /** Lua: take a job for processing and hand out a new lease (fencing token). */
 export const START_JOB_LUA = `
+--- @include "index_prefix"
 --- @include "move_status"
 --- @include "start_job"
 -- KEYS[1] job hash
