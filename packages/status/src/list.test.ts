@@ -114,3 +114,30 @@ describe('GET /jobs', () => {
     }
   })
 })
+
+describe('the new job routes with API_KEYS on', () => {
+  it('answer 401 without a key and work with one: list, cancel, delete', async () => {
+    const key = 'k'.repeat(24)
+    const guarded = createApp({
+      store,
+      logger: createLogger({ service: 'status', level: 'silent' }),
+      registry: createRegistry('status'),
+      apiKeys: [key],
+    })
+    await store.create(queuedJob('guarded'))
+    const routes: Array<[string, string]> = [
+      ['GET', '/jobs'],
+      ['POST', '/jobs/guarded/cancel'],
+      ['DELETE', '/jobs/guarded'],
+    ]
+    for (const [method, path] of routes) {
+      expect((await guarded.request(path, { method })).status, `${method} ${path}`).toBe(401)
+    }
+    const auth = { Authorization: `Bearer ${key}` }
+    expect((await guarded.request('/jobs', { headers: auth })).status).toBe(200)
+    expect((await guarded.request('/jobs/guarded/cancel', { method: 'POST', headers: auth })).status).toBe(
+      202,
+    )
+    expect((await guarded.request('/jobs/guarded', { method: 'DELETE', headers: auth })).status).toBe(204)
+  })
+})
