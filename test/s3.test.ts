@@ -2,9 +2,12 @@
  * The whole pipeline on STORAGE_BACKEND=s3, against a real S3-compatible server (s3rver) on
  * loopback: ingest and the transcoder share nothing but Redis and the bucket.
  */
+import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { createLogger, type Job, JobSchema } from '@vpp/shared'
 import {
   makeClip,
   probeFile,
@@ -14,21 +17,40 @@ import {
   type TestS3,
   tempDir,
 } from '@vpp/shared/testing'
+import { startStatus, loadConfig as statusConfig } from '@vpp/status'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Pipeline, startPipeline } from './harness.ts'
+
+const run = promisify(execFile)
 
 let redis: TestRedis
 let s3: TestS3
 let dir: Awaited<ReturnType<typeof tempDir>>
 let pipeline: Pipeline
 let clip = ''
+let job: Job
+
+/** A job's media URL on the running status service (the test's PUBLIC_URL port is 0). */
+const local = (url: string | null | undefined) => {
+  const { pathname } = new URL(url ?? '')
+  return `${pipeline.status}${pathname}`
+}
+
+/** ffmpeg as the player: every segment of every rung decodes, and it says nothing. */
+async function plays(url: string) {
+  const { stderr } = await run('ffmpeg', [
+    ...['-v', 'error', '-protocol_whitelist', 'http,tcp,file,crypto,data', '-i', url],
+    ...['-map', '0', '-f', 'null', '-'],
+  ])
+  expect(stderr).toBe('')
+}
 
 beforeAll(async () => {
   ;[redis, s3, dir] = await Promise.all([startTestRedis(), startTestS3(), tempDir()])
   clip = await makeClip(join(dir.path, 'clip.mp4'), { width: 640, height: 360, seconds: 2, audio: true })
   pipeline = await startPipeline(redis, join(dir.path, 'data'), {
     ...s3.env,
-    TRANSCODE_PROFILES: '360p,webm_720p,thumbnail',
+    TRANSCODE_PROFILES: '360p,webm_720p,thumbnail,hls,storyboard',
   })
   await pipeline.transcoder()
 })
@@ -41,21 +63,28 @@ afterAll(async () => {
 })
 
 describe('STORAGE_BACKEND=s3', () => {
-  it('uploads to the bucket, transcodes from it, and publishes renditions with their keys and URLs', async () => {
+  it('uploads to the bucket, transcodes from it, and gives each output a presigned URL that fetches', async () => {
     const id = await pipeline.upload(clip, 'holiday.mp4')
-    const job = await pipeline.waitFor(id, ['completed', 'failed'])
+    job = await pipeline.waitFor(id, ['completed', 'failed'])
     expect(job.status, job.error).toBe('completed')
-    expect(job.outputs.map((o) => [o.profile, o.path, o.url])).toEqual([
-      ['360p', `outputs/${id}/360p.mp4`, `${s3.endpoint}/${s3.bucket}/outputs/${id}/360p.mp4`],
-      ['thumbnail', `outputs/${id}/thumbnail.jpg`, `${s3.endpoint}/${s3.bucket}/outputs/${id}/thumbnail.jpg`],
+    expect(job.outputs.map((o) => [o.profile, o.path])).toEqual([
+      ['360p', `outputs/${id}/360p.mp4`],
+      ['thumbnail', `outputs/${id}/thumbnail.jpg`],
       // webm_720p would upscale: VP9 at the source's own size instead.
-      [
-        'webm_original',
-        `outputs/${id}/webm_original.webm`,
-        `${s3.endpoint}/${s3.bucket}/outputs/${id}/webm_original.webm`,
-      ],
+      ['webm_original', `outputs/${id}/webm_original.webm`],
+      ['hls', `outputs/${id}/hls/master.m3u8`],
+      ['storyboard', `outputs/${id}/storyboard.vtt`],
     ])
     expect(job.skipped?.map((s) => s.profile)).toEqual(['webm_720p'])
+    // Files fetched whole are presigned GETs on the bucket; playlists and cues go through status.
+    for (const output of job.outputs.filter((o) => !/\.(m3u8|vtt)$/.test(o.path))) {
+      const url = new URL(output.url ?? '')
+      expect(url.origin + url.pathname).toBe(`${s3.endpoint}/${s3.bucket}/${output.path}`)
+      expect(url.searchParams.get('X-Amz-Expires')).toBe('3600')
+      expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/)
+    }
+    expect(new URL(job.playback?.hls ?? '').pathname).toBe(`/media/${id}/hls/master.m3u8`)
+    expect(new URL(job.playback?.storyboard ?? '').pathname).toBe(`/media/${id}/storyboard.vtt`)
 
     // What a player would fetch is the video the record describes.
     const res = await fetch(job.outputs[0]?.url ?? '')
@@ -78,6 +107,48 @@ describe('STORAGE_BACKEND=s3', () => {
     expect(existsSync(join(dir.path, 'data', 'uploads'))).toBe(false)
     expect(existsSync(join(dir.path, 'data', 'output'))).toBe(false)
     expect(await readdir(join(dir.path, 'data', 'work'))).toEqual([])
+  })
+
+  it('plays HLS from the bucket through status: playlists served, segments redirected to presigned GETs', async () => {
+    const master = local(job.playback?.hls)
+    const playlist = await fetch(master)
+    expect(playlist.status).toBe(200)
+    expect(playlist.headers.get('content-type')).toBe('application/vnd.apple.mpegurl')
+    // A segment: 302 to a presigned GET, which a Range request follows to 206.
+    const variant = await (await fetch(new URL('360p/index.m3u8', master))).text()
+    const segment = variant.split('\n').find((line) => line.endsWith('.m4s')) ?? ''
+    const redirect = await fetch(new URL(`360p/${segment}`, master), { redirect: 'manual' })
+    expect(redirect.status).toBe(302)
+    expect(redirect.headers.get('location')).toContain(
+      `${s3.endpoint}/${s3.bucket}/outputs/${job.job_id}/hls/360p/`,
+    )
+    const part = await fetch(new URL(`360p/${segment}`, master), { headers: { Range: 'bytes=0-99' } })
+    expect(part.status).toBe(206)
+    expect((await part.arrayBuffer()).byteLength).toBe(100)
+    await plays(master)
+    // The storyboard's sheets resolve through status too.
+    const cues = await (await fetch(local(job.playback?.storyboard))).text()
+    const sheet = cues.split('\n').find((line) => line.includes('.jpg#xywh=')) ?? ''
+    const image = await fetch(new URL(sheet.split('#')[0] ?? '', local(job.playback?.storyboard)))
+    expect(image.status).toBe(200)
+    expect(image.headers.get('content-type')).toBe('image/jpeg')
+  })
+
+  it('with S3_PUBLIC_URL, gives plain URLs in the public bucket, and HLS plays from there directly', async () => {
+    const status = await startStatus(
+      statusConfig({ ...pipeline.env, S3_PUBLIC_URL: `${s3.endpoint}/${s3.bucket}` }),
+      createLogger({ service: 'status', level: 'silent' }),
+    )
+    try {
+      const res = await fetch(`http://127.0.0.1:${status.port}/jobs/${job.job_id}`)
+      const record = JobSchema.parse(await res.json())
+      for (const output of record.outputs)
+        expect(output.url).toBe(`${s3.endpoint}/${s3.bucket}/${output.path}`)
+      expect(record.playback?.hls).toBe(`${s3.endpoint}/${s3.bucket}/outputs/${job.job_id}/hls/master.m3u8`)
+      await plays(record.playback?.hls ?? '')
+    } finally {
+      await status.close()
+    }
   })
 
   it('refuses a non-video upload before it reaches the bucket', async () => {

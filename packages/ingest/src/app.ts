@@ -47,6 +47,8 @@ export interface IngestDeps {
   maxFileSize: number
   /** API keys; empty: no key needed. */
   apiKeys?: readonly string[]
+  /** ADMIN_API_KEYS: keys that also see every job (on status); here they create jobs like any. */
+  adminKeys?: readonly string[]
   /** Jobs a client may create a minute; 0: no limit. */
   rateLimitPerMinute?: number
   uploadIdleTimeoutMs?: number
@@ -78,6 +80,8 @@ type Enqueue = {
   url?: string
   idempotency?: string
   options: ReturnType<typeof jobOptions>
+  /** The id of the API key creating it (keys on): the job is that key's. */
+  owner?: string
 }
 
 /** What `profiles` may name: the profile table. */
@@ -145,7 +149,7 @@ export function createApp(deps: IngestDeps) {
       attempts: 0,
       outputs: [],
     }
-    const result = await createOnce(deps.store, job, fields.idempotency)
+    const result = await createOnce(deps.store, job, fields.idempotency, fields.owner)
     if (!result.created) {
       const first = await deps.store.get(result.jobId)
       if (first) return { job: first, created: false }
@@ -190,7 +194,7 @@ export function createApp(deps: IngestDeps) {
   })
   app.notFound(jsonNotFound)
   app.use(observeRequests(deps.logger, createHttpMetrics(deps.registry)))
-  if (deps.apiKeys?.length) app.use(apiKeyAuth(deps.apiKeys))
+  if (deps.apiKeys?.length || deps.adminKeys?.length) app.use(apiKeyAuth(deps.apiKeys ?? [], deps.adminKeys))
 
   app.post('/upload', upload, async (c) => {
     if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('multipart/form-data')) {
@@ -214,6 +218,7 @@ export function createApp(deps: IngestDeps) {
         source: 'upload',
         idempotency: scope,
         options,
+        owner: c.get('apiClient'),
       })
       if (!created) {
         await upload.discard() // the same key's first upload won the race
@@ -261,6 +266,7 @@ export function createApp(deps: IngestDeps) {
         url,
         idempotency: scope,
         options,
+        owner: c.get('apiClient'),
       })
       return created ? c.json(accepted(job), 202) : replay(c, job)
     },
@@ -314,10 +320,10 @@ async function resolveWithin(
  * script (connection reset) would otherwise turn a recorded job into a 503 whose file is then
  * deleted; the retry finds the job there ("exists") and treats it as done.
  */
-async function createOnce(store: JobStore, job: Job, idempotency: string | undefined) {
+async function createOnce(store: JobStore, job: Job, idempotency: string | undefined, owner?: string) {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await store.create(job, idempotency)
+      return await store.create(job, idempotency, owner)
     } catch (error) {
       if (attempt > 1 && String(error).includes(`job ${job.job_id} exists`)) return { created: true as const }
       if (!isRedisUnavailable(error) || attempt >= 3) throw error

@@ -23,6 +23,8 @@ const shape = {
   HOST: z.string().min(1).default('0.0.0.0'),
   /** Comma-separated API keys; when set, every route but /healthz and /metrics needs one. */
   API_KEYS: apiKeysVar,
+  /** Comma-separated admin keys: they also see every job, /stats and the dead-letter queue. */
+  ADMIN_API_KEYS: apiKeysVar,
   /** Jobs one client (API key, or address without keys) may create a minute; 0 turns the limit off. */
   RATE_LIMIT_PER_MINUTE: intVar(60, 0, 1_000_000),
   /** An upload that sends nothing for this long is dropped (408) and its partial file deleted. */

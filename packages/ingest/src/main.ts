@@ -40,6 +40,7 @@ export async function buildIngest(
     metrics: createIngestMetrics(registry),
     maxFileSize: config.MAX_FILE_SIZE,
     apiKeys: config.API_KEYS,
+    adminKeys: config.ADMIN_API_KEYS,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     uploadIdleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_MS,
     uploadTimeoutMs: config.UPLOAD_TIMEOUT_MS,
@@ -56,7 +57,7 @@ export async function buildIngest(
   logger.info('ingest ready', {
     storage: storage.backend,
     upload_dir: storage.backend === 'local' ? config.uploadDir : undefined,
-    api_keys: config.API_KEYS.length > 0 ? config.API_KEYS.length : 'off',
+    api_keys: config.API_KEYS.length + config.ADMIN_API_KEYS.length || 'off',
   })
   return {
     app,

@@ -7,6 +7,7 @@ import {
   type Job,
   JobSchema,
   JobStore,
+  keyId,
   type RedisClient,
   redisKeys,
   StatsSchema,
@@ -14,6 +15,7 @@ import {
 import { startTestRedis, type TestRedis } from '@vpp/shared/testing'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createApp } from './app.ts'
+import { MediaSigner } from './media-token.ts'
 
 let redis: TestRedis
 let client: RedisClient
@@ -248,8 +250,9 @@ describe('API keys', () => {
       logger: createLogger({ service: 'status', level: 'silent' }),
       registry: createRegistry('status'),
       apiKeys: [key],
+      signer: new MediaSigner('s'.repeat(32), 3600),
     })
-    await store.create(job('k1'))
+    await store.create(job('k1'), undefined, await keyId(key))
     for (const [method, path] of [
       ['GET', '/jobs/k1'],
       ['GET', '/stats'],

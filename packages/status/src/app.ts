@@ -17,10 +17,12 @@ import {
   observeRequests,
   redisHealth,
   requestLimits,
+  type Viewer,
 } from '@vpp/shared'
-import { Hono, type MiddlewareHandler } from 'hono'
+import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
 import type { Registry } from 'prom-client'
+import { MEDIA_TOKEN, type MediaSigner } from './media-token.ts'
 
 export interface StatusDeps {
   store: JobStore
@@ -34,13 +36,25 @@ export interface StatusDeps {
    * Serves a job's published file (the runtime's file server over OUTPUT_DIR; the route checks
    * the names first): `/media/{job_id}/{file}`. Unset: no media route (S3 URLs come from storage).
    */
-  media?: (file: (c: Parameters<MiddlewareHandler>[0]) => string) => MiddlewareHandler
+  media?: (file: (c: Context<StatusEnv>) => string) => MiddlewareHandler
+  /**
+   * Where clients fetch an output directly instead of through `/media` (S3: a presigned GET, or
+   * the S3_PUBLIC_URL-based URL); undefined: through `/media`.
+   */
+  directUrl?: (jobId: string, name: string) => Promise<string | undefined> | string | undefined
   /** Base of the media URLs (PUBLIC_URL). */
   publicUrl?: string
+  /** Signed playback (API keys on): media URLs carry a token made by this signer. */
+  signer?: MediaSigner
+  /** ADMIN_API_KEYS: keys that see every job, `/stats` and the dead-letter queue. */
+  adminKeys?: readonly string[]
   /** Origins allowed to fetch media (CORS_ORIGINS); default any. */
   corsOrigins?: readonly string[]
   now?: () => Date
 }
+
+/** The app's context: who asks, and the media file a route picked. */
+type StatusEnv = { Variables: AccessEnv['Variables'] & { mediaFile?: string } }
 
 /** Stream entry ids: `<ms>-<seq>`. */
 const MESSAGE_ID = /^\d{1,20}-\d{1,20}$/
@@ -51,21 +65,26 @@ const mediaNotFound = (path: string) => new AppError('not_found', `No media at $
 const MEDIA_HEADERS = ['Content-Length', 'Content-Range', 'Accept-Ranges', 'ETag']
 
 /**
- * The job as a client sees it: each local output's `url` under `/media/{job_id}/` (S3 outputs
- * keep the URL storage gave them), and `playback`: the HLS master, the best H.264 MP4, the
- * thumbnail and the storyboard, null for what was not made.
+ * The job as a client sees it: each output's `url` (`direct`'s when it gives one, else under
+ * `folder`, the job's `/media/…/{job_id}` URL), and once completed `playback`: the HLS master,
+ * the best H.264 MP4, the thumbnail and the storyboard, null for what was not made.
  */
-export function withMedia(job: Job, publicUrl: string | undefined): Job {
-  const base = publicUrl?.replace(/\/+$/, '')
-  const outputs = job.outputs.map((output) => {
-    if (output.url || !base) return output
-    const at = output.path.lastIndexOf(`/${job.job_id}/`)
-    if (at < 0) return output
-    return { ...output, url: `${base}/media/${job.job_id}/${output.path.slice(at + job.job_id.length + 2)}` }
-  })
+export async function withMedia(
+  job: Job,
+  folder: string | undefined,
+  direct?: StatusDeps['directUrl'],
+): Promise<Job> {
+  const outputs = await Promise.all(
+    job.outputs.map(async (output) => {
+      const at = output.path.lastIndexOf(`/${job.job_id}/`)
+      if (at < 0 || !folder) return output
+      const name = output.path.slice(at + job.job_id.length + 2)
+      return { ...output, url: (await direct?.(job.job_id, name)) ?? `${folder}/${name}` }
+    }),
+  )
   const url = (profile: string) => outputs.find((o) => o.profile === profile)?.url ?? null
   const mp4 = outputs
-    .filter((o) => o.codec === 'h264' && o.url?.endsWith('.mp4'))
+    .filter((o) => o.codec === 'h264' && o.path.endsWith('.mp4'))
     .sort((a, b) => b.height * b.width - a.height * a.width)[0]
   if (job.status !== 'completed') return { ...job, outputs }
   return {
@@ -83,14 +102,43 @@ export function withMedia(job: Job, publicUrl: string | undefined): Job {
 /** The status API: job records, pipeline stats, the dead-letter queue. Builds the app only. */
 export function createApp(deps: StatusDeps) {
   const now = deps.now ?? (() => new Date())
-  const app = new Hono<AccessEnv>()
+  const app = new Hono<StatusEnv>()
+  const keysOn = Boolean(deps.apiKeys?.length || deps.adminKeys?.length)
+  if (keysOn && !deps.signer) throw new Error('media URLs need a signer when API keys are on')
   app.onError(jsonErrorHandler(deps.logger))
   app.notFound(jsonNotFound)
   app.use(observeRequests(deps.logger, createHttpMetrics(deps.registry)))
   // No route takes a body (the DLQ's POST and DELETE included): a tiny limit, and a short time.
   app.use(requestLimits({ maxBytes: NO_BODY_LIMIT, timeoutMs: deps.requestTimeoutMs ?? 10_000 }))
 
-  if (deps.apiKeys?.length) app.use(apiKeyAuth(deps.apiKeys))
+  // A signed media URL is its own credential: players send no header.
+  const signedMedia = (c: Context) =>
+    MEDIA_TOKEN.test(c.req.path.split('/')[2] ?? '') && c.req.path.startsWith('/media/')
+  if (keysOn) app.use(apiKeyAuth(deps.apiKeys ?? [], deps.adminKeys, signedMedia))
+
+  /** Who asks (keys on): each key sees its own jobs, admin keys every job. */
+  const viewerOf = (c: Context<StatusEnv>): Viewer | undefined =>
+    keysOn ? { client: c.get('apiClient') ?? '', admin: c.get('apiAdmin') === true } : undefined
+  const adminOnly: MiddlewareHandler<StatusEnv> = async (c, next) => {
+    if (keysOn && !c.get('apiAdmin')) {
+      throw new AppError('forbidden', `${c.req.path} needs an admin key (one of ADMIN_API_KEYS)`, 403)
+    }
+    await next()
+  }
+  const jobNotFound = (id: string) => new AppError('not_found', `Job ${id} not found`, 404)
+  /** A job the asker may see, or 404 (another key's job is as absent as a missing one). */
+  const visibleJob = async (c: Context<StatusEnv>, id: string) => {
+    if (!JOB_ID_PATTERN.test(id) || !(await deps.store.visible(id, viewerOf(c)))) throw jobNotFound(id)
+  }
+
+  const base = deps.publicUrl?.replace(/\/+$/, '')
+  /** The job's media folder URL, signed when keys are on; undefined without a media route. */
+  const folderOf = async (jobId: string) => {
+    if (!deps.media || !base) return undefined
+    if (!deps.signer) return `${base}/media/${jobId}`
+    return `${base}/media/${await deps.signer.sign(jobId, now())}/${jobId}`
+  }
+  const present = async (job: Job) => withMedia(job, await folderOf(job.job_id), deps.directUrl)
 
   /** `?status=` (one of the statuses), `?limit=` (1-100, default 20), `?cursor=` from the last page. */
   app.get('/jobs', async (c) => {
@@ -110,30 +158,54 @@ export function createApp(deps: StatusDeps) {
       status: status as JobStatus | undefined,
       limit,
       cursor: cursor === undefined ? undefined : Number(cursor),
+      viewer: viewerOf(c),
     })
-    const publicUrl = deps.media ? deps.publicUrl : undefined
-    return c.json({ jobs: page.jobs.map((job) => withMedia(job, publicUrl)), next_cursor: page.nextCursor })
+    return c.json({ jobs: await Promise.all(page.jobs.map(present)), next_cursor: page.nextCursor })
   })
 
   app.get('/jobs/:job_id', async (c) => {
     const id = c.req.param('job_id')
     // Anything that cannot name a job is not looked up.
-    const job = JOB_ID_PATTERN.test(id) ? await deps.store.get(id) : null
-    if (!job) throw new AppError('not_found', `Job ${id} not found`, 404)
-    return c.json(withMedia(job, deps.media ? deps.publicUrl : undefined))
+    const job = JOB_ID_PATTERN.test(id) ? await deps.store.get(id, viewerOf(c)) : null
+    if (!job) throw jobNotFound(id)
+    return c.json(await present(job))
   })
 
   if (deps.media) {
     const origins = deps.corsOrigins?.length ? [...deps.corsOrigins] : ['*']
     app.use('/media/*', cors({ origin: origins.includes('*') ? '*' : origins, exposeHeaders: MEDIA_HEADERS }))
-    const serve = deps.media((c) => `${c.req.param('job_id')}/${c.req.param('file')}`)
-    app.on(['GET', 'HEAD'], '/media/:job_id/:file{.+}', async (c, next) => {
-      const id = c.req.param('job_id')
-      const file = c.req.param('file')
-      // Names are checked after decoding (Hono decodes params): %2e%2e and %2F are caught here.
-      if (!JOB_ID_PATTERN.test(id) || !isOutputName(file)) throw mediaNotFound(c.req.path)
-      // A deleted job's files may linger until a transcoder removes them: they are gone already.
-      if (!(await deps.store.exists(id))) throw mediaNotFound(c.req.path)
+    const serve = deps.media((c) => c.get('mediaFile') ?? '')
+    /**
+     * `/media/{job_id}/{file}` (no keys, or with the owner's key), or `/media/{token}/{job_id}/{file}`
+     * (signed: what job records give out when keys are on). Names are checked after decoding (Hono
+     * decodes params): %2e%2e and %2F are caught here.
+     */
+    app.on(['GET', 'HEAD'], '/media/:first/:rest{.+}', async (c, next) => {
+      const first = c.req.param('first')
+      let id = first
+      let file = c.req.param('rest')
+      if (MEDIA_TOKEN.test(first)) {
+        const slash = file.indexOf('/')
+        id = file.slice(0, slash)
+        file = file.slice(slash + 1)
+        if (!deps.signer || slash < 0 || !JOB_ID_PATTERN.test(id)) throw mediaNotFound(c.req.path)
+        const check = await deps.signer.check(first, id, now())
+        if (check === 'expired') {
+          throw new AppError(
+            'token_expired',
+            `This media URL has expired; GET /jobs/${id} gives fresh ones`,
+            403,
+          )
+        }
+        if (check === 'invalid')
+          throw new AppError('forbidden', 'This media URL is not signed for this job', 403)
+        if (!isOutputName(file) || !(await deps.store.exists(id))) throw mediaNotFound(c.req.path)
+      } else {
+        if (!JOB_ID_PATTERN.test(id) || !isOutputName(file)) throw mediaNotFound(c.req.path)
+        // A deleted job's files may linger until a transcoder removes them: they are gone already.
+        if (!(await deps.store.visible(id, viewerOf(c)))) throw mediaNotFound(c.req.path)
+      }
+      c.set('mediaFile', `${id}/${file}`)
       const response = await serve(c, next)
       if (!response) throw mediaNotFound(c.req.path)
       return response
@@ -142,16 +214,18 @@ export function createApp(deps: StatusDeps) {
 
   app.delete('/jobs/:job_id', async (c) => {
     const id = c.req.param('job_id')
-    const before = JOB_ID_PATTERN.test(id) ? await deps.store.delete(id) : null
-    if (before === null) throw new AppError('not_found', `Job ${id} not found`, 404)
+    await visibleJob(c, id)
+    const before = await deps.store.delete(id)
+    if (before === null) throw jobNotFound(id)
     deps.logger.info('job deleted', { job_id: id, status_before: before })
     return c.body(null, 204)
   })
 
   app.post('/jobs/:job_id/cancel', async (c) => {
     const id = c.req.param('job_id')
-    const before = JOB_ID_PATTERN.test(id) ? await deps.store.cancel(id, now()) : null
-    if (before === null) throw new AppError('not_found', `Job ${id} not found`, 404)
+    await visibleJob(c, id)
+    const before = await deps.store.cancel(id, now())
+    if (before === null) throw jobNotFound(id)
     if (before === 'completed' || before === 'failed') {
       throw new AppError('job_finished', `Job ${id} is already ${before}; it cannot be canceled`, 409)
     }
@@ -159,6 +233,9 @@ export function createApp(deps: StatusDeps) {
     return c.json({ job_id: id, status: 'canceled' }, 202)
   })
 
+  app.use('/stats', adminOnly)
+  app.use('/dlq', adminOnly)
+  app.use('/dlq/*', adminOnly)
   app.get('/stats', async (c) => c.json(await deps.store.stats.read(now())))
 
   /** `?limit=` (1-1000, default 100) entries, oldest first; `?after=<message_id>` for the next page. */

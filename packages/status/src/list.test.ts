@@ -5,6 +5,7 @@ import {
   createRegistry,
   JobSchema,
   JobStore,
+  keyId,
   type RedisClient,
   redisKeys,
 } from '@vpp/shared'
@@ -12,6 +13,7 @@ import { queuedJob, startTestRedis, type TestRedis } from '@vpp/shared/testing'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { createApp } from './app.ts'
+import { MediaSigner } from './media-token.ts'
 
 let redis: TestRedis
 let client: RedisClient
@@ -123,8 +125,9 @@ describe('the new job routes with API_KEYS on', () => {
       logger: createLogger({ service: 'status', level: 'silent' }),
       registry: createRegistry('status'),
       apiKeys: [key],
+      signer: new MediaSigner('s'.repeat(32), 3600),
     })
-    await store.create(queuedJob('guarded'))
+    await store.create(queuedJob('guarded'), undefined, await keyId(key))
     const routes: Array<[string, string]> = [
       ['GET', '/jobs'],
       ['POST', '/jobs/guarded/cancel'],

@@ -6,15 +6,33 @@ import {
   registerQueueGauges,
   type ServerLimits,
 } from '@vpp/shared'
-import { closeAll, listen, mediaFiles, type RunningService } from '@vpp/shared/node'
+import {
+  closeAll,
+  closeStorage,
+  listen,
+  mediaFiles,
+  openStorage,
+  type RunningService,
+  S3Media,
+  type S3Storage,
+} from '@vpp/shared/node'
 import { createApp, type StatusDeps } from './app.ts'
 import type { StatusConfig } from './config.ts'
+import { MediaSigner } from './media-token.ts'
 
 /**
- * The status app wired to Redis, on any runtime. `media`: the runtime's file server for
- * `/media/…` (Node's is `mediaFiles`); without one, the route is not there.
+ * The status app wired to Redis, on any runtime. `media`: the runtime's file server over
+ * OUTPUT_DIR for `/media/…` (Node's is `mediaFiles`; without one, local storage has no media
+ * route). With STORAGE_BACKEND=s3, media come from the bucket instead (S3Media).
  */
 export async function buildStatus(config: StatusConfig, logger: Logger, media?: StatusDeps['media']) {
+  const s3 =
+    config.STORAGE_BACKEND === 's3'
+      ? new S3Media(openStorage(config, config) as S3Storage, {
+          presignSeconds: config.S3_PRESIGN_SECONDS,
+          presignEndpoint: config.S3_PRESIGN_ENDPOINT,
+        })
+      : undefined
   const store = await openJobStore(config, logger)
   const registry = createRegistry('status')
   // The queue is one per pipeline, so one service reports it: this one.
@@ -28,14 +46,23 @@ export async function buildStatus(config: StatusConfig, logger: Logger, media?: 
     registry,
     apiKeys: config.API_KEYS,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
-    // Files in OUTPUT_DIR (local storage); S3 outputs keep the URL storage made for them.
-    media,
+    media: s3 ? (file) => s3.files(file) : media,
+    directUrl: s3?.directUrl,
     publicUrl: config.publicUrl,
+    signer: config.MEDIA_SIGNING_SECRET
+      ? new MediaSigner(config.MEDIA_SIGNING_SECRET, config.MEDIA_URL_TTL)
+      : undefined,
+    adminKeys: config.ADMIN_API_KEYS,
     corsOrigins: config.CORS_ORIGINS,
   })
   // Every request is an ordinary one: REQUEST_TIMEOUT_MS bounds each, on every runtime.
   const limits: ServerLimits = { requestTimeoutMs: config.REQUEST_TIMEOUT_MS }
-  return { app, limits, close: () => closeRedis(store.client) }
+  const close = async () => {
+    s3?.close()
+    if (s3) closeStorage(s3.storage)
+    await closeRedis(store.client)
+  }
+  return { app, limits, close }
 }
 
 /** Node: build the status app and listen on STATUS_PORT. */

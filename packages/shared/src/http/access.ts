@@ -5,26 +5,38 @@ import { AppError } from '../errors.ts'
 import type { RedisCalls } from '../jobs/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
 
-/** Context variables set by the access middlewares. */
-export type AccessEnv = { Variables: { apiClient?: string } }
+/**
+ * Context variables set by the access middlewares: the key's id (`apiClient`), and whether it is
+ * one of ADMIN_API_KEYS (`apiAdmin`), which see every job, `/stats` and the dead-letter queue.
+ */
+export type AccessEnv = { Variables: { apiClient?: string; apiAdmin?: boolean } }
 
 /** Routes that stay open when API keys are required: probes and scrapers carry no key. */
 export const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/metrics'])
 
 const problem = (error: string, message: string) => ({ error, message })
 
-/** A short stable name for an API key (a SHA-256 prefix): what rate limits and logs may show. */
-async function keyId(key: string): Promise<string> {
+/**
+ * A stable name for an API key (96 bits of its SHA-256): what jobs are owned by, and what rate
+ * limits and logs may show. The key itself is never stored.
+ */
+export async function keyId(key: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key)))
-  return `key-${Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join('')}`
+  return `key-${Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, '0')).join('')}`
 }
 
 /**
- * `Authorization: Bearer <key>` on every route but OPEN_PATHS when `keys` is not empty; 401
- * otherwise. Keys are compared in constant time (Hono's timingSafeEqual compares SHA-256
- * digests), and only a hash-derived id of the matching key is kept (as `apiClient`).
+ * `Authorization: Bearer <key>` on every route but OPEN_PATHS (and those `open` lets through)
+ * when `keys` or `adminKeys` is not empty; 401 otherwise. Keys are compared in constant time
+ * (Hono's timingSafeEqual compares SHA-256 digests), and only a hash-derived id of the matching
+ * key is kept (as `apiClient`, with `apiAdmin` for an admin key).
  */
-export function apiKeyAuth(keys: readonly string[]): MiddlewareHandler<AccessEnv> {
+export function apiKeyAuth(
+  plainKeys: readonly string[],
+  adminKeys: readonly string[] = [],
+  open: (c: Context) => boolean = () => false,
+): MiddlewareHandler<AccessEnv> {
+  const keys = [...adminKeys, ...plainKeys]
   if (keys.length === 0) return (_c, next) => next()
   const ids = Promise.all(keys.map(keyId))
   const auth = bearerAuth({
@@ -36,6 +48,7 @@ export function apiKeyAuth(keys: readonly string[]): MiddlewareHandler<AccessEnv
       }
       if (match < 0) return false
       ;(c as Context<AccessEnv>).set('apiClient', (await ids)[match])
+      ;(c as Context<AccessEnv>).set('apiAdmin', match < adminKeys.length)
       return true
     },
     noAuthenticationHeader: {
@@ -46,7 +59,8 @@ export function apiKeyAuth(keys: readonly string[]): MiddlewareHandler<AccessEnv
     },
     invalidToken: { message: problem('unauthorized', 'The API key is not valid') },
   })
-  return async (c, next) => (OPEN_PATHS.has(c.req.path) ? next() : auth(c as unknown as Context, next))
+  return async (c, next) =>
+    OPEN_PATHS.has(c.req.path) || open(c as unknown as Context) ? next() : auth(c as unknown as Context, next)
 }
 
 /** Too many requests: 429 with Retry-After. */

@@ -19,6 +19,18 @@ type Result =
 
 export type CreateResult = { created: true } | { created: false; jobId: string }
 
+/**
+ * Who is asking, when API keys are on: the key's id, and whether it is an admin key (which sees
+ * every job). Without keys there is no viewer and every job is visible.
+ */
+export interface Viewer {
+  client: string
+  admin: boolean
+}
+
+/** A job is visible to an admin, and to the key that created it. */
+const mayView = (viewer: Viewer, owner: string | undefined) => viewer.admin || owner === viewer.client
+
 /** One page of a listing. */
 export interface JobPage {
   jobs: Job[]
@@ -65,11 +77,14 @@ export class JobStore {
   /**
    * Store a new job and queue it, atomically: a job is never queued without its record. With an
    * idempotency key (already scoped to its client), a key seen in the last IDEMPOTENCY_TTL_SECONDS
-   * creates nothing and returns the id of the job first created under it.
+   * creates nothing and returns the id of the job first created under it. `owner`: the id of
+   * the API key creating it, when keys are on.
    */
-  async create(job: Job, idempotencyKey?: string): Promise<CreateResult> {
+  async create(job: Job, idempotencyKey?: string, owner?: string): Promise<CreateResult> {
     const k = this.keys
     const fields = Object.entries(toHash(job)).flat()
+    // The API key's id (never the key): only it (and admin keys) may see the job.
+    if (owner !== undefined) fields.push('api_client', owner)
     const keys = [k.job(job.job_id), k.statusCounts, k.totalJobs, k.stream, k.entries]
     if (idempotencyKey !== undefined) keys.push(k.idempotency(idempotencyKey))
     const [outcome, value] = (await this.redis.script('create', keys, [
@@ -93,18 +108,37 @@ export class JobStore {
     return (await this.redis.call(this.client.exists(this.keys.job(id)))) === 1
   }
 
-  async get(id: string): Promise<Job | null> {
-    return fromHash(await this.redis.call(this.client.hGetAll(this.keys.job(id))))
+  async get(id: string, viewer?: Viewer): Promise<Job | null> {
+    const hash = await this.redis.call(this.client.hGetAll(this.keys.job(id)))
+    return viewer && !mayView(viewer, hash.api_client) ? null : fromHash(hash)
+  }
+
+  /** Whether job `id` exists and `viewer` may see it (one round trip, the record not read). */
+  async visible(id: string, viewer?: Viewer): Promise<boolean> {
+    if (!viewer || viewer.admin) return this.exists(id)
+    const [jobId, owner] = await this.redis.call(
+      this.client.hmGet(this.keys.job(id), ['job_id', 'api_client']),
+    )
+    return jobId !== null && mayView(viewer, owner ?? undefined)
   }
 
   /**
    * Jobs newest first, from the listing index of `status` (or all), `limit` at most, after
-   * `cursor` (the creation sequence number the previous page ended at; exclusive). Sequence numbers
+   * `cursor` (the creation sequence number the previous page ended at; exclusive); a `viewer`
+   * that is not an admin reads its own key's index. Sequence numbers
    * are unique and only grow, so pages never repeat or skip a job, however many are created
    * meanwhile (those are newer than any cursor). `nextCursor` is null on the last page.
    */
-  async list(options: { status?: JobStatus; limit: number; cursor?: number }): Promise<JobPage> {
-    const key = this.keys.index(options.status ?? 'all')
+  async list(options: {
+    status?: JobStatus
+    limit: number
+    cursor?: number
+    viewer?: Viewer
+  }): Promise<JobPage> {
+    const status = options.status ?? 'all'
+    const viewer = options.viewer
+    const key =
+      viewer && !viewer.admin ? this.keys.ownerIndex(viewer.client, status) : this.keys.index(status)
     const max = options.cursor === undefined ? '+inf' : `(${options.cursor}`
     const entries = await this.redis.call(
       this.client.zRangeWithScores(key, max, '-inf', {

@@ -33,6 +33,21 @@ export interface S3StorageOptions {
   scratchDir: string
 }
 
+/** The client's settings for `options` (on `endpoint` instead of the configured one, when given). */
+export function s3ClientConfig(options: S3StorageOptions, endpoint = options.endpoint): S3ClientConfig {
+  const config: S3ClientConfig = {
+    region: options.region,
+    forcePathStyle: options.forcePathStyle,
+    // Checksums only where S3 requires them: the SDK's default sends streamed bodies
+    // `aws-chunked` with trailing checksums, which many S3-compatible servers store verbatim.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  }
+  if (endpoint) config.endpoint = endpoint
+  if (options.credentials) config.credentials = options.credentials
+  return config
+}
+
 /** Multipart part size: S3's minimum is 5 MiB; two parts in flight bound an upload's memory. */
 const PART_SIZE = 8 * 1024 * 1024
 
@@ -51,17 +66,7 @@ export class S3Storage implements MediaStorage {
   readonly client: S3Client
 
   constructor(readonly options: S3StorageOptions) {
-    const config: S3ClientConfig = {
-      region: options.region,
-      forcePathStyle: options.forcePathStyle,
-      // Checksums only where S3 requires them: the SDK's default sends streamed bodies
-      // `aws-chunked` with trailing checksums, which many S3-compatible servers store verbatim.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    }
-    if (options.endpoint) config.endpoint = options.endpoint
-    if (options.credentials) config.credentials = options.credentials
-    this.client = new S3Client(config)
+    this.client = new S3Client(s3ClientConfig(options))
   }
 
   uploadKey(id: string): string {
@@ -170,7 +175,8 @@ export class S3Storage implements MediaStorage {
           ContentType: file.contentType,
         }),
       )
-      published.push({ path: key, url: this.url(key) })
+      // A URL only when the bucket is published (S3_PUBLIC_URL); else status presigns one per read.
+      published.push(this.options.publicUrl ? { path: key, url: this.url(key) } : { path: key })
     }
     return published
   }

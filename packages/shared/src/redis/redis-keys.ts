@@ -26,6 +26,8 @@ export interface RedisKeys {
    * Named from `statusCounts`'s prefix inside the Lua scripts (move_status): keep them together.
    */
   index(status: string): string
+  /** The same index, of the jobs one API key (by its id) owns (owner_index_prefix). */
+  ownerIndex(client: string, status: string): string
   /** Set: ids of deleted jobs whose files (outputs and upload) a transcoder is to remove. */
   readonly deletedJobs: string
   /** Pub/sub channel: ids of running jobs just canceled (every transcoder listens). */
@@ -50,6 +52,7 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     finished: `${prefix}:stats:finished`,
     discardedUploads: `${prefix}:discarded-uploads`,
     index: (status) => `${prefix}:index:${status}`,
+    ownerIndex: (client, status) => `${prefix}:index:key:${client}:${status}`,
     cancelChannel: `${prefix}:cancel`,
     deletedJobs: `${prefix}:deleted-jobs`,
     job: (id) => `${prefix}:job:${id}`,

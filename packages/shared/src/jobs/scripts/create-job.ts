@@ -1,6 +1,7 @@
 /** Lua: store a new job and queue it, in one atomic step. */
 export const CREATE_JOB_LUA = `
 --- @include "index_prefix"
+--- @include "owner_index_prefix"
 --- @include "enqueue_entry"
 --- @include "move_status"
 -- Create a job record and add its stream entry, unless its idempotency key already names a job.
@@ -11,7 +12,8 @@ export const CREATE_JOB_LUA = `
 -- KEYS[5] entries hash (stream entry id -> job_id)
 -- KEYS[6] idempotency key (optional): holds the job_id created under it
 -- The job gets the next creation sequence number ('seq', from {prefix}:index:seq) and joins the
--- listing indexes {prefix}:index:all and {prefix}:index:queued, scored by it.
+-- listing indexes {prefix}:index:all and {prefix}:index:queued, scored by it (and its owner's,
+-- {prefix}:index:key:{api_client}:all and :queued, when the record names one).
 -- ARGV[1] job_id
 -- ARGV[2] seconds the idempotency key is kept
 -- ARGV[3..] the record, as field, value, field, value, ...
@@ -29,6 +31,8 @@ local index = index_prefix(KEYS[2])
 local seq = redis.call('INCR', index .. 'seq')
 redis.call('HSET', KEYS[1], 'seq', seq)
 redis.call('ZADD', index .. 'all', seq, ARGV[1])
+local owned = owner_index_prefix(KEYS[2], KEYS[1])
+if owned then redis.call('ZADD', owned .. 'all', seq, ARGV[1]) end
 move_status(KEYS[2], KEYS[1], false, 'queued')
 redis.call('INCR', KEYS[3])
 if KEYS[6] then

@@ -1,6 +1,7 @@
 /** Lua: delete a job and every key that names it, in one step; its files go to a transcoder. */
 export const DELETE_JOB_LUA = `
 --- @include "index_prefix"
+--- @include "owner_index_prefix"
 --- @include "settle_entry"
 -- Cancel it if it has not finished (as cancel-job does), then remove its record, its listing
 -- index entries, its place in the finished and delayed sets, its dead letter and its
@@ -31,6 +32,11 @@ redis.call('HINCRBY', KEYS[2], status, -1)
 local index = index_prefix(KEYS[2])
 redis.call('ZREM', index .. 'all', job_id)
 redis.call('ZREM', index .. status, job_id)
+local owned = owner_index_prefix(KEYS[2], KEYS[1])
+if owned then
+  redis.call('ZREM', owned .. 'all', job_id)
+  redis.call('ZREM', owned .. status, job_id)
+end
 local dead = redis.call('HGET', KEYS[1], 'dlq_entry')
 if dead then redis.call('XDEL', KEYS[7], dead) end
 local idempotency = redis.call('HGET', KEYS[1], 'idempotency_key')

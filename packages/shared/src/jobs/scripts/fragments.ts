@@ -1,7 +1,8 @@
 /**
  * Lua functions shared by the job scripts, each rule written once. A script names the ones it
  * uses with a `--- @include "name"` line (as bullmq's `src/commands/includes/` are included), and
- * `withIncludes` puts their text there before the script is loaded.
+ * `withIncludes` puts their text there before the script is loaded (a fragment's own includes
+ * first).
  */
 export const FRAGMENTS = {
   /** The caller still owns the job: it is `processing` under the caller's lease. */
@@ -43,18 +44,38 @@ local function index_prefix(counts_key)
   return string.sub(counts_key, 1, #counts_key - #'stats:status') .. 'index:'
 end`,
 
+  /**
+   * The listing indexes of the API key that owns a job (its `api_client`, when keys are on):
+   * `{prefix}:index:key:{api_client}:{all|status}`, so a key lists its own jobs from its own sets.
+   */
+  owner_index_prefix: `
+--- @include "index_prefix"
+-- counts_key: the status counts hash; job_key: the job hash. Returns
+-- '{prefix}:index:key:{api_client}:', or false for a job no key owns.
+local function owner_index_prefix(counts_key, job_key)
+  local client = redis.call('HGET', job_key, 'api_client')
+  if not client then return false end
+  return index_prefix(counts_key) .. 'key:' .. client .. ':'
+end`,
+
   move_status: `
+--- @include "index_prefix"
+--- @include "owner_index_prefix"
 -- counts_key: the status counts hash; job_key: the job hash; from: the status before (false for
--- a new job); to: the status after.
+-- a new job); to: the status after. The owner's indexes follow too.
 local function move_status(counts_key, job_key, from, to)
   if from then redis.call('HINCRBY', counts_key, from, -1) end
   redis.call('HINCRBY', counts_key, to, 1)
   local seq = redis.call('HGET', job_key, 'seq')
   if not seq then return end
-  local index = index_prefix(counts_key)
   local job_id = redis.call('HGET', job_key, 'job_id')
-  if from then redis.call('ZREM', index .. from, job_id) end
-  redis.call('ZADD', index .. to, seq, job_id)
+  local indexes = { index_prefix(counts_key) }
+  local owned = owner_index_prefix(counts_key, job_key)
+  if owned then indexes[2] = owned end
+  for _, index in ipairs(indexes) do
+    if from then redis.call('ZREM', index .. from, job_id) end
+    redis.call('ZADD', index .. to, seq, job_id)
+  end
 end`,
 
   /** Queue a job: a stream entry naming it, the entry -> job mapping, the entry on the record. */
@@ -102,12 +123,12 @@ export type FragmentName = keyof typeof FRAGMENTS
  * Replace each `--- @include "name"` line of a script with that fragment (once, whatever the
  * number of lines naming it). Throws on an unknown name, so a typo fails at load, not in Redis.
  */
-export function withIncludes(source: string): string {
-  const seen = new Set<string>()
+export function withIncludes(source: string, seen = new Set<string>()): string {
   return source.replace(/^--- @include "([\w-]+)"$/gm, (_, name: string) => {
     if (!(name in FRAGMENTS)) throw new Error(`unknown Lua include "${name}"`)
     if (seen.has(name)) return ''
     seen.add(name)
-    return FRAGMENTS[name as FragmentName].trim()
+    // A fragment names the fragments it uses the same way: they come first, once.
+    return withIncludes(FRAGMENTS[name as FragmentName].trim(), seen)
   })
 }
