@@ -24,7 +24,7 @@ await runMain(async () => {
   const transcoder = transcoderConfig(env)
   ingestConfig(env)
   statusConfig(env)
-  /** fsync policy of the private redis-server's append-only file (see README, "Durability"). */
+  /** fsync policy of the private redis-server's append-only file (see docs/architecture.md, "Durability"). */
   const { REDIS_APPENDFSYNC } = parseEnv(
     { REDIS_APPENDFSYNC: z.enum(['everysec', 'always']).default('everysec') },
     env,

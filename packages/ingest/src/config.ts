@@ -12,7 +12,7 @@ import {
 } from '@vpp/shared'
 import { z } from 'zod'
 
-/** The ingest service's variables (and the shared ones); see the README's configuration table. */
+/** The ingest service's variables (and the shared ones); see docs/configuration.md. */
 const shape = {
   ...baseConfigShape,
   ...storageConfigShape,

@@ -351,7 +351,7 @@ function videoCodecArgs(profile: VideoProfile): string[] {
     return [
       '-c:v',
       'libx264',
-      // Measured (README, "Encoder settings"): the knee of speed against SSIM on camera footage.
+      // Measured (docs/transcoding.md, "Encoder settings"): the knee of speed against SSIM on camera footage.
       '-preset',
       'veryfast',
       '-profile:v',
@@ -371,7 +371,7 @@ function videoCodecArgs(profile: VideoProfile): string[] {
     'libvpx-vp9',
     '-b:v',
     rate,
-    // Measured (README, "Encoder settings"): libvpx's realtime mode at speed 8 is within 0.001-0.006
+    // Measured (docs/transcoding.md, "Encoder settings"): libvpx's realtime mode at speed 8 is within 0.001-0.006
     // SSIM of "good" at speed 5 for about a quarter of the time, and keeps to the bitrate.
     '-deadline',
     'realtime',

@@ -13,7 +13,7 @@ import {
 import { z } from 'zod'
 import { threadsPerEncoder } from './retry-policy.ts'
 
-/** The transcoder's variables (and the shared ones); see the README's configuration table. */
+/** The transcoder's variables (and the shared ones); see docs/configuration.md. */
 const shape = {
   ...baseConfigShape,
   ...storageConfigShape,
