@@ -6,15 +6,15 @@ import {
   registerQueueGauges,
   type ServerLimits,
 } from '@vpp/shared'
-import { closeAll, listen, mediaFiles, type RunningService } from '@vpp/shared/node'
-import { createApp, type StatusDeps } from './app.ts'
+import { closeAll, type FileServer, listen, mediaFiles, type RunningService } from '@vpp/shared/node'
+import { createApp } from './app.ts'
 import type { StatusConfig } from './config.ts'
 
 /**
- * The status app wired to Redis, on any runtime. `media`: the runtime's file server for
- * `/media/…` (Node's is `mediaFiles`); without one, the route is not there.
+ * The status app wired to Redis, on any runtime. `serveStatic`: the runtime's file server, under
+ * `mediaFiles` for `/media/…` (default: Node's, from `@hono/node-server`).
  */
-export async function buildStatus(config: StatusConfig, logger: Logger, media?: StatusDeps['media']) {
+export async function buildStatus(config: StatusConfig, logger: Logger, serveStatic?: FileServer) {
   const store = await openJobStore(config, logger)
   const registry = createRegistry('status')
   // The queue is one per pipeline, so one service reports it: this one.
@@ -29,7 +29,7 @@ export async function buildStatus(config: StatusConfig, logger: Logger, media?: 
     apiKeys: config.API_KEYS,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     // Files in OUTPUT_DIR (local storage); S3 outputs keep the URL storage made for them.
-    media,
+    media: (file) => mediaFiles(config.outputDir, file, serveStatic),
     publicUrl: config.publicUrl,
     corsOrigins: config.CORS_ORIGINS,
   })
@@ -40,9 +40,7 @@ export async function buildStatus(config: StatusConfig, logger: Logger, media?: 
 
 /** Node: build the status app and listen on STATUS_PORT. */
 export async function startStatus(config: StatusConfig, logger: Logger): Promise<RunningService> {
-  const { app, limits, close } = await buildStatus(config, logger, (file) =>
-    mediaFiles(config.outputDir, file),
-  )
+  const { app, limits, close } = await buildStatus(config, logger)
   const server = await listen(app, config.STATUS_PORT, config.HOST, limits)
   logger.info('status listening', { port: server.port, runtime: 'node' })
   return { port: server.port, close: closeAll([() => server.close(), close]) }
