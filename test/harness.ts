@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadConfig as ingestConfig, startIngest } from '@vpp/ingest'
 import {
@@ -176,5 +177,99 @@ export async function eventually(
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+export type Runtime = 'node' | 'bun' | 'deno'
+
+export interface ServiceProcess {
+  url: string
+  child: ChildProcess
+  /** SIGTERM to its process group, SIGKILL if anything in it is left after 10 s; safe twice. */
+  stop(): Promise<void>
+}
+
+/**
+ * `npm run start:{service}` on `runtime` (`:bun`, `:deno`) as a child process, without npm in
+ * between, in its own process group (`.bin/deno` is a Node shim that starts the real binary:
+ * both go on stop). It listens on a port of its own choosing (`{SERVICE}_PORT=0`), read from its
+ * "listening" log line.
+ */
+export async function spawnService(
+  service: 'ingest' | 'status',
+  runtime: Runtime,
+  env: Record<string, string>,
+): Promise<ServiceProcess> {
+  const entry = `packages/${service}/src/serve${runtime === 'node' ? '' : `.${runtime}`}.ts`
+  const [command, args] = {
+    node: [process.execPath, ['--import', 'tsx', entry]],
+    bun: [join(ROOT, 'node_modules', '.bin', 'bun'), [entry]],
+    deno: [join(ROOT, 'node_modules', '.bin', 'deno'), ['run', '-A', entry]],
+  }[runtime] as [string, string[]]
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ...env,
+      [`${service.toUpperCase()}_PORT`]: '0',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  let stderr = ''
+  child.stderr?.on('data', (data: Buffer) => {
+    stderr = (stderr + data.toString()).slice(-4000)
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const group = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-(child.pid ?? 0), signal)
+    } catch {} // already gone
+  }
+  const stop = async () => {
+    group('SIGTERM')
+    await eventually(() => inGroup(child.pid).length === 0, 10_000, `${service} on ${runtime} to exit`).catch(
+      () => group('SIGKILL'),
+    )
+    await exited
+  }
+  let stdout = ''
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${service} on ${runtime} did not start: ${stderr}`)),
+      30_000,
+    )
+    const onData = (data: Buffer) => {
+      stdout += data.toString()
+      const listening = new RegExp(`"msg":"${service} listening","port":(\\d+)`).exec(stdout)
+      if (!listening) return
+      clearTimeout(timer)
+      child.stdout?.off('data', onData).resume() // the request log lines are not needed
+      resolve(Number(listening[1]))
+    }
+    child.stdout?.on('data', onData)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${service} on ${runtime} exited (${code}): ${stderr}`))
+    })
+  }).catch(async (error: Error) => {
+    await stop()
+    throw error
+  })
+  return { url: `http://127.0.0.1:${port}`, child, stop }
+}
+
+/** Processes in a process group (pgrep -g). */
+function inGroup(group: number | undefined): string[] {
+  try {
+    return execFileSync('pgrep', ['-g', String(group)])
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+  } catch {
+    return [] // pgrep exits 1 when nothing matches
   }
 }

@@ -9,6 +9,7 @@ import {
 import {
   closeAll,
   closeStorage,
+  type FileServer,
   listen,
   mediaFiles,
   openStorage,
@@ -16,16 +17,16 @@ import {
   S3Media,
   type S3Storage,
 } from '@vpp/shared/node'
-import { createApp, type StatusDeps } from './app.ts'
+import { createApp } from './app.ts'
 import type { StatusConfig } from './config.ts'
 import { MediaSigner } from './media-token.ts'
 
 /**
- * The status app wired to Redis, on any runtime. `media`: the runtime's file server over
- * OUTPUT_DIR for `/media/…` (Node's is `mediaFiles`; without one, local storage has no media
- * route). With STORAGE_BACKEND=s3, media come from the bucket instead (S3Media).
+ * The status app wired to Redis, on any runtime. `serveStatic`: the runtime's file server, under
+ * `mediaFiles` for `/media/…` over OUTPUT_DIR (default: Node's, from `@hono/node-server`). With
+ * STORAGE_BACKEND=s3, media come from the bucket instead (S3Media).
  */
-export async function buildStatus(config: StatusConfig, logger: Logger, media?: StatusDeps['media']) {
+export async function buildStatus(config: StatusConfig, logger: Logger, serveStatic?: FileServer) {
   const s3 =
     config.STORAGE_BACKEND === 's3'
       ? new S3Media(openStorage(config, config) as S3Storage, {
@@ -46,7 +47,7 @@ export async function buildStatus(config: StatusConfig, logger: Logger, media?: 
     registry,
     apiKeys: config.API_KEYS,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
-    media: s3 ? (file) => s3.files(file) : media,
+    media: s3 ? (file) => s3.files(file) : (file) => mediaFiles(config.outputDir, file, serveStatic),
     directUrl: s3?.directUrl,
     publicUrl: config.publicUrl,
     signer: config.MEDIA_SIGNING_SECRET
@@ -67,9 +68,7 @@ export async function buildStatus(config: StatusConfig, logger: Logger, media?: 
 
 /** Node: build the status app and listen on STATUS_PORT. */
 export async function startStatus(config: StatusConfig, logger: Logger): Promise<RunningService> {
-  const { app, limits, close } = await buildStatus(config, logger, (file) =>
-    mediaFiles(config.outputDir, file),
-  )
+  const { app, limits, close } = await buildStatus(config, logger)
   const server = await listen(app, config.STATUS_PORT, config.HOST, limits)
   logger.info('status listening', { port: server.port, runtime: 'node' })
   return { port: server.port, close: closeAll([() => server.close(), close]) }

@@ -1,4 +1,5 @@
 export * from './access.ts'
+export * from './byte-range.ts'
 export * from './limits.ts'
 export * from './observe.ts'
 export * from './responses.ts'

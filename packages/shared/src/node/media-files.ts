@@ -1,6 +1,6 @@
 import { realpath, stat } from 'node:fs/promises'
 import { join, sep } from 'node:path'
-import { serveStatic } from '@hono/node-server/serve-static'
+import { serveStatic as serveNodeStatic } from '@hono/node-server/serve-static'
 import type { MiddlewareHandler } from 'hono'
 import { MEDIA_TYPES } from '../storage/storage.ts'
 
@@ -8,15 +8,27 @@ import { MEDIA_TYPES } from '../storage/storage.ts'
 const IMMUTABLE = new Set(['mp4', 'webm', 'jpg', 'm4s'])
 
 /**
+ * A runtime's file server for one file, its `serveStatic({ root, path })`: answers a GET with the
+ * file streamed from disk, and a `Range` with 206 (`Content-Range`, `Content-Length`) or 416,
+ * each with `Accept-Ranges`. Node: `@hono/node-server/serve-static` (the default); Bun:
+ * `hono/bun` (Bun.serve answers the Range of a Bun.file body itself); Deno: `serveStaticDeno`
+ * of `@vpp/shared/deno`.
+ */
+export type FileServer = (options: { root: string; path: string }) => MiddlewareHandler
+
+/**
  * Serve `OUTPUT_DIR/{file}` for the route's `file` (already checked to be a relative path of
  * plain segments): GET and HEAD, `Range` (206, 416), `Last-Modified`, a weak `ETag` from size
  * and mtime with 304 on revalidation, a Content-Type for every kind of output, long caching for
- * media. Streamed from disk (@hono/node-server's serveStatic). A file whose real path (symlinks
- * resolved) is not inside OUTPUT_DIR answers 404, as does anything missing.
+ * media. The bytes of a GET come from the runtime's `serveStatic`; the rest is answered here, the
+ * same on every runtime (`node:fs/promises` and `node:path` are there on Bun and Deno too). A
+ * file whose real path (symlinks resolved) is not inside OUTPUT_DIR answers 404, as does anything
+ * missing.
  */
 export function mediaFiles(
   outputDir: string,
   file: (c: Parameters<MiddlewareHandler>[0]) => string,
+  serveStatic: FileServer = serveNodeStatic,
 ): MiddlewareHandler {
   // Resolved when first needed, and again until it exists (a fresh OUTPUT_DIR appears with the
   // first job): a relative or symlinked OUTPUT_DIR is compared by its real, absolute path.
@@ -32,6 +44,7 @@ export function mediaFiles(
     const etag = `W/"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`
     const extension = name.split('.').pop() ?? ''
     c.header('ETag', etag)
+    c.header('Last-Modified', info.mtime.toUTCString())
     c.header(
       'Cache-Control',
       IMMUTABLE.has(extension) ? 'public, max-age=31536000, immutable' : 'public, max-age=60',
@@ -42,15 +55,26 @@ export function mediaFiles(
       ? ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')
       : Number.isFinite(ifModifiedSince) &&
         Math.floor(info.mtimeMs / 1000) <= Math.floor(ifModifiedSince / 1000)
-    if (unchanged) {
-      c.header('Last-Modified', info.mtime.toUTCString())
-      return c.body(null, 304)
+    if (unchanged) return c.body(null, 304)
+    const type = MEDIA_TYPES[extension] ?? 'application/octet-stream'
+    // HEAD is answered here, without opening the file (Hono would send a GET's answer bodiless).
+    if (c.req.method === 'HEAD') {
+      c.header('Content-Type', type)
+      c.header('Content-Length', String(info.size))
+      c.header('Accept-Ranges', 'bytes')
+      return c.body(null, 200)
     }
-    const serve = serveStatic({ path: real })
-    const response = await serve(c, next)
-    // serveStatic guesses types from a table without m3u8 or m4s: ours are set on what it made.
-    response?.headers.set('Content-Type', MEDIA_TYPES[extension] ?? 'application/octet-stream')
-    response?.headers.set('Accept-Ranges', 'bytes')
+    // A whole file's length is its size (not every runtime's serveStatic says it). A range's
+    // headers are the file server's to give (Bun.serve adds its own Accept-Ranges: not twice).
+    if (!c.req.header('range')) {
+      c.header('Content-Length', String(info.size))
+      c.header('Accept-Ranges', 'bytes')
+    }
+    // Hono's serveStatic joins `path` to `root`, by default './', which would make `real` relative.
+    const response = await serveStatic({ root: '/', path: real })(c, next)
+    // The runtimes' serveStatic guess types from a table without m3u8 or m4s: ours are set on
+    // what they made.
+    response?.headers.set('Content-Type', type)
     return response ?? undefined
   }
 }
