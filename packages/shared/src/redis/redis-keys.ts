@@ -19,6 +19,8 @@ export interface RedisKeys {
   readonly totalJobs: string
   /** Sorted set: job_id scored by the time (ms) it finished, for the processing rate. */
   readonly finished: string
+  /** String: a lock (`retention`: one transcoder sweeps at a time), holding its holder's token, with a lease. */
+  lock(name: string): string
   /** Set: job ids whose kept uploads a transcoder is to remove (their dead letters were discarded). */
   readonly discardedUploads: string
   /**
@@ -49,6 +51,7 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     totalJobs: `${prefix}:stats:total`,
     finished: `${prefix}:stats:finished`,
     discardedUploads: `${prefix}:discarded-uploads`,
+    lock: (name) => `${prefix}:lock:${name}`,
     index: (status) => `${prefix}:index:${status}`,
     cancelChannel: `${prefix}:cancel`,
     deletedJobs: `${prefix}:deleted-jobs`,
