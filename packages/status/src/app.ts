@@ -152,7 +152,7 @@ export function createApp(deps: StatusDeps) {
     const id = c.req.param('job_id')
     const before = JOB_ID_PATTERN.test(id) ? await deps.store.cancel(id, now()) : null
     if (before === null) throw new AppError('not_found', `Job ${id} not found`, 404)
-    if (before === 'completed' || before === 'failed') {
+    if (before === 'completed' || before === 'failed' || before === 'expired') {
       throw new AppError('job_finished', `Job ${id} is already ${before}; it cannot be canceled`, 409)
     }
     if (before !== 'canceled') deps.logger.info('job canceled', { job_id: id, status_before: before })

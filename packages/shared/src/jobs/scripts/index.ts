@@ -2,6 +2,7 @@ import { CANCEL_JOB_LUA } from './cancel-job.ts'
 import { CREATE_JOB_LUA } from './create-job.ts'
 import { DELETE_JOB_LUA } from './delete-job.ts'
 import { DISCARD_DEAD_LETTER_LUA } from './discard-dead-letter.ts'
+import { EXPIRE_OUTPUTS_LUA } from './expire-outputs.ts'
 import { EXTEND_LOCK_LUA } from './extend-lock.ts'
 import { FINISH_JOB_LUA } from './finish-job.ts'
 import { withIncludes } from './fragments.ts'
@@ -28,6 +29,7 @@ export const SCRIPTS = {
   discardDeadLetter: withIncludes(DISCARD_DEAD_LETTER_LUA),
   cancel: withIncludes(CANCEL_JOB_LUA),
   delete: withIncludes(DELETE_JOB_LUA),
+  expireOutputs: withIncludes(EXPIRE_OUTPUTS_LUA),
   extendLock: withIncludes(EXTEND_LOCK_LUA),
   releaseLock: withIncludes(RELEASE_LOCK_LUA),
 }
