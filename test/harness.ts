@@ -273,3 +273,31 @@ function inGroup(group: number | undefined): string[] {
     return [] // pgrep exits 1 when nothing matches
   }
 }
+
+/**
+ * Every key under `prefix` whose name or value mentions `id` (SCAN is fine in a test): what is
+ * left of a job that should be gone.
+ */
+export async function keysNaming(store: JobStore, prefix: string, id: string): Promise<string[]> {
+  const found: string[] = []
+  const client = store.client
+  for await (const keys of client.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) {
+    for (const key of keys) {
+      const type = await client.type(key)
+      const text =
+        type === 'string'
+          ? await client.get(key)
+          : type === 'zset'
+            ? (await client.zRange(key, 0, -1)).join(' ')
+            : type === 'set'
+              ? (await client.sMembers(key)).join(' ')
+              : type === 'hash'
+                ? JSON.stringify(await client.hGetAll(key))
+                : type === 'stream'
+                  ? JSON.stringify(await client.xRange(key, '-', '+'))
+                  : ''
+      if (key.includes(id) || text?.includes(id)) found.push(key)
+    }
+  }
+  return found
+}

@@ -13,6 +13,7 @@ export const METRIC_NAMES = {
   recoveredTotal: 'video_jobs_recovered_total',
   ffmpegFailuresTotal: 'video_ffmpeg_failures_total',
   queueWaitSeconds: 'video_queue_wait_seconds',
+  retentionExpiredTotal: 'video_retention_expired_total',
   httpRequestDurationSeconds: 'http_request_duration_seconds',
 } as const
 
@@ -118,6 +119,13 @@ export function createTranscoderMetrics(registry: Registry) {
       buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
       registers: [registry],
     }),
+    /** kind: `record` (deleted after JOB_RETENTION_DAYS) or `outputs` (removed, job expired). */
+    retentionExpired: new Counter({
+      name: METRIC_NAMES.retentionExpiredTotal,
+      help: 'Jobs whose record (kind="record") or outputs (kind="outputs") retention removed',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     /** reason: exit, timeout, aborted, spawn. */
     ffmpegFailures: new Counter({
       name: METRIC_NAMES.ffmpegFailuresTotal,
@@ -128,6 +136,7 @@ export function createTranscoderMetrics(registry: Registry) {
   }
   // Every reason exported from the start (at 0), so rate() and dashboards see it before the first failure.
   for (const reason of FFMPEG_FAILURE_REASONS) metrics.ffmpegFailures.inc({ reason }, 0)
+  for (const kind of ['record', 'outputs']) metrics.retentionExpired.inc({ kind }, 0)
   return metrics
 }
 export type TranscoderMetrics = ReturnType<typeof createTranscoderMetrics>

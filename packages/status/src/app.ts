@@ -226,7 +226,7 @@ export function createApp(deps: StatusDeps) {
     await visibleJob(c, id)
     const before = await deps.store.cancel(id, now())
     if (before === null) throw jobNotFound(id)
-    if (before === 'completed' || before === 'failed') {
+    if (before === 'completed' || before === 'failed' || before === 'expired') {
       throw new AppError('job_finished', `Job ${id} is already ${before}; it cannot be canceled`, 409)
     }
     if (before !== 'canceled') deps.logger.info('job canceled', { job_id: id, status_before: before })

@@ -84,6 +84,16 @@ const shape = {
   MAX_PIXELS: intVar(7680 * 4320, 1, 2 ** 31 - 1),
   /** Inputs with more streams (video, audio, subtitles, data) fail before any transcoding. */
   MAX_STREAMS: intVar(16, 1, 1000),
+  /**
+   * Days a finished (completed, failed, canceled, expired) job's record is kept after it
+   * finished; then it goes as DELETE /jobs/{id} would: record, index entries, idempotency key,
+   * dead letter, outputs and kept upload. Fractions allowed.
+   */
+  JOB_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(30),
+  /** Days a completed job's outputs are kept; then they are removed and the job is `expired`. Unset: kept. */
+  OUTPUT_RETENTION_DAYS: z.coerce.number().positive().max(36_500).optional(),
+  /** How often a transcoder tries to sweep (one at a time, under a lock in Redis). */
+  RETENTION_SWEEP_MS: intVar(60_000, 100, 24 * 3600_000),
   /** Name of this consumer in the stream's consumer group; unique per running transcoder. */
   CONSUMER_NAME: z
     .string()

@@ -43,6 +43,8 @@ export async function startTranscoder(config: TranscoderConfig, logger: Logger):
     metrics_port: server.port,
     storage: storage.backend,
     output_dir: storage.backend === 'local' ? config.outputDir : undefined,
+    job_retention_days: config.JOB_RETENTION_DAYS,
+    output_retention_days: config.OUTPUT_RETENTION_DAYS,
   })
   return {
     port: server.port,

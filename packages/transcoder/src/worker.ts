@@ -11,6 +11,7 @@ import {
 import type { TranscoderConfig } from './config.ts'
 import { ProcessError } from './ffmpeg-process.ts'
 import { LostClaimError, processJob } from './process-job.ts'
+import { RetentionSweeper } from './retention-sweeper.ts'
 import { errorCode, finalError, isPermanent, retryDelayMs } from './retry-policy.ts'
 
 export interface TranscoderDeps {
@@ -53,7 +54,8 @@ const DISCARDED_SWEEP_MS = 5000
  * - a heartbeat (every CLAIM_IDLE_MS/3) keeps its pending entries fresh, so live long jobs are
  *   never taken over, and tells it when a claim was lost;
  * - XAUTOCLAIM (every CLAIM_IDLE_MS/2) takes over entries of transcoders that died;
- * - a scheduler queues retries whose backoff has elapsed.
+ * - a scheduler queues retries whose backoff has elapsed;
+ * - retention (RetentionSweeper) expires old outputs and records, one transcoder at a time.
  * Every outcome is fenced by the job's lease: a stale worker can neither publish nor acknowledge.
  */
 export class Transcoder {
@@ -67,6 +69,7 @@ export class Transcoder {
   /** Aborted when the shutdown grace is over: running ffmpeg processes are killed. */
   readonly #killing = new AbortController()
   readonly #timers: NodeJS.Timeout[] = []
+  readonly #retention: RetentionSweeper
   #reader: RedisClient | undefined
   /** Subscribed to the cancel channel. */
   #listener: RedisClient | undefined
@@ -82,6 +85,7 @@ export class Transcoder {
 
   constructor(deps: TranscoderDeps) {
     this.#deps = deps
+    this.#retention = new RetentionSweeper(deps)
   }
 
   /** Stop a running job canceled through the API: its ffmpeg is killed, nothing is published. */
@@ -137,6 +141,7 @@ export class Transcoder {
     )
     this.#every(CONSUMER_SWEEP_MS, () => this.#removeIdleConsumers())
     this.#every(DISCARDED_SWEEP_MS, () => this.#removeDiscardedUploads())
+    this.#retention.start()
     void this.#removeIdleConsumers()
     this.#loop = this.#run(reader)
   }
@@ -512,6 +517,8 @@ export class Transcoder {
       this.#stopping.abort()
       this.#reader?.destroy() // ends a blocking XREADGROUP now rather than after BLOCK
       this.#listener?.destroy()
+      // A sweep under way stops at its next job and releases its lock (before Redis is closed).
+      const retention = this.#retention.close()
       await this.#loop
       const running = Promise.allSettled([...this.#active.values()].map((a) => a.done))
       let timer: NodeJS.Timeout | undefined
@@ -529,6 +536,7 @@ export class Transcoder {
         await running
       }
       for (const timer of this.#timers) clearInterval(timer)
+      await retention
     })()
     return this.#closing
   }

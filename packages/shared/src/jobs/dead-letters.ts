@@ -35,7 +35,7 @@ export class DeadLetters {
     const k = this.keys
     const queued = await this.redis.script(
       'retryDeadLetter',
-      [k.dlq, k.job(entry.job_id), k.statusCounts, k.stream, k.entries],
+      [k.dlq, k.job(entry.job_id), k.statusCounts, k.stream, k.entries, k.retention],
       [messageId, entry.job_id, now.toISOString()],
     )
     return queued === 1 ? entry.job_id : null

@@ -64,6 +64,7 @@ export function fromHash(hash: Record<string, string>): Job | null {
     progress: hash.progress === undefined ? undefined : Number(hash.progress),
     eta_seconds: hash.eta_seconds === undefined ? undefined : Number(hash.eta_seconds),
     outputs: hash.outputs ? JSON.parse(hash.outputs) : [],
+    expired_at: hash.expired_at,
     skipped: hash.skipped ? JSON.parse(hash.skipped) : undefined,
   })
 }

@@ -7,6 +7,7 @@ import type { Job, JobStatus, Output, Skipped } from './job.ts'
 import { type Claim, fromHash, type StartReply, type StartResult, startResult, toHash } from './job-hash.ts'
 import { PipelineStats } from './pipeline-stats.ts'
 import { RedisCalls } from './redis-calls.ts'
+import { Retention } from './retention.ts'
 
 /** How long the finished-jobs set keeps an entry (only the rate window is read). */
 const FINISHED_RETENTION_MS = 60 * 60_000
@@ -52,14 +53,15 @@ export interface JobStoreOptions {
 
 /**
  * Job state on Redis: job records, the jobs stream and its consumer group, leases. The consumer
- * group's own operations, dead letters and the `/stats` numbers are its `group`, `deadLetters`
- * and `stats`.
+ * group's own operations, dead letters, the `/stats` numbers and what retention expires are its
+ * `group`, `deadLetters`, `stats` and `retention`.
  */
 export class JobStore {
   readonly redis: RedisCalls
   readonly deadLetters: DeadLetters
   readonly stats: PipelineStats
   readonly group: ConsumerGroup
+  readonly retention: Retention
   readonly #dlqMaxLen: number
 
   constructor(
@@ -71,6 +73,7 @@ export class JobStore {
     this.deadLetters = new DeadLetters(this.redis, keys)
     this.stats = new PipelineStats(this.redis, keys)
     this.group = new ConsumerGroup(this.redis, keys)
+    this.retention = new Retention(this.redis, keys)
     this.#dlqMaxLen = options.dlqMaxLen ?? 0
   }
 
@@ -198,14 +201,14 @@ export class JobStore {
   /**
    * Cancel a job that has not finished: `canceled` at once, nobody starts it again, and a
    * transcoder running it is told on `keys.cancelChannel`. Returns the status it had (`null`: no
-   * such job); `completed`/`failed` jobs are left as they are.
+   * such job); `completed`/`failed`/`expired` jobs are left as they are.
    */
   async cancel(jobId: string, now: Date): Promise<JobStatus | null> {
     const k = this.keys
     const before = await this.redis.script(
       'cancel',
-      [k.job(jobId), k.statusCounts, k.stream, k.delayed, k.entries],
-      [k.group, now.toISOString(), k.cancelChannel],
+      [k.job(jobId), k.statusCounts, k.stream, k.delayed, k.entries, k.retention],
+      [k.group, now.toISOString(), k.cancelChannel, String(now.getTime())],
     )
     return before === '' ? null : (before as JobStatus)
   }
@@ -216,13 +219,47 @@ export class JobStore {
    * it had (`null`: no such job).
    */
   async delete(jobId: string): Promise<JobStatus | null> {
-    const k = this.keys
-    const before = await this.redis.script(
-      'delete',
-      [k.job(jobId), k.statusCounts, k.stream, k.delayed, k.entries, k.finished, k.dlq, k.deletedJobs],
-      [k.group, k.cancelChannel],
-    )
+    const before = await this.redis.script('delete', this.#deleteKeys(jobId), [
+      this.keys.group,
+      this.keys.cancelChannel,
+    ])
     return before === '' ? null : (before as JobStatus)
+  }
+
+  /**
+   * Retention (JOB_RETENTION_DAYS): delete a job as `delete` does, only if it is still finished
+   * and finished at or before `finishedBefore` (checked in the same step). `kept`: it was not;
+   * `missing`: no record (its leftover retention entries are removed).
+   */
+  async expireRecord(jobId: string, finishedBefore: Date): Promise<'deleted' | 'kept' | 'missing'> {
+    const k = this.keys
+    const before = await this.redis.script('delete', this.#deleteKeys(jobId), [
+      k.group,
+      k.cancelChannel,
+      String(finishedBefore.getTime()),
+    ])
+    if (before === 'kept') return 'kept'
+    if (before !== '') return 'deleted'
+    await this.redis.call(
+      Promise.all([this.client.zRem(k.retention, jobId), this.client.zRem(k.outputRetention, jobId)]),
+    )
+    return 'missing'
+  }
+
+  #deleteKeys(jobId: string): string[] {
+    const k = this.keys
+    return [
+      k.job(jobId),
+      k.statusCounts,
+      k.stream,
+      k.delayed,
+      k.entries,
+      k.finished,
+      k.dlq,
+      k.deletedJobs,
+      k.retention,
+      k.outputRetention,
+    ]
   }
 
   /** Up to `count` deleted jobs whose files are to be removed, taken off the set (SPOP). */
@@ -260,7 +297,7 @@ export class JobStore {
     const k = this.keys
     return this.redis.script(
       'finish',
-      [k.job(jobId), k.statusCounts, k.stream, k.finished, k.dlq, k.entries],
+      [k.job(jobId), k.statusCounts, k.stream, k.finished, k.dlq, k.entries, k.retention, k.outputRetention],
       [
         k.group,
         entryId,

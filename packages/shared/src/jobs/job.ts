@@ -3,12 +3,21 @@ import { AppError } from '../errors.ts'
 
 /**
  * A job only moves forward: queued -> processing -> (retrying -> processing)* -> completed | failed,
- * or to canceled from any of the first three (POST /jobs/{id}/cancel). The one way back is an
- * operator's retry from the dead-letter queue (failed -> queued).
+ * or to canceled from any of the first three (POST /jobs/{id}/cancel), and completed -> expired
+ * when its outputs are removed after OUTPUT_RETENTION_DAYS. The one way back is an operator's
+ * retry from the dead-letter queue (failed -> queued).
  */
-export const JOB_STATUSES = ['queued', 'processing', 'retrying', 'completed', 'failed', 'canceled'] as const
-/** Statuses a job never leaves on its own. */
-export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'canceled']
+export const JOB_STATUSES = [
+  'queued',
+  'processing',
+  'retrying',
+  'completed',
+  'failed',
+  'canceled',
+  'expired',
+] as const
+/** Statuses a job never leaves on its own (but for completed -> expired, by retention). */
+export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'canceled', 'expired']
 export const JobStatusSchema = z.enum(JOB_STATUSES)
 export type JobStatus = z.infer<typeof JobStatusSchema>
 
@@ -75,7 +84,10 @@ export const JobSchema = z.object({
   progress: z.number().min(0).max(100).optional(),
   /** Estimated seconds left, while processing. */
   eta_seconds: z.number().int().nonnegative().optional(),
+  /** Published renditions; emptied when the job expires (its files are removed). */
   outputs: z.array(OutputSchema),
+  /** When its outputs were removed (OUTPUT_RETENTION_DAYS after completion); present once `expired`. */
+  expired_at: z.iso.datetime().optional(),
   /** Profiles not produced, with the reason; present once completed. */
   skipped: z.array(SkippedSchema).optional(),
   /** What a player needs, as URLs (null for what was not made); in the status API's answers. */

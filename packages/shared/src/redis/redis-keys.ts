@@ -19,6 +19,17 @@ export interface RedisKeys {
   readonly totalJobs: string
   /** Sorted set: job_id scored by the time (ms) it finished, for the processing rate. */
   readonly finished: string
+  /**
+   * Sorted set: finished jobs (completed, failed, canceled; expired ones keep their completion
+   * time) scored by when they finished (ms): their records go after JOB_RETENTION_DAYS.
+   */
+  readonly retention: string
+  /** Sorted set: completed jobs scored by when they completed (ms): their outputs go after OUTPUT_RETENTION_DAYS. */
+  readonly outputRetention: string
+  /** Set: ids of expired jobs whose outputs a transcoder is still to remove. */
+  readonly expiredOutputs: string
+  /** String: a lock (`retention`: one transcoder sweeps at a time), holding its holder's token, with a lease. */
+  lock(name: string): string
   /** Set: job ids whose kept uploads a transcoder is to remove (their dead letters were discarded). */
   readonly discardedUploads: string
   /**
@@ -51,6 +62,10 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     totalJobs: `${prefix}:stats:total`,
     finished: `${prefix}:stats:finished`,
     discardedUploads: `${prefix}:discarded-uploads`,
+    retention: `${prefix}:retention`,
+    outputRetention: `${prefix}:retention:outputs`,
+    expiredOutputs: `${prefix}:expired-outputs`,
+    lock: (name) => `${prefix}:lock:${name}`,
     index: (status) => `${prefix}:index:${status}`,
     ownerIndex: (client, status) => `${prefix}:index:key:${client}:${status}`,
     cancelChannel: `${prefix}:cancel`,

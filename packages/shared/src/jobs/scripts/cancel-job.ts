@@ -12,14 +12,18 @@ export const CANCEL_JOB_LUA = `
 -- KEYS[3] jobs stream
 -- KEYS[4] delayed sorted set
 -- KEYS[5] entries hash (stream entry id -> job_id)
+-- KEYS[6] retention sorted set (finished job_id scored by finish time, ms)
 -- ARGV[1] consumer group
 -- ARGV[2] updated_at, ISO 8601
 -- ARGV[3] the cancel channel (PUBLISH job_id)
--- Returns the status before: '' when there is no such job; 'completed' or 'failed' (nothing
--- changed); 'canceled' (already); otherwise the job was canceled now.
+-- ARGV[4] now, ms since the epoch
+-- Returns the status before: '' when there is no such job; 'completed', 'failed' or 'expired'
+-- (nothing changed); 'canceled' (already); otherwise the job was canceled now.
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return '' end
-if status == 'completed' or status == 'failed' or status == 'canceled' then return status end
+if status == 'completed' or status == 'failed' or status == 'canceled' or status == 'expired' then
+  return status
+end
 local job_id = redis.call('HGET', KEYS[1], 'job_id')
 local entry = redis.call('HGET', KEYS[1], 'entry_id')
 if entry then settle_entry(KEYS[3], ARGV[1], KEYS[5], entry, '') end
@@ -27,6 +31,7 @@ redis.call('ZREM', KEYS[4], job_id)
 redis.call('HSET', KEYS[1], 'status', 'canceled', 'updated_at', ARGV[2])
 redis.call('HDEL', KEYS[1], 'owner', 'entry_id', 'next_attempt_at', 'eta_seconds')
 move_status(KEYS[2], KEYS[1], status, 'canceled')
+redis.call('ZADD', KEYS[6], ARGV[4], job_id)
 if status == 'processing' then redis.call('PUBLISH', ARGV[3], job_id) end
 return status
 `

@@ -15,12 +15,21 @@ export const DELETE_JOB_LUA = `
 -- KEYS[6] finished sorted set
 -- KEYS[7] dead-letter stream
 -- KEYS[8] set of jobs whose files are to be removed
+-- KEYS[9] retention sorted set (finished jobs by finish time)
+-- KEYS[10] output retention sorted set (completed jobs by completion time)
 -- ARGV[1] consumer group
 -- ARGV[2] the cancel channel (PUBLISH job_id when it was running)
+-- ARGV[3] (retention only) ms: delete it only if it finished at or before then ('kept' otherwise)
 -- Returns the status it had, or '' when there was no such job.
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return '' end
 local job_id = redis.call('HGET', KEYS[1], 'job_id')
+-- Retention: only a job still finished (in the retention set) and old enough. Checked here, in
+-- the same step, so a dead letter retried since it was picked is not deleted.
+if ARGV[3] then
+  local finished = redis.call('ZSCORE', KEYS[9], job_id)
+  if not finished or tonumber(finished) > tonumber(ARGV[3]) then return 'kept' end
+end
 local entry = redis.call('HGET', KEYS[1], 'entry_id')
 if entry and (status == 'queued' or status == 'retrying' or status == 'processing') then
   settle_entry(KEYS[3], ARGV[1], KEYS[5], entry, '')
@@ -28,6 +37,9 @@ end
 if status == 'processing' then redis.call('PUBLISH', ARGV[2], job_id) end
 redis.call('ZREM', KEYS[4], job_id)
 redis.call('ZREM', KEYS[6], job_id)
+-- Retention sets.
+redis.call('ZREM', KEYS[9], job_id)
+redis.call('ZREM', KEYS[10], job_id)
 redis.call('HINCRBY', KEYS[2], status, -1)
 local index = index_prefix(KEYS[2])
 redis.call('ZREM', index .. 'all', job_id)

@@ -14,6 +14,8 @@ export const FINISH_JOB_LUA = `
 -- KEYS[4] finished sorted set (job_id scored by finish time, ms)
 -- KEYS[5] dead-letter stream
 -- KEYS[6] entries hash (stream entry id -> job_id)
+-- KEYS[7] retention sorted set (finished job_id scored by finish time, ms; JOB_RETENTION_DAYS)
+-- KEYS[8] output retention sorted set (completed job_id scored likewise; OUTPUT_RETENTION_DAYS)
 -- ARGV[1] consumer group
 -- ARGV[2] stream entry id
 -- ARGV[3] new status: 'completed' or 'failed'
@@ -58,7 +60,7 @@ if ARGV[9] ~= '' and status == ARGV[3] and wrote_outcome(KEYS[1], ARGV[9], ARGV[
   -- settles the entry.
   return {1, next_entry, next_job, {next_status or '', 0, 0, {}}}
 end
-if not status or status == 'completed' or status == 'failed' then return 0 end
+if not status or status == 'completed' or status == 'failed' or status == 'expired' then return 0 end
 if ARGV[9] ~= '' and not holds_lease(KEYS[1], ARGV[9]) then return 0 end
 local job_id = redis.call('HGET', KEYS[1], 'job_id')
 redis.call('HSET', KEYS[1], 'status', ARGV[3], 'updated_at', ARGV[4], 'outputs', ARGV[6])
@@ -75,6 +77,8 @@ end
 move_status(KEYS[2], KEYS[1], status, ARGV[3])
 redis.call('ZADD', KEYS[4], ARGV[5], job_id)
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[8]))
+redis.call('ZADD', KEYS[7], ARGV[5], job_id)
+if ARGV[3] == 'completed' then redis.call('ZADD', KEYS[8], ARGV[5], job_id) end
 if ARGV[3] == 'failed' then
   local xadd = {KEYS[5]}
   if tonumber(ARGV[14]) > 0 then xadd = {KEYS[5], 'MAXLEN', ARGV[14]} end

@@ -2,11 +2,14 @@ import { CANCEL_JOB_LUA } from './cancel-job.ts'
 import { CREATE_JOB_LUA } from './create-job.ts'
 import { DELETE_JOB_LUA } from './delete-job.ts'
 import { DISCARD_DEAD_LETTER_LUA } from './discard-dead-letter.ts'
+import { EXPIRE_OUTPUTS_LUA } from './expire-outputs.ts'
+import { EXTEND_LOCK_LUA } from './extend-lock.ts'
 import { FINISH_JOB_LUA } from './finish-job.ts'
 import { withIncludes } from './fragments.ts'
 import { HEARTBEAT_LUA } from './heartbeat.ts'
 import { PROGRESS_LUA } from './progress.ts'
 import { PROMOTE_DUE_LUA } from './promote-due.ts'
+import { RELEASE_LOCK_LUA } from './release-lock.ts'
 import { REMOVE_IDLE_CONSUMERS_LUA } from './remove-idle-consumers.ts'
 import { RETRY_DEAD_LETTER_LUA } from './retry-dead-letter.ts'
 import { RETRY_JOB_LUA } from './retry-job.ts'
@@ -26,5 +29,8 @@ export const SCRIPTS = {
   discardDeadLetter: withIncludes(DISCARD_DEAD_LETTER_LUA),
   cancel: withIncludes(CANCEL_JOB_LUA),
   delete: withIncludes(DELETE_JOB_LUA),
+  expireOutputs: withIncludes(EXPIRE_OUTPUTS_LUA),
+  extendLock: withIncludes(EXTEND_LOCK_LUA),
+  releaseLock: withIncludes(RELEASE_LOCK_LUA),
 }
 export type ScriptName = keyof typeof SCRIPTS

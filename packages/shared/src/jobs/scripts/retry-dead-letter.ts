@@ -10,6 +10,7 @@ export const RETRY_DEAD_LETTER_LUA = `
 -- KEYS[3] status counts hash (status -> number of jobs)
 -- KEYS[4] jobs stream
 -- KEYS[5] entries hash (stream entry id -> job_id)
+-- KEYS[6] retention sorted set (queued again, it is no longer finished)
 -- ARGV[1] dead-letter entry id
 -- ARGV[2] job_id the entry names (read by the caller just before)
 -- ARGV[3] updated_at, ISO 8601
@@ -22,6 +23,7 @@ if redis.call('HGET', KEYS[2], 'status') ~= 'failed' then return -1 end
 redis.call('HSET', KEYS[2], 'status', 'queued', 'attempts', 0, 'updated_at', ARGV[3], 'outputs', '[]')
 redis.call('HDEL', KEYS[2], 'error', 'error_code', 'next_attempt_at')
 move_status(KEYS[3], KEYS[2], 'failed', 'queued')
+redis.call('ZREM', KEYS[6], ARGV[2])
 enqueue_entry(KEYS[4], KEYS[5], KEYS[2], ARGV[2])
 return 1
 `
