@@ -2,17 +2,15 @@ import type { IncomingMessage } from 'node:http'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { LookupFunction } from 'node:net'
-import { isIP } from 'node:net'
 import {
   type AddressPolicy,
   AppError,
   ContentCheck,
   checkImportUrl,
-  checkResolved,
   PermanentJobError,
   type UploadSink,
 } from '@vpp/shared'
-import { resolveHost } from '@vpp/shared/node'
+import { pinnedLookup } from '@vpp/shared/node'
 
 export interface DownloadOptions {
   maxBytes: number
@@ -48,7 +46,7 @@ export async function download(url: string, sink: UploadSink, options: DownloadO
   try {
     for (let hop = 0; ; hop++) {
       checkImportUrl(current, options.allowed)
-      const response = await get(current, signal, pinnedLookup(options))
+      const response = await get(current, signal, pinnedLookup(options.allowed, options.resolve))
       const status = response.statusCode ?? 0
       if (REDIRECTS.has(status)) {
         response.destroy()
@@ -120,40 +118,4 @@ function get(url: URL, signal: AbortSignal, lookup: LookupFunction): Promise<Inc
     req.once('error', reject)
     req.end()
   })
-}
-
-/**
- * A `lookup` for http.request that resolves the host itself, refuses it unless every address is
- * allowed, and hands back exactly the checked addresses: the socket connects to one of them.
- */
-function pinnedLookup(options: DownloadOptions): LookupFunction {
-  const resolve = options.resolve ?? resolveHost
-  return (hostname, lookupOptions, callback) => {
-    resolve(hostname).then(
-      (addresses) => {
-        try {
-          checkResolved(hostname, addresses, options.allowed)
-        } catch (error) {
-          return callback(error as NodeJS.ErrnoException, '', 0)
-        }
-        const family = (address: string) => isIP(address)
-        if (lookupOptions.all) {
-          callback(
-            null,
-            addresses.map((address) => ({ address, family: family(address) })),
-          )
-        } else {
-          const first = addresses.find((a) => !lookupOptions.family || family(a) === lookupOptions.family)
-          if (!first)
-            return callback(
-              Object.assign(new Error(`no IPv${lookupOptions.family} address`), { code: 'ENOTFOUND' }),
-              '',
-              0,
-            )
-          callback(null, first, family(first))
-        }
-      },
-      (error: NodeJS.ErrnoException) => callback(error, '', 0),
-    )
-  }
 }
