@@ -6,7 +6,13 @@ import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { MP4_HEAD, makeClip, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, type Pipeline, processesMatching, startPipeline } from './harness.ts'
+import {
+  eventually,
+  keysNaming as harnessKeysNaming,
+  type Pipeline,
+  processesMatching,
+  startPipeline,
+} from './harness.ts'
 
 let redis: TestRedis
 let dir: Awaited<ReturnType<typeof tempDir>>
@@ -33,34 +39,8 @@ afterAll(async () => {
 
 const remove = (id: string) => fetch(`${pipeline.status}/jobs/${id}`, { method: 'DELETE' })
 
-/** Every key under the pipeline's prefix whose name or value mentions `id` (SCAN is fine in a test). */
-async function keysNaming(id: string): Promise<string[]> {
-  const found: string[] = []
-  const client = pipeline.store.client
-  for await (const keys of client.scanIterator({
-    MATCH: `${pipeline.env.REDIS_KEY_PREFIX}:*`,
-    COUNT: 1000,
-  })) {
-    for (const key of keys) {
-      if (key.includes(id)) found.push(key)
-      const type = await client.type(key)
-      const text =
-        type === 'string'
-          ? await client.get(key)
-          : type === 'zset'
-            ? (await client.zRange(key, 0, -1)).join(' ')
-            : type === 'set'
-              ? (await client.sMembers(key)).join(' ')
-              : type === 'hash'
-                ? JSON.stringify(await client.hGetAll(key))
-                : type === 'stream'
-                  ? JSON.stringify(await client.xRange(key, '-', '+'))
-                  : ''
-      if (text?.includes(id)) found.push(key)
-    }
-  }
-  return found
-}
+/** Every key under the pipeline's prefix that still names job `id`. */
+const keysNaming = (id: string) => harnessKeysNaming(pipeline.store, pipeline.env.REDIS_KEY_PREFIX ?? '', id)
 
 describe('DELETE /jobs/{id}', () => {
   it('removes a completed job: record, keys, outputs, upload; its media answer 404 at once', async () => {

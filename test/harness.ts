@@ -283,6 +283,9 @@ export async function keysNaming(store: JobStore, prefix: string, id: string): P
   const client = store.client
   for await (const keys of client.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) {
     for (const key of keys) {
+      // The event log is history, capped by EVENTS_MAXLEN: it keeps the job's events, its
+      // job.deleted last (what SSE clients resuming and webhooks read).
+      if (key === store.keys.events) continue
       const type = await client.type(key)
       const text =
         type === 'string'

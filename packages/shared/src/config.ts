@@ -100,6 +100,8 @@ export const baseConfigShape = {
    * of it and re-opened when it stays silent twice that long (a partition is noticed in seconds).
    */
   REDIS_COMMAND_TIMEOUT_MS: intVar(5000, 100, 600_000),
+  /** About how many entries the job event log keeps (SSE resume and webhooks read it). */
+  EVENTS_MAXLEN: intVar(100_000, 1000, 100_000_000),
   /** Root of everything on disk; uploads and outputs live below it unless set apart. */
   DATA_DIR: z.string().min(1).default('./data'),
   /** Where uploads are stored (default DATA_DIR/uploads). */

@@ -3,10 +3,14 @@ import {
   AppError,
   apiKeyAuth,
   createHttpMetrics,
+  EVENT_ID,
+  FINAL_EVENTS,
+  FINAL_STATUSES,
   isOutputName,
   JOB_ID_PATTERN,
   JOB_STATUSES,
   type Job,
+  type JobEvent,
   type JobStatus,
   type JobStore,
   jsonErrorHandler,
@@ -21,7 +25,9 @@ import {
 } from '@vpp/shared'
 import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
+import { streamSSE } from 'hono/streaming'
 import type { Registry } from 'prom-client'
+import { type EventHub, OrderedFeed } from './event-hub.ts'
 import { MEDIA_TOKEN, type MediaSigner } from './media-token.ts'
 
 export interface StatusDeps {
@@ -48,6 +54,10 @@ export interface StatusDeps {
   signer?: MediaSigner
   /** ADMIN_API_KEYS: keys that see every job, `/stats` and the dead-letter queue. */
   adminKeys?: readonly string[]
+  /** The live end of the event log, for the SSE routes; unset: no SSE routes. */
+  events?: EventHub
+  /** How often an idle event stream gets a comment line (SSE_KEEPALIVE_MS). */
+  keepAliveMs?: number
   /** Origins allowed to fetch media (CORS_ORIGINS); default any. */
   corsOrigins?: readonly string[]
   now?: () => Date
@@ -209,6 +219,118 @@ export function createApp(deps: StatusDeps) {
       const response = await serve(c, next)
       if (!response) throw mediaNotFound(c.req.path)
       return response
+    })
+  }
+
+  if (deps.events) {
+    const hub = deps.events
+    const keepAliveMs = deps.keepAliveMs ?? 15_000
+    /** An event as SSE clients (and webhooks) see it: media URLs as `GET /jobs/{id}` gives them. */
+    const presentEvent = async (event: JobEvent) => {
+      const { id: _id, client: _client, callback_url: _callback, outputs, ...data } = event
+      if (!outputs) return data
+      const shown = await present({ job_id: event.job_id, status: 'completed', outputs } as Job)
+      return { ...data, outputs: shown.outputs, playback: shown.playback }
+    }
+    const lastEventId = (c: Context) => {
+      const id = c.req.header('last-event-id')
+      if (id !== undefined && !EVENT_ID.test(id)) {
+        throw new AppError(
+          'bad_request',
+          'Last-Event-ID must be the id of an event (such as 1700000000000-0)',
+          400,
+        )
+      }
+      return id
+    }
+    /**
+     * An SSE stream of the events `wants` accepts: those after `from` first (`inclusive`: from it
+     * on), from the log, then live ones, with no gap and no repeat; a comment line every
+     * keepAliveMs. `endAfter`: ends after such an event, or once the backlog is sent when
+     * `endedAlready`.
+     */
+    const eventStream = (
+      c: Context,
+      options: {
+        wants: (event: JobEvent) => boolean
+        from?: string
+        inclusive?: boolean
+        endAfter?: (event: JobEvent) => boolean
+        endedAlready?: boolean
+      },
+    ) =>
+      streamSSE(c, async (stream) => {
+        let finish = () => {}
+        const done = new Promise<void>((resolve) => {
+          finish = resolve
+        })
+        stream.onAbort(() => finish())
+        let writing = Promise.resolve()
+        let waiting = 0
+        let ended = false
+        const feed = new OrderedFeed((event) => {
+          // A client this far behind has stopped reading: it is let go, and resumes by id.
+          if (++waiting > 10_000) return finish()
+          writing = writing
+            .then(async () => {
+              if (stream.aborted || stream.closed || ended) return
+              const data = JSON.stringify(await presentEvent(event))
+              await stream.writeSSE({ event: event.type, id: event.id, data })
+              waiting--
+              if (options.endAfter?.(event)) {
+                ended = true
+                finish()
+              }
+            })
+            .catch(() => finish())
+        })
+        const unsubscribe = hub.subscribe(options.wants, feed.live)
+        const keepAlive = setInterval(() => {
+          writing = writing
+            .then(async () => {
+              await stream.write(': keep-alive\n\n')
+            })
+            .catch(() => finish())
+        }, keepAliveMs)
+        try {
+          for (let cursor = options.from, first = true; cursor !== undefined; first = false) {
+            const page = await deps.store.events.after(cursor, 1000, first && options.inclusive)
+            feed.backlog(page.filter(options.wants))
+            cursor = page.length === 1000 ? page.at(-1)?.id : undefined
+          }
+          feed.caughtUp()
+          if (options.endedAlready) writing = writing.then(() => finish())
+          await done
+          await writing
+        } finally {
+          clearInterval(keepAlive)
+          unsubscribe()
+        }
+      })
+
+    /** One job's events, from its first (or after Last-Event-ID); ends after its final event. */
+    app.get('/jobs/:job_id/events', async (c) => {
+      const id = c.req.param('job_id')
+      const after = lastEventId(c)
+      const job = JOB_ID_PATTERN.test(id) ? await deps.store.get(id, viewerOf(c)) : null
+      if (!job) throw jobNotFound(id)
+      const first = after === undefined ? ((await deps.store.firstEvent(id)) ?? '-') : after
+      return eventStream(c, {
+        wants: (event) => event.job_id === id,
+        from: first,
+        inclusive: after === undefined,
+        endAfter: (event) => FINAL_EVENTS.has(event.type),
+        endedAlready: FINAL_STATUSES.includes(job.status),
+      })
+    })
+
+    /** Every job's events the caller may see, from now (or after Last-Event-ID). */
+    app.get('/events', async (c) => {
+      const viewer = viewerOf(c)
+      return eventStream(c, {
+        wants: (event) => !viewer || viewer.admin || event.client === viewer.client,
+        from: lastEventId(c),
+      })
     })
   }
 

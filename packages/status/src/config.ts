@@ -36,6 +36,8 @@ const shape = {
   S3_PRESIGN_SECONDS: intVar(3600, 60, 7 * 86400),
   /** S3: the endpoint as clients reach it, which presigned URLs name (default S3_ENDPOINT). */
   S3_PRESIGN_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  /** How often an idle SSE stream gets a comment line, so proxies keep it open. */
+  SSE_KEEPALIVE_MS: intVar(15_000, 100, 300_000),
   /** Base of the media URLs in job records (default http://localhost:{STATUS_PORT}). */
   PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
   /** Comma-separated origins allowed to fetch media (CORS); `*` for any. */

@@ -1,5 +1,6 @@
 import {
   closeRedis,
+  connectRedis,
   createRegistry,
   type Logger,
   openJobStore,
@@ -19,7 +20,11 @@ import {
 } from '@vpp/shared/node'
 import { createApp } from './app.ts'
 import type { StatusConfig } from './config.ts'
+import { EventHub } from './event-hub.ts'
 import { MediaSigner } from './media-token.ts'
+
+/** The SSE routes: their answers last as long as the client stays. */
+const isEventStream = (path: string) => path === '/events' || /^\/jobs\/[^/]+\/events$/.test(path)
 
 /**
  * The status app wired to Redis, on any runtime. `serveStatic`: the runtime's file server, under
@@ -35,6 +40,11 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
         })
       : undefined
   const store = await openJobStore(config, logger)
+  const events = new EventHub(
+    store.events,
+    () => connectRedis(config.REDIS_URL, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }),
+    logger,
+  )
   const registry = createRegistry('status')
   // The queue is one per pipeline, so one service reports it: this one.
   registerQueueGauges(registry, {
@@ -54,11 +64,14 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
       ? new MediaSigner(config.MEDIA_SIGNING_SECRET, config.MEDIA_URL_TTL)
       : undefined,
     adminKeys: config.ADMIN_API_KEYS,
+    events,
+    keepAliveMs: config.SSE_KEEPALIVE_MS,
     corsOrigins: config.CORS_ORIGINS,
   })
   // Every request is an ordinary one: REQUEST_TIMEOUT_MS bounds each, on every runtime.
-  const limits: ServerLimits = { requestTimeoutMs: config.REQUEST_TIMEOUT_MS }
+  const limits: ServerLimits = { requestTimeoutMs: config.REQUEST_TIMEOUT_MS, streaming: isEventStream }
   const close = async () => {
+    await events.close()
     s3?.close()
     if (s3) closeStorage(s3.storage)
     await closeRedis(store.client)

@@ -23,6 +23,11 @@ export interface ServerLimits {
   longestRequestMs?: number
   /** Longest a request may send nothing (uploads: UPLOAD_IDLE_TIMEOUT_MS); default requestTimeoutMs. */
   longestSilenceMs?: number
+  /**
+   * Paths whose answer streams for as long as the client stays (server-sent events, kept alive by
+   * their own comment lines): their connections get no idle timeout.
+   */
+  streaming?: (path: string) => boolean
 }
 
 /**
@@ -63,7 +68,10 @@ export function serveOnBun(
   },
 ): Served {
   if (!runtime.Bun) throw new Error('serveOnBun: not running on Bun')
-  const untimed = options.untimed ?? (() => false)
+  const streaming = options.limits.streaming
+  const untimed =
+    options.untimed ??
+    (streaming ? (request: Request) => streaming(new URL(request.url).pathname) : () => false)
   const idleSeconds = Math.ceil(connectionIdleMs(options.limits) / 1000) + BUN_TICK_SECONDS
   const server = runtime.Bun.serve({
     port: options.port,

@@ -1,5 +1,6 @@
 export * from './consumer-group.ts'
 export * from './dead-letters.ts'
+export * from './events.ts'
 export * from './job.ts'
 export * from './job-hash.ts'
 export * from './job-store.ts'

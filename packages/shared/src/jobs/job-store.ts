@@ -3,6 +3,7 @@ import { COMMAND_TIMEOUT_MS, closeRedis, connectRedis, type RedisClient } from '
 import { type RedisKeys, redisKeys } from '../redis/redis-keys.ts'
 import { ConsumerGroup } from './consumer-group.ts'
 import { DeadLetters } from './dead-letters.ts'
+import { EventLog } from './events.ts'
 import type { Job, JobStatus, Output, Skipped } from './job.ts'
 import { type Claim, fromHash, type StartReply, type StartResult, startResult, toHash } from './job-hash.ts'
 import { PipelineStats } from './pipeline-stats.ts'
@@ -62,6 +63,7 @@ export class JobStore {
   readonly stats: PipelineStats
   readonly group: ConsumerGroup
   readonly retention: Retention
+  readonly events: EventLog
   readonly #dlqMaxLen: number
 
   constructor(
@@ -74,6 +76,7 @@ export class JobStore {
     this.stats = new PipelineStats(this.redis, keys)
     this.group = new ConsumerGroup(this.redis, keys)
     this.retention = new Retention(this.redis, keys)
+    this.events = new EventLog(this.redis, keys)
     this.#dlqMaxLen = options.dlqMaxLen ?? 0
   }
 
@@ -114,6 +117,11 @@ export class JobStore {
   async get(id: string, viewer?: Viewer): Promise<Job | null> {
     const hash = await this.redis.call(this.client.hGetAll(this.keys.job(id)))
     return viewer && !mayView(viewer, hash.api_client) ? null : fromHash(hash)
+  }
+
+  /** The id of job `id`'s first event (its own event stream replays from there), if known. */
+  async firstEvent(id: string): Promise<string | null> {
+    return this.redis.call(this.client.hGet(this.keys.job(id), 'first_event'))
   }
 
   /** Whether job `id` exists and `viewer` may see it (one round trip, the record not read). */
@@ -356,7 +364,7 @@ export class JobStore {
   async reportProgress(claim: Claim, progress: number, etaSeconds: number | null): Promise<boolean> {
     const updated = await this.redis.script(
       'progress',
-      [this.keys.job(claim.jobId)],
+      [this.keys.job(claim.jobId), this.keys.statusCounts],
       [String(claim.lease), String(progress), etaSeconds === null ? '' : String(etaSeconds)],
     )
     return updated === 1
@@ -376,7 +384,12 @@ export class JobStore {
 
 /** Connect to REDIS_URL and open the job store under REDIS_KEY_PREFIX (consumer group ensured). */
 export async function openJobStore(
-  config: { REDIS_URL: string; REDIS_KEY_PREFIX: string; REDIS_COMMAND_TIMEOUT_MS?: number },
+  config: {
+    REDIS_URL: string
+    REDIS_KEY_PREFIX: string
+    REDIS_COMMAND_TIMEOUT_MS?: number
+    EVENTS_MAXLEN?: number
+  },
   logger: Logger,
   options: Omit<JobStoreOptions, 'commandTimeoutMs'> = {},
 ): Promise<JobStore> {
@@ -385,6 +398,10 @@ export async function openJobStore(
   const store = new JobStore(client, redisKeys(config.REDIS_KEY_PREFIX), { ...options, commandTimeoutMs })
   try {
     await store.group.ensure()
+    // Read by every script that logs an event; the services share one value (the last started wins).
+    if (config.EVENTS_MAXLEN !== undefined) {
+      await store.redis.call(client.hSet(store.keys.config, 'events_maxlen', String(config.EVENTS_MAXLEN)))
+    }
   } catch (error) {
     await closeRedis(client)
     throw error

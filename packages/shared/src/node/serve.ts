@@ -51,6 +51,12 @@ export function listen(
     })
     server.once('error', onError)
     if (limits) server.setTimeout(connectionIdleMs(limits))
+    const streaming = limits?.streaming
+    if (streaming) {
+      server.on('request', (request: { url?: string; socket: { setTimeout(ms: number): void } }) => {
+        if (streaming((request.url ?? '/').split('?')[0] ?? '/')) request.socket.setTimeout(0)
+      })
+    }
   })
 }
 

@@ -43,6 +43,13 @@ export interface RedisKeys {
   readonly deletedJobs: string
   /** Pub/sub channel: ids of running jobs just canceled (every transcoder listens). */
   readonly cancelChannel: string
+  /**
+   * Stream: the job event log, one entry per state change (job_event in the Lua scripts names it
+   * from `statusCounts`'s prefix, as it does `config`).
+   */
+  readonly events: string
+  /** Hash: settings the Lua scripts read (`events_maxlen`). */
+  readonly config: string
   /** Hash holding one job record. */
   job(id: string): string
   /** String: the job_id created under an Idempotency-Key (`scope` = client + key), kept 24 h. */
@@ -70,6 +77,8 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     ownerIndex: (client, status) => `${prefix}:index:key:${client}:${status}`,
     cancelChannel: `${prefix}:cancel`,
     deletedJobs: `${prefix}:deleted-jobs`,
+    events: `${prefix}:events`,
+    config: `${prefix}:config`,
     job: (id) => `${prefix}:job:${id}`,
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rate: (client, window) => `${prefix}:rate:${client}:${window}`,

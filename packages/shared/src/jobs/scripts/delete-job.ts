@@ -3,6 +3,7 @@ export const DELETE_JOB_LUA = `
 --- @include "index_prefix"
 --- @include "owner_index_prefix"
 --- @include "settle_entry"
+--- @include "job_event"
 -- Cancel it if it has not finished (as cancel-job does), then remove its record, its listing
 -- index entries, its place in the finished and delayed sets, its dead letter and its
 -- idempotency key, lower its status count, and add its id to the set of jobs whose files (outputs
@@ -53,6 +54,7 @@ local dead = redis.call('HGET', KEYS[1], 'dlq_entry')
 if dead then redis.call('XDEL', KEYS[7], dead) end
 local idempotency = redis.call('HGET', KEYS[1], 'idempotency_key')
 if idempotency and redis.call('GET', idempotency) == job_id then redis.call('DEL', idempotency) end
+job_event(KEYS[2], KEYS[1], 'job.deleted', 'deleted')
 redis.call('DEL', KEYS[1])
 redis.call('SADD', KEYS[8], job_id)
 return status

@@ -58,24 +58,58 @@ local function owner_index_prefix(counts_key, job_key)
   return index_prefix(counts_key) .. 'key:' .. client .. ':'
 end`,
 
+  /**
+   * Append one entry to the job event log (`{prefix}:events`, capped near the `events_maxlen` of
+   * `{prefix}:config`, default 100000), in the step that made the change: no event without its
+   * change, no change without its event. The entry names the job, its status and owner, and what
+   * applies to the type (outputs once completed; error and code once failed or retrying;
+   * progress and ETA), read from the record as the calling script has just written it.
+   */
+  job_event: `
+-- counts_key: the status counts hash ({prefix}:stats:status); job_key: the job hash (already
+-- updated); type: 'job.queued', 'job.progress', ...; status: the status it reports. Returns the
+-- entry id.
+local function job_event(counts_key, job_key, type, status)
+  local prefix = string.sub(counts_key, 1, #counts_key - #'stats:status')
+  local maxlen = tonumber(redis.call('HGET', prefix .. 'config', 'events_maxlen') or '100000')
+  local fields = { 'type', type, 'job_id', redis.call('HGET', job_key, 'job_id'), 'status', status }
+  local function copy(name)
+    local value = redis.call('HGET', job_key, name)
+    if value then fields[#fields + 1] = name; fields[#fields + 1] = value end
+  end
+  copy('api_client')
+  copy('callback_url')
+  if status == 'completed' then copy('outputs') end
+  if status == 'failed' or status == 'retrying' then copy('error'); copy('error_code') end
+  if status == 'retrying' then copy('next_attempt_at') end
+  if type == 'job.progress' then copy('progress'); copy('eta_seconds') end
+  return redis.call('XADD', prefix .. 'events', 'MAXLEN', '~', maxlen, '*', unpack(fields))
+end`,
+
   move_status: `
 --- @include "index_prefix"
 --- @include "owner_index_prefix"
--- counts_key: the status counts hash; job_key: the job hash; from: the status before (false for
--- a new job); to: the status after. The owner's indexes follow too.
+--- @include "job_event"
+-- counts_key: the status counts hash; job_key: the job hash (its new fields written); from: the
+-- status before (false for a new job); to: the status after. The owner's indexes follow, and
+-- the event log gets 'job.{to}'.
 local function move_status(counts_key, job_key, from, to)
   if from then redis.call('HINCRBY', counts_key, from, -1) end
   redis.call('HINCRBY', counts_key, to, 1)
   local seq = redis.call('HGET', job_key, 'seq')
-  if not seq then return end
-  local job_id = redis.call('HGET', job_key, 'job_id')
-  local indexes = { index_prefix(counts_key) }
-  local owned = owner_index_prefix(counts_key, job_key)
-  if owned then indexes[2] = owned end
-  for _, index in ipairs(indexes) do
-    if from then redis.call('ZREM', index .. from, job_id) end
-    redis.call('ZADD', index .. to, seq, job_id)
+  if seq then
+    local job_id = redis.call('HGET', job_key, 'job_id')
+    local indexes = { index_prefix(counts_key) }
+    local owned = owner_index_prefix(counts_key, job_key)
+    if owned then indexes[2] = owned end
+    for _, index in ipairs(indexes) do
+      if from then redis.call('ZREM', index .. from, job_id) end
+      redis.call('ZADD', index .. to, seq, job_id)
+    end
   end
+  local event = job_event(counts_key, job_key, 'job.' .. to, to)
+  -- Where the job's own event stream starts (GET /jobs/{id}/events replays from here).
+  if not from then redis.call('HSET', job_key, 'first_event', event) end
 end`,
 
   /** Queue a job: a stream entry naming it, the entry -> job mapping, the entry on the record. */

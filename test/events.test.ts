@@ -1,0 +1,115 @@
+/**
+ * The job event log, as server-sent events from the status service: one job from queued to
+ * completed, and every job's events resumed with Last-Event-ID, exactly. Real HTTP, real Redis,
+ * real ffmpeg.
+ */
+import { makeClip, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Pipeline, startPipeline } from './harness.ts'
+import { openSse } from './sse.ts'
+
+let redis: TestRedis
+let dir: Awaited<ReturnType<typeof tempDir>>
+let pipeline: Pipeline
+let clip = ''
+
+beforeAll(async () => {
+  redis = await startTestRedis()
+  dir = await tempDir()
+  clip = await makeClip(`${dir.path}/clip.mp4`, { width: 640, height: 360, seconds: 3, audio: true })
+  // Keep-alives every 300 ms; REQUEST_TIMEOUT_MS short, so an SSE stream outlives the idle timeout.
+  pipeline = await startPipeline(redis, `${dir.path}/data`, {
+    TRANSCODE_PROFILES: '360p,hls,thumbnail',
+    SSE_KEEPALIVE_MS: '300',
+    REQUEST_TIMEOUT_MS: '1000',
+  })
+})
+afterAll(async () => {
+  await pipeline?.close()
+  await redis?.stop()
+  await dir?.remove()
+})
+
+describe('GET /jobs/{id}/events', () => {
+  it('streams one job from queued to completed, then ends', async () => {
+    const id = await pipeline.upload(clip)
+    const sse = openSse(`${pipeline.status}/jobs/${id}/events`)
+    expect(await sse.status).toBe(200)
+    await sse.waitFor(1)
+    await pipeline.transcoder()
+    await sse.ended
+    const types = sse.events.map((e) => e.event)
+    expect(types[0]).toBe('job.queued')
+    expect(types[1]).toBe('job.processing')
+    expect(types.at(-1)).toBe('job.completed')
+    expect(new Set(types.slice(2, -1))).toEqual(new Set(['job.progress']))
+    for (const event of sse.events) {
+      expect(event.data).toMatchObject({ type: event.event, job_id: id })
+      expect(event.id).toMatch(/^\d+-\d+$/)
+      expect(Date.parse(String(event.data.at))).toBe(Number(event.id.split('-')[0]))
+    }
+    const completed = sse.events.at(-1)?.data
+    const record = await (await fetch(`${pipeline.status}/jobs/${id}`)).json()
+    expect(completed).toMatchObject({
+      status: 'completed',
+      outputs: record.outputs,
+      playback: record.playback,
+    })
+    expect(sse.events.find((e) => e.event === 'job.progress')?.data).toMatchObject({
+      status: 'processing',
+      progress: expect.any(Number),
+    })
+    // Progress at most once a second per job.
+    const progress = sse.events
+      .filter((e) => e.event === 'job.progress')
+      .map((e) => Number(e.id.split('-')[0]))
+    for (let i = 1; i < progress.length; i++)
+      expect(progress[i]! - progress[i - 1]!).toBeGreaterThanOrEqual(1000)
+    // The keep-alives kept it open past REQUEST_TIMEOUT_MS's idle limit.
+    expect(sse.comments).toBeGreaterThan(0)
+
+    // A finished job's stream replays its events and ends; after its last event, at once.
+    const replay = openSse(`${pipeline.status}/jobs/${id}/events`)
+    await replay.ended
+    expect(replay.events.map((e) => e.id)).toEqual(sse.events.map((e) => e.id))
+    const after = openSse(`${pipeline.status}/jobs/${id}/events`, {
+      'Last-Event-ID': sse.events.at(-1)?.id ?? '',
+    })
+    await after.ended
+    expect(after.events).toEqual([])
+  })
+
+  it('answers 404 for an unknown job and 400 for a bad Last-Event-ID', async () => {
+    expect((await fetch(`${pipeline.status}/jobs/no-such-job/events`)).status).toBe(404)
+    const bad = await fetch(`${pipeline.status}/events`, { headers: { 'Last-Event-ID': 'yesterday' } })
+    expect(bad.status).toBe(400)
+    expect(await bad.json()).toMatchObject({ error: 'bad_request' })
+  })
+})
+
+describe('GET /events', () => {
+  it('resumes with Last-Event-ID with exactly the missed events, none lost, none repeated', async () => {
+    const reference = openSse(`${pipeline.status}/events`)
+    const first = openSse(`${pipeline.status}/events`)
+    expect([await reference.status, await first.status]).toEqual([200, 200])
+    const ids = await Promise.all([pipeline.upload(clip), pipeline.upload(clip)])
+    const seen = await first.waitFor(2)
+    first.close()
+    for (const id of ids) await pipeline.waitFor(id, ['completed'])
+    // job.queued x2, processing, progress..., completed x2 at least.
+    const all = await reference.waitFor(6)
+    const resumed = openSse(`${pipeline.status}/events`, { 'Last-Event-ID': seen[1]?.id ?? '' })
+    const total = reference.events.length
+    await resumed.waitFor(total - 2)
+    // Nothing more than those (a short wait for a repeat that must not come).
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect([...seen, ...resumed.events].map((e) => e.id)).toEqual(reference.events.map((e) => e.id))
+    expect(all.length).toBeGreaterThanOrEqual(6)
+    const deleted = openSse(`${pipeline.status}/events`)
+    await deleted.status
+    expect((await fetch(`${pipeline.status}/jobs/${ids[0]}`, { method: 'DELETE' })).status).toBe(204)
+    const [gone] = await deleted.waitFor(1)
+    expect(gone).toMatchObject({ event: 'job.deleted', data: { job_id: ids[0], status: 'deleted' } })
+    for (const client of [reference, resumed, deleted]) client.close()
+  })
+})
