@@ -58,17 +58,7 @@ describe.each(RUNTIMES)('media URLs on %s', (runtime) => {
   const local = (url: string | null | undefined) => `${base()}${new URL(url ?? '').pathname}`
 
   /** A raw GET: the path exactly as given (fetch would normalise `..` away). */
-  function rawGet(path: string): Promise<number> {
-    const { port } = new URL(base())
-    return new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
-        res.resume()
-        resolve(res.statusCode ?? 0)
-      })
-      req.on('error', reject)
-      req.end()
-    })
-  }
+  const rawGet = (path: string) => rawGetOn(base(), path)
 
   it('gives every output a URL and the job a playback block', async () => {
     const id = job.job_id
@@ -199,3 +189,29 @@ describe.each(RUNTIMES)('media URLs on %s', (runtime) => {
     expect(await rawGet(`/media/${id}/360p.mp4`)).toBe(200)
   })
 })
+
+describe('media of an expired job', () => {
+  it('serves nothing of a job whose outputs expired, even before its files are removed', async () => {
+    const key = pipeline.store.keys.job(job.job_id)
+    await pipeline.store.client.hSet(key, 'status', 'expired')
+    try {
+      expect(await rawGetOn(pipeline.status, `/media/${job.job_id}/360p.mp4`)).toBe(404)
+    } finally {
+      await pipeline.store.client.hSet(key, 'status', 'completed')
+    }
+    expect(await rawGetOn(pipeline.status, `/media/${job.job_id}/360p.mp4`)).toBe(200)
+  })
+})
+
+/** A raw GET of `path` exactly as given on `base`: the status code. */
+function rawGetOn(base: string, path: string): Promise<number> {
+  const { port } = new URL(base)
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
+      res.resume()
+      resolve(res.statusCode ?? 0)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}

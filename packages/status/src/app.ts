@@ -209,11 +209,12 @@ export function createApp(deps: StatusDeps) {
         }
         if (check === 'invalid')
           throw new AppError('forbidden', 'This media URL is not signed for this job', 403)
-        if (!isOutputName(file) || !(await deps.store.exists(id))) throw mediaNotFound(c.req.path)
+        if (!isOutputName(file) || !(await deps.store.servesMedia(id))) throw mediaNotFound(c.req.path)
       } else {
         if (!JOB_ID_PATTERN.test(id) || !isOutputName(file)) throw mediaNotFound(c.req.path)
-        // A deleted job's files may linger until a transcoder removes them: they are gone already.
-        if (!(await deps.store.visible(id, viewerOf(c)))) throw mediaNotFound(c.req.path)
+        // A deleted or expired job's files may linger until a transcoder removes them: they are
+        // gone already.
+        if (!(await deps.store.servesMedia(id, viewerOf(c)))) throw mediaNotFound(c.req.path)
       }
       c.set('mediaFile', `${id}/${file}`)
       const response = await serve(c, next)

@@ -134,6 +134,17 @@ export class JobStore {
   }
 
   /**
+   * Whether job `id`'s files may be served to `viewer` (none: a signed URL, or no keys): it
+   * exists, is visible, and its outputs have not expired (their removal may lag the status).
+   */
+  async servesMedia(id: string, viewer?: Viewer): Promise<boolean> {
+    const [status, owner] = await this.redis.call(
+      this.client.hmGet(this.keys.job(id), ['status', 'api_client']),
+    )
+    return status !== null && status !== 'expired' && (!viewer || mayView(viewer, owner ?? undefined))
+  }
+
+  /**
    * Jobs newest first, from the listing index of `status` (or all), `limit` at most, after
    * `cursor` (the creation sequence number the previous page ended at; exclusive); a `viewer`
    * that is not an admin reads its own key's index. Sequence numbers
