@@ -29,6 +29,7 @@ import { streamSSE } from 'hono/streaming'
 import type { Registry } from 'prom-client'
 import { type EventHub, OrderedFeed } from './event-hub.ts'
 import { MEDIA_TOKEN, type MediaSigner } from './media-token.ts'
+import { type DirectUrl, Presenter } from './presenter.ts'
 
 export interface StatusDeps {
   store: JobStore
@@ -43,11 +44,8 @@ export interface StatusDeps {
    * the names first): `/media/{job_id}/{file}`. Unset: no media route (S3 URLs come from storage).
    */
   media?: (file: (c: Context<StatusEnv>) => string) => MiddlewareHandler
-  /**
-   * Where clients fetch an output directly instead of through `/media` (S3: a presigned GET, or
-   * the S3_PUBLIC_URL-based URL); undefined: through `/media`.
-   */
-  directUrl?: (jobId: string, name: string) => Promise<string | undefined> | string | undefined
+  /** Where clients fetch an output directly instead of through `/media` (S3); see Presenter. */
+  directUrl?: DirectUrl
   /** Base of the media URLs (PUBLIC_URL). */
   publicUrl?: string
   /** Signed playback (API keys on): media URLs carry a token made by this signer. */
@@ -73,41 +71,6 @@ const deadLetterNotFound = (id: string) => new AppError('not_found', `No dead-le
 const mediaNotFound = (path: string) => new AppError('not_found', `No media at ${path}`, 404)
 /** Headers a player on another origin needs to read. */
 const MEDIA_HEADERS = ['Content-Length', 'Content-Range', 'Accept-Ranges', 'ETag']
-
-/**
- * The job as a client sees it: each output's `url` (`direct`'s when it gives one, else under
- * `folder`, the job's `/media/…/{job_id}` URL), and once completed `playback`: the HLS master,
- * the best H.264 MP4, the thumbnail and the storyboard, null for what was not made.
- */
-export async function withMedia(
-  job: Job,
-  folder: string | undefined,
-  direct?: StatusDeps['directUrl'],
-): Promise<Job> {
-  const outputs = await Promise.all(
-    job.outputs.map(async (output) => {
-      const at = output.path.lastIndexOf(`/${job.job_id}/`)
-      if (at < 0 || !folder) return output
-      const name = output.path.slice(at + job.job_id.length + 2)
-      return { ...output, url: (await direct?.(job.job_id, name)) ?? `${folder}/${name}` }
-    }),
-  )
-  const url = (profile: string) => outputs.find((o) => o.profile === profile)?.url ?? null
-  const mp4 = outputs
-    .filter((o) => o.codec === 'h264' && o.path.endsWith('.mp4'))
-    .sort((a, b) => b.height * b.width - a.height * a.width)[0]
-  if (job.status !== 'completed') return { ...job, outputs }
-  return {
-    ...job,
-    outputs,
-    playback: {
-      hls: url('hls'),
-      mp4: mp4?.url ?? null,
-      thumbnail: url('thumbnail'),
-      storyboard: url('storyboard'),
-    },
-  }
-}
 
 /** The status API: job records, pipeline stats, the dead-letter queue. Builds the app only. */
 export function createApp(deps: StatusDeps) {
@@ -141,14 +104,13 @@ export function createApp(deps: StatusDeps) {
     if (!JOB_ID_PATTERN.test(id) || !(await deps.store.visible(id, viewerOf(c)))) throw jobNotFound(id)
   }
 
-  const base = deps.publicUrl?.replace(/\/+$/, '')
-  /** The job's media folder URL, signed when keys are on; undefined without a media route. */
-  const folderOf = async (jobId: string) => {
-    if (!deps.media || !base) return undefined
-    if (!deps.signer) return `${base}/media/${jobId}`
-    return `${base}/media/${await deps.signer.sign(jobId, now())}/${jobId}`
-  }
-  const present = async (job: Job) => withMedia(job, await folderOf(job.job_id), deps.directUrl)
+  const presenter = new Presenter({
+    publicUrl: deps.media ? deps.publicUrl : undefined,
+    signer: deps.signer,
+    directUrl: deps.directUrl,
+    now,
+  })
+  const present = (job: Job) => presenter.job(job)
 
   /** `?status=` (one of the statuses), `?limit=` (1-100, default 20), `?cursor=` from the last page. */
   app.get('/jobs', async (c) => {
@@ -226,13 +188,7 @@ export function createApp(deps: StatusDeps) {
   if (deps.events) {
     const hub = deps.events
     const keepAliveMs = deps.keepAliveMs ?? 15_000
-    /** An event as SSE clients (and webhooks) see it: media URLs as `GET /jobs/{id}` gives them. */
-    const presentEvent = async (event: JobEvent) => {
-      const { id: _id, client: _client, callback_url: _callback, outputs, ...data } = event
-      if (!outputs) return data
-      const shown = await present({ job_id: event.job_id, status: 'completed', outputs } as Job)
-      return { ...data, outputs: shown.outputs, playback: shown.playback }
-    }
+    const presentEvent = (event: JobEvent) => presenter.event(event)
     const lastEventId = (c: Context) => {
       const id = c.req.header('last-event-id')
       if (id !== undefined && !EVENT_ID.test(id)) {
@@ -334,6 +290,16 @@ export function createApp(deps: StatusDeps) {
       })
     })
   }
+
+  /** The job's webhook delivery attempts, oldest first (the last 100). */
+  app.get('/jobs/:job_id/deliveries', async (c) => {
+    const id = c.req.param('job_id')
+    await visibleJob(c, id)
+    const entries = await deps.store.redis.call(
+      deps.store.client.lRange(deps.store.keys.deliveries(id), 0, -1),
+    )
+    return c.json({ deliveries: entries.map((entry) => JSON.parse(entry)) })
+  })
 
   app.delete('/jobs/:job_id', async (c) => {
     const id = c.req.param('job_id')

@@ -1,0 +1,85 @@
+import type { Job, JobEvent } from '@vpp/shared'
+import type { MediaSigner } from './media-token.ts'
+
+/**
+ * Where clients fetch an output directly instead of through `/media` (S3: a presigned GET, or the
+ * S3_PUBLIC_URL-based URL); undefined: through `/media`.
+ */
+export type DirectUrl = (jobId: string, name: string) => Promise<string | undefined> | string | undefined
+
+/**
+ * The job as a client sees it: each output's `url` (`direct`'s when it gives one, else under
+ * `folder`, the job's `/media/…/{job_id}` URL), and once completed `playback`: the HLS master,
+ * the best H.264 MP4, the thumbnail and the storyboard, null for what was not made.
+ */
+export async function withMedia(job: Job, folder: string | undefined, direct?: DirectUrl): Promise<Job> {
+  const outputs = await Promise.all(
+    job.outputs.map(async (output) => {
+      const at = output.path.lastIndexOf(`/${job.job_id}/`)
+      if (at < 0 || !folder) return output
+      const name = output.path.slice(at + job.job_id.length + 2)
+      return { ...output, url: (await direct?.(job.job_id, name)) ?? `${folder}/${name}` }
+    }),
+  )
+  const url = (profile: string) => outputs.find((o) => o.profile === profile)?.url ?? null
+  const mp4 = outputs
+    .filter((o) => o.codec === 'h264' && o.path.endsWith('.mp4'))
+    .sort((a, b) => b.height * b.width - a.height * a.width)[0]
+  if (job.status !== 'completed') return { ...job, outputs }
+  return {
+    ...job,
+    outputs,
+    playback: {
+      hls: url('hls'),
+      mp4: mp4?.url ?? null,
+      thumbnail: url('thumbnail'),
+      storyboard: url('storyboard'),
+    },
+  }
+}
+
+/**
+ * Jobs and events as clients see them, everywhere they are sent (status's answers, SSE, webhook
+ * bodies): media URLs under PUBLIC_URL's `/media/`, signed when keys are on, or S3's own.
+ */
+export class Presenter {
+  readonly #base: string | undefined
+
+  constructor(
+    readonly options: {
+      /** Base of the media URLs (PUBLIC_URL); unset: no media URLs of ours. */
+      publicUrl?: string
+      /** Signed playback (API keys on). */
+      signer?: MediaSigner
+      directUrl?: DirectUrl
+      now?: () => Date
+    },
+  ) {
+    this.#base = options.publicUrl?.replace(/\/+$/, '')
+  }
+
+  /** The job's media folder URL, signed when keys are on; undefined without one. */
+  async folder(jobId: string): Promise<string | undefined> {
+    if (!this.#base) return undefined
+    if (!this.options.signer) return `${this.#base}/media/${jobId}`
+    const token = await this.options.signer.sign(jobId, (this.options.now ?? (() => new Date()))())
+    return `${this.#base}/media/${token}/${jobId}`
+  }
+
+  /** A job record as `GET /jobs/{id}` answers it. */
+  async job(job: Job): Promise<Job> {
+    return withMedia(job, await this.folder(job.job_id), this.options.directUrl)
+  }
+
+  /**
+   * An event's `data` as SSE clients see it: `{ type, job_id, status, at }` and what applies
+   * (progress, error, outputs and playback with the media URLs of `GET /jobs/{id}`); the owner
+   * and webhook target stay inside.
+   */
+  async event(event: JobEvent): Promise<Record<string, unknown>> {
+    const { id: _id, client: _client, callback_url: _callback, outputs, ...data } = event
+    if (!outputs) return data
+    const shown = await this.job({ job_id: event.job_id, status: 'completed', outputs } as Job)
+    return { ...data, outputs: shown.outputs, playback: shown.playback }
+  }
+}
