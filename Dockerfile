@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# One image per service from one file: `docker build --target ingest|status|transcoder .`
-# (compose.yaml builds all three). TypeScript runs directly with tsx: no build step.
+# One image per service from one file: `docker build --target ingest|status|webhooks|transcoder .`
+# (compose.yaml builds all four). TypeScript runs directly with tsx: no build step.
 ARG NODE_VERSION=20
 
 # Production dependencies only (npm workspaces: every package.json is needed for npm ci).
@@ -34,6 +34,13 @@ EXPOSE 8001
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.STATUS_PORT||8001}/healthz`).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "--import", "tsx", "packages/status/src/serve.ts"]
+
+# The webhook worker: the status package's code (it sends jobs as status shows them).
+FROM app AS webhooks
+EXPOSE 9200
+HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.WEBHOOK_METRICS_PORT||9200}/healthz`).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "--import", "tsx", "packages/status/src/serve.webhooks.ts"]
 
 # The transcoder adds the distribution's ffmpeg (util-linux's setpriv and coreutils' nice are
 # already in the base image).

@@ -1,5 +1,6 @@
 /**
- * `npm start`: ingest (8000), status (8001) and one transcoder (metrics on 9100) in one process,
+ * `npm start`: ingest (8000), status (8001), one transcoder (metrics on 9100) and the webhook
+ * worker (metrics on 9200) in one process,
  * for local use. Without REDIS_URL it starts a private redis-server (append-only file under
  * DATA_DIR/redis, a free loopback port) and stops it on exit.
  */
@@ -14,7 +15,7 @@ import {
   runMain,
   startRedisServer,
 } from '@vpp/shared/node'
-import { startStatus, loadConfig as statusConfig } from '@vpp/status'
+import { startStatus, startWebhooks, loadConfig as statusConfig } from '@vpp/status'
 import { startTranscoder, loadConfig as transcoderConfig } from '@vpp/transcoder'
 import { z } from 'zod'
 
@@ -56,6 +57,7 @@ await runMain(async () => {
       () => startIngest(ingestConfig(env), log('ingest')),
       () => startStatus(statusConfig(env), log('status')),
       () => startTranscoder(transcoderConfig(env), log('transcoder')),
+      () => startWebhooks(statusConfig(env), log('webhooks')),
     ]) {
       const service = await start()
       services.push(service)
@@ -65,6 +67,7 @@ await runMain(async () => {
       ingest: services[0]?.port,
       status: services[1]?.port,
       transcoder_metrics: services[2]?.port,
+      webhooks_metrics: services[3]?.port,
     })
   } catch (error) {
     await stopAll().catch(() => {})

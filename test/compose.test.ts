@@ -7,8 +7,10 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadConfig as ingestConfig, CONFIG_VARIABLES as ingestVariables } from '@vpp/ingest'
+import { createLogger } from '@vpp/shared'
+import type { RunningService } from '@vpp/shared/node'
 import { startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
-import { loadConfig as statusConfig, CONFIG_VARIABLES as statusVariables } from '@vpp/status'
+import { startWebhooks, loadConfig as statusConfig, CONFIG_VARIABLES as statusVariables } from '@vpp/status'
 import { loadConfig as transcoderConfig, CONFIG_VARIABLES as transcoderVariables } from '@vpp/transcoder'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
@@ -35,6 +37,8 @@ let redis: TestRedis
 let dir: Awaited<ReturnType<typeof tempDir>>
 let pipeline: Pipeline
 let transcoderPort = 0
+let webhooksPort = 0
+let webhooks: RunningService | undefined
 
 beforeAll(async () => {
   compose = parse(await readFile(join(ROOT, 'compose.yaml'), 'utf8'), { merge: true })
@@ -43,9 +47,15 @@ beforeAll(async () => {
   dir = await tempDir()
   pipeline = await startPipeline(redis, join(dir.path, 'data'))
   transcoderPort = (await pipeline.transcoder()).port
+  webhooks = await startWebhooks(
+    statusConfig({ ...pipeline.env, WEBHOOK_METRICS_PORT: '0' }),
+    createLogger({ service: 'webhooks', level: 'silent' }),
+  )
+  webhooksPort = webhooks.port
 })
 
 afterAll(async () => {
+  await webhooks?.close()
   await pipeline?.close()
   await redis?.stop()
   await dir?.remove()
@@ -83,6 +93,18 @@ const pipelineServices = {
     variables: transcoderVariables,
     port: (env: Record<string, string>) => transcoderConfig(env).TRANSCODER_METRICS_PORT,
   },
+  webhooks: {
+    variables: statusVariables,
+    port: (env: Record<string, string>) => statusConfig(env).WEBHOOK_METRICS_PORT,
+  },
+}
+
+/** The entry each image runs. */
+const ENTRIES: Record<keyof typeof pipelineServices, string> = {
+  ingest: 'packages/ingest/src/serve.ts',
+  status: 'packages/status/src/serve.ts',
+  transcoder: 'packages/transcoder/src/serve.ts',
+  webhooks: 'packages/status/src/serve.webhooks.ts',
 }
 
 describe('compose.yaml', () => {
@@ -118,6 +140,7 @@ describe('compose.yaml', () => {
       ingest: pipeline.ingest,
       status: pipeline.status,
       transcoder: `http://127.0.0.1:${transcoderPort}`,
+      webhooks: `http://127.0.0.1:${webhooksPort}`,
     }
     for (const [name, service] of Object.entries(compose.services)) {
       // The one-shot bucket creator exits when done; there is nothing to health-check.
@@ -137,7 +160,7 @@ describe('compose.yaml', () => {
     expect(environment('transcoder').WORKER_CONCURRENCY).toMatch(/^\d+$/)
     expect(services.redis?.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']))
     expect(services.redis?.volumes).toEqual(['redis-data:/data'])
-    for (const name of ['ingest', 'status', 'transcoder']) {
+    for (const name of ['ingest', 'status', 'transcoder', 'webhooks']) {
       expect(services[name]?.depends_on?.redis?.condition, name).toBe('service_healthy')
       expect(services[name]?.build?.target, name).toBe(name)
     }
@@ -164,7 +187,7 @@ describe('Dockerfile', () => {
       const port = /\|\|(\d+)\}/.exec(check)?.[1]
       expect(Number(port), name).toBe(service.port({}))
       expect(check, name).toContain('/healthz')
-      expect(stage, name).toContain(`packages/${name}/src/serve.ts`)
+      expect(stage, name).toContain(ENTRIES[name as keyof typeof pipelineServices])
     }
     expect(dockerfile).toMatch(/^USER node$/m)
     expect(dockerfile).toMatch(/npm ci --omit=dev/)

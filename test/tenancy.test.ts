@@ -12,6 +12,7 @@ import { loadConfig as statusConfig } from '@vpp/status'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MediaSigner } from '../packages/status/src/media-token.ts'
 import { type Pipeline, startPipeline } from './harness.ts'
+import { openSse } from './sse.ts'
 
 const run = promisify(execFile)
 const A = 'key-a-0123456789abcdef'
@@ -34,7 +35,9 @@ const headers = (caller: Caller): Record<string, string> =>
 
 const call = (caller: Caller, method: string, url: string) =>
   fetch(url, { method, headers: headers(caller) }).then(async (res) => {
-    await res.arrayBuffer()
+    // An event stream stays open: its status is the answer.
+    if (res.headers.get('content-type')?.startsWith('text/event-stream')) await res.body?.cancel()
+    else await res.arrayBuffer()
     return res.status
   })
 
@@ -91,6 +94,9 @@ describe('tenancy', () => {
     const expected: Array<[string, string, Record<Caller, number>]> = [
       ['GET', `${s}/jobs/${a}`, { A: 200, B: 404, admin: 200, none: 401 }],
       ['GET', media, { A: 200, B: 404, admin: 200, none: 401 }],
+      ['GET', `${s}/jobs/${a}/events`, { A: 200, B: 404, admin: 200, none: 401 }],
+      ['GET', `${s}/jobs/${a}/deliveries`, { A: 200, B: 404, admin: 200, none: 401 }],
+      ['GET', `${s}/events`, { A: 200, B: 200, admin: 200, none: 401 }],
       ['HEAD', media, { A: 200, B: 404, admin: 200, none: 401 }],
       // Completed: 409 to whoever may see it, 404 to the others.
       ['POST', `${s}/jobs/${a}/cancel`, { A: 409, B: 404, admin: 409, none: 401 }],
@@ -124,6 +130,29 @@ describe('tenancy', () => {
     }
     expect(await ids('A', '?status=queued')).toEqual([])
     expect(await call('none', 'GET', `${pipeline.status}/jobs`)).toBe(401)
+  })
+
+  it('streams to each key the events of its own jobs only, and every job to an admin key', async () => {
+    const streams = Object.fromEntries(
+      (['A', 'B', 'admin'] as const).map((caller) => [
+        caller,
+        openSse(`${pipeline.status}/events`, headers(caller)),
+      ]),
+    )
+    for (const stream of Object.values(streams)) expect(await stream.status).toBe(200)
+    const [a, b] = await Promise.all([upload('A'), upload('B')])
+    await Promise.all([finished(a), finished(b)])
+    const jobsSeen = async (caller: 'A' | 'B' | 'admin', count: number) => {
+      const events = await streams[caller]?.waitFor(count)
+      return [...new Set(events?.map((e) => e.data.job_id))].sort()
+    }
+    // queued, processing, ..., completed: at least three events a job.
+    expect(await jobsSeen('admin', 6)).toEqual([a, b].sort())
+    expect(await jobsSeen('A', 3)).toEqual([a])
+    expect(await jobsSeen('B', 3)).toEqual([b])
+    for (const stream of Object.values(streams)) stream.close()
+    expect(streams.A?.events.every((e) => e.data.job_id === a)).toBe(true)
+    expect(streams.B?.events.every((e) => e.data.job_id === b)).toBe(true)
   })
 
   it('lets only the owner (or an admin) delete a job, and keeps keys out of Redis', async () => {

@@ -159,6 +159,20 @@ export function createApp(deps: IngestDeps) {
     return { job, created: true }
   }
 
+  /**
+   * A URL the pipeline will connect to (an import, a webhook target) must name the public
+   * internet (unless URL_IMPORT_ALLOW_PRIVATE): by its form and, when it names a host, by every
+   * address that host resolves to now. It is checked again, pinned, at each connection.
+   */
+  const checkPublic = async (url: string) => {
+    const parsed = new URL(url)
+    checkImportUrl(parsed, allowed)
+    const host = hostOf(parsed)
+    if (deps.resolveHost && !isIpLiteral(host)) {
+      checkResolved(host, await resolveWithin(deps.resolveHost, host, resolveTimeoutMs), allowed)
+    }
+  }
+
   const replay = (c: Context, job: Job) => {
     c.header('Idempotent-Replayed', 'true')
     return c.json(accepted(job), 202)
@@ -212,6 +226,7 @@ export function createApp(deps: IngestDeps) {
     })
     try {
       const options = jobOptions(upload.fields, PROFILE_NAMES)
+      if (options.callback_url) await checkPublic(options.callback_url)
       const { job, created } = await enqueue({
         id,
         filename: upload.filename,
@@ -253,12 +268,8 @@ export function createApp(deps: IngestDeps) {
         return replay(c, first)
       }
       // Refused now when it can be told now; the transcoder checks again when it connects.
-      const parsed = new URL(url)
-      checkImportUrl(parsed, allowed)
-      const host = hostOf(parsed)
-      if (deps.resolveHost && !isIpLiteral(host)) {
-        checkResolved(host, await resolveWithin(deps.resolveHost, host, resolveTimeoutMs), allowed)
-      }
+      await checkPublic(url)
+      if (options.callback_url) await checkPublic(options.callback_url)
       const { job, created } = await enqueue({
         id: newId(),
         filename: filenameFromUrl(url),

@@ -1,8 +1,10 @@
 import {
   apiKeysVar,
   baseConfigShape,
+  boolVar,
   ConfigError,
   type Env,
+  EVENT_TYPES,
   httpConfigShape,
   intVar,
   parseEnv,
@@ -36,6 +38,67 @@ const shape = {
   S3_PRESIGN_SECONDS: intVar(3600, 60, 7 * 86400),
   /** S3: the endpoint as clients reach it, which presigned URLs name (default S3_ENDPOINT). */
   S3_PRESIGN_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  /** Comma-separated URLs sent every job's events (those WEBHOOK_EVENTS selects). */
+  WEBHOOK_URLS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const urls = text
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean)
+      for (const url of urls) {
+        if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+          ctx.addIssue({ code: 'custom', message: `${url} is not an http(s) URL` })
+          return z.NEVER
+        }
+      }
+      return urls
+    }),
+  /** Key of the webhook signatures, `whsec_<base64>` (Standard Webhooks); required to send any. */
+  WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{20,}={0,2}$/, 'expected whsec_ followed by 15+ bytes of base64')
+    .optional(),
+  /** Which events are sent, comma-separated (job.completed, job.failed, ...). */
+  WEBHOOK_EVENTS: z
+    .string()
+    .default('job.completed,job.failed,job.canceled')
+    .transform((text, ctx) => {
+      const types = text
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean)
+      const unknown = types.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t))
+      if (unknown.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown ${unknown.join(', ')}; known: ${EVENT_TYPES.join(', ')}`,
+        })
+        return z.NEVER
+      }
+      return types
+    }),
+  /** Time one delivery attempt may take. */
+  WEBHOOK_TIMEOUT_MS: intVar(10_000, 100, 120_000),
+  /** Waits between attempts (`5s,5m,30m,2h,5h,10h`: 7 attempts in all); units ms, s, m, h. */
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default('5s,5m,30m,2h,5h,10h')
+    .transform((text, ctx) => {
+      const waits = text.split(',').map((part) => durationMs(part.trim()))
+      if (waits.some((ms) => ms === null)) {
+        ctx.addIssue({ code: 'custom', message: 'expected durations such as 5s,5m,30m,2h' })
+        return z.NEVER
+      }
+      return waits as number[]
+    }),
+  /** Deliveries in flight at once, per worker (each target at most a quarter of them). */
+  WEBHOOK_CONCURRENCY: intVar(32, 1, 1000),
+  /** Port of the webhook worker's /metrics and /healthz. */
+  WEBHOOK_METRICS_PORT: portVar(9200),
+  /** Whether webhooks may go to private, loopback and link-local addresses (as URL imports). */
+  URL_IMPORT_ALLOW_PRIVATE: boolVar(false),
   /** How often an idle SSE stream gets a comment line, so proxies keep it open. */
   SSE_KEEPALIVE_MS: intVar(15_000, 100, 300_000),
   /** Base of the media URLs in job records (default http://localhost:{STATUS_PORT}). */
@@ -52,6 +115,14 @@ const shape = {
     ),
 }
 
+/** `500ms`, `5s`, `5m`, `2h` as milliseconds; null when it is none of those. */
+function durationMs(text: string): number | null {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text)
+  if (!match) return null
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h']
+  return Math.round(Number(match[1]) * unit)
+}
+
 /** Every variable this service reads (compose.yaml is checked against it). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(shape)
 
@@ -60,6 +131,11 @@ export function loadConfig(env: Env) {
   if ((config.API_KEYS.length || config.ADMIN_API_KEYS.length) && !config.MEDIA_SIGNING_SECRET) {
     throw new ConfigError(
       'Invalid configuration: MEDIA_SIGNING_SECRET is required when API_KEYS or ADMIN_API_KEYS is set (media URLs are signed with it; 32+ characters, e.g. openssl rand -hex 32)',
+    )
+  }
+  if (config.WEBHOOK_URLS.length > 0 && !config.WEBHOOK_SECRET) {
+    throw new ConfigError(
+      'Invalid configuration: WEBHOOK_SECRET is required when WEBHOOK_URLS is set (webhooks are signed with it; whsec_ and base64, e.g. whsec_$(openssl rand -base64 24))',
     )
   }
   return {

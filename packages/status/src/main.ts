@@ -1,9 +1,13 @@
+import { hostname } from 'node:os'
 import {
+  addressPolicy,
   closeRedis,
   connectRedis,
   createRegistry,
   type Logger,
+  metricsResponse,
   openJobStore,
+  redisHealth,
   registerQueueGauges,
   type ServerLimits,
 } from '@vpp/shared'
@@ -18,20 +22,19 @@ import {
   S3Media,
   type S3Storage,
 } from '@vpp/shared/node'
+import { Hono } from 'hono'
 import { createApp } from './app.ts'
 import type { StatusConfig } from './config.ts'
 import { EventHub } from './event-hub.ts'
 import { MediaSigner } from './media-token.ts'
+import { Presenter } from './presenter.ts'
+import { createWebhookMetrics, WebhookWorker } from './webhooks.ts'
 
 /** The SSE routes: their answers last as long as the client stays. */
 const isEventStream = (path: string) => path === '/events' || /^\/jobs\/[^/]+\/events$/.test(path)
 
-/**
- * The status app wired to Redis, on any runtime. `serveStatic`: the runtime's file server, under
- * `mediaFiles` for `/media/…` over OUTPUT_DIR (default: Node's, from `@hono/node-server`). With
- * STORAGE_BACKEND=s3, media come from the bucket instead (S3Media).
- */
-export async function buildStatus(config: StatusConfig, logger: Logger, serveStatic?: FileServer) {
+/** What media URLs are made from: the bucket's (S3) and the signer (API keys on). */
+function openMedia(config: StatusConfig) {
   const s3 =
     config.STORAGE_BACKEND === 's3'
       ? new S3Media(openStorage(config, config) as S3Storage, {
@@ -39,6 +42,24 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
           presignEndpoint: config.S3_PRESIGN_ENDPOINT,
         })
       : undefined
+  const signer = config.MEDIA_SIGNING_SECRET
+    ? new MediaSigner(config.MEDIA_SIGNING_SECRET, config.MEDIA_URL_TTL)
+    : undefined
+  const close = () => {
+    s3?.close()
+    if (s3) closeStorage(s3.storage)
+  }
+  return { s3, signer, close }
+}
+
+/**
+ * The status app wired to Redis, on any runtime. `serveStatic`: the runtime's file server, under
+ * `mediaFiles` for `/media/…` over OUTPUT_DIR (default: Node's, from `@hono/node-server`). With
+ * STORAGE_BACKEND=s3, media come from the bucket instead (S3Media).
+ */
+export async function buildStatus(config: StatusConfig, logger: Logger, serveStatic?: FileServer) {
+  const media = openMedia(config)
+  const { s3, signer } = media
   const store = await openJobStore(config, logger)
   const events = new EventHub(
     store.events,
@@ -60,9 +81,7 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
     media: s3 ? (file) => s3.files(file) : (file) => mediaFiles(config.outputDir, file, serveStatic),
     directUrl: s3?.directUrl,
     publicUrl: config.publicUrl,
-    signer: config.MEDIA_SIGNING_SECRET
-      ? new MediaSigner(config.MEDIA_SIGNING_SECRET, config.MEDIA_URL_TTL)
-      : undefined,
+    signer,
     adminKeys: config.ADMIN_API_KEYS,
     events,
     keepAliveMs: config.SSE_KEEPALIVE_MS,
@@ -72,8 +91,7 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
   const limits: ServerLimits = { requestTimeoutMs: config.REQUEST_TIMEOUT_MS, streaming: isEventStream }
   const close = async () => {
     await events.close()
-    s3?.close()
-    if (s3) closeStorage(s3.storage)
+    media.close()
     await closeRedis(store.client)
   }
   return { app, limits, close }
@@ -85,4 +103,64 @@ export async function startStatus(config: StatusConfig, logger: Logger): Promise
   const server = await listen(app, config.STATUS_PORT, config.HOST, limits)
   logger.info('status listening', { port: server.port, runtime: 'node' })
   return { port: server.port, close: closeAll([() => server.close(), close]) }
+}
+
+/**
+ * The webhook worker (`npm run start:webhooks`): deliveries of the event log to WEBHOOK_URLS and
+ * each job's callback_url, with /metrics and /healthz on WEBHOOK_METRICS_PORT. Its own process
+ * (or a part of `npm start`), not a transcoder's: deliveries wait on nobody's ffmpeg, scale apart
+ * from transcodes, and the bodies carry jobs exactly as status answers them, media URLs
+ * included, which this package makes. Without WEBHOOK_SECRET it sends nothing.
+ */
+export async function startWebhooks(config: StatusConfig, logger: Logger): Promise<RunningService> {
+  const media = openMedia(config)
+  const store = await openJobStore(config, logger)
+  const registry = createRegistry('webhooks')
+  const metrics = createWebhookMetrics(registry)
+  const presenter = new Presenter({
+    publicUrl: config.publicUrl,
+    signer: media.signer,
+    directUrl: media.s3?.directUrl,
+  })
+  const worker = config.WEBHOOK_SECRET
+    ? new WebhookWorker(
+        store,
+        presenter,
+        {
+          urls: config.WEBHOOK_URLS,
+          secret: config.WEBHOOK_SECRET,
+          events: config.WEBHOOK_EVENTS,
+          timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+          schedule: config.WEBHOOK_RETRY_SCHEDULE,
+          concurrency: config.WEBHOOK_CONCURRENCY,
+          allowed: addressPolicy(config.URL_IMPORT_ALLOW_PRIVATE),
+          consumer: `${hostname()}-${process.pid}`,
+        },
+        logger,
+        metrics,
+        () => connectRedis(config.REDIS_URL, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }),
+      )
+    : undefined
+  if (worker) await worker.start()
+  else logger.warn('webhooks off: WEBHOOK_SECRET is not set')
+  const app = new Hono()
+  app.get('/healthz', (c) => redisHealth(c, store.client))
+  app.get('/metrics', () => metricsResponse(registry))
+  const server = await listen(app, config.WEBHOOK_METRICS_PORT, config.HOST, {
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+  })
+  logger.info('webhooks listening', {
+    port: server.port,
+    targets: config.WEBHOOK_URLS.length,
+    on: Boolean(worker),
+  })
+  return {
+    port: server.port,
+    close: closeAll([
+      () => server.close(),
+      async () => worker?.close(),
+      async () => media.close(),
+      () => closeRedis(store.client),
+    ]),
+  }
 }

@@ -40,6 +40,7 @@ export function toHash(job: Job): Record<string, string> {
   if (job.source_url !== undefined) hash.source_url = job.source_url
   if (job.profiles !== undefined) hash.profiles = JSON.stringify(job.profiles)
   if (job.metadata !== undefined) hash.metadata = JSON.stringify(job.metadata)
+  if (job.callback_url !== undefined) hash.callback_url = job.callback_url
   if (job.error !== undefined) hash.error = job.error
   return hash
 }
@@ -55,6 +56,7 @@ export function fromHash(hash: Record<string, string>): Job | null {
     status: hash.status,
     profiles: hash.profiles ? JSON.parse(hash.profiles) : undefined,
     metadata: hash.metadata ? JSON.parse(hash.metadata) : undefined,
+    callback_url: hash.callback_url,
     created_at: hash.created_at,
     updated_at: hash.updated_at,
     attempts: Number(hash.attempts ?? 0),

@@ -71,6 +71,8 @@ export const JobSchema = z.object({
   profiles: z.array(z.string()).optional(),
   /** The caller's own data, stored and returned unchanged (1 KB of JSON at most). */
   metadata: z.record(z.string(), z.unknown()).optional(),
+  /** Where this job's events are sent as webhooks (besides WEBHOOK_URLS). */
+  callback_url: z.string().optional(),
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
   attempts: z.number().int().nonnegative(),
@@ -118,20 +120,41 @@ export const UploadUrlRequestSchema = z.object({
     .max(2048, 'url must be at most 2048 characters'),
   profiles: z.array(z.string()).optional(),
   metadata: z.unknown().optional(),
+  callback_url: z.unknown().optional(),
 })
+
+/** Per-job options of the create endpoints, checked. */
+export interface JobOptions {
+  profiles?: string[]
+  metadata?: Record<string, unknown>
+  callback_url?: string
+}
 
 /** Largest `metadata`, as JSON text. */
 export const MAX_METADATA_BYTES = 1024
 
 /**
  * Per-job options of both create endpoints, checked: `profiles` a non-empty subset of the
- * profile table (an unknown name is named), `metadata` a JSON object of 1 KB at most.
+ * profile table (an unknown name is named), `metadata` a JSON object of 1 KB at most,
+ * `callback_url` an http(s) URL (its address is the caller's to check, as for URL imports).
  */
 export function jobOptions(
-  input: { profiles?: unknown; metadata?: unknown },
+  input: { profiles?: unknown; metadata?: unknown; callback_url?: unknown },
   known: readonly string[],
-): { profiles?: string[]; metadata?: Record<string, unknown> } {
-  const options: { profiles?: string[]; metadata?: Record<string, unknown> } = {}
+): JobOptions {
+  const options: JobOptions = {}
+  if (input.callback_url !== undefined) {
+    const url = input.callback_url
+    if (
+      typeof url !== 'string' ||
+      url.length > 2048 ||
+      !URL.canParse(url) ||
+      !/^https?:$/.test(new URL(url).protocol)
+    ) {
+      throw optionError('callback_url must be an absolute http:// or https:// URL of at most 2048 characters')
+    }
+    options.callback_url = url
+  }
   if (input.profiles !== undefined) {
     const names = Array.isArray(input.profiles) ? input.profiles : String(input.profiles).split(',')
     const profiles = [...new Set(names.map((n) => String(n).trim()).filter(Boolean))]

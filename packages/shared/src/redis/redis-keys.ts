@@ -50,6 +50,17 @@ export interface RedisKeys {
   readonly events: string
   /** Hash: settings the Lua scripts read (`events_maxlen`). */
   readonly config: string
+  /** Consumer group on `events` that turns events into webhook deliveries. */
+  readonly webhookGroup: string
+  /** Sorted set: webhook delivery keys scored by when (ms) each is next sent. */
+  readonly webhooksDue: string
+  /** Hash: one webhook delivery (target, body, webhook-id, attempt), by its id. */
+  webhook(id: string): string
+  /**
+   * List: a job's delivery attempts, JSON each (`GET /jobs/{id}/deliveries`). delete-job names it
+   * from `statusCounts`'s prefix.
+   */
+  deliveries(jobId: string): string
   /** Hash holding one job record. */
   job(id: string): string
   /** String: the job_id created under an Idempotency-Key (`scope` = client + key), kept 24 h. */
@@ -79,6 +90,10 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     deletedJobs: `${prefix}:deleted-jobs`,
     events: `${prefix}:events`,
     config: `${prefix}:config`,
+    webhookGroup: 'webhooks',
+    webhooksDue: `${prefix}:webhooks:due`,
+    webhook: (id) => `${prefix}:webhook:${id}`,
+    deliveries: (jobId) => `${prefix}:deliveries:${jobId}`,
     job: (id) => `${prefix}:job:${id}`,
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rate: (client, window) => `${prefix}:rate:${client}:${window}`,

@@ -56,6 +56,8 @@ local idempotency = redis.call('HGET', KEYS[1], 'idempotency_key')
 if idempotency and redis.call('GET', idempotency) == job_id then redis.call('DEL', idempotency) end
 job_event(KEYS[2], KEYS[1], 'job.deleted', 'deleted')
 redis.call('DEL', KEYS[1])
+-- Its webhook delivery log ({prefix}:deliveries:{job_id}).
+redis.call('DEL', string.sub(index, 1, #index - #'index:') .. 'deliveries:' .. job_id)
 redis.call('SADD', KEYS[8], job_id)
 return status
 `

@@ -14,6 +14,7 @@ import { REMOVE_IDLE_CONSUMERS_LUA } from './remove-idle-consumers.ts'
 import { RETRY_DEAD_LETTER_LUA } from './retry-dead-letter.ts'
 import { RETRY_JOB_LUA } from './retry-job.ts'
 import { START_JOB_LUA } from './start-job.ts'
+import { CLAIM_DELIVERIES_LUA, ENQUEUE_DELIVERIES_LUA, SETTLE_DELIVERY_LUA } from './webhook-deliveries.ts'
 
 /** Every Lua script of the job store, with its includes put in. */
 export const SCRIPTS = {
@@ -29,6 +30,9 @@ export const SCRIPTS = {
   discardDeadLetter: withIncludes(DISCARD_DEAD_LETTER_LUA),
   cancel: withIncludes(CANCEL_JOB_LUA),
   delete: withIncludes(DELETE_JOB_LUA),
+  enqueueDeliveries: ENQUEUE_DELIVERIES_LUA,
+  claimDeliveries: CLAIM_DELIVERIES_LUA,
+  settleDelivery: SETTLE_DELIVERY_LUA,
   expireOutputs: withIncludes(EXPIRE_OUTPUTS_LUA),
   extendLock: withIncludes(EXTEND_LOCK_LUA),
   releaseLock: withIncludes(RELEASE_LOCK_LUA),
