@@ -5,7 +5,7 @@
  */
 import { makeClip, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Pipeline, startPipeline } from './harness.ts'
+import { type Pipeline, spawnService, startPipeline } from './harness.ts'
 import { openSse } from './sse.ts'
 
 let redis: TestRedis
@@ -112,4 +112,40 @@ describe('GET /events', () => {
     expect(gone).toMatchObject({ event: 'job.deleted', data: { job_id: ids[0], status: 'deleted' } })
     for (const client of [reference, resumed, deleted]) client.close()
   })
+})
+
+describe('SSE on Bun and Deno', () => {
+  it('streams the same events, and a quiet stream outlives the idle timeout on its keep-alives', async () => {
+    // Keep-alives every 8 s, past the ~6 s a quiet connection gets here (REQUEST_TIMEOUT_MS 1 s).
+    const env = { ...pipeline.env, SSE_KEEPALIVE_MS: '8000', REQUEST_TIMEOUT_MS: '1000' }
+    const services = await Promise.all(
+      (['bun', 'deno'] as const).map((runtime) => spawnService('status', runtime, env)),
+    )
+    try {
+      const streams = services.map((service) => openSse(`${service.url}/events`))
+      for (const stream of streams) expect(await stream.status).toBe(200)
+      await new Promise((resolve) => setTimeout(resolve, 10_000))
+      for (const [i, stream] of streams.entries()) {
+        expect(stream.comments, ['bun', 'deno'][i]).toBeGreaterThan(0)
+        expect(await Promise.race([stream.ended.then(() => 'ended'), Promise.resolve('open')])).toBe('open')
+      }
+      const id = await pipeline.upload(clip)
+      await pipeline.waitFor(id, ['completed'])
+      for (const stream of streams) {
+        const events = await stream.waitFor(3)
+        expect(events[0]).toMatchObject({ event: 'job.queued', data: { job_id: id } })
+        stream.close()
+      }
+      // A finished job's own stream replays its events and ends, as on Node.
+      const node = openSse(`${pipeline.status}/jobs/${id}/events`)
+      await node.ended
+      for (const service of services) {
+        const replay = openSse(`${service.url}/jobs/${id}/events`)
+        await replay.ended
+        expect(replay.events.map((e) => e.id)).toEqual(node.events.map((e) => e.id))
+      }
+    } finally {
+      await Promise.all(services.map((service) => service.stop()))
+    }
+  }, 60_000)
 })
