@@ -3,18 +3,36 @@
  * @hono/node-server, request logging on) against a bare node:http handler doing the same Redis
  * reads, each server in its own process, loaded by autocannon from this one. Requests/second and
  * p99 latency; target >= 0.8x the bare handler. Then `GET /jobs/{id}` on the status service as
- * each runtime runs it (`npm run start:status`, `start:status:bun`, `start:status:deno`).
+ * each runtime runs it (`npm run start:status`, `start:status:bun`, `start:status:deno`). And the
+ * media row (bench/http-media.ts): a --media-size rendition with Range, the status service vs a
+ * bare node:http createReadStream server; MiB/s, requests/s, p99 and RSS; target >= 0.8x, RSS flat.
  *
- *   npm run bench:http -- [--seconds 10] [--connections 50] [--rounds 3] [--output bench/results/http.json]
+ *   npm run bench:http -- [--seconds 10] [--connections 50] [--rounds 3] [--media-size 64MiB]
+ *     [--only jobs,stats,media,runtimes] [--output bench/results/http.json]
+ *
+ * With --only, the groups not run are kept from --output as they were (`measured`: the machine
+ * and date of each group).
  */
 import { fork, spawn } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { createLogger, openJobStore } from '@vpp/shared'
+import { createLogger, openJobStore, parseSize } from '@vpp/shared'
 import { startRedisServer } from '@vpp/shared/node'
 import { queuedJob, tempDir } from '@vpp/shared/testing'
 import autocannon from 'autocannon'
-import { report, round } from './lib.ts'
+import { mediaRows } from './http-media.ts'
+import { machine, report, round } from './lib.ts'
+
+/** The rows this suite measures, in the order they are written; --only picks some. */
+const GROUPS = ['jobs', 'stats', 'media', 'runtimes'] as const
+type Group = (typeof GROUPS)[number]
+/** The group a written row belongs to (rows keep the shape they always had: no group field). */
+const groupOf = (row: Record<string, unknown>): Group => {
+  const route = String(row.route)
+  return route === '/stats' ? 'stats' : route.startsWith('/media/') ? 'media' : 'jobs'
+}
 
 const { values } = parseArgs({
   options: {
@@ -22,9 +40,25 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '3' },
     runtimes: { type: 'string', default: 'node,bun,deno' },
+    'media-size': { type: 'string', default: '64MiB' },
+    only: { type: 'string', default: GROUPS.join(',') },
     output: { type: 'string' },
   },
 })
+const only = new Set((values.only ?? '').split(',').filter(Boolean))
+const unknown = [...only].filter((group) => !GROUPS.includes(group as Group))
+if (unknown.length) throw new Error(`--only ${unknown.join(',')}: expected some of ${GROUPS.join(',')}`)
+const mediaSize = parseSize(values['media-size'] ?? '') ?? Number.NaN
+if (!Number.isFinite(mediaSize))
+  throw new Error(`--media-size ${values['media-size']}: expected a size like 64MiB`)
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+// The very command `npm run start:status` runs, minus npm (so the pid is the service's).
+const { scripts } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>
+}
+const [node, ...statusArgs] = (scripts['start:status'] ?? '').split(' ')
+if (node !== 'node') throw new Error('start:status is expected to run node')
+
 const dir = await tempDir('vpp-bench-http-')
 const redis = await startRedisServer({ dir: dir.path, persistent: false })
 const prefix = 'benchhttp'
@@ -60,7 +94,8 @@ async function serve(mode: 'hono' | 'bare', port: number) {
 
 const rows: Array<Record<string, unknown>> = []
 let port = 18100 + Math.floor(Math.random() * 500)
-for (const path of [`/jobs/${id}`, '/stats']) {
+const paths = { jobs: `/jobs/${id}`, stats: '/stats' } as const
+for (const path of (['jobs', 'stats'] as const).filter((g) => only.has(g)).map((g) => paths[g])) {
   // Alternate the servers over --rounds (drift on a shared machine hits both alike), then average.
   const samples: Record<string, Array<{ rps: number; p50: number; p99: number }>> = { bare: [], hono: [] }
   for (let round = 0; round < Number(values.rounds); round++) {
@@ -97,19 +132,39 @@ for (const path of [`/jobs/${id}`, '/stats']) {
   })
 }
 
+if (only.has('media')) {
+  rows.push(
+    ...(await mediaRows({
+      root: ROOT,
+      status: {
+        command: process.execPath,
+        args: statusArgs,
+        env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix },
+      },
+      outputDir: join(dir.path, 'output'),
+      jobId: id,
+      size: mediaSize,
+      seconds: Number(values.seconds),
+      connections: Number(values.connections),
+      rounds: Number(values.rounds),
+      nextPort: () => ++port,
+    })),
+  )
+}
+
 // The same service on each runtime (its npm script's command, minus npm).
 const runtimeRows: Array<Record<string, unknown>> = []
-const BIN = fileURLToPath(new URL('../node_modules/.bin/', import.meta.url))
+const BIN = join(ROOT, 'node_modules/.bin/')
 const commands: Record<string, [string, string[]]> = {
-  node: [process.execPath, ['--import', 'tsx', 'packages/status/src/serve.ts']],
+  node: [process.execPath, statusArgs],
   bun: [`${BIN}bun`, ['packages/status/src/serve.bun.ts']],
   deno: [`${BIN}deno`, ['run', '-A', 'packages/status/src/serve.deno.ts']],
 }
-for (const name of (values.runtimes ?? '').split(',').filter(Boolean)) {
+for (const name of only.has('runtimes') ? (values.runtimes ?? '').split(',').filter(Boolean) : []) {
   const [command, args] = commands[name] ?? ['', []]
   const runtimePort = ++port
   const child = spawn(command, args, {
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    cwd: ROOT,
     env: {
       ...process.env,
       REDIS_URL: redis.url,
@@ -144,8 +199,38 @@ for (const name of (values.runtimes ?? '').split(',').filter(Boolean)) {
   })
 }
 
-await report(`HTTP: ${values.connections} connections, ${values.seconds} s each`, rows, values.output, {
-  runtimes: runtimeRows,
+// With --only, the groups not run this time stay as --output had them, each with the machine and
+// date it was measured on.
+type Machine = ReturnType<typeof machine>
+type Written = {
+  machine?: Machine
+  measured?: Partial<Record<Group, Machine>>
+  runtimes?: Array<Record<string, unknown>>
+  rows?: Array<Record<string, unknown>>
+}
+const previous: Written = values.output
+  ? await readFile(values.output, 'utf8').then(JSON.parse, () => ({}))
+  : {}
+const now = machine()
+const written: Array<Record<string, unknown>> = []
+let runtimes: Array<Record<string, unknown>> = []
+const measured: Partial<Record<Group, Machine>> = {}
+for (const group of GROUPS) {
+  const fresh = only.has(group)
+  const groupRows =
+    group === 'runtimes'
+      ? fresh
+        ? runtimeRows
+        : (previous.runtimes ?? [])
+      : (fresh ? rows : (previous.rows ?? [])).filter((row) => groupOf(row) === group)
+  const on = fresh ? now : (previous.measured?.[group] ?? previous.machine)
+  if (groupRows.length && on) measured[group] = on
+  if (group === 'runtimes') runtimes = groupRows
+  else written.push(...groupRows)
+}
+await report(`HTTP: ${values.connections} connections, ${values.seconds} s each`, written, values.output, {
+  runtimes,
+  measured,
 })
 if (runtimeRows.length) console.table(runtimeRows)
 await store.client.close()

@@ -1,5 +1,5 @@
-/** Helpers shared by the benchmark suites: percentiles, tables, JSON results, machine facts. */
-import { writeFile } from 'node:fs/promises'
+/** Helpers shared by the benchmark suites: percentiles, tables, JSON results, machine facts, RSS. */
+import { readFile, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, totalmem } from 'node:os'
 
 /** p-th percentile (0-100) of `samples`, nearest rank. */
@@ -39,3 +39,18 @@ export async function report(
 
 /** Resolve after `ms`. */
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Peak (VmHWM) and current (VmRSS) resident set of process `pid`, in MiB (Linux). */
+export async function memory(pid: number): Promise<{ peak: number; now: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const kib = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN)
+  return { peak: kib('VmHWM') / 1024, now: kib('VmRSS') / 1024 }
+}
+
+/** CPU time process `pid` has used so far (user + system), in seconds (Linux; /proc counts in 1/100 s). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the command name (which may hold spaces), from field 3: utime is 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}

@@ -7,7 +7,7 @@
  *   -i SRC                                         the source, probed by ffmpeg itself
  *   -filter_complex "[0:v]split=N[a][b]...;        decode once, one branch per encoder
  *       [a]scale=-2:720,format=yuv420p[v720];..."  short side = the rung, even width, 4:2:0
- *   -c:v libx264 -preset veryfast -profile:v high  H.264 as the README's "Encoder settings" chose
+ *   -c:v libx264 -preset veryfast -profile:v high  H.264 as docs/transcoding.md's "Encoder settings" chose
  *   -b:v R -maxrate R -bufsize 2R                  the rung's bitrate, peak capped, 2 s buffer
  *   -force_key_frames expr:gte(t,n_forced*2)       a keyframe every 2 s
  *   -c:v libvpx-vp9 -b:v R -deadline realtime -cpu-used 8 -row-mt 1   VP9, realtime speed 8

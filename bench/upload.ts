@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { parseSize } from '@vpp/shared'
 import { MP4_HEAD, startTestRedis, tempDir } from '@vpp/shared/testing'
-import { report, round, sleep } from './lib.ts'
+import { memory, report, round, sleep } from './lib.ts'
 
 const { values } = parseArgs({
   options: {
@@ -35,13 +35,6 @@ const dir = await tempDir('vpp-bench-upload-')
 const scripts = JSON.parse(await readFile(`${ROOT}/package.json`, 'utf8')).scripts as Record<string, string>
 const [node, ...ingestArgs] = (scripts['start:ingest'] ?? '').split(' ')
 if (node !== 'node') throw new Error('start:ingest is expected to run node')
-
-/** Peak and current resident set of a process, in MiB. */
-async function memory(pid: number): Promise<{ peak: number; now: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8')
-  const kib = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN)
-  return { peak: kib('VmHWM') / 1024, now: kib('VmRSS') / 1024 }
-}
 
 /** Stream one multipart upload of `size` bytes (an MP4 head, then filler) to `port`. */
 function upload(port: number): Promise<number> {
