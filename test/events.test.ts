@@ -3,7 +3,9 @@
  * completed, and every job's events resumed with Last-Event-ID, exactly. Real HTTP, real Redis,
  * real ffmpeg.
  */
+import { createLogger } from '@vpp/shared'
 import { makeClip, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
+import { startStatus, loadConfig as statusConfig } from '@vpp/status'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Pipeline, spawnService, startPipeline } from './harness.ts'
 import { openSse } from './sse.ts'
@@ -148,4 +150,19 @@ describe('SSE on Bun and Deno', () => {
       await Promise.all(services.map((service) => service.stop()))
     }
   }, 60_000)
+})
+
+describe('closing the status service', () => {
+  it('ends its open event streams, so it stops at once', async () => {
+    const status = await startStatus(
+      statusConfig(pipeline.env),
+      createLogger({ service: 'status', level: 'silent' }),
+    )
+    const stream = openSse(`http://127.0.0.1:${status.port}/events`)
+    expect(await stream.status).toBe(200)
+    const started = Date.now()
+    await status.close()
+    await stream.ended
+    expect(Date.now() - started).toBeLessThan(3000)
+  })
 })

@@ -241,7 +241,7 @@ export function createApp(deps: StatusDeps) {
             })
             .catch(() => finish())
         })
-        const unsubscribe = hub.subscribe(options.wants, feed.live)
+        const unsubscribe = hub.subscribe(options.wants, feed.live, () => finish())
         const keepAlive = setInterval(() => {
           writing = writing
             .then(async () => {

@@ -1,9 +1,10 @@
 import { compareIds, type EventLog, type JobEvent, type Logger, type RedisClient } from '@vpp/shared'
 
-/** One listener: the events it wants, and where they go (in log order). */
+/** One listener: the events it wants, where they go (in log order), and its end. */
 interface Subscriber {
   wants(event: JobEvent): boolean
   deliver(event: JobEvent): void
+  end?: () => void
 }
 
 /** How long one blocking read waits before it asks again (well inside the command deadline). */
@@ -28,9 +29,12 @@ export class EventHub {
     readonly logger: Logger,
   ) {}
 
-  /** Live events `wants` accepts, from now on, in order; returns the unsubscribe. */
-  subscribe(wants: Subscriber['wants'], deliver: Subscriber['deliver']): () => void {
-    const subscriber = { wants, deliver }
+  /**
+   * Live events `wants` accepts, from now on, in order; `end` is called when the hub closes (the
+   * server is stopping: its streams end, so it can). Returns the unsubscribe.
+   */
+  subscribe(wants: Subscriber['wants'], deliver: Subscriber['deliver'], end?: () => void): () => void {
+    const subscriber = { wants, deliver, end }
     this.#subscribers.add(subscriber)
     this.#reader ??= this.#read()
     return () => this.#subscribers.delete(subscriber)
@@ -59,7 +63,9 @@ export class EventHub {
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return
     this.#closed = true
+    for (const subscriber of this.#subscribers) subscriber.end?.()
     // The blocked read ends with its connection.
     this.#connection?.destroy()
     await this.#reader

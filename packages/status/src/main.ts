@@ -94,15 +94,16 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
     media.close()
     await closeRedis(store.client)
   }
-  return { app, limits, close }
+  // Open event streams end first: a server's close waits for its connections.
+  return { app, limits, endStreams: () => events.close(), close }
 }
 
 /** Node: build the status app and listen on STATUS_PORT. */
 export async function startStatus(config: StatusConfig, logger: Logger): Promise<RunningService> {
-  const { app, limits, close } = await buildStatus(config, logger)
+  const { app, limits, endStreams, close } = await buildStatus(config, logger)
   const server = await listen(app, config.STATUS_PORT, config.HOST, limits)
   logger.info('status listening', { port: server.port, runtime: 'node' })
-  return { port: server.port, close: closeAll([() => server.close(), close]) }
+  return { port: server.port, close: closeAll([endStreams, () => server.close(), close]) }
 }
 
 /**

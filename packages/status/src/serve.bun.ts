@@ -9,8 +9,8 @@ import { buildStatus } from './main.ts'
 await runMain(async () => {
   const config = loadConfig(process.env)
   const logger = createLogger({ service: 'status', format: config.LOG_FORMAT, level: config.LOG_LEVEL })
-  const { app, limits, close } = await buildStatus(config, logger, serveStatic)
+  const { app, limits, endStreams, close } = await buildStatus(config, logger, serveStatic)
   const server = serveOnBun(app, { port: config.STATUS_PORT, hostname: config.HOST, limits })
   logger.info('status listening', { port: server.port, runtime: 'bun' })
-  closeOnSignal(closeAll([() => server.close(), close]), logger)
+  closeOnSignal(closeAll([endStreams, () => server.close(), close]), logger)
 })

@@ -9,8 +9,8 @@ import { buildStatus } from './main.ts'
 await runMain(async () => {
   const config = loadConfig(process.env)
   const logger = createLogger({ service: 'status', format: config.LOG_FORMAT, level: config.LOG_LEVEL })
-  const { app, close } = await buildStatus(config, logger, serveStaticDeno)
+  const { app, endStreams, close } = await buildStatus(config, logger, serveStaticDeno)
   const server = serveOnDeno(app, { port: config.STATUS_PORT, hostname: config.HOST })
   logger.info('status listening', { port: server.port, runtime: 'deno' })
-  closeOnSignal(closeAll([() => server.close(), close]), logger)
+  closeOnSignal(closeAll([endStreams, () => server.close(), close]), logger)
 })
