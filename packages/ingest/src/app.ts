@@ -37,6 +37,7 @@ import { type Context, Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { Registry } from 'prom-client'
 import { fileTooLarge, receiveUpload, uploadTimeout } from './receive-upload.ts'
+import { mountTus, type TusStorage } from './tus-uploads.ts'
 
 export interface IngestDeps {
   store: JobStore
@@ -49,6 +50,8 @@ export interface IngestDeps {
   apiKeys?: readonly string[]
   /** ADMIN_API_KEYS: keys that also see every job (on status); here they create jobs like any. */
   adminKeys?: readonly string[]
+  /** Resumable uploads (tus) at `/uploads`: their storage; unset: no such routes. */
+  tus?: TusStorage
   /** Jobs a client may create a minute; 0: no limit. */
   rateLimitPerMinute?: number
   uploadIdleTimeoutMs?: number
@@ -282,6 +285,27 @@ export function createApp(deps: IngestDeps) {
       return created ? c.json(accepted(job), 202) : replay(c, job)
     },
   )
+
+  if (deps.tus) {
+    mountTus(
+      app,
+      deps.tus,
+      {
+        store: deps.store,
+        logger: deps.logger,
+        metrics: deps.metrics,
+        maxFileSize: deps.maxFileSize,
+        newId,
+        idleTimeoutMs: uploadIdleTimeoutMs,
+        totalTimeoutMs: uploadTimeoutMs,
+        clientOf: (c) => clientOf(c, address),
+        takeRate: (client) => limiter.take(client),
+        checkPublic,
+        enqueue: (fields) => enqueue({ ...fields, source: 'upload' }),
+      },
+      upload,
+    )
+  }
 
   app.get('/healthz', small, (c) => redisHealth(c, deps.store.client))
   app.get('/metrics', small, () => metricsResponse(deps.registry))

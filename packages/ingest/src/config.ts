@@ -33,6 +33,12 @@ const shape = {
   UPLOAD_TIMEOUT_MS: intVar(3600_000, 1000, 24 * 3600_000),
   /** Let URL imports reach private and loopback addresses (tests and trusted networks only). */
   URL_IMPORT_ALLOW_PRIVATE: boolVar(false),
+  /** Hours a resumable upload may stay unfinished before it is removed. */
+  UPLOAD_EXPIRY_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 365)
+    .default(24),
 }
 
 /** Every variable this service reads (compose.yaml is checked against it). */

@@ -19,6 +19,7 @@ import {
 import type { Context } from 'hono'
 import { createApp } from './app.ts'
 import type { IngestConfig } from './config.ts'
+import { tusStorage } from './tus-storage.ts'
 
 /**
  * The ingest app wired to Redis and storage, on any runtime: `clientAddress` is the runtime's
@@ -32,6 +33,8 @@ export async function buildIngest(
   const store = await openJobStore(config, logger)
   const storage = openStorage(config, config)
   const registry = createRegistry('ingest')
+  const expiryMs = config.UPLOAD_EXPIRY_HOURS * 3600_000
+  const tus = tusStorage(storage, { expiryMs })
   const app = createApp({
     store,
     storage,
@@ -48,7 +51,18 @@ export async function buildIngest(
     allowPrivateUrls: config.URL_IMPORT_ALLOW_PRIVATE,
     resolveHost: resolveHostByDns,
     clientAddress,
+    tus,
   })
+  // Resumable uploads nobody finished within UPLOAD_EXPIRY_HOURS: removed (local files; S3
+  // multipart uploads aborted). Every replica sweeps; removing one twice is harmless.
+  const sweepExpired = () =>
+    tus.datastore.deleteExpired().then(
+      (count) => count > 0 && logger.info('expired resumable uploads removed', { count }),
+      (error: unknown) => logger.warn('expired upload sweep failed', { error: String(error) }),
+    )
+  const sweeper = setInterval(sweepExpired, Math.min(3600_000, Math.max(1000, expiryMs / 4)))
+  sweeper.unref()
+  void sweepExpired()
   // Partial uploads of an ingest that died mid-upload: nothing has written to them for longer
   // than any live upload may stay silent (another replica's uploads in progress are left alone).
   const uploads: UploadStorage = storage
@@ -62,7 +76,11 @@ export async function buildIngest(
   return {
     app,
     limits: ingestLimits(config),
-    close: closeAll([() => closeRedis(store.client), () => closeStorage(storage)]),
+    close: closeAll([
+      async () => clearInterval(sweeper),
+      () => closeRedis(store.client),
+      () => closeStorage(storage),
+    ]),
   }
 }
 

@@ -61,6 +61,11 @@ export interface RedisKeys {
    * from `statusCounts`'s prefix.
    */
   deliveries(jobId: string): string
+  /**
+   * Hash: a resumable (tus) upload not finished yet: its owner, file name and job options, until
+   * it becomes job `id` (expires with the upload).
+   */
+  tusUpload(id: string): string
   /** Hash holding one job record. */
   job(id: string): string
   /** String: the job_id created under an Idempotency-Key (`scope` = client + key), kept 24 h. */
@@ -94,6 +99,7 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     webhooksDue: `${prefix}:webhooks:due`,
     webhook: (id) => `${prefix}:webhook:${id}`,
     deliveries: (jobId) => `${prefix}:deliveries:${jobId}`,
+    tusUpload: (id) => `${prefix}:tus:${id}`,
     job: (id) => `${prefix}:job:${id}`,
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rate: (client, window) => `${prefix}:rate:${client}:${window}`,

@@ -58,6 +58,8 @@ job_event(KEYS[2], KEYS[1], 'job.deleted', 'deleted')
 redis.call('DEL', KEYS[1])
 -- Its webhook delivery log ({prefix}:deliveries:{job_id}).
 redis.call('DEL', string.sub(index, 1, #index - #'index:') .. 'deliveries:' .. job_id)
+-- What a resumable upload left of it ({prefix}:tus:{job_id}).
+redis.call('DEL', string.sub(index, 1, #index - #'index:') .. 'tus:' .. job_id)
 redis.call('SADD', KEYS[8], job_id)
 return status
 `

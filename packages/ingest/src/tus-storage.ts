@@ -1,0 +1,66 @@
+import { open, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3'
+import { FileStore } from '@tus/file-store'
+import { S3Store } from '@tus/s3-store'
+import type { Locker } from '@tus/utils'
+import { type LocalStorage, type S3Storage, s3ClientConfig } from '@vpp/shared/node'
+import type { TusStorage } from './tus-uploads.ts'
+
+/** S3 multipart part size of resumable uploads (S3's minimum is 5 MiB), as multipart uploads use. */
+const PART_SIZE = 8 * 1024 * 1024
+
+/**
+ * The tus data store over the same place multipart uploads go, so a finished upload is where a
+ * transcoder looks for it: `UPLOAD_DIR/{job_id}` (with `@tus/file-store`'s `{job_id}.json` beside
+ * it until it is finished), or the object `uploads/{job_id}` (`@tus/s3-store`: an S3 multipart
+ * upload, with `.info` and `.part` objects beside it until then).
+ */
+export function tusStorage(
+  storage: LocalStorage | S3Storage,
+  options: { expiryMs: number; locker?: Locker },
+): TusStorage {
+  if (storage.backend === 'local') {
+    const directory = storage.dir
+    return {
+      datastore: new FileStore({ directory, expirationPeriodInMilliseconds: options.expiryMs }),
+      storeId: (jobId) => jobId,
+      async storedHead(storeId, length) {
+        const file = await open(join(directory, storeId), 'r')
+        try {
+          const head = new Uint8Array(length)
+          const { bytesRead } = await file.read(head, 0, length, 0)
+          return head.subarray(0, bytesRead)
+        } finally {
+          await file.close()
+        }
+      },
+      forget: (storeId) => unlink(join(directory, `${storeId}.json`)).catch(() => {}),
+      locker: options.locker,
+      expiryMs: options.expiryMs,
+    }
+  }
+  const { bucket } = storage.options
+  return {
+    datastore: new S3Store({
+      s3ClientConfig: { ...s3ClientConfig(storage.options), bucket },
+      partSize: PART_SIZE,
+      expirationPeriodInMilliseconds: options.expiryMs,
+    }),
+    storeId: (jobId) => storage.uploadKey(jobId),
+    async storedHead(storeId, length) {
+      // Under S3's 5 MiB part minimum, what came so far waits in the `.part` object.
+      const object = await storage.client.send(
+        new GetObjectCommand({ Bucket: bucket, Key: `${storeId}.part`, Range: `bytes=0-${length - 1}` }),
+      )
+      return object.Body ? new Uint8Array(await object.Body.transformToByteArray()) : new Uint8Array()
+    },
+    forget: async (storeId) => {
+      await storage.client
+        .send(new DeleteObjectCommand({ Bucket: bucket, Key: `${storeId}.info` }))
+        .catch(() => {})
+    },
+    locker: options.locker,
+    expiryMs: options.expiryMs,
+  }
+}

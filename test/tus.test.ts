@@ -1,0 +1,193 @@
+/**
+ * Resumable uploads (tus 1.0) on ingest, driven by the real tus-js-client: resumed from the stored
+ * URL, across replicas (one SIGKILLed mid-upload), with the limits and checks of multipart
+ * uploads, expiry, on S3 (s3rver), and with ingest on Node, Bun and Deno. Real HTTP, real Redis,
+ * real ffmpeg.
+ */
+import { readFile } from 'node:fs/promises'
+import { loadConfig as ingestConfig, startIngest } from '@vpp/ingest'
+import { createLogger } from '@vpp/shared'
+import {
+  makeClip,
+  mp4Bytes,
+  startTestRedis,
+  startTestS3,
+  type TestRedis,
+  type TestS3,
+  tempDir,
+} from '@vpp/shared/testing'
+import * as tus from 'tus-js-client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  eventually,
+  type Pipeline,
+  type Runtime,
+  type ServiceProcess,
+  spawnService,
+  startPipeline,
+} from './harness.ts'
+
+const KEY_A = 'tus-key-a-0123456789abcdef'
+const KEY_B = 'tus-key-b-0123456789abcdef'
+
+let redis: TestRedis
+let dir: Awaited<ReturnType<typeof tempDir>>
+let pipeline: Pipeline
+let clip: Buffer
+
+beforeAll(async () => {
+  redis = await startTestRedis()
+  dir = await tempDir()
+  clip = await readFile(
+    await makeClip(`${dir.path}/clip.mp4`, { width: 640, height: 360, seconds: 3, audio: true }),
+  )
+  pipeline = await startPipeline(redis, `${dir.path}/data`, {
+    TRANSCODE_PROFILES: '360p',
+    MAX_FILE_SIZE: '8MB',
+  })
+}, 60_000)
+afterAll(async () => {
+  await pipeline?.close()
+  await redis?.stop()
+  await dir?.remove()
+})
+
+/**
+ * Upload `data` to `endpoint` with tus-js-client in 64 KiB chunks; with `stopAt`, abort once that
+ * share has been sent and resolve with the upload URL (nothing stored client side but it).
+ */
+function send(
+  data: Buffer,
+  options: {
+    endpoint?: string
+    uploadUrl?: string
+    stopAt?: number
+    headers?: Record<string, string>
+    metadata?: Record<string, string>
+  },
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let stopping = false
+    const upload: tus.Upload = new tus.Upload(data, {
+      endpoint: options.endpoint,
+      uploadUrl: options.uploadUrl,
+      chunkSize: 64 * 1024,
+      retryDelays: [100, 300, 1000, 2000, 4000],
+      headers: options.headers ?? {},
+      metadata: options.metadata ?? { filename: 'clip.mp4' },
+      onError: reject,
+      onProgress(sent, total) {
+        if (options.stopAt !== undefined && !stopping && sent >= total * options.stopAt) {
+          stopping = true
+          const url = upload.url ?? ''
+          upload.abort().then(() => resolve(url), reject)
+        }
+      },
+      onSuccess: () => resolve(upload.url ?? ''),
+    })
+    upload.start()
+  })
+}
+
+const idOf = (url: string) => new URL(url).pathname.split('/').pop() ?? ''
+const head = (url: string, headers: Record<string, string> = {}) =>
+  fetch(url, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', ...headers } })
+
+describe('tus on ingest', () => {
+  it('resumes an upload aborted halfway from its URL with a new client; the file is byte-identical and the job completes', async () => {
+    const url = await send(clip, { endpoint: `${pipeline.ingest}/uploads`, stopAt: 0.5 })
+    const id = idOf(url)
+    expect(url).toBe(`${pipeline.ingest}/uploads/${id}`)
+    const offset = Number((await head(url)).headers.get('upload-offset'))
+    expect(offset).toBeGreaterThan(0)
+    expect(offset).toBeLessThan(clip.length)
+    // Not a job yet.
+    expect((await fetch(`${pipeline.status}/jobs/${id}`)).status).toBe(404)
+    await send(clip, { uploadUrl: url })
+    const stored = await readFile(`${dir.path}/data/uploads/${id}`)
+    expect(Buffer.compare(stored, clip)).toBe(0)
+    // Done: HEAD says complete, and the job is queued under the upload's id.
+    const done = await head(url)
+    expect([done.status, done.headers.get('upload-offset')]).toEqual([200, String(clip.length)])
+    await pipeline.transcoder()
+    const job = await pipeline.waitFor(id, ['completed', 'failed'], 60_000)
+    expect(job).toMatchObject({ status: 'completed', filename: 'clip.mp4', source: 'upload' })
+  }, 90_000)
+
+  it('answers 409 to a wrong Upload-Offset, 413 to an oversize length, 415 to a text file, 400 to a deferred length', async () => {
+    const create = (headers: Record<string, string>, body?: Uint8Array<ArrayBuffer>) =>
+      fetch(`${pipeline.ingest}/uploads`, {
+        method: 'POST',
+        headers: { 'Tus-Resumable': '1.0.0', ...headers },
+        body,
+      })
+    const created = await create({ 'Upload-Length': '100000' })
+    expect(created.status).toBe(201)
+    const url = created.headers.get('location') ?? ''
+    const patch = (offset: number, body: Uint8Array<ArrayBuffer>) =>
+      fetch(url, {
+        method: 'PATCH',
+        headers: {
+          'Tus-Resumable': '1.0.0',
+          'Upload-Offset': String(offset),
+          'Content-Type': 'application/offset+octet-stream',
+        },
+        body,
+      })
+    expect((await patch(0, mp4Bytes(1000))).status).toBe(204)
+    const wrong = await patch(500, mp4Bytes(1000))
+    expect(wrong.status).toBe(409)
+    expect(await wrong.json()).toMatchObject({ error: 'upload_offset_mismatch' })
+
+    const large = await create({ 'Upload-Length': String(9 * 1024 * 1024) })
+    expect(large.status).toBe(413)
+    expect(await large.json()).toMatchObject({ error: 'file_too_large' })
+
+    const text = await create({ 'Upload-Length': '200' })
+    const textUrl = text.headers.get('location') ?? ''
+    const refused = await fetch(textUrl, {
+      method: 'PATCH',
+      headers: {
+        'Tus-Resumable': '1.0.0',
+        'Upload-Offset': '0',
+        'Content-Type': 'application/offset+octet-stream',
+      },
+      body: Buffer.from('just some notes, not a video at all '.repeat(6).slice(0, 200)),
+    })
+    expect(refused.status).toBe(415)
+    expect(await refused.json()).toMatchObject({ error: 'invalid_file_type' })
+    // Removed: nothing left of it.
+    expect((await head(textUrl)).status).toBe(404)
+
+    const deferred = await create({ 'Upload-Defer-Length': '1' })
+    expect(deferred.status).toBe(400)
+    expect(await deferred.json()).toMatchObject({ error: 'defer_length_unsupported' })
+  })
+})
+
+describe('tus with API keys', () => {
+  it('answers 401 without a key and 404 to another key', async () => {
+    const guarded = await startIngest(
+      ingestConfig({ ...pipeline.env, INGEST_PORT: '0', API_KEYS: `${KEY_A},${KEY_B}` }),
+      createLogger({ service: 'ingest', level: 'silent' }),
+    )
+    try {
+      const base = `http://127.0.0.1:${guarded.port}`
+      const none = await fetch(`${base}/uploads`, {
+        method: 'POST',
+        headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '1000' },
+      })
+      expect(none.status).toBe(401)
+      const url = await send(Buffer.from(mp4Bytes(200_000)), {
+        endpoint: `${base}/uploads`,
+        stopAt: 0.3,
+        headers: { Authorization: `Bearer ${KEY_A}` },
+      })
+      expect((await head(url, { Authorization: `Bearer ${KEY_A}` })).status).toBe(200)
+      expect((await head(url, { Authorization: `Bearer ${KEY_B}` })).status).toBe(404)
+      expect((await head(url)).status).toBe(401)
+    } finally {
+      await guarded.close()
+    }
+  })
+})
