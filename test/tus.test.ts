@@ -4,7 +4,8 @@
  * uploads, expiry, on S3 (s3rver), and with ingest on Node, Bun and Deno. Real HTTP, real Redis,
  * real ffmpeg.
  */
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
+import { connect } from 'node:net'
 import { loadConfig as ingestConfig, startIngest } from '@vpp/ingest'
 import { createLogger } from '@vpp/shared'
 import {
@@ -189,5 +190,63 @@ describe('tus with API keys', () => {
     } finally {
       await guarded.close()
     }
+  })
+})
+
+describe('disconnects', () => {
+  /** Send `head` and part of a body on a raw socket, then drop the connection. */
+  const dropMidway = (head: string, body: Buffer) =>
+    new Promise<void>((resolve, reject) => {
+      const { port } = new URL(pipeline.ingest)
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(head)
+        socket.write(body, () => setTimeout(() => socket.destroy(), 200))
+      })
+      socket.on('close', () => resolve())
+      socket.on('error', reject)
+    })
+  const count = async (status: string) => {
+    const text = await (await fetch(`${pipeline.ingest}/metrics`)).text()
+    const line = text.split('\n').find((l) => l.startsWith(`video_uploads_total{status="${status}"`))
+    return Number(line?.split(' ').pop() ?? 0)
+  }
+
+  it('counts a client gone mid-upload as client_aborted on both protocols, never internal_error, keeping nothing broken', async () => {
+    const before = { aborted: await count('client_aborted'), internal: await count('internal_error') }
+    const boundary = 'x-boundary'
+    const part = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\n`),
+      Buffer.from(mp4Bytes(100_000)),
+    ])
+    await dropMidway(
+      `POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: 1000000\r\n\r\n`,
+      part,
+    )
+    await eventually(
+      async () => (await count('client_aborted')) === before.aborted + 1,
+      5000,
+      'the multipart abort counted',
+    )
+    const files = await readdir(`${dir.path}/data/uploads`)
+    expect(files.filter((f) => f.endsWith('.part'))).toEqual([])
+
+    const created = await fetch(`${pipeline.ingest}/uploads`, {
+      method: 'POST',
+      headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '1000000' },
+    })
+    const path = new URL(created.headers.get('location') ?? '').pathname
+    await dropMidway(
+      `PATCH ${path} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: 1000000\r\n\r\n`,
+      Buffer.from(mp4Bytes(100_000)),
+    )
+    await eventually(
+      async () => (await count('client_aborted')) === before.aborted + 2,
+      5000,
+      'the tus abort counted',
+    )
+    expect(await count('internal_error')).toBe(before.internal)
+    // What came is kept, to resume from.
+    const offset = Number((await head(`${pipeline.ingest}${path}`)).headers.get('upload-offset'))
+    expect(offset).toBeGreaterThan(0)
   })
 })

@@ -205,7 +205,11 @@ export function createApp(deps: IngestDeps) {
 
   app.onError((error, c) => {
     if (c.req.path.startsWith('/upload')) {
-      deps.metrics.uploads.inc({ status: uploadStatus(error) })
+      const status = uploadStatus(error)
+      deps.metrics.uploads.inc({ status })
+      // Not the server's failure: nothing is kept, and the client may try again.
+      if (status === 'client_aborted')
+        deps.logger.info('upload interrupted by the client', { path: c.req.path })
     }
     return jsonErrorHandler(deps.logger)(error, c)
   })

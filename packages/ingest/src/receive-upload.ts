@@ -143,7 +143,20 @@ function timedReader(
       )
     })
     try {
-      return await Promise.race([reader.read(), expired])
+      return await Promise.race([
+        reader.read().catch((error: unknown) => {
+          // The body itself failed: the client went away (or its connection broke) mid-upload.
+          throw new AppError(
+            'client_aborted',
+            'The client closed the connection before the upload was complete',
+            499,
+            {
+              cause: error,
+            },
+          )
+        }),
+        expired,
+      ])
     } finally {
       clearTimeout(timer)
     }
