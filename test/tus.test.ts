@@ -6,6 +6,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises'
 import { connect } from 'node:net'
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { loadConfig as ingestConfig, startIngest } from '@vpp/ingest'
 import { createLogger } from '@vpp/shared'
 import {
@@ -249,4 +250,134 @@ describe('disconnects', () => {
     const offset = Number((await head(`${pipeline.ingest}${path}`)).headers.get('upload-offset'))
     expect(offset).toBeGreaterThan(0)
   })
+})
+
+describe.each(['bun', 'deno'] as const)('tus with ingest on %s', (runtime: Runtime) => {
+  it('takes an upload aborted halfway and resumed by a new client, byte-identical, and queues its job', async () => {
+    const ingest = await spawnService('ingest', runtime, pipeline.env)
+    try {
+      const url = await send(clip, { endpoint: `${ingest.url}/uploads`, stopAt: 0.5 })
+      const offset = Number((await head(url)).headers.get('upload-offset'))
+      expect(offset).toBeGreaterThan(0)
+      expect(offset).toBeLessThan(clip.length)
+      await send(clip, { uploadUrl: url })
+      const id = idOf(url)
+      const job = await pipeline.waitFor(id, ['queued', 'processing', 'completed'], 10_000)
+      expect(job.filename).toBe('clip.mp4')
+      await pipeline.waitFor(id, ['completed'], 60_000)
+    } finally {
+      await ingest.stop()
+    }
+  }, 90_000)
+})
+
+describe('tus across replicas', () => {
+  it('resumes on a second ingest replica an upload whose first replica was SIGKILLed mid-upload', async () => {
+    const [first, second] = await Promise.all([
+      spawnService('ingest', 'node', pipeline.env),
+      spawnService('ingest', 'node', pipeline.env),
+    ])
+    try {
+      const big = Buffer.concat([clip, Buffer.alloc(2 * 1024 * 1024, 7)])
+      const url = await new Promise<string>((resolve, reject) => {
+        let killed = false
+        const upload: tus.Upload = new tus.Upload(big, {
+          endpoint: `${first.url}/uploads`,
+          chunkSize: 256 * 1024,
+          retryDelays: [],
+          metadata: { filename: 'clip.mp4' },
+          onProgress(sent, total) {
+            if (!killed && sent >= total / 2) {
+              killed = true
+              first.child.kill('SIGKILL')
+            }
+          },
+          onError: () => resolve(upload.url ?? ''),
+          onSuccess: () => reject(new Error('the upload finished before its replica was killed')),
+        })
+        upload.start()
+      })
+      const path = new URL(url).pathname
+      await send(big, { uploadUrl: `${second.url}${path}` })
+      const id = idOf(url)
+      expect(Buffer.compare(await readFile(`${dir.path}/data/uploads/${id}`), big)).toBe(0)
+      const job = await pipeline.waitFor(id, ['queued', 'processing', 'completed', 'failed'], 10_000)
+      expect(job.filename).toBe('clip.mp4')
+    } finally {
+      await Promise.all([first.stop(), second.stop()])
+    }
+  }, 90_000)
+})
+
+describe('tus expiry', () => {
+  it('removes an upload left unfinished past UPLOAD_EXPIRY_HOURS', async () => {
+    const ingest = await startIngest(
+      ingestConfig({ ...pipeline.env, INGEST_PORT: '0', UPLOAD_EXPIRY_HOURS: '0.0003' }),
+      createLogger({ service: 'ingest', level: 'silent' }),
+    )
+    try {
+      const url = await send(Buffer.from(mp4Bytes(300_000)), {
+        endpoint: `http://127.0.0.1:${ingest.port}/uploads`,
+        stopAt: 0.3,
+      })
+      const id = idOf(url)
+      const file = `${dir.path}/data/uploads/${id}`
+      expect((await readdir(`${dir.path}/data/uploads`)).filter((f) => f.startsWith(id)).sort()).toEqual([
+        id,
+        `${id}.json`,
+      ])
+      await eventually(
+        async () => !(await readdir(`${dir.path}/data/uploads`)).some((f) => f.startsWith(id)),
+        10_000,
+        `${file} and its .json to be removed`,
+      )
+      expect((await head(url)).status).toBe(404)
+    } finally {
+      await ingest.close()
+    }
+  })
+})
+
+describe('tus on S3', () => {
+  let s3: TestS3
+  beforeAll(async () => {
+    s3 = await startTestS3()
+  })
+  afterAll(async () => {
+    await s3?.stop()
+  })
+
+  it('stores the upload as uploads/{job_id} in the bucket, resumed on another replica', async () => {
+    const env = { ...pipeline.env, ...s3.env, INGEST_PORT: '0' }
+    const logger = createLogger({ service: 'ingest', level: 'silent' })
+    const [a, b] = await Promise.all([
+      startIngest(ingestConfig(env), logger),
+      startIngest(ingestConfig(env), logger),
+    ])
+    try {
+      // More than S3's 5 MiB part minimum, so the upload spans a real multipart part and a tail.
+      const big = Buffer.concat([clip, Buffer.alloc(6 * 1024 * 1024 - clip.length, 3)])
+      const url = await send(big, { endpoint: `http://127.0.0.1:${a.port}/uploads`, stopAt: 0.6 })
+      const path = new URL(url).pathname
+      await send(big, { uploadUrl: `http://127.0.0.1:${b.port}${path}` })
+      const id = idOf(url)
+      const storage = s3.storage(`${dir.path}/s3-scratch`)
+      try {
+        const object = await storage.client.send(
+          new GetObjectCommand({ Bucket: s3.bucket, Key: `uploads/${id}` }),
+        )
+        const stored = Buffer.from((await object.Body?.transformToByteArray()) ?? [])
+        expect(Buffer.compare(stored, big)).toBe(0)
+        // Only the upload itself is left: no .info, no .part.
+        const listed = await storage.client.send(
+          new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `uploads/${id}` }),
+        )
+        expect(listed.Contents?.map((o) => o.Key)).toEqual([`uploads/${id}`])
+      } finally {
+        storage.close()
+      }
+    } finally {
+      await Promise.all([a.close(), b.close()])
+    }
+  }, 60_000)
 })

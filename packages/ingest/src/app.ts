@@ -96,9 +96,17 @@ const MULTIPART_OVERHEAD = 64 * 1024
 /** A URL import's host name must resolve within this, by default. */
 const RESOLVE_TIMEOUT_MS = 3000
 
-/** `POST /upload`: the route that times its body itself (UPLOAD_IDLE_TIMEOUT_MS, UPLOAD_TIMEOUT_MS). */
-export const isUpload = (request: Request): boolean =>
-  request.method === 'POST' && new URL(request.url).pathname === '/upload'
+/**
+ * `POST /upload` and tus's `POST /uploads`, `PATCH /uploads/{id}`: the routes that time their body
+ * themselves (UPLOAD_IDLE_TIMEOUT_MS, UPLOAD_TIMEOUT_MS).
+ */
+export const isUpload = (request: Request): boolean => {
+  const path = new URL(request.url).pathname
+  return (
+    (request.method === 'POST' && (path === '/upload' || path === '/uploads')) ||
+    (request.method === 'PATCH' && path.startsWith('/uploads/'))
+  )
+}
 
 /**
  * The ingest API: uploads and URL imports become jobs on the stream. Builds the app only; a

@@ -46,6 +46,9 @@ export function tusStorage(
       s3ClientConfig: { ...s3ClientConfig(storage.options), bucket },
       partSize: PART_SIZE,
       expirationPeriodInMilliseconds: options.expiryMs,
+      // Expiry by the multipart upload's start (deleteExpired), not object tags, which many
+      // S3-compatible servers do not take.
+      useTags: false,
     }),
     storeId: (jobId) => storage.uploadKey(jobId),
     async storedHead(storeId, length) {

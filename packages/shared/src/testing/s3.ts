@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import S3rver from 's3rver'
@@ -29,6 +30,9 @@ export async function startTestS3(bucket = 'videos'): Promise<TestS3> {
     directory,
     configureBuckets: [{ name: bucket }],
   })
+  // s3rver has no ListParts (GET {key}?uploadId=…), which resumable uploads (@tus/s3-store) read
+  // their offset from: answered here from the parts s3rver stored, before its own routes.
+  server.middleware.unshift(listParts(server))
   const { port } = await server.run()
   const endpoint = `http://127.0.0.1:${port}`
   // s3rver accepts any signature made with its fixed key pair.
@@ -53,5 +57,31 @@ export async function startTestS3(bucket = 'videos'): Promise<TestS3> {
       await server.close()
       await rm(directory, { recursive: true, force: true })
     },
+  }
+}
+
+/** ListParts over s3rver's own store of multipart parts (`{bucket}/._S3rver_uploads/{uploadId}/{n}`). */
+function listParts(server: S3rver) {
+  return async (
+    ctx: { method: string; path: string; query: Record<string, string | undefined>; type: string; body: unknown },
+    next: () => Promise<void>,
+  ) => {
+    const uploadId = ctx.query.uploadId
+    if (ctx.method !== 'GET' || !uploadId) return next()
+    const [, bucket = '', ...key] = decodeURIComponent(ctx.path).split('/')
+    const dir = server.store.getResourcePath(bucket, undefined, 'uploads')
+    const numbers = (await readdir(join(dir, uploadId)))
+      .filter((name) => /^\d+$/.test(name))
+      .map(Number)
+      .sort((a, b) => a - b)
+    const parts = await Promise.all(
+      numbers.map(async (n) => {
+        const bytes = await readFile(join(dir, uploadId, String(n)))
+        const etag = createHash('md5').update(bytes).digest('hex')
+        return `<Part><PartNumber>${n}</PartNumber><ETag>"${etag}"</ETag><Size>${bytes.length}</Size></Part>`
+      }),
+    )
+    ctx.type = 'application/xml'
+    ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<ListPartsResult><Bucket>${bucket}</Bucket><Key>${key.join('/')}</Key><UploadId>${uploadId}</UploadId><IsTruncated>false</IsTruncated>${parts.join('')}</ListPartsResult>`
   }
 }

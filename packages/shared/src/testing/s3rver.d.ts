@@ -11,5 +11,8 @@ declare module 's3rver' {
     constructor(options: S3rverOptions)
     run(): Promise<{ address: string; port: number }>
     close(): Promise<void>
+    /** Koa's middleware stack (s3rver is a Koa app), composed when it starts. */
+    middleware: Array<(ctx: never, next: () => Promise<void>) => Promise<void> | void>
+    store: { getResourcePath(bucket: string, key: string | undefined, resource: string): string }
   }
 }
