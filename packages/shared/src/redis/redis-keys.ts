@@ -43,6 +43,13 @@ export interface RedisKeys {
   readonly deletedJobs: string
   /** Pub/sub channel: ids of running jobs just canceled (every transcoder listens). */
   readonly cancelChannel: string
+  /** String: the lock of one tus upload (by its id), holding its holder's token, with a lease. */
+  tusLock(id: string): string
+  /**
+   * Pub/sub channel: requests that whoever holds a tus upload's lock let it go (`{ id, by }` JSON;
+   * every ingest listens).
+   */
+  readonly tusReleaseChannel: string
   /**
    * Stream: the job event log, one entry per state change (job_event in the Lua scripts names it
    * from `statusCounts`'s prefix, as it does `config`).
@@ -92,6 +99,8 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     index: (status) => `${prefix}:index:${status}`,
     ownerIndex: (client, status) => `${prefix}:index:key:${client}:${status}`,
     cancelChannel: `${prefix}:cancel`,
+    tusLock: (id) => `${prefix}:tus-lock:${id}`,
+    tusReleaseChannel: `${prefix}:tus-release`,
     deletedJobs: `${prefix}:deleted-jobs`,
     events: `${prefix}:events`,
     config: `${prefix}:config`,
