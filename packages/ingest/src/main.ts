@@ -1,6 +1,7 @@
 import { getConnInfo } from '@hono/node-server/conninfo'
 import {
   closeRedis,
+  connectRedis,
   createIngestMetrics,
   createRegistry,
   type Logger,
@@ -19,6 +20,7 @@ import {
 import type { Context } from 'hono'
 import { createApp } from './app.ts'
 import type { IngestConfig } from './config.ts'
+import { RedisLocker } from './tus-locker.ts'
 import { tusStorage } from './tus-storage.ts'
 
 /**
@@ -34,7 +36,15 @@ export async function buildIngest(
   const storage = openStorage(config, config)
   const registry = createRegistry('ingest')
   const expiryMs = config.UPLOAD_EXPIRY_HOURS * 3600_000
-  const tus = tusStorage(storage, { expiryMs })
+  // One lock per upload across every replica (a PATCH may reach any of them).
+  const locker = new RedisLocker({
+    redis: store.redis,
+    keys: store.keys,
+    subscriber: () =>
+      connectRedis(config.REDIS_URL, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }),
+    logger,
+  })
+  const tus = tusStorage(storage, { expiryMs, locker })
   const app = createApp({
     store,
     storage,
@@ -78,6 +88,7 @@ export async function buildIngest(
     limits: ingestLimits(config),
     close: closeAll([
       async () => clearInterval(sweeper),
+      () => locker.close(),
       () => closeRedis(store.client),
       () => closeStorage(storage),
     ]),

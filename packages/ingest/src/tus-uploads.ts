@@ -120,6 +120,9 @@ export function mountTus(
     datastore: sniffing(storage),
     maxSize: ctx.maxFileSize,
     locker: storage.locker,
+    // A request asked to give its lock up (a newer PATCH of the same upload) ends this soon, well
+    // inside the lock's lease: old and new never write at once.
+    lockDrainTimeout: 1000,
     namingFunction: () => storage.storeId(ctx.newId()),
     generateUrl: (_req, { proto, host, path, id }) => `${proto}://${host}${path}/${jobIdOf(id)}`,
     getFileIdFromRequest: (_req, lastPath) =>

@@ -63,7 +63,13 @@ export async function startTestS3(bucket = 'videos'): Promise<TestS3> {
 /** ListParts over s3rver's own store of multipart parts (`{bucket}/._S3rver_uploads/{uploadId}/{n}`). */
 function listParts(server: S3rver) {
   return async (
-    ctx: { method: string; path: string; query: Record<string, string | undefined>; type: string; body: unknown },
+    ctx: {
+      method: string
+      path: string
+      query: Record<string, string | undefined>
+      type: string
+      body: unknown
+    },
     next: () => Promise<void>,
   ) => {
     const uploadId = ctx.query.uploadId
