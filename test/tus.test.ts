@@ -47,7 +47,21 @@ beforeAll(async () => {
     TRANSCODE_PROFILES: '360p',
     MAX_FILE_SIZE: '8MB',
   })
+  await pipeline.transcoder()
 }, 60_000)
+
+/** Ingest on `runtime`: in this process (Node), or `npm run start:ingest:{bun,deno}` as a child. */
+async function ingestOn(
+  runtime: Runtime,
+  extra: Record<string, string> = {},
+): Promise<{ url: string; stop(): Promise<void> }> {
+  if (runtime !== 'node') return spawnService('ingest', runtime, { ...pipeline.env, ...extra })
+  const ingest = await startIngest(
+    ingestConfig({ ...pipeline.env, ...extra, INGEST_PORT: '0' }),
+    createLogger({ service: 'ingest', level: 'silent' }),
+  )
+  return { url: `http://127.0.0.1:${ingest.port}`, stop: () => ingest.close() }
+}
 afterAll(async () => {
   await pipeline?.close()
   await redis?.stop()
@@ -95,11 +109,19 @@ const idOf = (url: string) => new URL(url).pathname.split('/').pop() ?? ''
 const head = (url: string, headers: Record<string, string> = {}) =>
   fetch(url, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', ...headers } })
 
-describe('tus on ingest', () => {
+describe.each(['node', 'bun', 'deno'] as const)('tus on ingest on %s', (runtime: Runtime) => {
+  let ingest: { url: string; stop(): Promise<void> }
+  beforeAll(async () => {
+    ingest = await ingestOn(runtime)
+  }, 60_000)
+  afterAll(async () => {
+    await ingest?.stop()
+  })
+
   it('resumes an upload aborted halfway from its URL with a new client; the file is byte-identical and the job completes', async () => {
-    const url = await send(clip, { endpoint: `${pipeline.ingest}/uploads`, stopAt: 0.5 })
+    const url = await send(clip, { endpoint: `${ingest.url}/uploads`, stopAt: 0.5 })
     const id = idOf(url)
-    expect(url).toBe(`${pipeline.ingest}/uploads/${id}`)
+    expect(url).toBe(`${ingest.url}/uploads/${id}`)
     const offset = Number((await head(url)).headers.get('upload-offset'))
     expect(offset).toBeGreaterThan(0)
     expect(offset).toBeLessThan(clip.length)
@@ -111,14 +133,13 @@ describe('tus on ingest', () => {
     // Done: HEAD says complete, and the job is queued under the upload's id.
     const done = await head(url)
     expect([done.status, done.headers.get('upload-offset')]).toEqual([200, String(clip.length)])
-    await pipeline.transcoder()
     const job = await pipeline.waitFor(id, ['completed', 'failed'], 60_000)
     expect(job).toMatchObject({ status: 'completed', filename: 'clip.mp4', source: 'upload' })
   }, 90_000)
 
   it('answers 409 to a wrong Upload-Offset, 413 to an oversize length, 415 to a text file, 400 to a deferred length', async () => {
     const create = (headers: Record<string, string>, body?: Uint8Array<ArrayBuffer>) =>
-      fetch(`${pipeline.ingest}/uploads`, {
+      fetch(`${ingest.url}/uploads`, {
         method: 'POST',
         headers: { 'Tus-Resumable': '1.0.0', ...headers },
         body,
@@ -167,14 +188,11 @@ describe('tus on ingest', () => {
   })
 })
 
-describe('tus with API keys', () => {
+describe.each(['node', 'bun', 'deno'] as const)('tus with API keys on %s', (runtime: Runtime) => {
   it('answers 401 without a key and 404 to another key', async () => {
-    const guarded = await startIngest(
-      ingestConfig({ ...pipeline.env, INGEST_PORT: '0', API_KEYS: `${KEY_A},${KEY_B}` }),
-      createLogger({ service: 'ingest', level: 'silent' }),
-    )
+    const guarded = await ingestOn(runtime, { API_KEYS: `${KEY_A},${KEY_B}` })
     try {
-      const base = `http://127.0.0.1:${guarded.port}`
+      const base = guarded.url
       const none = await fetch(`${base}/uploads`, {
         method: 'POST',
         headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '1000' },
@@ -189,7 +207,7 @@ describe('tus with API keys', () => {
       expect((await head(url, { Authorization: `Bearer ${KEY_B}` })).status).toBe(404)
       expect((await head(url)).status).toBe(401)
     } finally {
-      await guarded.close()
+      await guarded.stop()
     }
   })
 })
@@ -250,25 +268,6 @@ describe('disconnects', () => {
     const offset = Number((await head(`${pipeline.ingest}${path}`)).headers.get('upload-offset'))
     expect(offset).toBeGreaterThan(0)
   })
-})
-
-describe.each(['bun', 'deno'] as const)('tus with ingest on %s', (runtime: Runtime) => {
-  it('takes an upload aborted halfway and resumed by a new client, byte-identical, and queues its job', async () => {
-    const ingest = await spawnService('ingest', runtime, pipeline.env)
-    try {
-      const url = await send(clip, { endpoint: `${ingest.url}/uploads`, stopAt: 0.5 })
-      const offset = Number((await head(url)).headers.get('upload-offset'))
-      expect(offset).toBeGreaterThan(0)
-      expect(offset).toBeLessThan(clip.length)
-      await send(clip, { uploadUrl: url })
-      const id = idOf(url)
-      const job = await pipeline.waitFor(id, ['queued', 'processing', 'completed'], 10_000)
-      expect(job.filename).toBe('clip.mp4')
-      await pipeline.waitFor(id, ['completed'], 60_000)
-    } finally {
-      await ingest.stop()
-    }
-  }, 90_000)
 })
 
 describe('tus across replicas', () => {
