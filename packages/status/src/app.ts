@@ -188,7 +188,25 @@ export function createApp(deps: StatusDeps) {
   if (deps.events) {
     const hub = deps.events
     const keepAliveMs = deps.keepAliveMs ?? 15_000
-    const presentEvent = (event: JobEvent) => presenter.event(event)
+    /**
+     * An event's SSE frame, made once however many clients get it: the hub hands every subscriber
+     * the same event object, and what a client sees of it does not depend on who asks (access
+     * only decides whether it gets it). The JSON has no line breaks: one `data:` line.
+     */
+    const frames = new WeakMap<JobEvent, Promise<Uint8Array>>()
+    const encoder = new TextEncoder()
+    const frameOf = (event: JobEvent) => {
+      let frame = frames.get(event)
+      if (!frame) {
+        frame = presenter
+          .event(event)
+          .then((data) =>
+            encoder.encode(`event: ${event.type}\nid: ${event.id}\ndata: ${JSON.stringify(data)}\n\n`),
+          )
+        frames.set(event, frame)
+      }
+      return frame
+    }
     const lastEventId = (c: Context) => {
       const id = c.req.header('last-event-id')
       if (id !== undefined && !EVENT_ID.test(id)) {
@@ -231,8 +249,7 @@ export function createApp(deps: StatusDeps) {
           writing = writing
             .then(async () => {
               if (stream.aborted || stream.closed || ended) return
-              const data = JSON.stringify(await presentEvent(event))
-              await stream.writeSSE({ event: event.type, id: event.id, data })
+              await stream.write(await frameOf(event))
               waiting--
               if (options.endAfter?.(event)) {
                 ended = true
