@@ -11,3 +11,5 @@ export {
   type UploadStart,
 } from './upload.ts'
 export type { NodeReadable, UploadSource } from './upload-sources.ts'
+/** What `urlStorage` must be: tus-js-client's interface for remembering unfinished uploads. */
+export type { PreviousUpload, UrlStorage } from 'tus-js-client'
