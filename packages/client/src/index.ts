@@ -1,3 +1,5 @@
+/** What `urlStorage` must be: tus-js-client's interface for remembering unfinished uploads. */
+export type { PreviousUpload, UrlStorage } from 'tus-js-client'
 export * from './client.ts'
 export * from './client-error.ts'
 export type { EventsOptions } from './job-events.ts'
@@ -11,5 +13,3 @@ export {
   type UploadStart,
 } from './upload.ts'
 export type { NodeReadable, UploadSource } from './upload-sources.ts'
-/** What `urlStorage` must be: tus-js-client's interface for remembering unfinished uploads. */
-export type { PreviousUpload, UrlStorage } from 'tus-js-client'

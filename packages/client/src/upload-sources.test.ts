@@ -22,6 +22,8 @@ describe('upload sources', () => {
       const a = await source.slice(0, 300)
       const b = await source.slice(300, 1000)
       expect([a.done, b.done]).toEqual([false, true])
+      // What tus-js-client measures a chunk by.
+      expect([a.value.size, b.value.size]).toEqual([300, 700])
       expect(Buffer.concat([a.value, b.value])).toEqual(Buffer.from(BYTES))
     }
   })

@@ -42,7 +42,7 @@ export function blobSource(blob: Blob): FileSource {
   return {
     size: blob.size,
     async slice(start, end) {
-      const value = new Uint8Array(await blob.slice(start, end).arrayBuffer())
+      const value = sized(new Uint8Array(await blob.slice(start, end).arrayBuffer()))
       return { value, done: end >= blob.size }
     },
     close() {},
@@ -53,7 +53,7 @@ export function bytesSource(bytes: Uint8Array): FileSource {
   return {
     size: bytes.length,
     async slice(start, end) {
-      return { value: bytes.subarray(start, end), done: end >= bytes.length }
+      return { value: sized(bytes.subarray(start, end)), done: end >= bytes.length }
     },
     close() {},
   }
@@ -89,13 +89,18 @@ export function webStreamSource(stream: ReadableStream<Uint8Array>, size: number
       buffer = concat(read)
       buffer = buffer.subarray(Math.min(start - bufferStart, buffer.length))
       bufferStart = start
-      const value = buffer.subarray(0, end - start)
+      const value = sized(buffer.subarray(0, end - start))
       return { value, done: ended && bufferStart + buffer.length <= end }
     },
     close() {
       reader.cancel().catch(() => {})
     },
   }
+}
+
+/** tus-js-client measures a chunk by its `size` (as a Blob's), Node's BufferSource sets one too. */
+function sized(value: Uint8Array): Uint8Array & { size: number } {
+  return Object.assign(value, { size: value.length })
 }
 
 /** The chunks as one array, copied once. */

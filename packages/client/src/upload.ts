@@ -21,6 +21,8 @@ export interface UploadOptions extends JobOptions {
   urlStorage?: tus.UrlStorage
   /** How a source is recognised in the URL storage; default: tus-js-client's for the runtime. */
   fingerprint?: (source: UploadSource, options: unknown) => Promise<string | null>
+  /** Told before each retry of a failed request: which one, and why. */
+  onRetry?: (attempt: number, error: Error) => void
   /** Told once the upload has its URL (and so its job id), and where it starts. */
   onStart?: (upload: UploadStart) => void
 }
@@ -70,6 +72,13 @@ export function tusUpload(
     let resumedFrom: number | undefined
     let started: UploadStart | undefined
     let size = options.size ?? 0
+    /** The upload's entry in the URL storage, once it has one. */
+    let storageKey: string | undefined
+    const storage =
+      options.urlStorage &&
+      keyTelling(options.urlStorage, (key) => {
+        storageKey = key
+      })
     const jobId = (url: string) => decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '')
     const onAbort = () => {
       upload.abort(false).finally(() => reject(options.signal?.reason))
@@ -86,16 +95,21 @@ export function tusUpload(
       retryDelays: options.retryDelays ?? DEFAULT_RETRY_DELAYS,
       ...(options.size === undefined ? {} : { uploadSize: options.size }),
       fileReader: fileReader(options.size),
-      ...(options.urlStorage
-        ? {
-            urlStorage: options.urlStorage,
-            storeFingerprintForResuming: true,
-            removeFingerprintOnSuccess: true,
-          }
+      // Its entry is removed here, before resolving, rather than by tus-js-client's
+      // removeFingerprintOnSuccess, which does not wait for it (a CLI exits first).
+      ...(storage
+        ? { urlStorage: storage, storeFingerprintForResuming: true }
         : { storeFingerprintForResuming: false }),
       ...(options.fingerprint
         ? { fingerprint: options.fingerprint as NonNullable<tus.UploadOptions['fingerprint']> }
         : {}),
+      onShouldRetry(error, attempt) {
+        // tus-js-client's own rule: not after a 4xx but 409 (offset mismatch) and 423 (locked).
+        const status = error.originalResponse?.getStatus() ?? 0
+        const retry = status < 400 || status >= 500 || status === 409 || status === 423
+        if (retry) options.onRetry?.(attempt + 1, toVppError(error, endpoint))
+        return retry
+      },
       onAfterResponse(req, res) {
         // The HEAD of a remembered upload, before anything is sent: where it resumes.
         if (resumedFrom === undefined && req.getMethod() === 'HEAD' && res.getStatus() === 200) {
@@ -115,7 +129,12 @@ export function tusUpload(
       onSuccess() {
         settle()
         const url = upload.url ?? ''
-        resolve({ job_id: jobId(url), upload_url: url, resumed_from: started?.resumed_from ?? 0, size })
+        const done = { job_id: jobId(url), upload_url: url, resumed_from: started?.resumed_from ?? 0, size }
+        const forget = storageKey && options.urlStorage?.removeUpload(storageKey)
+        Promise.resolve(forget).then(
+          () => resolve(done),
+          () => resolve(done), // a stale entry is harmless: resuming a finished upload finds it done
+        )
       },
       onError(error) {
         settle()
@@ -126,7 +145,10 @@ export function tusUpload(
     const begin = async () => {
       if (options.urlStorage) {
         const [previous] = await upload.findPreviousUploads()
-        if (previous) upload.resumeFromPreviousUpload(previous)
+        if (previous) {
+          storageKey = previous.urlStorageKey
+          upload.resumeFromPreviousUpload(previous)
+        }
       }
       upload.start()
     }
@@ -137,11 +159,30 @@ export function tusUpload(
   })
 }
 
-/** tus-js-client's error as the API's: the response's `{ error, message }`, or unreachable. */
+/** `storage`, telling `onKey` the key of each entry it adds. */
+function keyTelling(storage: tus.UrlStorage, onKey: (key: string) => void): tus.UrlStorage {
+  return {
+    findAllUploads: () => storage.findAllUploads(),
+    findUploadsByFingerprint: (fingerprint) => storage.findUploadsByFingerprint(fingerprint),
+    removeUpload: (key) => storage.removeUpload(key),
+    async addUpload(fingerprint, entry) {
+      const key = await storage.addUpload(fingerprint, entry)
+      onKey(key)
+      return key
+    },
+  }
+}
+
+/**
+ * tus-js-client's error as the API's: the response's `{ error, message }`; unreachable for a
+ * socket's error (Node's carry a code, ECONNREFUSED and the like); anything else as it is.
+ */
 function toVppError(error: Error, endpoint: string): Error {
   const detailed = error as tus.DetailedError
   const res = detailed.originalResponse
   if (res) return VppError.fromBody(res.getStatus(), res.getBody())
-  if (detailed.originalRequest) return VppError.unreachable(endpoint, detailed.causingError ?? error)
+  const cause = detailed.causingError as (Error & { code?: unknown }) | null | undefined
+  if (detailed.originalRequest && typeof cause?.code === 'string')
+    return VppError.unreachable(endpoint, cause)
   return error
 }
