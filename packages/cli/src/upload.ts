@@ -69,6 +69,9 @@ async function uploadFile(
         chunkSize,
         signal,
         urlStorage: new FileUrlStorage(config.uploadsFile),
+        onRetry(attempt, error) {
+          reporter.note(`${error.message}; trying again (${attempt})`)
+        },
         onStart(start) {
           from = start.resumed_from
           startedAt = performance.now()
