@@ -77,9 +77,11 @@ async function uploadFile(
           startedAt = performance.now()
           meter.add(from)
           reporter.note(
-            from > 0
-              ? `resuming the upload of ${path} as job ${start.job_id} at ${formatBytes(from)} of ${formatBytes(info.size)}`
-              : `uploading ${path} (${formatBytes(info.size)}) as job ${start.job_id}`,
+            from >= info.size
+              ? `${path} was uploaded already, as job ${start.job_id}`
+              : from > 0
+                ? `resuming the upload of ${path} as job ${start.job_id} at ${formatBytes(from)} of ${formatBytes(info.size)}`
+                : `uploading ${path} (${formatBytes(info.size)}) as job ${start.job_id}`,
           )
         },
       },
