@@ -1,0 +1,131 @@
+import { VppError } from './client-error.ts'
+import { type EventsOptions, followJobEvents } from './job-events.ts'
+import type {
+  CancelResponse,
+  DlqList,
+  Job,
+  JobOptions,
+  JobPage,
+  JobStatus,
+  JobStreamEvent,
+  RetryResponse,
+  Stats,
+  UploadResponse,
+} from './types.ts'
+import { tusUpload, type UploadOptions, type UploadProgress, type UploadResult } from './upload.ts'
+import type { UploadSource } from './upload-sources.ts'
+
+export interface ClientOptions {
+  /** The ingest service, e.g. http://localhost:8000. */
+  ingestUrl: string
+  /** The status service, e.g. http://localhost:8001. */
+  statusUrl: string
+  /** Sent as `Authorization: Bearer …` to both, when the pipeline has API keys. */
+  apiKey?: string
+  /** Another fetch (a test's, one with a proxy); default: the global one. */
+  fetch?: typeof fetch
+}
+
+export interface VppClient {
+  /** A resumable upload (tus) of a file, Blob, bytes or stream; resolves once the job is queued. */
+  upload(
+    source: UploadSource,
+    options?: UploadOptions,
+    onProgress?: (progress: UploadProgress) => void,
+  ): Promise<UploadResult>
+  /** `POST /upload-url`: the transcoder downloads `url`. */
+  importUrl(url: string, options?: JobOptions): Promise<UploadResponse>
+  /** `GET /jobs`, newest first, one page. */
+  jobs(query?: { status?: JobStatus; limit?: number; cursor?: string }): Promise<JobPage>
+  job(id: string): Promise<Job>
+  cancel(id: string): Promise<CancelResponse>
+  /** `DELETE /jobs/{id}`: the job, its outputs and its dead letter. */
+  delete(id: string): Promise<void>
+  /** `GET /dlq`, oldest first (admin keys only, when keys are on). */
+  dlq(query?: { limit?: number; after?: string }): Promise<DlqList>
+  retryDeadLetter(messageId: string): Promise<RetryResponse>
+  discardDeadLetter(messageId: string): Promise<void>
+  stats(): Promise<Stats>
+  /** The job's events from its first (or after `lastEventId`) to its final one, resumed across dropped connections. */
+  events(jobId: string, options?: EventsOptions): AsyncGenerator<JobStreamEvent, void, undefined>
+}
+
+/**
+ * The one client of the pipeline's API, for the console and the CLI alike: fetch, web streams
+ * and tus-js-client only, so it runs in browsers, Node, Bun and Deno. Every method answers the
+ * shared zod-inferred types or throws a VppError carrying the server's `{ error, message }`.
+ */
+export function createClient(options: ClientOptions): VppClient {
+  const ingest = options.ingestUrl.replace(/\/+$/, '')
+  const status = options.statusUrl.replace(/\/+$/, '')
+  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis)
+  const auth: Record<string, string> = options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : {}
+
+  const send = async (url: string, init: RequestInit = {}): Promise<Response> => {
+    try {
+      return await doFetch(url, {
+        ...init,
+        headers: { ...auth, ...(init.headers as Record<string, string>) },
+      })
+    } catch (error) {
+      if (init.signal?.aborted) throw error
+      throw VppError.unreachable(url, error)
+    }
+  }
+  /** The answer's JSON, or its error thrown. */
+  const call = async <T>(url: string, init?: RequestInit): Promise<T> => {
+    const res = await send(url, init)
+    if (!res.ok) throw await VppError.fromResponse(res)
+    if (res.status === 204) return undefined as T
+    return (await res.json()) as T
+  }
+  const query = (params: Record<string, string | number | undefined>) => {
+    const search = new URLSearchParams()
+    for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value))
+    const text = search.toString()
+    return text ? `?${text}` : ''
+  }
+  const path = (id: string) => encodeURIComponent(id)
+
+  return {
+    upload: (source, uploadOptions = {}, onProgress) =>
+      tusUpload(source, uploadOptions, `${ingest}/uploads`, auth, onProgress),
+
+    importUrl: (url, job = {}) =>
+      call(`${ingest}/upload-url`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          ...(job.idempotencyKey ? { 'Idempotency-Key': job.idempotencyKey } : {}),
+        },
+        body: JSON.stringify({
+          url,
+          profiles: job.profiles,
+          metadata: job.metadata,
+          callback_url: job.callbackUrl,
+        }),
+      }),
+
+    jobs: (q = {}) => call(`${status}/jobs${query(q)}`),
+    job: (id) => call(`${status}/jobs/${path(id)}`),
+    cancel: (id) => call(`${status}/jobs/${path(id)}/cancel`, { method: 'POST' }),
+    delete: (id) => call(`${status}/jobs/${path(id)}`, { method: 'DELETE' }),
+    dlq: (q = {}) => call(`${status}/dlq${query(q)}`),
+    retryDeadLetter: (id) => call(`${status}/dlq/${path(id)}/retry`, { method: 'POST' }),
+    discardDeadLetter: (id) => call(`${status}/dlq/${path(id)}`, { method: 'DELETE' }),
+    stats: () => call(`${status}/stats`),
+
+    events: (jobId, eventOptions = {}) =>
+      followJobEvents(
+        (lastEventId, signal) =>
+          send(`${status}/jobs/${path(jobId)}/events`, {
+            headers: {
+              Accept: 'text/event-stream',
+              ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}),
+            },
+            signal,
+          }),
+        eventOptions,
+      ),
+  }
+}
