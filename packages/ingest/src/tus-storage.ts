@@ -36,6 +36,15 @@ export function tusStorage(
         }
       },
       forget: (storeId) => unlink(join(directory, `${storeId}.json`)).catch(() => {}),
+      // @tus/file-store does not flush: the finished file is fsynced here.
+      async persist(storeId) {
+        const file = await open(join(directory, storeId), 'r+')
+        try {
+          await file.sync()
+        } finally {
+          await file.close()
+        }
+      },
       locker: options.locker,
       expiryMs: options.expiryMs,
     }
@@ -63,6 +72,8 @@ export function tusStorage(
         .send(new DeleteObjectCommand({ Bucket: bucket, Key: `${storeId}.info` }))
         .catch(() => {})
     },
+    // A completed multipart upload is stored durably by S3 before it answers.
+    persist: async () => {},
     locker: options.locker,
     expiryMs: options.expiryMs,
   }

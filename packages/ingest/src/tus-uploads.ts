@@ -27,6 +27,8 @@ export interface TusStorage {
   storedHead(storeId: string, length: number): Promise<Uint8Array>
   /** Drop the data store's own record of a finished upload (its `.json` / `.info`); the file stays. */
   forget(storeId: string): Promise<void>
+  /** Make a finished upload durable before its job exists (fsync a local file; S3 is already). */
+  persist(storeId: string): Promise<void>
   /** The lock shared by every replica (Redis); default: in this process only. */
   locker?: Locker
   /** UPLOAD_EXPIRY_HOURS, in ms: an upload not finished by then is removed. */
@@ -185,6 +187,8 @@ export function mountTus(
       ctx.store.client.hGetAll(pendingKey(jobId)),
     )) as Partial<Pending>
     if (!(await ctx.store.exists(jobId))) {
+      // Accepted means kept: the bytes reach the disk before the job is queued (as multipart's do).
+      await storage.persist(upload.id)
       await ctx.enqueue({
         id: jobId,
         filename: pending.filename ?? 'upload',
