@@ -3,8 +3,10 @@
  * completed, and every job's events resumed with Last-Event-ID, exactly. Real HTTP, real Redis,
  * real ffmpeg.
  */
+
+import { writeFile } from 'node:fs/promises'
 import { createLogger } from '@vpp/shared'
-import { makeClip, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
+import { makeClip, mp4Bytes, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
 import { startStatus, loadConfig as statusConfig } from '@vpp/status'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Pipeline, spawnService, startPipeline } from './harness.ts'
@@ -164,5 +166,28 @@ describe('closing the status service', () => {
     await status.close()
     await stream.ended
     expect(Date.now() - started).toBeLessThan(3000)
+  })
+})
+
+describe('a job retried from the dead-letter queue', () => {
+  it('has its own stream replay the old failure and go on to its new end', async () => {
+    const poison = `${dir.path}/poison.mp4`
+    await writeFile(poison, mp4Bytes(50_000))
+    const id = await pipeline.upload(poison)
+    await pipeline.waitFor(id, ['failed'], 30_000)
+    const dlq = (await (await fetch(`${pipeline.status}/dlq`)).json()) as {
+      entries: Array<{ message_id: string; job_id: string }>
+    }
+    const entry = dlq.entries.find((e) => e.job_id === id)
+    expect(
+      (await fetch(`${pipeline.status}/dlq/${entry?.message_id}/retry`, { method: 'POST' })).status,
+    ).toBe(202)
+    const sse = openSse(`${pipeline.status}/jobs/${id}/events`)
+    await sse.ended
+    const types = sse.events.map((e) => e.event)
+    // The first failure, the retry, then the second failure: the stream ends at the last one.
+    expect(types.filter((t) => t === 'job.failed')).toHaveLength(2)
+    expect(types.indexOf('job.queued', 1)).toBeGreaterThan(types.indexOf('job.failed'))
+    expect(types.at(-1)).toBe('job.failed')
   })
 })

@@ -2,6 +2,7 @@ import {
   type AccessEnv,
   AppError,
   apiKeyAuth,
+  compareIds,
   createHttpMetrics,
   EVENT_ID,
   FINAL_EVENTS,
@@ -230,7 +231,7 @@ export function createApp(deps: StatusDeps) {
         wants: (event: JobEvent) => boolean
         from?: string
         inclusive?: boolean
-        endAfter?: (event: JobEvent) => boolean
+        endAfter?: (event: JobEvent) => boolean | Promise<boolean>
         endedAlready?: boolean
       },
     ) =>
@@ -251,7 +252,7 @@ export function createApp(deps: StatusDeps) {
               if (stream.aborted || stream.closed || ended) return
               await stream.write(await frameOf(event))
               waiting--
-              if (options.endAfter?.(event)) {
+              if (await options.endAfter?.(event)) {
                 ended = true
                 finish()
               }
@@ -293,7 +294,12 @@ export function createApp(deps: StatusDeps) {
         wants: (event) => event.job_id === id,
         from: first,
         inclusive: after === undefined,
-        endAfter: (event) => FINAL_EVENTS.has(event.type),
+        // The job's last final event ends it, not an earlier failure a dead-letter retry undid.
+        endAfter: async (event) => {
+          if (!FINAL_EVENTS.has(event.type)) return false
+          const last = event.type === 'job.deleted' ? null : await deps.store.lastEvent(id)
+          return last === null || compareIds(event.id, last) >= 0
+        },
         endedAlready: FINAL_STATUSES.includes(job.status),
       })
     })

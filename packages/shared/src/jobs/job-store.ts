@@ -124,6 +124,11 @@ export class JobStore {
     return this.redis.call(this.client.hGet(this.keys.job(id), 'first_event'))
   }
 
+  /** The id of job `id`'s latest event (null: no such job, or none recorded). */
+  async lastEvent(id: string): Promise<string | null> {
+    return this.redis.call(this.client.hGet(this.keys.job(id), 'last_event'))
+  }
+
   /** Whether job `id` exists and `viewer` may see it (one round trip, the record not read). */
   async visible(id: string, viewer?: Viewer): Promise<boolean> {
     if (!viewer || viewer.admin) return this.exists(id)

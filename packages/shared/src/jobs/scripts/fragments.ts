@@ -108,8 +108,10 @@ local function move_status(counts_key, job_key, from, to)
     end
   end
   local event = job_event(counts_key, job_key, 'job.' .. to, to)
-  -- Where the job's own event stream starts (GET /jobs/{id}/events replays from here).
+  -- Where the job's own event stream starts (GET /jobs/{id}/events replays from here), and its
+  -- latest state change (a replayed failure that a dead-letter retry undid does not end it).
   if not from then redis.call('HSET', job_key, 'first_event', event) end
+  redis.call('HSET', job_key, 'last_event', event)
 end`,
 
   /** Queue a job: a stream entry naming it, the entry -> job mapping, the entry on the record. */
