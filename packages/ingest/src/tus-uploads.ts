@@ -16,6 +16,7 @@ import {
   SNIFF_BYTES,
 } from '@vpp/shared'
 import type { Context, Hono, MiddlewareHandler } from 'hono'
+import { tusCreateDoc, tusDeleteDoc, tusGetDoc, tusOffsetDoc, tusOptionsDoc, tusPatchDoc } from './openapi.ts'
 
 /** What the tus routes store uploads with: the backend's tus data store, and its bookkeeping. */
 export interface TusStorage {
@@ -228,8 +229,11 @@ export function mountTus(
     return response
   }
 
-  app.on(['POST', 'OPTIONS'], '/uploads', limits, async (c) => {
-    if (c.req.method === 'OPTIONS') return server.handleWeb(c.req.raw)
+  /** tus discovery (and CORS preflight), answered by tus itself. */
+  const options = (c: Context<AccessEnv>) => server.handleWeb(c.req.raw)
+  app.options('/uploads', tusOptionsDoc, limits, options)
+
+  app.post('/uploads', tusCreateDoc, limits, async (c) => {
     if (c.req.header('upload-defer-length') !== undefined) {
       throw new AppError(
         'defer_length_unsupported',
@@ -259,9 +263,9 @@ export function mountTus(
     return handle(c, { owner: c.get('apiClient'), client, idempotency })
   })
 
-  app.on(['HEAD', 'PATCH', 'DELETE', 'OPTIONS', 'GET'], '/uploads/:id', limits, async (c) => {
-    const id = c.req.param('id')
-    if (c.req.method === 'OPTIONS') return server.handleWeb(c.req.raw)
+  /** HEAD, PATCH, DELETE (and GET) of an upload: ours to check first, then tus's. */
+  const existing = async (c: Context<AccessEnv>) => {
+    const id = c.req.param('id') ?? ''
     if (!JOB_ID_PATTERN.test(id)) throw new AppError('not_found', `No upload ${id}`, 404)
     // Another key's upload is as absent as a missing one.
     const [owner, done, size] = await ctx.store.redis.call(
@@ -284,7 +288,14 @@ export function mountTus(
       throw new AppError('upload_finished', `Upload ${id} is complete and is job ${id} now`, 409)
     }
     return handle(c, { owner: owner || undefined, client: ctx.clientOf(c) })
-  })
+  }
+  // One registration per method, each with its own description. (Hono answers HEAD with the GET
+  // route, the same handler: the HEAD one is there for its description.)
+  app.on('HEAD', '/uploads/:id', tusOffsetDoc, limits, existing)
+  app.patch('/uploads/:id', tusPatchDoc, limits, existing)
+  app.delete('/uploads/:id', tusDeleteDoc, limits, existing)
+  app.get('/uploads/:id', tusGetDoc, limits, existing)
+  app.options('/uploads/:id', tusOptionsDoc, limits, options)
 
   return { server }
 }
