@@ -94,6 +94,20 @@ const TUS_CODES: Record<number, string> = {
   423: 'upload_locked',
   460: 'checksum_mismatch',
 }
+/** A tus error text as the API's `{ error, message }`. */
+const tusError = (status: number, text: string) => ({
+  error: TUS_CODES[status] ?? 'internal_error',
+  message: text.trim() || 'Upload failed',
+})
+/** An error body that is ours already, or null. */
+const parsed = (text: string): { error: string } | null => {
+  try {
+    const body = JSON.parse(text) as { error?: unknown }
+    return typeof body?.error === 'string' ? { error: body.error } : null
+  } catch {
+    return null
+  }
+}
 
 /**
  * tus 1.0 resumable uploads at `/uploads` (core, creation, creation-with-upload, termination,
@@ -172,7 +186,8 @@ export function mountTus(
       const status = 'status_code' in error ? error.status_code : 500
       const body = 'body' in error ? error.body : String(error)
       if (body.startsWith('{')) return { status_code: status, body }
-      return jsonError(status, TUS_CODES[status] ?? 'internal_error', body.trim() || 'Upload failed')
+      const { error: code, message } = tusError(status, body)
+      return jsonError(status, code, message)
     },
   })
   server.on('POST_TERMINATE', (_req, _res, id: string) => {
@@ -218,15 +233,21 @@ export function mountTus(
       ctx.metrics.uploads.inc({ status: stopped })
       ctx.logger.info('resumable upload request ended early', { upload: c.req.path, reason: stopped })
     }
-    if (response.status >= 400) {
+    if (response.status < 400) return response
+    const text = await response.clone().text()
+    const refused = parsed(text)
+    ctx.metrics.uploads.inc({ status: refused?.error ?? 'internal_error' })
+    if (refused) {
       response.headers.set('Content-Type', 'application/json')
-      const refused = (await response
-        .clone()
-        .json()
-        .catch(() => null)) as { error?: string } | null
-      ctx.metrics.uploads.inc({ status: refused?.error ?? 'internal_error' })
+      return response
     }
-    return response
+    // tus's own answers to a request it will not read (no Tus-Resumable: 412; a malformed header:
+    // 400) bypass onResponseError: the API's error body instead of its text.
+    const body = JSON.stringify(tusError(response.status, text))
+    const headers = new Headers(response.headers)
+    headers.set('Content-Type', 'application/json')
+    headers.set('Content-Length', String(new TextEncoder().encode(body).byteLength))
+    return new Response(body, { status: response.status, headers })
   }
 
   /** tus discovery (and CORS preflight), answered by tus itself. */
