@@ -191,3 +191,22 @@ export function undescribedAnswers(doc: Json): string[] {
       .map(([status]) => `${where} ${status}`),
   )
 }
+
+/**
+ * What is wrong with the document's error answers: each must be `{ error, message }`
+ * (ErrorBody) with an example per code, every code one of `codes`; HEAD answers, and those of
+ * `bodiless` (`METHOD /path status`), carry no body.
+ */
+export function errorProblems(doc: Json, codes: ReadonlySet<string>, bodiless: string[] = []): string[] {
+  return errorAnswers(doc).flatMap((answer) => {
+    if (answer.method === 'head' || bodiless.includes(answer.where))
+      return answer.hasBody ? [`${answer.where}: has a body`] : []
+    const problems: string[] = []
+    if (JSON.stringify(answer.schema) !== '{"$ref":"#/components/schemas/ErrorBody"}')
+      problems.push(`${answer.where}: not an ErrorBody`)
+    if (answer.codes.length === 0) problems.push(`${answer.where}: no example`)
+    for (const code of answer.codes)
+      if (!codes.has(code)) problems.push(`${answer.where}: unknown code ${code}`)
+    return problems
+  })
+}
