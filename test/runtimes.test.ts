@@ -159,4 +159,21 @@ describe('ingest and status on Bun and Deno', () => {
       expect(await (await fetch(`${status}/metrics`)).text()).toContain('processing_queue_size')
     }
   })
+
+  it('serves /openapi.json and /docs with its own Swagger UI files on every runtime', async () => {
+    for (const service of [urls.ingestBun, urls.ingestDeno, urls.statusBun, urls.statusDeno]) {
+      const doc = await (await fetch(`${service}/openapi.json`)).json()
+      expect(doc.openapi, service).toBe('3.1.0')
+      const page = await fetch(`${service}/docs`)
+      expect(page.status, service).toBe(200)
+      expect(await page.text()).toContain('src="docs/swagger-ui-bundle.js"')
+      for (const file of ['swagger-ui-bundle.js', 'swagger-ui.css']) {
+        // fetch asks for gzip and decodes it: the bytes are the package's file either way.
+        const res = await fetch(`${service}/docs/${file}`)
+        expect(res.status, `${service} ${file}`).toBe(200)
+        expect(res.headers.get('content-encoding'), `${service} ${file}`).toBe('gzip')
+        expect((await res.text()).length, `${service} ${file}`).toBeGreaterThan(100_000)
+      }
+    }
+  })
 })

@@ -10,6 +10,7 @@ import {
   clientOf,
   createHttpMetrics,
   filenameFromUrl,
+  healthzDoc,
   hostOf,
   type IngestMetrics,
   isIpLiteral,
@@ -22,7 +23,9 @@ import {
   jsonErrorHandler,
   jsonNotFound,
   type Logger,
+  metricsDoc,
   metricsResponse,
+  mountApiDocs,
   observeRequests,
   PROFILES,
   RateLimiter,
@@ -36,6 +39,7 @@ import {
 import { type Context, Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { Registry } from 'prom-client'
+import { INGEST_API, uploadDoc, uploadUrlDoc } from './openapi.ts'
 import { fileTooLarge, receiveUpload, uploadTimeout } from './receive-upload.ts'
 import { mountTus, type TusStorage } from './tus-uploads.ts'
 
@@ -225,7 +229,7 @@ export function createApp(deps: IngestDeps) {
   app.use(observeRequests(deps.logger, createHttpMetrics(deps.registry)))
   if (deps.apiKeys?.length || deps.adminKeys?.length) app.use(apiKeyAuth(deps.apiKeys ?? [], deps.adminKeys))
 
-  app.post('/upload', upload, async (c) => {
+  app.post('/upload', uploadDoc, upload, async (c) => {
     if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('multipart/form-data')) {
       throw new AppError('bad_request', 'Expected a multipart/form-data body with a "file" field', 400)
     }
@@ -264,6 +268,7 @@ export function createApp(deps: IngestDeps) {
 
   app.post(
     '/upload-url',
+    uploadUrlDoc,
     small,
     zValidator('json', UploadUrlRequestSchema, (result) => {
       if (!result.success) throw new AppError('bad_request', zodMessage(result.error), 400)
@@ -319,8 +324,9 @@ export function createApp(deps: IngestDeps) {
     )
   }
 
-  app.get('/healthz', small, (c) => redisHealth(c, deps.store.client))
-  app.get('/metrics', small, () => metricsResponse(deps.registry))
+  app.get('/healthz', healthzDoc, small, (c) => redisHealth(c, deps.store.client))
+  app.get('/metrics', metricsDoc, small, () => metricsResponse(deps.registry))
+  mountApiDocs(app, INGEST_API, small)
 
   return app
 }

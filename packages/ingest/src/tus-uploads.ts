@@ -16,6 +16,7 @@ import {
   SNIFF_BYTES,
 } from '@vpp/shared'
 import type { Context, Hono, MiddlewareHandler } from 'hono'
+import { tusCreateDoc, tusDeleteDoc, tusGetDoc, tusOffsetDoc, tusOptionsDoc, tusPatchDoc } from './openapi.ts'
 
 /** What the tus routes store uploads with: the backend's tus data store, and its bookkeeping. */
 export interface TusStorage {
@@ -95,6 +96,20 @@ const TUS_CODES: Record<number, string> = {
   423: 'upload_locked',
   460: 'checksum_mismatch',
 }
+/** A tus error text as the API's `{ error, message }`. */
+const tusError = (status: number, text: string) => ({
+  error: TUS_CODES[status] ?? 'internal_error',
+  message: text.trim() || 'Upload failed',
+})
+/** An error body that is ours already, or null. */
+const parsed = (text: string): { error: string } | null => {
+  try {
+    const body = JSON.parse(text) as { error?: unknown }
+    return typeof body?.error === 'string' ? { error: body.error } : null
+  } catch {
+    return null
+  }
+}
 
 /**
  * tus 1.0 resumable uploads at `/uploads` (core, creation, creation-with-upload, termination,
@@ -173,7 +188,8 @@ export function mountTus(
       const status = 'status_code' in error ? error.status_code : 500
       const body = 'body' in error ? error.body : String(error)
       if (body.startsWith('{')) return { status_code: status, body }
-      return jsonError(status, TUS_CODES[status] ?? 'internal_error', body.trim() || 'Upload failed')
+      const { error: code, message } = tusError(status, body)
+      return jsonError(status, code, message)
     },
   })
   server.on('POST_TERMINATE', (_req, _res, id: string) => {
@@ -221,19 +237,28 @@ export function mountTus(
       ctx.metrics.uploads.inc({ status: stopped })
       ctx.logger.info('resumable upload request ended early', { upload: c.req.path, reason: stopped })
     }
-    if (response.status >= 400) {
+    if (response.status < 400) return response
+    const text = await response.clone().text()
+    const refused = parsed(text)
+    ctx.metrics.uploads.inc({ status: refused?.error ?? 'internal_error' })
+    if (refused) {
       response.headers.set('Content-Type', 'application/json')
-      const refused = (await response
-        .clone()
-        .json()
-        .catch(() => null)) as { error?: string } | null
-      ctx.metrics.uploads.inc({ status: refused?.error ?? 'internal_error' })
+      return response
     }
-    return response
+    // tus's own answers to a request it will not read (no Tus-Resumable: 412; a malformed header:
+    // 400) bypass onResponseError: the API's error body instead of its text.
+    const body = JSON.stringify(tusError(response.status, text))
+    const headers = new Headers(response.headers)
+    headers.set('Content-Type', 'application/json')
+    headers.set('Content-Length', String(new TextEncoder().encode(body).byteLength))
+    return new Response(body, { status: response.status, headers })
   }
 
-  app.on(['POST', 'OPTIONS'], '/uploads', limits, async (c) => {
-    if (c.req.method === 'OPTIONS') return server.handleWeb(c.req.raw)
+  /** tus discovery (and CORS preflight), answered by tus itself. */
+  const options = (c: Context<AccessEnv>) => server.handleWeb(c.req.raw)
+  app.options('/uploads', tusOptionsDoc, limits, options)
+
+  app.post('/uploads', tusCreateDoc, limits, async (c) => {
     if (c.req.header('upload-defer-length') !== undefined) {
       throw new AppError(
         'defer_length_unsupported',
@@ -263,9 +288,9 @@ export function mountTus(
     return handle(c, { owner: c.get('apiClient'), client, idempotency })
   })
 
-  app.on(['HEAD', 'PATCH', 'DELETE', 'OPTIONS', 'GET'], '/uploads/:id', limits, async (c) => {
-    const id = c.req.param('id')
-    if (c.req.method === 'OPTIONS') return server.handleWeb(c.req.raw)
+  /** HEAD, PATCH, DELETE (and GET) of an upload: ours to check first, then tus's. */
+  const existing = async (c: Context<AccessEnv>) => {
+    const id = c.req.param('id') ?? ''
     if (!JOB_ID_PATTERN.test(id)) throw new AppError('not_found', `No upload ${id}`, 404)
     // Another key's upload is as absent as a missing one.
     const [owner, done, size] = await ctx.store.redis.call(
@@ -288,7 +313,14 @@ export function mountTus(
       throw new AppError('upload_finished', `Upload ${id} is complete and is job ${id} now`, 409)
     }
     return handle(c, { owner: owner || undefined, client: ctx.clientOf(c) })
-  })
+  }
+  // One registration per method, each with its own description. (Hono answers HEAD with the GET
+  // route, the same handler: the HEAD one is there for its description.)
+  app.on('HEAD', '/uploads/:id', tusOffsetDoc, limits, existing)
+  app.patch('/uploads/:id', tusPatchDoc, limits, existing)
+  app.delete('/uploads/:id', tusDeleteDoc, limits, existing)
+  app.get('/uploads/:id', tusGetDoc, limits, existing)
+  app.options('/uploads/:id', tusOptionsDoc, limits, options)
 
   return { server }
 }

@@ -2,11 +2,14 @@ import {
   type AccessEnv,
   AppError,
   apiKeyAuth,
+  type CancelResponse,
   compareIds,
   createHttpMetrics,
+  type DlqRetryResponse,
   EVENT_ID,
   FINAL_EVENTS,
   FINAL_STATUSES,
+  healthzDoc,
   isOutputName,
   JOB_ID_PATTERN,
   JOB_STATUSES,
@@ -17,7 +20,9 @@ import {
   jsonErrorHandler,
   jsonNotFound,
   type Logger,
+  metricsDoc,
   metricsResponse,
+  mountApiDocs,
   NO_BODY_LIMIT,
   observeRequests,
   redisHealth,
@@ -30,6 +35,22 @@ import { streamSSE } from 'hono/streaming'
 import type { Registry } from 'prom-client'
 import { type EventHub, OrderedFeed } from './event-hub.ts'
 import { MEDIA_TOKEN, type MediaSigner } from './media-token.ts'
+import {
+  cancelJobDoc,
+  deleteJobDoc,
+  deliveriesDoc,
+  dlqDeleteDoc,
+  dlqDoc,
+  dlqRetryDoc,
+  eventsDoc,
+  getJobDoc,
+  jobEventsDoc,
+  listJobsDoc,
+  mediaDoc,
+  mediaHeadDoc,
+  STATUS_API,
+  statsDoc,
+} from './openapi.ts'
 import { type DirectUrl, Presenter } from './presenter.ts'
 
 export interface StatusDeps {
@@ -114,7 +135,7 @@ export function createApp(deps: StatusDeps) {
   const present = (job: Job) => presenter.job(job)
 
   /** `?status=` (one of the statuses), `?limit=` (1-100, default 20), `?cursor=` from the last page. */
-  app.get('/jobs', async (c) => {
+  app.get('/jobs', listJobsDoc, async (c) => {
     const status = c.req.query('status')
     const limit = Number(c.req.query('limit') ?? 20)
     const cursor = c.req.query('cursor')
@@ -136,7 +157,7 @@ export function createApp(deps: StatusDeps) {
     return c.json({ jobs: await Promise.all(page.jobs.map(present)), next_cursor: page.nextCursor })
   })
 
-  app.get('/jobs/:job_id', async (c) => {
+  app.get('/jobs/:job_id', getJobDoc, async (c) => {
     const id = c.req.param('job_id')
     // Anything that cannot name a job is not looked up.
     const job = JOB_ID_PATTERN.test(id) ? await deps.store.get(id, viewerOf(c)) : null
@@ -153,7 +174,7 @@ export function createApp(deps: StatusDeps) {
      * (signed: what job records give out when keys are on). Names are checked after decoding (Hono
      * decodes params): %2e%2e and %2F are caught here.
      */
-    app.on(['GET', 'HEAD'], '/media/:first/:rest{.+}', async (c, next) => {
+    const media: MiddlewareHandler<StatusEnv, '/media/:first/:rest{.+}'> = async (c, next) => {
       const first = c.req.param('first')
       let id = first
       let file = c.req.param('rest')
@@ -183,7 +204,10 @@ export function createApp(deps: StatusDeps) {
       const response = await serve(c, next)
       if (!response) throw mediaNotFound(c.req.path)
       return response
-    })
+    }
+    app.get('/media/:first/:rest{.+}', mediaDoc, media)
+    // Hono answers HEAD with the GET route (the same handler): this one is there for its description.
+    app.on('HEAD', '/media/:first/:rest{.+}', mediaHeadDoc, media)
   }
 
   if (deps.events) {
@@ -284,7 +308,7 @@ export function createApp(deps: StatusDeps) {
       })
 
     /** One job's events, from its first (or after Last-Event-ID); ends after its final event. */
-    app.get('/jobs/:job_id/events', async (c) => {
+    app.get('/jobs/:job_id/events', jobEventsDoc, async (c) => {
       const id = c.req.param('job_id')
       const after = lastEventId(c)
       const job = JOB_ID_PATTERN.test(id) ? await deps.store.get(id, viewerOf(c)) : null
@@ -305,7 +329,7 @@ export function createApp(deps: StatusDeps) {
     })
 
     /** Every job's events the caller may see, from now (or after Last-Event-ID). */
-    app.get('/events', async (c) => {
+    app.get('/events', eventsDoc, async (c) => {
       const viewer = viewerOf(c)
       return eventStream(c, {
         wants: (event) => !viewer || viewer.admin || event.client === viewer.client,
@@ -315,7 +339,7 @@ export function createApp(deps: StatusDeps) {
   }
 
   /** The job's webhook delivery attempts, oldest first (the last 100). */
-  app.get('/jobs/:job_id/deliveries', async (c) => {
+  app.get('/jobs/:job_id/deliveries', deliveriesDoc, async (c) => {
     const id = c.req.param('job_id')
     await visibleJob(c, id)
     const entries = await deps.store.redis.call(
@@ -324,7 +348,7 @@ export function createApp(deps: StatusDeps) {
     return c.json({ deliveries: entries.map((entry) => JSON.parse(entry)) })
   })
 
-  app.delete('/jobs/:job_id', async (c) => {
+  app.delete('/jobs/:job_id', deleteJobDoc, async (c) => {
     const id = c.req.param('job_id')
     await visibleJob(c, id)
     const before = await deps.store.delete(id)
@@ -333,7 +357,7 @@ export function createApp(deps: StatusDeps) {
     return c.body(null, 204)
   })
 
-  app.post('/jobs/:job_id/cancel', async (c) => {
+  app.post('/jobs/:job_id/cancel', cancelJobDoc, async (c) => {
     const id = c.req.param('job_id')
     await visibleJob(c, id)
     const before = await deps.store.cancel(id, now())
@@ -342,16 +366,16 @@ export function createApp(deps: StatusDeps) {
       throw new AppError('job_finished', `Job ${id} is already ${before}; it cannot be canceled`, 409)
     }
     if (before !== 'canceled') deps.logger.info('job canceled', { job_id: id, status_before: before })
-    return c.json({ job_id: id, status: 'canceled' }, 202)
+    return c.json({ job_id: id, status: 'canceled' } satisfies CancelResponse, 202)
   })
 
   app.use('/stats', adminOnly)
   app.use('/dlq', adminOnly)
   app.use('/dlq/*', adminOnly)
-  app.get('/stats', async (c) => c.json(await deps.store.stats.read(now())))
+  app.get('/stats', statsDoc, async (c) => c.json(await deps.store.stats.read(now())))
 
   /** `?limit=` (1-1000, default 100) entries, oldest first; `?after=<message_id>` for the next page. */
-  app.get('/dlq', async (c) => {
+  app.get('/dlq', dlqDoc, async (c) => {
     const limit = Number(c.req.query('limit') ?? 100)
     const after = c.req.query('after')
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
@@ -363,23 +387,31 @@ export function createApp(deps: StatusDeps) {
     return c.json(await deps.store.deadLetters.list(limit, after))
   })
 
-  app.post('/dlq/:message_id/retry', async (c) => {
+  app.post('/dlq/:message_id/retry', dlqRetryDoc, async (c) => {
     const id = c.req.param('message_id')
     const jobId = MESSAGE_ID.test(id) ? await deps.store.deadLetters.retry(id, now()) : null
     if (!jobId) throw deadLetterNotFound(id)
     deps.logger.info('dead-lettered job queued again', { job_id: jobId, message_id: id })
-    return c.json({ job_id: jobId, status: 'queued', message: 'Job queued for another attempt' }, 202)
+    return c.json(
+      {
+        job_id: jobId,
+        status: 'queued',
+        message: 'Job queued for another attempt',
+      } satisfies DlqRetryResponse,
+      202,
+    )
   })
 
-  app.delete('/dlq/:message_id', async (c) => {
+  app.delete('/dlq/:message_id', dlqDeleteDoc, async (c) => {
     const id = c.req.param('message_id')
     if (!MESSAGE_ID.test(id) || !(await deps.store.deadLetters.delete(id))) throw deadLetterNotFound(id)
     deps.logger.info('dead-letter entry discarded', { message_id: id })
     return c.body(null, 204)
   })
 
-  app.get('/healthz', (c) => redisHealth(c, deps.store.client))
-  app.get('/metrics', () => metricsResponse(deps.registry))
+  app.get('/healthz', healthzDoc, (c) => redisHealth(c, deps.store.client))
+  app.get('/metrics', metricsDoc, () => metricsResponse(deps.registry))
+  mountApiDocs(app, STATUS_API)
 
   return app
 }

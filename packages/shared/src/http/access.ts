@@ -11,8 +11,15 @@ import type { RedisKeys } from '../redis/redis-keys.ts'
  */
 export type AccessEnv = { Variables: { apiClient?: string; apiAdmin?: boolean } }
 
-/** Routes that stay open when API keys are required: probes and scrapers carry no key. */
-export const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/metrics'])
+/**
+ * Routes that stay open when API keys are required: probes and scrapers carry no key, and the
+ * API reference (`/openapi.json`, `/docs` and its files) is public, as Mux's and Cloudflare's
+ * are: it tells how to send a key, and nothing a key guards.
+ */
+export const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/metrics', '/openapi.json', '/docs'])
+
+/** Whether `path` is one of OPEN_PATHS or a file of the reference page (`/docs/…`). */
+export const isOpenPath = (path: string) => OPEN_PATHS.has(path) || path.startsWith('/docs/')
 
 const problem = (error: string, message: string) => ({ error, message })
 
@@ -60,7 +67,7 @@ export function apiKeyAuth(
     invalidToken: { message: problem('unauthorized', 'The API key is not valid') },
   })
   return async (c, next) =>
-    OPEN_PATHS.has(c.req.path) || open(c as unknown as Context) ? next() : auth(c as unknown as Context, next)
+    isOpenPath(c.req.path) || open(c as unknown as Context) ? next() : auth(c as unknown as Context, next)
 }
 
 /** Too many requests: 429 with Retry-After. */

@@ -1,5 +1,15 @@
 import { z } from 'zod'
 import { AppError } from '../errors.ts'
+import {
+  DLQ_ENTRY_EXAMPLE,
+  DLQ_LIST_EXAMPLE,
+  ERROR_BODY_EXAMPLE,
+  JOB_EXAMPLE,
+  OUTPUT_EXAMPLE,
+  STATS_EXAMPLE,
+  UPLOAD_RESPONSE_EXAMPLE,
+  UPLOAD_URL_REQUEST_EXAMPLE,
+} from './examples.ts'
 
 /**
  * A job only moves forward: queued -> processing -> (retrying -> processing)* -> completed | failed,
@@ -24,36 +34,44 @@ export type JobStatus = z.infer<typeof JobStatusSchema>
 export const JobSourceSchema = z.enum(['upload', 'url'])
 export type JobSource = z.infer<typeof JobSourceSchema>
 
-/** One rendition on disk, as ffprobe describes it after the transcode. */
 /** Job ids name files, keys and routes: UUIDs in practice; letters, digits and dashes at most. */
 export const JOB_ID_PATTERN = /^[A-Za-z0-9-]{1,64}$/
 
-export const OutputSchema = z.object({
-  profile: z.string(),
-  /** A file path (local storage) or the object key (S3). */
-  path: z.string(),
-  /** Where to fetch it from (S3 storage). */
-  url: z.string().optional(),
-  width: z.number().int().positive(),
-  height: z.number().int().positive(),
-  /** Seconds; null for still images. */
-  duration: z.number().nonnegative().nullable(),
-  size_bytes: z.number().int().nonnegative(),
-  /** Bits per second over the whole file; null for still images. */
-  bitrate: z.number().int().nonnegative().nullable().default(null),
-  codec: z.string(),
-  /** The rungs of an HLS presentation (`hls`): each variant's rendition, size and peak bits per second. */
-  variants: z
-    .array(
-      z.object({
-        profile: z.string(),
-        width: z.number().int().positive(),
-        height: z.number().int().positive(),
-        bandwidth: z.number().int().nonnegative(),
-      }),
-    )
-    .optional(),
-})
+// Field descriptions are `.describe()`d rather than commented: the OpenAPI document shows them.
+
+/** One rendition on disk, as ffprobe describes it after the transcode. */
+export const OutputSchema = z
+  .object({
+    profile: z.string(),
+    path: z.string().describe('A file path (local storage) or the object key (S3)'),
+    url: z.string().optional().describe('Where to fetch it from (a /media URL, or S3)'),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    duration: z.number().nonnegative().nullable().describe('Seconds; null for still images'),
+    size_bytes: z.number().int().nonnegative(),
+    bitrate: z
+      .number()
+      .int()
+      .nonnegative()
+      .nullable()
+      .default(null)
+      .describe('Bits per second over the whole file; null for still images'),
+    codec: z.string(),
+    variants: z
+      .array(
+        z.object({
+          profile: z.string(),
+          width: z.number().int().positive(),
+          height: z.number().int().positive(),
+          bandwidth: z.number().int().nonnegative(),
+        }),
+      )
+      .optional()
+      .describe(
+        "The rungs of an HLS presentation (`hls`): each variant's rendition, size and peak bits per second",
+      ),
+  })
+  .meta({ id: 'Output', examples: [OUTPUT_EXAMPLE] })
 export type Output = z.infer<typeof OutputSchema>
 
 /** A profile not produced for this job, and why (e.g. it would upscale the source). */
@@ -61,67 +79,114 @@ export const SkippedSchema = z.object({ profile: z.string(), reason: z.string() 
 export type Skipped = z.infer<typeof SkippedSchema>
 
 /** A job as stored in Redis and returned by `GET /jobs/{job_id}`. */
-export const JobSchema = z.object({
-  job_id: z.string(),
-  filename: z.string(),
-  source: JobSourceSchema,
-  source_url: z.string().optional(),
-  status: JobStatusSchema,
-  /** The profiles asked for this job (a subset of the table); absent: every configured one. */
-  profiles: z.array(z.string()).optional(),
-  /** The caller's own data, stored and returned unchanged (1 KB of JSON at most). */
-  metadata: z.record(z.string(), z.unknown()).optional(),
-  /** Where this job's events are sent as webhooks (besides WEBHOOK_URLS). */
-  callback_url: z.string().optional(),
-  created_at: z.iso.datetime(),
-  updated_at: z.iso.datetime(),
-  attempts: z.number().int().nonnegative(),
-  /** The last error: why it failed, or why the last attempt did when it is `retrying`. */
-  error: z.string().optional(),
-  /** Stable code of that error (`url_not_allowed`, `download_timeout`, `invalid_input`, ...). */
-  error_code: z.string().optional(),
-  /** When a `retrying` job will be queued again. */
-  next_attempt_at: z.iso.datetime().optional(),
-  /** Percent of the transcode done (0-100) while processing; 100 once completed. */
-  progress: z.number().min(0).max(100).optional(),
-  /** Estimated seconds left, while processing. */
-  eta_seconds: z.number().int().nonnegative().optional(),
-  /** Published renditions; emptied when the job expires (its files are removed). */
-  outputs: z.array(OutputSchema),
-  /** When its outputs were removed (OUTPUT_RETENTION_DAYS after completion); present once `expired`. */
-  expired_at: z.iso.datetime().optional(),
-  /** Profiles not produced, with the reason; present once completed. */
-  skipped: z.array(SkippedSchema).optional(),
-  /** What a player needs, as URLs (null for what was not made); in the status API's answers. */
-  playback: z
-    .object({
-      hls: z.string().nullable(),
-      mp4: z.string().nullable(),
-      thumbnail: z.string().nullable(),
-      storyboard: z.string().nullable(),
-    })
-    .optional(),
-})
+export const JobSchema = z
+  .object({
+    job_id: z.string(),
+    filename: z.string(),
+    source: JobSourceSchema,
+    source_url: z.string().optional(),
+    status: JobStatusSchema,
+    profiles: z
+      .array(z.string())
+      .optional()
+      .describe('The profiles asked for this job (a subset of the table); absent: every configured one'),
+    metadata: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("The caller's own data, stored and returned unchanged (1 KB of JSON at most)"),
+    callback_url: z
+      .string()
+      .optional()
+      .describe("Where this job's events are sent as webhooks (besides WEBHOOK_URLS)"),
+    created_at: z.iso.datetime(),
+    updated_at: z.iso.datetime(),
+    attempts: z.number().int().nonnegative(),
+    error: z
+      .string()
+      .optional()
+      .describe('The last error: why it failed, or why the last attempt did when it is `retrying`'),
+    error_code: z
+      .string()
+      .optional()
+      .describe('Stable code of that error (`url_not_allowed`, `download_timeout`, `invalid_input`, ...)'),
+    next_attempt_at: z.iso.datetime().optional().describe('When a `retrying` job will be queued again'),
+    progress: z
+      .number()
+      .min(0)
+      .max(100)
+      .optional()
+      .describe('Percent of the transcode done (0-100) while processing; 100 once completed'),
+    eta_seconds: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe('Estimated seconds left, while processing'),
+    outputs: z
+      .array(OutputSchema)
+      .describe('Published renditions; emptied when the job expires (its files are removed)'),
+    expired_at: z.iso
+      .datetime()
+      .optional()
+      .describe(
+        'When its outputs were removed (OUTPUT_RETENTION_DAYS after completion); present once `expired`',
+      ),
+    skipped: z
+      .array(SkippedSchema)
+      .optional()
+      .describe('Profiles not produced, with the reason; present once completed'),
+    playback: z
+      .object({
+        hls: z.string().nullable(),
+        mp4: z.string().nullable(),
+        thumbnail: z.string().nullable(),
+        storyboard: z.string().nullable(),
+      })
+      .optional()
+      .describe("What a player needs, as URLs (null for what was not made); in the status API's answers"),
+  })
+  .meta({ id: 'Job', examples: [JOB_EXAMPLE] })
 export type Job = z.infer<typeof JobSchema>
 
 /** The 202 body of `POST /upload` and `POST /upload-url` (the seed's shape, exactly). */
-export const UploadResponseSchema = z.object({
-  job_id: z.string(),
-  filename: z.string(),
-  status: z.literal('queued'),
-  message: z.literal('Video uploaded and queued for processing'),
-  created_at: z.iso.datetime(),
-})
+export const UploadResponseSchema = z
+  .object({
+    job_id: z.string(),
+    filename: z.string(),
+    status: z.literal('queued'),
+    message: z.literal('Video uploaded and queued for processing'),
+    created_at: z.iso.datetime(),
+  })
+  .meta({ id: 'UploadResponse', examples: [UPLOAD_RESPONSE_EXAMPLE] })
 export type UploadResponse = z.infer<typeof UploadResponseSchema>
 
-export const UploadUrlRequestSchema = z.object({
-  url: z
-    .url({ protocol: /^https?$/, error: 'url must be an absolute http:// or https:// URL' })
-    .max(2048, 'url must be at most 2048 characters'),
-  profiles: z.array(z.string()).optional(),
-  metadata: z.unknown().optional(),
-  callback_url: z.unknown().optional(),
-})
+/**
+ * The body of `POST /upload-url`. `metadata` and `callback_url` are checked by jobOptions (for
+ * its messages), so zod takes anything there; their `meta` says in the OpenAPI document what
+ * jobOptions accepts.
+ */
+export const UploadUrlRequestSchema = z
+  .object({
+    url: z
+      .url({ protocol: /^https?$/, error: 'url must be an absolute http:// or https:// URL' })
+      .max(2048, 'url must be at most 2048 characters')
+      .describe('The video to import (http or https; the transcoder downloads it)'),
+    profiles: z
+      .array(z.string())
+      .optional()
+      .describe('A non-empty subset of the profile table; absent: every configured profile'),
+    metadata: z.unknown().optional().meta({
+      type: 'object',
+      description: 'Your own JSON object (1 KB of JSON at most), returned with the job',
+    }),
+    callback_url: z.unknown().optional().meta({
+      type: 'string',
+      format: 'uri',
+      maxLength: 2048,
+      description: "An http(s) URL on the public internet where this job's events go as webhooks",
+    }),
+  })
+  .meta({ id: 'UploadUrlRequest', examples: [UPLOAD_URL_REQUEST_EXAMPLE] })
 
 /** Per-job options of the create endpoints, checked. */
 export interface JobOptions {
@@ -187,32 +252,50 @@ export function jobOptions(
 const optionError = (message: string) => new AppError('bad_request', message, 400)
 export type UploadUrlRequest = z.infer<typeof UploadUrlRequestSchema>
 
-export const StatsSchema = z.object({
-  queue_depth: z.number().int().nonnegative(),
-  dlq_depth: z.number().int().nonnegative(),
-  total_jobs: z.number().int().nonnegative(),
-  jobs_by_status: z.partialRecord(JobStatusSchema, z.number().int().nonnegative()),
-  processing_rate_per_minute: z.number().nonnegative(),
-})
+export const StatsSchema = z
+  .object({
+    queue_depth: z.number().int().nonnegative().describe('Jobs waiting for a transcoder'),
+    dlq_depth: z.number().int().nonnegative().describe('Failed jobs in the dead-letter stream'),
+    total_jobs: z.number().int().nonnegative(),
+    jobs_by_status: z.partialRecord(JobStatusSchema, z.number().int().nonnegative()),
+    processing_rate_per_minute: z
+      .number()
+      .nonnegative()
+      .describe('Jobs finished (completed or failed) a minute, over the last 5 minutes'),
+  })
+  .meta({ id: 'Stats', examples: [STATS_EXAMPLE] })
 export type Stats = z.infer<typeof StatsSchema>
 
 /** One entry of the dead-letter queue, as listed by `GET /dlq`. */
-export const DlqEntrySchema = z.object({
-  message_id: z.string(),
-  job_id: z.string(),
-  filename: z.string(),
-  error: z.string(),
-  attempts: z.number().int().nonnegative(),
-  failed_at: z.iso.datetime(),
-})
+export const DlqEntrySchema = z
+  .object({
+    message_id: z.string().describe('The dead-letter stream entry id: what retry and delete name'),
+    job_id: z.string(),
+    filename: z.string(),
+    error: z.string(),
+    attempts: z.number().int().nonnegative(),
+    failed_at: z.iso.datetime(),
+  })
+  .meta({ id: 'DlqEntry', examples: [DLQ_ENTRY_EXAMPLE] })
 export type DlqEntry = z.infer<typeof DlqEntrySchema>
 
-export const DlqListSchema = z.object({
-  /** Entries in the queue in all (the list may be a page of it). */
-  total: z.number().int().nonnegative(),
-  entries: z.array(DlqEntrySchema),
-})
+export const DlqListSchema = z
+  .object({
+    total: z
+      .number()
+      .int()
+      .nonnegative()
+      .describe('Entries in the queue in all (the list may be a page of it)'),
+    entries: z.array(DlqEntrySchema),
+  })
+  .meta({ id: 'DlqList', examples: [DLQ_LIST_EXAMPLE] })
 export type DlqList = z.infer<typeof DlqListSchema>
 
-export const ErrorBodySchema = z.object({ error: z.string(), message: z.string() })
+/** Every error answer: a stable code (docs/api.md's table) and a readable sentence. */
+export const ErrorBodySchema = z
+  .object({
+    error: z.string().describe('A stable code: `not_found`, `file_too_large`, ... (docs/api.md, Errors)'),
+    message: z.string(),
+  })
+  .meta({ id: 'ErrorBody', examples: [ERROR_BODY_EXAMPLE] })
 export type ErrorBody = z.infer<typeof ErrorBodySchema>

@@ -1,5 +1,6 @@
 export * from './jobs.ts'
 export * from './make-clip.ts'
 export * from './media-bytes.ts'
+export * from './openapi.ts'
 export * from './redis.ts'
 export * from './s3.ts'
