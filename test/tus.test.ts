@@ -206,6 +206,13 @@ describe.each(['node', 'bun', 'deno'] as const)('tus with API keys on %s', (runt
       expect((await head(url, { Authorization: `Bearer ${KEY_A}` })).status).toBe(200)
       expect((await head(url, { Authorization: `Bearer ${KEY_B}` })).status).toBe(404)
       expect((await head(url)).status).toBe(401)
+      // A browser's preflight carries no key; it is answered, and advertises no deferred length.
+      const preflight = await fetch(`${base}/uploads`, {
+        method: 'OPTIONS',
+        headers: { Origin: 'http://app.example', 'Access-Control-Request-Method': 'POST' },
+      })
+      expect(preflight.status).toBe(204)
+      expect(preflight.headers.get('tus-extension')).not.toContain('creation-defer-length')
     } finally {
       await guarded.stop()
     }

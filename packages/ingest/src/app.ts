@@ -227,7 +227,10 @@ export function createApp(deps: IngestDeps) {
   })
   app.notFound(jsonNotFound)
   app.use(observeRequests(deps.logger, createHttpMetrics(deps.registry)))
-  if (deps.apiKeys?.length || deps.adminKeys?.length) app.use(apiKeyAuth(deps.apiKeys ?? [], deps.adminKeys))
+  // A browser's CORS preflight (OPTIONS) carries no key: tus answers it, and it opens nothing.
+  if (deps.apiKeys?.length || deps.adminKeys?.length) {
+    app.use(apiKeyAuth(deps.apiKeys ?? [], deps.adminKeys, (c) => c.req.method === 'OPTIONS'))
+  }
 
   app.post('/upload', uploadDoc, upload, async (c) => {
     if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('multipart/form-data')) {

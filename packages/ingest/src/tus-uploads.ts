@@ -254,8 +254,22 @@ export function mountTus(
     return new Response(body, { status: response.status, headers })
   }
 
-  /** tus discovery (and CORS preflight), answered by tus itself. */
-  const options = (c: Context<AccessEnv>) => server.handleWeb(c.req.raw)
+  /**
+   * tus discovery (and CORS preflight), answered by tus itself; without `creation-defer-length`
+   * in `Tus-Extension`, which the data stores offer and these routes refuse.
+   */
+  const options = async (c: Context<AccessEnv>) => {
+    const response = await server.handleWeb(c.req.raw)
+    const extensions = response.headers.get('tus-extension')
+    if (extensions) {
+      const kept = extensions
+        .split(',')
+        .map((e) => e.trim())
+        .filter((e) => e !== 'creation-defer-length')
+      response.headers.set('Tus-Extension', kept.join(','))
+    }
+    return response
+  }
   app.options('/uploads', tusOptionsDoc, limits, options)
 
   app.post('/uploads', tusCreateDoc, limits, async (c) => {
