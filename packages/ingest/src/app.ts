@@ -13,6 +13,7 @@ import {
   healthzDoc,
   hostOf,
   type IngestMetrics,
+  idempotencyScope,
   isIpLiteral,
   isRedisUnavailable,
   type Job,
@@ -198,14 +199,9 @@ export function createApp(deps: IngestDeps) {
    * client's rate limit. Returns the key's scope for enqueue, or a response to send as is.
    */
   const admit = async (c: Context<AccessEnv>) => {
-    const key = c.req.header('idempotency-key')
-    let scope: string | undefined
-    if (key !== undefined) {
-      if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
-        throw new AppError('bad_request', 'Idempotency-Key must be 1-255 printable ASCII characters', 400)
-      }
-      // Per client, as the rate limit counts: the API key's id, else the peer address.
-      scope = `${clientOf(c, address)}:${key}`
+    // Per client, as the rate limit counts: the API key's id, else the peer address.
+    const scope = idempotencyScope(c, clientOf(c, address))
+    if (scope !== undefined) {
       const first = await deps.store.idempotentJob(scope)
       if (first) return { scope, first }
     }

@@ -7,6 +7,7 @@ import {
   ContentCheck,
   displayName,
   type IngestMetrics,
+  idempotencyScope,
   JOB_ID_PATTERN,
   type JobOptions,
   type JobStore,
@@ -281,13 +282,8 @@ export function mountTus(
       )
     }
     const client = ctx.clientOf(c)
-    const key = c.req.header('idempotency-key')
-    let idempotency: string | undefined
-    if (key !== undefined) {
-      if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
-        throw new AppError('bad_request', 'Idempotency-Key must be 1-255 printable ASCII characters', 400)
-      }
-      idempotency = `${client}:${key}`
+    const idempotency = idempotencyScope(c, client)
+    if (idempotency !== undefined) {
       const first = await ctx.store.redis.call(ctx.store.client.get(keys.idempotency(`tus:${idempotency}`)))
       if (first) {
         const location = new URL(`/uploads/${first}`, c.req.url).toString()

@@ -118,3 +118,16 @@ export class RateLimiter {
 export function clientOf(c: Context<AccessEnv>, address: (c: Context) => string | undefined): string {
   return c.get('apiClient') ?? `ip-${address(c) ?? 'unknown'}`
 }
+
+/**
+ * The request's `Idempotency-Key`, scoped to `client` (`{client}:{key}`, so keys of different
+ * clients never meet), or undefined without one; 400 unless 1-255 printable ASCII characters.
+ */
+export function idempotencyScope(c: Context, client: string): string | undefined {
+  const key = c.req.header('idempotency-key')
+  if (key === undefined) return undefined
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+    throw new AppError('bad_request', 'Idempotency-Key must be 1-255 printable ASCII characters', 400)
+  }
+  return `${client}:${key}`
+}
