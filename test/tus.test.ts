@@ -137,6 +137,23 @@ describe.each(['node', 'bun', 'deno'] as const)('tus on ingest on %s', (runtime:
     expect(job).toMatchObject({ status: 'completed', filename: 'clip.mp4', source: 'upload' })
   }, 90_000)
 
+  it('answers a repeated Idempotency-Key on creation with the first upload, and refuses a malformed one', async () => {
+    const create = (key: string) =>
+      fetch(`${ingest.url}/uploads`, {
+        method: 'POST',
+        headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '1000', 'Idempotency-Key': key },
+      })
+    const key = `idem-${runtime}-${Date.now()}`
+    const first = await create(key)
+    const again = await create(key)
+    expect([first.status, again.status]).toEqual([201, 201])
+    expect(again.headers.get('location')).toBe(first.headers.get('location'))
+    expect(again.headers.get('idempotent-replayed')).toBe('true')
+    const bad = await create('bad key with spaces')
+    expect(bad.status).toBe(400)
+    expect(await bad.json()).toMatchObject({ error: 'bad_request' })
+  })
+
   it('answers 409 to a wrong Upload-Offset, 413 to an oversize length, 415 to a text file, 400 to a deferred length', async () => {
     const create = (headers: Record<string, string>, body?: Uint8Array<ArrayBuffer>) =>
       fetch(`${ingest.url}/uploads`, {
