@@ -11,7 +11,7 @@ import { makeClip, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/t
 import { loadConfig as statusConfig } from '@vpp/status'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MediaSigner } from '../packages/status/src/media-token.ts'
-import { type Pipeline, startPipeline } from './harness.ts'
+import { type Pipeline, spawnService, startPipeline } from './harness.ts'
 import { openSse } from './sse.ts'
 
 const run = promisify(execFile)
@@ -218,4 +218,32 @@ describe('signed playback', () => {
     expect(() => statusConfig({ API_KEYS: A })).toThrow(/MEDIA_SIGNING_SECRET is required/)
     expect(() => statusConfig({ API_KEYS: A, MEDIA_SIGNING_SECRET: 'short' })).toThrow(/MEDIA_SIGNING_SECRET/)
   })
+})
+
+describe.each(['bun', 'deno'] as const)('keys and signed media on the %s status entry', (runtime) => {
+  it('answers each key as Node does, and serves signed media and event streams', async () => {
+    const status = await spawnService('status', runtime, pipeline.env)
+    try {
+      const a = jobA.job_id
+      expect(await call('A', 'GET', `${status.url}/jobs/${a}`)).toBe(200)
+      expect(await call('B', 'GET', `${status.url}/jobs/${a}`)).toBe(404)
+      expect(await call('none', 'GET', `${status.url}/jobs/${a}`)).toBe(401)
+      expect(await call('A', 'GET', `${status.url}/stats`)).toBe(403)
+      expect(await call('admin', 'GET', `${status.url}/dlq`)).toBe(200)
+      expect(await call('none', 'GET', `${status.url}/events`)).toBe(401)
+      expect(await call('A', 'GET', `${status.url}/events`)).toBe(200)
+      // The signed URLs this runtime gives out play with no header; a tampered one is refused.
+      const record = JobSchema.parse(
+        await (await fetch(`${status.url}/jobs/${a}`, { headers: headers('A') })).json(),
+      )
+      const mp4 = new URL(record.playback?.mp4 ?? '').pathname
+      const range = await fetch(`${status.url}${mp4}`, { headers: { Range: 'bytes=0-9' } })
+      expect(range.status).toBe(206)
+      expect((await range.arrayBuffer()).byteLength).toBe(10)
+      const tampered = mp4.replace(/\.(.)/, (_, ch: string) => `.${ch === 'A' ? 'B' : 'A'}`)
+      expect((await fetch(`${status.url}${tampered}`)).status).toBe(403)
+    } finally {
+      await status.stop()
+    }
+  }, 60_000)
 })
