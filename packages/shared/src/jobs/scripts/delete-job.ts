@@ -1,5 +1,6 @@
 /** Lua: delete a job and every key that names it, in one step; its files go to a transcoder. */
 export const DELETE_JOB_LUA = `
+--- @include "key_prefix"
 --- @include "index_prefix"
 --- @include "owner_index_prefix"
 --- @include "settle_entry"
@@ -57,9 +58,9 @@ if idempotency and redis.call('GET', idempotency) == job_id then redis.call('DEL
 job_event(KEYS[2], KEYS[1], 'job.deleted', 'deleted')
 redis.call('DEL', KEYS[1])
 -- Its webhook delivery log ({prefix}:deliveries:{job_id}).
-redis.call('DEL', string.sub(index, 1, #index - #'index:') .. 'deliveries:' .. job_id)
+redis.call('DEL', key_prefix(KEYS[2]) .. 'deliveries:' .. job_id)
 -- What a resumable upload left of it ({prefix}:tus:{job_id}).
-redis.call('DEL', string.sub(index, 1, #index - #'index:') .. 'tus:' .. job_id)
+redis.call('DEL', key_prefix(KEYS[2]) .. 'tus:' .. job_id)
 redis.call('SADD', KEYS[8], job_id)
 return status
 `

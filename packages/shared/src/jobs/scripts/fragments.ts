@@ -34,14 +34,25 @@ local function settle_entry(stream, group, entries, entry_id, job_key)
 end`,
 
   /**
+   * The pipeline's key prefix, from a key every script is given (`{prefix}:stats:status`, as
+   * redisKeys names it): the keys named from it (listing indexes, the event log and its settings,
+   * a job's delivery log and tus record) are found from one rule.
+   */
+  key_prefix: `
+-- counts_key: the status counts hash ({prefix}:stats:status); returns '{prefix}:'.
+local function key_prefix(counts_key)
+  return string.sub(counts_key, 1, #counts_key - #'stats:status')
+end`,
+
+  /**
    * A job's status changes: the status counters and the listing indexes follow, in the same step.
-   * The index keys share the counters' prefix (`{prefix}:stats:status` -> `{prefix}:index:{status}`,
-   * as redisKeys names them); each holds job ids scored by their creation sequence number.
+   * Each index (`{prefix}:index:{status}`) holds job ids scored by their creation sequence number.
    */
   index_prefix: `
+--- @include "key_prefix"
 -- counts_key: the status counts hash ({prefix}:stats:status); returns '{prefix}:index:'.
 local function index_prefix(counts_key)
-  return string.sub(counts_key, 1, #counts_key - #'stats:status') .. 'index:'
+  return key_prefix(counts_key) .. 'index:'
 end`,
 
   /**
@@ -66,11 +77,12 @@ end`,
    * progress and ETA), read from the record as the calling script has just written it.
    */
   job_event: `
+--- @include "key_prefix"
 -- counts_key: the status counts hash ({prefix}:stats:status); job_key: the job hash (already
 -- updated); type: 'job.queued', 'job.progress', ...; status: the status it reports. Returns the
 -- entry id.
 local function job_event(counts_key, job_key, type, status)
-  local prefix = string.sub(counts_key, 1, #counts_key - #'stats:status')
+  local prefix = key_prefix(counts_key)
   local maxlen = tonumber(redis.call('HGET', prefix .. 'config', 'events_maxlen') or '100000')
   local fields = { 'type', type, 'job_id', redis.call('HGET', job_key, 'job_id'), 'status', status }
   local function copy(name)
