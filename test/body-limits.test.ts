@@ -110,7 +110,8 @@ interface Answer {
  * A server that answers early closes the connection, and the client's next write then fails
  * (EPIPE); Node drops the socket on that error, and with it an answer that arrived in the same
  * instant but was not read yet. node:http reports the EPIPE alone; so would this, but for
- * `settleMs`: a pause after the first piece, long enough for an early answer to be read first.
+ * `settleMs` (a pause after the first piece, long enough for an early answer to be read first)
+ * and a turn of the event loop's poll phase before every later write.
  */
 function post(
   url: string,
@@ -202,6 +203,10 @@ function post(
         const pause = sent === head.length ? (options.settleMs ?? options.pauseMs) : options.pauseMs
         sent += piece.length
         if (pause) await new Promise((r) => setTimeout(r, pause))
+        // A timer runs before the loop's poll phase: an answer that came during the pause is read
+        // (poll) before the next write (check phase), which would otherwise fail on the closed
+        // connection and take the unread answer with it.
+        await new Promise((r) => setImmediate(r))
       }
       if (answeredAt !== undefined || socket.destroyed) return
       await write([...frame(tail), ...(options.declared ? [] : [Buffer.from('0\r\n\r\n')])])
