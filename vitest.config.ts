@@ -7,6 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    globalSetup: ['vitest.global-setup.ts'],
     // `npm run coverage`, and every CI run (CI=true): V8 coverage of the packages' sources, in
     // this process and its test workers (child processes a test starts are not counted).
     coverage: {

@@ -1,5 +1,5 @@
 import { VppError } from './client-error.ts'
-import { type EventsOptions, followJobEvents } from './job-events.ts'
+import { type EventsOptions, followEvents, followJobEvents } from './job-events.ts'
 import type {
   CancelResponse,
   DlqList,
@@ -48,6 +48,11 @@ export interface VppClient {
   stats(): Promise<Stats>
   /** The job's events from its first (or after `lastEventId`) to its final one, resumed across dropped connections. */
   events(jobId: string, options?: EventsOptions): AsyncGenerator<JobStreamEvent, void, undefined>
+  /**
+   * `GET /events`: every job's events the key may see, from now (or after `lastEventId`), for as
+   * long as the loop runs, resumed across dropped connections.
+   */
+  feed(options?: EventsOptions): AsyncGenerator<JobStreamEvent, void, undefined>
 }
 
 /**
@@ -86,6 +91,12 @@ export function createClient(options: ClientOptions): VppClient {
     return text ? `?${text}` : ''
   }
   const path = (id: string) => encodeURIComponent(id)
+  /** Opens an SSE route, after the last event seen when there is one. */
+  const eventStream = (url: string) => (lastEventId: string | undefined, signal: AbortSignal) =>
+    send(url, {
+      headers: { Accept: 'text/event-stream', ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}) },
+      signal,
+    })
 
   return {
     upload: (source, uploadOptions = {}, onProgress) =>
@@ -116,16 +127,7 @@ export function createClient(options: ClientOptions): VppClient {
     stats: () => call(`${status}/stats`),
 
     events: (jobId, eventOptions = {}) =>
-      followJobEvents(
-        (lastEventId, signal) =>
-          send(`${status}/jobs/${path(jobId)}/events`, {
-            headers: {
-              Accept: 'text/event-stream',
-              ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}),
-            },
-            signal,
-          }),
-        eventOptions,
-      ),
+      followJobEvents(eventStream(`${status}/jobs/${path(jobId)}/events`), eventOptions),
+    feed: (eventOptions = {}) => followEvents(eventStream(`${status}/events`), eventOptions, () => false),
   }
 }

@@ -2,6 +2,7 @@
 export type { PreviousUpload, UrlStorage } from 'tus-js-client'
 export * from './client.ts'
 export * from './client-error.ts'
+export * from './format.ts'
 export type { EventsOptions } from './job-events.ts'
 export * from './sse.ts'
 export * from './types.ts'

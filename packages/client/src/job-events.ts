@@ -32,9 +32,21 @@ const DEFAULT_DELAYS = [0, 1000, 2000, 5000, 10_000, 10_000]
  * event seen, so none is lost or repeated; a 4xx (the job unknown, a bad key) is thrown at once.
  * Leaving the loop early closes the connection.
  */
-export async function* followJobEvents(
+export function followJobEvents(
   open: (lastEventId: string | undefined, signal: AbortSignal) => Promise<Response>,
   options: EventsOptions = {},
+): AsyncGenerator<JobStreamEvent, void, undefined> {
+  return followEvents(open, options, (event) => FINAL_EVENTS.has(event.type))
+}
+
+/**
+ * Events over SSE as followJobEvents reads them, until `isLast` says one is the last (never, for
+ * the feed of every job's events).
+ */
+export async function* followEvents(
+  open: (lastEventId: string | undefined, signal: AbortSignal) => Promise<Response>,
+  options: EventsOptions,
+  isLast: (event: JobStreamEvent) => boolean,
 ): AsyncGenerator<JobStreamEvent, void, undefined> {
   const delays = options.retryDelays ?? DEFAULT_DELAYS
   let last = options.lastEventId
@@ -67,7 +79,7 @@ export async function* followJobEvents(
             break
           }
           if (next.done) {
-            dropped = new VppError(0, 'stream_ended', 'the event stream ended before the job finished')
+            dropped = new VppError(0, 'stream_ended', 'the event stream ended early')
             break
           }
           const message = next.value
@@ -76,7 +88,7 @@ export async function* followJobEvents(
           const event = { ...JSON.parse(message.data), id: message.id } as JobStreamEvent
           failures = 0
           yield event
-          if (FINAL_EVENTS.has(event.type)) return
+          if (isLast(event)) return
         }
       }
     } finally {

@@ -8,6 +8,7 @@ import {
   checkImportUrl,
   checkResolved,
   clientOf,
+  corsOrigin,
   createHttpMetrics,
   filenameFromUrl,
   healthzDoc,
@@ -28,7 +29,7 @@ import {
   metricsResponse,
   mountApiDocs,
   observeRequests,
-  PROFILES,
+  PROFILE_NAMES,
   RateLimiter,
   redisHealth,
   requestLimits,
@@ -38,6 +39,7 @@ import {
   zodMessage,
 } from '@vpp/shared'
 import { type Context, Hono } from 'hono'
+import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import type { Registry } from 'prom-client'
 import { INGEST_API, uploadDoc, uploadUrlDoc } from './openapi.ts'
@@ -55,6 +57,8 @@ export interface IngestDeps {
   apiKeys?: readonly string[]
   /** ADMIN_API_KEYS: keys that also see every job (on status); here they create jobs like any. */
   adminKeys?: readonly string[]
+  /** Origins whose pages may upload (CORS_ORIGINS: the console's, an app's); default any. */
+  corsOrigins?: readonly string[]
   /** Resumable uploads (tus) at `/uploads`: their storage; unset: no such routes. */
   tus?: TusStorage
   /** Jobs a client may create a minute; 0: no limit. */
@@ -92,8 +96,22 @@ type Enqueue = {
   owner?: string
 }
 
+/** Headers a page on another origin reads: tus's (Location, Upload-Offset, ...) and the replay mark. */
+const CORS_EXPOSED = [
+  'Location',
+  'Upload-Offset',
+  'Upload-Length',
+  'Upload-Expires',
+  'Upload-Metadata',
+  'Tus-Resumable',
+  'Tus-Version',
+  'Tus-Extension',
+  'Tus-Max-Size',
+  'Idempotent-Replayed',
+  'Retry-After',
+]
+
 /** What `profiles` may name: the profile table. */
-const PROFILE_NAMES = PROFILES.map((p) => p.name)
 
 /** Room for multipart headers and boundaries on top of the file itself. */
 const MULTIPART_OVERHEAD = 64 * 1024
@@ -223,6 +241,17 @@ export function createApp(deps: IngestDeps) {
   })
   app.notFound(jsonNotFound)
   app.use(observeRequests(deps.logger, createHttpMetrics(deps.registry)))
+  // Pages on other origins (the console on status, an app) upload from the browser. tus answers
+  // its own preflights; its other answers, and every error, get the headers here.
+  const apiCors = cors({
+    origin: corsOrigin(deps.corsOrigins),
+    allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'],
+    exposeHeaders: CORS_EXPOSED,
+    maxAge: 600,
+  })
+  app.use((c, next) =>
+    c.req.method === 'OPTIONS' && c.req.path.startsWith('/uploads') ? next() : apiCors(c, next),
+  )
   // A browser's CORS preflight (OPTIONS) carries no key: tus answers it, and it opens nothing.
   if (deps.apiKeys?.length || deps.adminKeys?.length) {
     app.use(apiKeyAuth(deps.apiKeys ?? [], deps.adminKeys, (c) => c.req.method === 'OPTIONS'))
@@ -316,6 +345,7 @@ export function createApp(deps: IngestDeps) {
         totalTimeoutMs: uploadTimeoutMs,
         clientOf: (c) => clientOf(c, address),
         takeRate: (client) => limiter.take(client),
+        corsOrigins: deps.corsOrigins,
         checkPublic,
         enqueue: (fields) => enqueue({ ...fields, source: 'upload' }),
       },

@@ -54,6 +54,7 @@ export async function buildIngest(
     maxFileSize: config.MAX_FILE_SIZE,
     apiKeys: config.API_KEYS,
     adminKeys: config.ADMIN_API_KEYS,
+    corsOrigins: config.CORS_ORIGINS,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     uploadIdleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_MS,
     uploadTimeoutMs: config.UPLOAD_TIMEOUT_MS,

@@ -5,6 +5,7 @@ import {
   type AccessEnv,
   AppError,
   ContentCheck,
+  corsOrigin,
   displayName,
   type IngestMetrics,
   idempotencyScope,
@@ -13,7 +14,7 @@ import {
   type JobStore,
   jobOptions,
   type Logger,
-  PROFILES,
+  PROFILE_NAMES,
   SNIFF_BYTES,
 } from '@vpp/shared'
 import type { Context, Hono, MiddlewareHandler } from 'hono'
@@ -54,6 +55,8 @@ export interface TusContext {
   checkPublic: (url: string) => Promise<void>
   /** Create and queue the job of a finished upload, as a multipart upload's. */
   enqueue: (fields: { id: string; filename: string; options: JobOptions; owner?: string }) => Promise<unknown>
+  /** CORS_ORIGINS: the origins tus's preflight answers allow (unset or `*`: any). */
+  corsOrigins?: readonly string[]
 }
 
 /** What the tus server's hooks know of a request (they see only the Request). */
@@ -79,7 +82,6 @@ interface Pending {
 /** How long a finished upload still answers HEAD (as complete). */
 const DONE_TTL_SECONDS = 24 * 3600
 
-const PROFILE_NAMES = PROFILES.map((p) => p.name)
 const jsonError = (status: number, error: string, message: string) => ({
   status_code: status,
   body: JSON.stringify({ error, message }),
@@ -146,6 +148,9 @@ export function mountTus(
     getFileIdFromRequest: (_req, lastPath) =>
       lastPath && JOB_ID_PATTERN.test(lastPath) ? storage.storeId(lastPath) : undefined,
     respectForwardedHeaders: true,
+    // Preflights from pages on other origins (tus answers them; app.ts adds CORS to the rest).
+    allowedOrigins: corsOrigin(ctx.corsOrigins) === '*' ? undefined : [...(ctx.corsOrigins ?? [])],
+    allowedHeaders: ['Idempotency-Key'],
     async onUploadCreate(req, upload) {
       const caller = callers.get(req as unknown as Request)
       const meta = upload.metadata ?? {}

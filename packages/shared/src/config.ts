@@ -122,6 +122,16 @@ export const httpConfigShape = {
    * limits. Node also wants a request's head within it.
    */
   REQUEST_TIMEOUT_MS: intVar(10_000, 100, 600_000),
+  /** Comma-separated origins whose pages may call the API and fetch media (CORS); `*` for any. */
+  CORS_ORIGINS: z
+    .string()
+    .default('*')
+    .transform((text) =>
+      text
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
 }
 
 /** Where uploads and renditions are kept (ingest and transcoder): local disk, or an S3 bucket. */

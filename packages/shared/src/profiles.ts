@@ -95,6 +95,9 @@ export const PROFILES: readonly Profile[] = [
   { name: 'storyboard', kind: 'storyboard', tileWidth: 160, columns: 10, rows: 10, container: 'vtt' },
 ]
 
+/** Every profile's name, in the table's order: what per-job `profiles` may list. */
+export const PROFILE_NAMES: readonly string[] = PROFILES.map((p) => p.name)
+
 /** File name of a profile's output inside the job's output directory, e.g. `720p.mp4`. */
 export function outputFileName(profile: Profile): string {
   // The HLS presentation is a folder: its master playlist is what the job points at.

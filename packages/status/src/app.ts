@@ -4,6 +4,7 @@ import {
   apiKeyAuth,
   type CancelResponse,
   compareIds,
+  corsOrigin,
   createHttpMetrics,
   type DlqRetryResponse,
   EVENT_ID,
@@ -25,6 +26,7 @@ import {
   mountApiDocs,
   NO_BODY_LIMIT,
   observeRequests,
+  PROFILE_NAMES,
   redisHealth,
   requestLimits,
   type Viewer,
@@ -33,6 +35,7 @@ import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
 import { streamSSE } from 'hono/streaming'
 import type { Registry } from 'prom-client'
+import { isConsolePath, mountConsole } from './console.ts'
 import { type EventHub, OrderedFeed } from './event-hub.ts'
 import { MEDIA_TOKEN, type MediaSigner } from './media-token.ts'
 import {
@@ -80,6 +83,8 @@ export interface StatusDeps {
   keepAliveMs?: number
   /** Origins allowed to fetch media (CORS_ORIGINS); default any. */
   corsOrigins?: readonly string[]
+  /** The web console at `/` (unset: none); keys and profiles come from these deps. */
+  console?: { ingestUrl?: string }
   now?: () => Date
 }
 
@@ -109,7 +114,11 @@ export function createApp(deps: StatusDeps) {
   // A signed media URL is its own credential: players send no header.
   const signedMedia = (c: Context) =>
     MEDIA_TOKEN.test(c.req.path.split('/')[2] ?? '') && c.req.path.startsWith('/media/')
-  if (keysOn) app.use(apiKeyAuth(deps.apiKeys ?? [], deps.adminKeys, signedMedia))
+  if (keysOn) {
+    app.use(
+      apiKeyAuth(deps.apiKeys ?? [], deps.adminKeys, (c) => signedMedia(c) || isConsolePath(c.req.path)),
+    )
+  }
 
   /** Who asks (keys on): each key sees its own jobs, admin keys every job. */
   const viewerOf = (c: Context<StatusEnv>): Viewer | undefined =>
@@ -166,8 +175,7 @@ export function createApp(deps: StatusDeps) {
   })
 
   if (deps.media) {
-    const origins = deps.corsOrigins?.length ? [...deps.corsOrigins] : ['*']
-    app.use('/media/*', cors({ origin: origins.includes('*') ? '*' : origins, exposeHeaders: MEDIA_HEADERS }))
+    app.use('/media/*', cors({ origin: corsOrigin(deps.corsOrigins), exposeHeaders: MEDIA_HEADERS }))
     const serve = deps.media((c) => c.get('mediaFile') ?? '')
     /**
      * `/media/{job_id}/{file}` (no keys, or with the owner's key), or `/media/{token}/{job_id}/{file}`
@@ -411,6 +419,7 @@ export function createApp(deps: StatusDeps) {
 
   app.get('/healthz', healthzDoc, (c) => redisHealth(c, deps.store.client))
   app.get('/metrics', metricsDoc, () => metricsResponse(deps.registry))
+  if (deps.console) mountConsole(app, { ingestUrl: deps.console.ingestUrl, keysOn, profiles: PROFILE_NAMES })
   mountApiDocs(app, STATUS_API)
 
   return app

@@ -103,16 +103,10 @@ const shape = {
   SSE_KEEPALIVE_MS: intVar(15_000, 100, 300_000),
   /** Base of the media URLs in job records (default http://localhost:{STATUS_PORT}). */
   PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
-  /** Comma-separated origins allowed to fetch media (CORS); `*` for any. */
-  CORS_ORIGINS: z
-    .string()
-    .default('*')
-    .transform((text) =>
-      text
-        .split(',')
-        .map((o) => o.trim())
-        .filter(Boolean),
-    ),
+  /** Where browsers reach ingest, for the console's uploads (default: the page's host, port 8000). */
+  INGEST_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  /** Whether status serves the web console at `/`. */
+  CONSOLE_ENABLED: boolVar(true),
 }
 
 /** `500ms`, `5s`, `5m`, `2h` as milliseconds; null when it is none of those. */

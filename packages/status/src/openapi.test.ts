@@ -35,6 +35,7 @@ import {
 } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from './app.ts'
+import { ConsoleConfigSchema } from './console.ts'
 import { EventHub } from './event-hub.ts'
 import { MediaSigner } from './media-token.ts'
 
@@ -59,6 +60,7 @@ beforeAll(async () => {
     signer: new MediaSigner('s'.repeat(32), 3600),
     media: () => async (c) => c.body('media'),
     events: new EventHub(store.events, () => Promise.reject(new Error('not in this test')), logger),
+    console: { ingestUrl: 'http://localhost:8000' },
   })
   const res = await app.request('/openapi.json')
   expect(res.status).toBe(200)
@@ -68,9 +70,6 @@ afterAll(async () => {
   await closeRedis(client)
   await redis.stop()
 })
-
-/** Codes the app answers that docs/api.md's table does not list (yet). */
-const UNLISTED_CODES = ['internal_error']
 
 describe('GET /openapi.json (status)', () => {
   it('is an OpenAPI 3.1 document of every route the app answers, and of no other', () => {
@@ -96,6 +95,9 @@ describe('GET /openapi.json (status)', () => {
         'GET /metrics',
         'GET /openapi.json',
         'GET /docs',
+        'GET /',
+        'GET /console/config.json',
+        'GET /console/{file}',
       ]),
     )
     for (const { where, op } of operations(doc)) expect(op.summary, where).toBeTruthy()
@@ -118,6 +120,7 @@ describe('GET /openapi.json (status)', () => {
       DlqRetryResponse: DlqRetryResponseSchema,
       ErrorBody: ErrorBodySchema,
       Health: HealthSchema,
+      ConsoleConfig: ConsoleConfigSchema,
     }
     for (const name of Object.keys(zod)) expect(doc.components.schemas, name).toHaveProperty(name)
     expect(invalidExamples(doc, examples, zod)).toEqual([])
@@ -132,7 +135,7 @@ describe('GET /openapi.json (status)', () => {
   })
 
   it('answers every error as { error, message } with a code of docs/api.md', async () => {
-    const codes = new Set([...(await documentedCodes()), ...UNLISTED_CODES])
+    const codes = await documentedCodes()
     // A range past the file's end: 416 with `Content-Range: bytes */size` and no body (the file servers').
     expect(errorProblems(doc, codes, ['GET /media/{first}/{rest} 416'])).toEqual([])
     const used = errorAnswers(doc).flatMap((answer) => answer.codes)
@@ -146,7 +149,16 @@ describe('GET /openapi.json (status)', () => {
     const exceptions = operations(doc)
       .filter(({ op }) => op.security !== undefined)
       .map(({ where, op }) => [where, op.security])
-    const open = ['GET /healthz', 'GET /metrics', 'GET /openapi.json', 'GET /docs', 'GET /docs/{file}']
+    const open = [
+      'GET /healthz',
+      'GET /metrics',
+      'GET /openapi.json',
+      'GET /docs',
+      'GET /docs/{file}',
+      'GET /',
+      'GET /console/config.json',
+      'GET /console/{file}',
+    ]
     const keyOrToken = [{ bearer: [] }, {}]
     expect(exceptions).toEqual(
       expect.arrayContaining([
@@ -156,7 +168,14 @@ describe('GET /openapi.json (status)', () => {
       ]),
     )
     expect(exceptions).toHaveLength(open.length + 2)
-    for (const path of ['/healthz', '/metrics', '/openapi.json', '/docs', '/docs/swagger-ui-bundle.js']) {
+    for (const path of [
+      '/healthz',
+      '/metrics',
+      '/openapi.json',
+      '/docs',
+      '/docs/swagger-ui-bundle.js',
+      '/console/config.json',
+    ]) {
       expect((await app.request(path)).status, path).toBe(200)
     }
     expect((await app.request('/jobs')).status).toBe(401)

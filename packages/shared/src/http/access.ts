@@ -131,3 +131,7 @@ export function idempotencyScope(c: Context, client: string): string | undefined
   }
   return `${client}:${key}`
 }
+
+/** hono/cors's `origin` for CORS_ORIGINS: `*` (any, also when unset) or the listed origins. */
+export const corsOrigin = (origins: readonly string[] | undefined): string | string[] =>
+  !origins?.length || origins.includes('*') ? '*' : [...origins]

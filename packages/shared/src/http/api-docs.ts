@@ -3,6 +3,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { Env, Hono, MiddlewareHandler } from 'hono'
 import { describeRoute, openAPIRouteHandler } from 'hono-openapi'
+import { type Asset, assetResponse, makeAsset } from './assets.ts'
 import { answer, BEARER_SCHEME, errors, NO_KEY, text } from './openapi.ts'
 
 /** What the document says of the service. */
@@ -20,12 +21,6 @@ const ASSETS: Record<string, string> = {
   'swagger-ui.css': 'text/css; charset=utf-8',
 }
 
-interface Asset {
-  type: string
-  plain: Uint8Array<ArrayBuffer>
-  gzip: Uint8Array<ArrayBuffer>
-}
-
 let loading: Promise<Map<string, Asset>> | undefined
 
 /**
@@ -37,13 +32,7 @@ function swaggerUi(): Promise<Map<string, Asset>> {
     const dir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'))
     const files = new Map<string, Asset>()
     for (const [name, type] of Object.entries(ASSETS)) {
-      const plain = new Uint8Array(await readFile(join(dir, name)))
-      const gzip = new Uint8Array(
-        await new Response(
-          new Blob([plain]).stream().pipeThrough(new CompressionStream('gzip')),
-        ).arrayBuffer(),
-      )
-      files.set(name, { type, plain, gzip })
+      files.set(name, await makeAsset(await readFile(join(dir, name)), type))
     }
     return files
   })().catch((error: unknown) => {
@@ -154,14 +143,7 @@ export function mountApiDocs<E extends Env>(app: Hono<E>, info: ApiInfo, ...limi
     async (c) => {
       const name = c.req.param('file')
       if (!Object.hasOwn(ASSETS, name)) return c.notFound()
-      const asset = (await swaggerUi()).get(name) as Asset
-      const gzip = /\bgzip\b/.test(c.req.header('accept-encoding') ?? '')
-      return c.body(gzip ? asset.gzip : asset.plain, 200, {
-        'Content-Type': asset.type,
-        'Cache-Control': 'public, max-age=86400',
-        Vary: 'Accept-Encoding',
-        ...(gzip && { 'Content-Encoding': 'gzip' }),
-      })
+      return assetResponse(c, (await swaggerUi()).get(name) as Asset, 'public, max-age=86400')
     },
   )
 }

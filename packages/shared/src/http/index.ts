@@ -1,5 +1,6 @@
 export * from './access.ts'
 export * from './api-docs.ts'
+export * from './assets.ts'
 export * from './byte-range.ts'
 export * from './limits.ts'
 export * from './observe.ts'

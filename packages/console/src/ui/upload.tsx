@@ -1,0 +1,191 @@
+/**
+ * Uploads: drop a file (or choose one) and it goes up resumably over tus, with a progress bar
+ * and its rate; or import a URL. Both take the per-job `profiles` and `metadata`. Unfinished
+ * uploads are remembered in localStorage (tus-js-client's), so the same file chosen again after
+ * a reload resumes where it stopped.
+ */
+import { type JobOptions, RateMeter, type VppClient } from '@vpp/client'
+import { useRef, useState } from 'preact/hooks'
+import { defaultOptions } from 'tus-js-client'
+import { formatBytes } from './format.ts'
+
+interface Transfer {
+  id: number
+  name: string
+  sent: number
+  total: number
+  rate: number
+  jobId?: string
+  error?: string
+  done: boolean
+}
+
+export function UploadPanel({ client, profiles }: { client: VppClient; profiles: string[] }) {
+  const [chosen, setChosen] = useState<string[]>(profiles)
+  const [metadata, setMetadata] = useState('')
+  const [transfers, setTransfers] = useState<Transfer[]>([])
+  const [problem, setProblem] = useState<string>()
+  const [imported, setImported] = useState<string>()
+  const [dragging, setDragging] = useState(false)
+  const counter = useRef(0)
+
+  /** The options, or a message saying what is wrong with them. */
+  const options = (): JobOptions | string => {
+    let meta: Record<string, unknown> | undefined
+    if (metadata.trim()) {
+      try {
+        meta = JSON.parse(metadata)
+      } catch {
+        return 'Metadata must be JSON, such as {"title": "Holiday"}'
+      }
+      if (!meta || typeof meta !== 'object' || Array.isArray(meta)) return 'Metadata must be a JSON object'
+    }
+    if (chosen.length === 0) return 'Choose at least one profile'
+    return { profiles: chosen.length === profiles.length ? undefined : chosen, metadata: meta }
+  }
+
+  const update = (id: number, change: Partial<Transfer>) =>
+    setTransfers((list) => list.map((t) => (t.id === id ? { ...t, ...change } : t)))
+
+  const send = (file: File) => {
+    const job = options()
+    setProblem(typeof job === 'string' ? job : undefined)
+    if (typeof job === 'string') return
+    const id = ++counter.current
+    const meter = new RateMeter()
+    setTransfers((list) => [
+      { id, name: file.name, sent: 0, total: file.size, rate: 0, done: false },
+      ...list,
+    ])
+    client
+      .upload(file, { ...job, urlStorage: defaultOptions.urlStorage }, (progress) => {
+        meter.add(progress.sent)
+        update(id, {
+          sent: progress.sent,
+          total: progress.total,
+          rate: meter.perSecond(),
+          jobId: progress.job_id,
+        })
+      })
+      .then(
+        (result) => update(id, { sent: result.size, total: result.size, jobId: result.job_id, done: true }),
+        (error: unknown) => update(id, { error: error instanceof Error ? error.message : String(error) }),
+      )
+  }
+
+  const onDrop = (event: DragEvent) => {
+    event.preventDefault()
+    setDragging(false)
+    for (const file of Array.from(event.dataTransfer?.files ?? [])) send(file)
+  }
+
+  const importUrl = async (event: Event) => {
+    event.preventDefault()
+    const form = event.target as HTMLFormElement
+    const url = String(new FormData(form).get('url') ?? '')
+    const job = options()
+    setImported(undefined)
+    setProblem(typeof job === 'string' ? job : undefined)
+    if (typeof job === 'string') return
+    try {
+      const answer = await client.importUrl(url, job)
+      setImported(answer.job_id)
+      form.reset()
+    } catch (error) {
+      setProblem(error instanceof Error ? error.message : String(error))
+    }
+  }
+
+  return (
+    <section class="panel" aria-labelledby="upload-title">
+      <h2 id="upload-title">Upload</h2>
+      <label
+        class={dragging ? 'drop dragging' : 'drop'}
+        for="file-input"
+        onDragOver={(event) => {
+          event.preventDefault()
+          setDragging(true)
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={onDrop}
+      >
+        <span>Drop videos here, or choose files</span>
+        <input
+          id="file-input"
+          type="file"
+          accept="video/*"
+          multiple
+          aria-label="Video files to upload"
+          onChange={(event) => {
+            const input = event.target as HTMLInputElement
+            for (const file of Array.from(input.files ?? [])) send(file)
+            input.value = ''
+          }}
+        />
+      </label>
+      <form class="import" onSubmit={importUrl}>
+        <label for="import-url">Or import from a URL</label>
+        <div class="row">
+          <input id="import-url" name="url" type="url" placeholder="https://example.com/video.mp4" required />
+          <button type="submit">Import</button>
+        </div>
+      </form>
+      <details class="options">
+        <summary>Options: profiles and metadata</summary>
+        <fieldset>
+          <legend>Profiles</legend>
+          {profiles.map((name) => (
+            <label key={name} class="check">
+              <input
+                type="checkbox"
+                checked={chosen.includes(name)}
+                onChange={(event) => {
+                  const on = (event.target as HTMLInputElement).checked
+                  setChosen((list) => profiles.filter((p) => (p === name ? on : list.includes(p))))
+                }}
+              />
+              {name}
+            </label>
+          ))}
+        </fieldset>
+        <label for="metadata">Metadata (a JSON object, returned with the job)</label>
+        <textarea
+          id="metadata"
+          rows={2}
+          placeholder='{"title": "Holiday"}'
+          value={metadata}
+          onInput={(event) => setMetadata((event.target as HTMLTextAreaElement).value)}
+        />
+      </details>
+      {problem && <p role="alert">{problem}</p>}
+      {imported && (
+        <p role="status">
+          Import queued as job <a href={`#/jobs/${imported}`}>{imported}</a>
+        </p>
+      )}
+      {transfers.length > 0 && (
+        <ul class="transfers" aria-label="Uploads">
+          {transfers.map((t) => {
+            const percent = t.total ? Math.floor((t.sent / t.total) * 100) : 100
+            return (
+              <li key={t.id}>
+                <span class="name">{t.name}</span>
+                <progress max={100} value={percent} aria-label={`Upload of ${t.name}`} />
+                <span class="figures">
+                  {percent}% · {formatBytes(t.sent)} / {formatBytes(t.total)}
+                  {!t.done && !t.error && ` · ${formatBytes(t.rate)}/s`}
+                </span>
+                {t.error && <span role="alert">Upload failed: {t.error}</span>}
+                {t.done && t.jobId && (
+                  <span class="done">
+                    Queued as <a href={`#/jobs/${t.jobId}`}>{t.jobId}</a>
+                  </span>
+                )}
+              </li>
+            )
+          })}
+        </ul>
+      )}
+    </section>
+  )
+}
