@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image per service from one file: `docker build --target ingest|status|webhooks|transcoder .`
-# (compose.yaml builds all four). TypeScript runs directly with tsx: no build step.
+# (compose.yaml builds all four). TypeScript runs directly with tsx; the one build is the web
+# console's bundle (esbuild), made in its own stage and copied into the status image.
 ARG NODE_VERSION=20
 
 # Production dependencies only (npm workspaces: every package.json is needed for npm ci).
@@ -8,10 +9,19 @@ FROM node:${NODE_VERSION}-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/shared/package.json packages/shared/
+COPY packages/client/package.json packages/client/
 COPY packages/ingest/package.json packages/ingest/
+COPY packages/console/package.json packages/console/
 COPY packages/status/package.json packages/status/
 COPY packages/transcoder/package.json packages/transcoder/
+COPY packages/cli/package.json packages/cli/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# The web console's bundle (dist/), built with the dev dependencies (esbuild).
+FROM deps AS console
+RUN npm ci --no-audit --no-fund
+COPY packages ./packages
+RUN npm run build:console
 
 # The application: dependencies, sources, a non-root user, /data for uploads and renditions.
 FROM node:${NODE_VERSION}-bookworm-slim AS app
@@ -30,6 +40,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
 CMD ["node", "--max-semi-space-size=1", "--import", "tsx", "packages/ingest/src/serve.ts"]
 
 FROM app AS status
+COPY --from=console /app/packages/console/dist ./packages/console/dist
 EXPOSE 8001
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.STATUS_PORT||8001}/healthz`).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

@@ -84,7 +84,7 @@ export interface StatusDeps {
   /** Origins allowed to fetch media (CORS_ORIGINS); default any. */
   corsOrigins?: readonly string[]
   /** The web console at `/` (unset: none); keys and profiles come from these deps. */
-  console?: { ingestUrl?: string }
+  console?: { ingestUrl?: string; ingestPort?: number }
   now?: () => Date
 }
 
@@ -419,7 +419,7 @@ export function createApp(deps: StatusDeps) {
 
   app.get('/healthz', healthzDoc, (c) => redisHealth(c, deps.store.client))
   app.get('/metrics', metricsDoc, () => metricsResponse(deps.registry))
-  if (deps.console) mountConsole(app, { ingestUrl: deps.console.ingestUrl, keysOn, profiles: PROFILE_NAMES })
+  if (deps.console) mountConsole(app, { ...deps.console, keysOn, profiles: PROFILE_NAMES })
   mountApiDocs(app, STATUS_API)
 
   return app

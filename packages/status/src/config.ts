@@ -103,8 +103,10 @@ const shape = {
   SSE_KEEPALIVE_MS: intVar(15_000, 100, 300_000),
   /** Base of the media URLs in job records (default http://localhost:{STATUS_PORT}). */
   PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
-  /** Where browsers reach ingest, for the console's uploads (default: the page's host, port 8000). */
+  /** Where browsers reach ingest, for the console's uploads (default: the page's host, INGEST_PORT). */
   INGEST_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  /** Ingest's port: where the console uploads to when INGEST_PUBLIC_URL is unset. */
+  INGEST_PORT: portVar(8000),
   /** Whether status serves the web console at `/`. */
   CONSOLE_ENABLED: boolVar(true),
 }

@@ -93,6 +93,7 @@ describe('the console at /', () => {
     const config = ConsoleConfigSchema.parse(await res.json())
     expect(config).toEqual({
       ingest_url: 'http://ingest.example:8000',
+      ingest_port: 8000,
       keys: true,
       profiles: ['720p', '480p', '360p', 'thumbnail', 'webm_720p', 'hls', 'storyboard'],
     })

@@ -10,8 +10,10 @@ import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 
 export interface ConsoleOptions {
-  /** Where browsers reach ingest (INGEST_PUBLIC_URL); unset: the page's host on port 8000. */
+  /** Where browsers reach ingest (INGEST_PUBLIC_URL); unset: the page's host on ingestPort. */
   ingestUrl?: string
+  /** INGEST_PORT (default 8000). */
+  ingestPort?: number
   keysOn: boolean
   profiles: readonly string[]
 }
@@ -19,13 +21,17 @@ export interface ConsoleOptions {
 /** What the page learns from `GET /console/config.json`. */
 export const ConsoleConfigSchema = z
   .object({
-    ingest_url: z.string().nullable().describe('Where uploads go; null: the page’s host, port 8000'),
+    ingest_url: z.string().nullable().describe('Where uploads go; null: the page’s host on `ingest_port`'),
+    ingest_port: z
+      .number()
+      .int()
+      .describe('INGEST_PORT: the port of ingest on the page’s host, when no URL is set'),
     keys: z.boolean().describe('Whether an API key is needed'),
     profiles: z.array(z.string()).describe('The profiles an upload may ask for'),
   })
   .meta({
     id: 'ConsoleConfig',
-    examples: [{ ingest_url: 'http://localhost:8000', keys: false, profiles: ['720p', '480p', 'hls'] }],
+    examples: [{ ingest_url: null, ingest_port: 8000, keys: false, profiles: ['720p', '480p', 'hls'] }],
   })
 
 /** Paths served without a key. */
@@ -49,6 +55,7 @@ async function serve(c: Context, name: ConsoleFile) {
 export function mountConsole<E extends Env>(app: Hono<E>, options: ConsoleOptions) {
   const config = {
     ingest_url: options.ingestUrl ?? null,
+    ingest_port: options.ingestPort ?? 8000,
     keys: options.keysOn,
     profiles: [...options.profiles],
   } satisfies z.infer<typeof ConsoleConfigSchema>

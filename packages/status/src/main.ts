@@ -86,7 +86,9 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
     events,
     keepAliveMs: config.SSE_KEEPALIVE_MS,
     corsOrigins: config.CORS_ORIGINS,
-    console: config.CONSOLE_ENABLED ? { ingestUrl: config.INGEST_PUBLIC_URL } : undefined,
+    console: config.CONSOLE_ENABLED
+      ? { ingestUrl: config.INGEST_PUBLIC_URL, ingestPort: config.INGEST_PORT }
+      : undefined,
   })
   // Every request is an ordinary one: REQUEST_TIMEOUT_MS bounds each, on every runtime.
   const limits: ServerLimits = { requestTimeoutMs: config.REQUEST_TIMEOUT_MS, streaming: isEventStream }

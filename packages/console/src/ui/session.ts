@@ -6,6 +6,7 @@ import { createClient, type VppClient } from '@vpp/client'
 
 export interface ConsoleConfig {
   ingest_url: string | null
+  ingest_port: number
   keys: boolean
   profiles: string[]
 }
@@ -18,10 +19,10 @@ export async function loadConfig(): Promise<ConsoleConfig> {
   return (await res.json()) as ConsoleConfig
 }
 
-/** Status is where this page came from (a path prefix kept); ingest is configured, or port 8000 here. */
+/** Status is where this page came from (a path prefix kept); ingest is configured, or on this host. */
 export function clientFor(config: ConsoleConfig, apiKey: string | undefined): VppClient {
   const statusUrl = new URL('.', location.href).href
-  const ingestUrl = config.ingest_url ?? `${location.protocol}//${location.hostname}:8000`
+  const ingestUrl = config.ingest_url ?? `${location.protocol}//${location.hostname}:${config.ingest_port}`
   return createClient({ ingestUrl, statusUrl, apiKey })
 }
 
