@@ -7,12 +7,12 @@
  *   beforeAll(async () => { browser = await launchBrowser() })
  *   afterAll(async () => { await browser?.close() }) // also when a test failed
  *
- *   const page = await browser.newPage()                 // 1280x800
+ *   const page = await browser.newPage()                     // 1280x800
  *   const phone = await browser.newPage({ viewport: PHONE }) // 390x844
  *   await page.goto(url)
- *   await page.locator('.title').waitFor()             // every wait: 10 s unless given
- *   await browser.screenshot(page, 'name')               // SCREENSHOT_DIR/name.png, full page
- *   expect(browser.errors(page)).toEqual([])             // console errors, uncaught exceptions
+ *   await page.locator('.title').waitFor()                   // every wait: 10 s unless given
+ *   await browser.screenshot(page, 'name')                   // SCREENSHOT_DIR/name.png, full page
+ *   expect(browser.errors(page)).toEqual([])                 // console errors, uncaught exceptions
  *
  * Each launch has a profile of its own (a fresh temporary directory, chromium's
  * `--user-data-dir`, its crash reports too), removed by `close()`. `close()` returns once no
