@@ -2,7 +2,8 @@
 # Install the system programs the pipeline runs: redis-server (the queue, for `npm start`
 # without REDIS_URL and for the tests) and ffmpeg/ffprobe (the transcoder). With --ci, also the
 # checkers CI runs on the deployment files: promtool (Debian's prometheus package) and
-# docker-compose. Debian/Ubuntu, as root. Does nothing for what is already installed.
+# docker-compose, and the browser tests' chromium (Debian's, at /usr/bin/chromium: test/browser.ts
+# never downloads one). Debian/Ubuntu, as root. Does nothing for what is already installed.
 set -euo pipefail
 
 missing=()
@@ -11,6 +12,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ "${1:-}" = "--ci" ]; then
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
