@@ -1,5 +1,5 @@
 /**
- * The header's stats (`GET /stats`, every 3 s): queue, processing, done, failed, dead letters and
+ * The header's stats (`GET /stats`, every 3 s and on each page change): queue, processing, done, failed, dead letters and
  * the rate. With keys on they need an admin key; other keys see none.
  */
 import { type Stats, type VppClient, VppError } from '@vpp/client'
@@ -19,9 +19,11 @@ export function StatsBar({ client }: { client: VppClient }) {
       )
     void read()
     const timer = setInterval(read, 3000)
+    addEventListener('hashchange', read)
     return () => {
       stopped = true
       clearInterval(timer)
+      removeEventListener('hashchange', read)
     }
   }, [client])
   if (hidden || !stats) return null
