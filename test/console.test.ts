@@ -157,6 +157,18 @@ describe('the console, keys off', () => {
     await item.waitFor()
     expect(browser.errors(page)).toEqual([])
   })
+
+  it('shows a file name made of HTML as text: nothing of it runs', async () => {
+    const name = '<img src=x onerror="window.pwned=1">.mp4'
+    const res = await p.uploadResponse(poison, name)
+    expect(res.status).toBe(202)
+    await page.goto(`${p.status}/#/`)
+    const link = page.locator('li.job a.name').filter({ hasText: 'onerror' })
+    await link.waitFor()
+    expect(await link.innerText()).toContain('<img')
+    expect(await page.locator('li.job img').count()).toBe(0)
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined()
+  })
 })
 
 describe('the console, keys on', () => {
