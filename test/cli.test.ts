@@ -1,9 +1,11 @@
 /**
- * `vpp`, the CLI, as a person runs it: a child process (`node --import tsx
- * packages/cli/src/main.ts`, and once `npx vpp`'s bin link) against a real pipeline on loopback,
- * with VPP_INGEST_URL, VPP_STATUS_URL and VPP_API_KEY. Real HTTP, real Redis, real ffmpeg.
+ * `vpp`, the CLI, as a person runs it, against a real pipeline on loopback, with
+ * VPP_INGEST_URL, VPP_STATUS_URL and VPP_API_KEY: its commands through `run` (the entry's whole
+ * body but the signal handler, in this process so that coverage counts them), Ctrl-C on a child
+ * process (`node --import tsx packages/cli/src/main.ts`), and `npx vpp`'s bin link. Real HTTP,
+ * real Redis, real ffmpeg.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { type AddressInfo, createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -11,6 +13,7 @@ import type { DlqList, Job, JobPage } from '@vpp/client'
 import type { RunningService } from '@vpp/shared/node'
 import { makeClip, mp4Bytes, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { run } from '../packages/cli/src/run.ts'
 import { type Pipeline, startPipeline } from './harness.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -40,30 +43,52 @@ interface Run {
   stderr: string
 }
 
+/** The command line of `vpp` as a process: node with tsx on the CLI's entry (what npx runs, bar the bin). */
+const NODE_VPP = [process.execPath, '--import', 'tsx', 'packages/cli/src/main.ts']
+
 /**
  * `vpp …args` with `env` (VPP_API_KEY unset unless given; the resume file in the test's
- * directory). `onStderr` sees stderr as it grows, with the child, to signal it.
+ * directory): in this process through `run` (so coverage counts it), or, given `command`, as that
+ * child process. `onStderr` sees stderr as it grows, with `interrupt`: Ctrl-C (SIGINT to the
+ * child, the abort signal in this process).
  */
 function vpp(
   args: string[],
   env: Record<string, string>,
-  onStderr?: (stderr: string, child: ChildProcess) => void,
-  command: string[] = [process.execPath, '--import', 'tsx', 'packages/cli/src/main.ts'],
+  onStderr?: (stderr: string, interrupt: () => void) => void,
+  command?: string[],
 ): Promise<Run> {
+  const fullEnv = { ...process.env, VPP_API_KEY: '', XDG_STATE_HOME: `${dir.path}/state`, ...env }
+  let stdout = ''
+  let stderr = ''
+  if (!command) {
+    const controller = new AbortController()
+    const interrupt = () => controller.abort(new Error('interrupted'))
+    return run(args, {
+      env: fullEnv,
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: {
+        write: (text: string) => {
+          stderr += text
+          onStderr?.(stderr, interrupt)
+          return true
+        },
+      },
+      signal: controller.signal,
+    }).then((code) => ({ code, stdout, stderr }))
+  }
   const [executable = '', ...before] = command
   const child = spawn(executable, [...before, ...args], {
     cwd: ROOT,
-    env: { ...process.env, VPP_API_KEY: '', XDG_STATE_HOME: `${dir.path}/state`, ...env },
+    env: fullEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  let stdout = ''
-  let stderr = ''
   child.stdout?.on('data', (data: Buffer) => {
     stdout += data.toString()
   })
   child.stderr?.on('data', (data: Buffer) => {
     stderr += data.toString()
-    onStderr?.(stderr, child)
+    onStderr?.(stderr, () => child.kill('SIGINT'))
   })
   return new Promise((resolve, reject) => {
     child.once('error', reject)
@@ -317,13 +342,19 @@ describe('vpp with API keys, no transcoder', () => {
     await writeFile(big, mp4Bytes(8 * 1024 * 1024))
     const args = ['upload', big, '--chunk-size', '32KiB', '--json']
     let interrupted = false
-    const first = await vpp(args, env, (stderr, child) => {
-      // Not a TTY: a line per 10 %; the first past 0 % is the moment.
-      if (!interrupted && /^upload .* [1-9]0%/m.test(stderr)) {
-        interrupted = true
-        child.kill('SIGINT')
-      }
-    })
+    // A real process and a real SIGINT: the entry's handler is part of what is tested.
+    const first = await vpp(
+      args,
+      env,
+      (stderr, interrupt) => {
+        // Not a TTY: a line per 10 %; the first past 0 % is the moment.
+        if (!interrupted && /^upload .* [1-9]0%/m.test(stderr)) {
+          interrupted = true
+          interrupt()
+        }
+      },
+      NODE_VPP,
+    )
     expect(first.code, first.stderr).toBe(130)
     expect(first.stderr).toContain('interrupted: run the same command again to resume the upload')
     const id = UUID.exec(first.stderr)?.[0] ?? ''
