@@ -54,6 +54,31 @@ async function pipeline(name: string, extra: Record<string, string> = {}): Promi
   return p
 }
 
+/**
+ * The page's controls that have no accessible name: no aria-label(ledby), no label, no text
+ * (a button's, a link's), no alt or title.
+ */
+const unnamedControls = (page: Page) =>
+  page.evaluate(() =>
+    [
+      ...document.querySelectorAll(
+        'button, input, select, textarea, a[href], [role="slider"], progress, video',
+      ),
+    ]
+      .filter((element) => {
+        const labelled = element.getAttribute('aria-labelledby')
+        const named =
+          element.getAttribute('aria-label') ||
+          (labelled && document.getElementById(labelled)?.textContent?.trim()) ||
+          ((element as HTMLInputElement).labels?.length ?? 0) > 0 ||
+          element.textContent?.trim() ||
+          element.getAttribute('title') ||
+          element.getAttribute('alt')
+        return !named
+      })
+      .map((element) => element.outerHTML.slice(0, 120)),
+  )
+
 /** The value of the progress bar named `name`. */
 const progressOf = (page: Page, name: string) =>
   page.getByRole('progressbar', { name }).evaluate((bar) => (bar as HTMLProgressElement).value)
@@ -86,6 +111,7 @@ describe('the console, keys off', () => {
     const id = await row.getAttribute('data-job-id')
     expect((await p.store.get(id ?? ''))?.status).toBe('completed')
     await browser.screenshot(page, 'console-jobs')
+    expect(await unnamedControls(page)).toEqual([])
     expect(browser.errors(page)).toEqual([])
   })
 
@@ -115,6 +141,7 @@ describe('the console, keys off', () => {
     expect(res.headers.get('content-type')).toBe('image/jpeg')
     expect(await page.getByRole('link', { name: 'Download 360p' }).getAttribute('href')).toMatch(/360p\.mp4$/)
     await browser.screenshot(page, 'console-job')
+    expect(await unnamedControls(page)).toEqual([])
 
     // At phone width nothing spills sideways (the renditions table scrolls in its own box).
     await page.mouse.move(0, 0) // the tile goes with the pointer
@@ -141,6 +168,7 @@ describe('the console, keys off', () => {
       .poll(() => page.getByLabel('Pipeline stats').innerText(), { timeout: 10_000 })
       .toMatch(/Dead letters\s+1\b/)
     await browser.screenshot(page, 'console-dead-letters')
+    expect(await unnamedControls(page)).toEqual([])
     await item.getByRole('button', { name: 'Retry poison.mp4' }).click()
     await page.getByRole('status').filter({ hasText: 'poison.mp4 is queued again.' }).waitFor()
     // Queued again: it ran once more, failed again, and is a new entry (the old one left the queue).
@@ -193,6 +221,7 @@ describe('the console, keys on', () => {
     const key = page.getByLabel('API key')
     await key.waitFor()
     await browser.screenshot(page, 'console-sign-in')
+    expect(await unnamedControls(page)).toEqual([])
     await key.fill('not-a-key-of-this-pipeline')
     await page.getByRole('button', { name: 'Sign in' }).click()
     await page.getByRole('alert').filter({ hasText: 'That key was refused.' }).waitFor()
