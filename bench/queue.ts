@@ -17,7 +17,7 @@ import {
   createTranscoderMetrics,
   JobStore,
   openJobStore,
-  type RedisClient,
+  type PlainRedisClient,
 } from '@vpp/shared'
 import { LocalStorage, startRedisServer } from '@vpp/shared/node'
 import { queuedJob, tempDir } from '@vpp/shared/testing'
@@ -167,7 +167,8 @@ const raw: Subject = {
   name: 'raw stream (XADD/XREADGROUP/XACK)',
   async start(concurrency, prefix) {
     const opened = await openJobStore({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix }, logger)
-    const client: RedisClient = opened.client
+    // REDIS_URL: one plain connection (the bench never uses sentinels).
+    const client = opened.client as PlainRedisClient
     const reader = client.duplicate()
     await reader.connect()
     const stream = `${prefix}:raw`

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadConfig as ingestConfig, startIngest } from '@vpp/ingest'
 import {
+  baseConfigShape,
   closeRedis,
   createLogger,
   type Job,
@@ -15,6 +16,8 @@ import {
   type JobStatus,
   type JobStore,
   openJobStore,
+  type PlainRedisClient,
+  parseEnv,
   UploadResponseSchema,
 } from '@vpp/shared'
 import type { RunningService } from '@vpp/shared/node'
@@ -75,10 +78,8 @@ export async function startPipeline(
     startStatus(statusConfig(env), silent('status')),
   ])
   services.push(ingest, status)
-  const store = await openJobStore(
-    { REDIS_URL: env.REDIS_URL ?? '', REDIS_KEY_PREFIX: env.REDIS_KEY_PREFIX ?? '' },
-    silent('test'),
-  )
+  // The services' own Redis settings (REDIS_SENTINELS included).
+  const store = await openJobStore(parseEnv(baseConfigShape, env), silent('test'))
   const ingestUrl = `http://127.0.0.1:${ingest.port}`
   const statusUrl = `http://127.0.0.1:${status.port}`
 
@@ -280,7 +281,7 @@ function inGroup(group: number | undefined): string[] {
  */
 export async function keysNaming(store: JobStore, prefix: string, id: string): Promise<string[]> {
   const found: string[] = []
-  const client = store.client
+  const client = store.client as PlainRedisClient // tests' Redis: REDIS_URL
   for await (const keys of client.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) {
     for (const key of keys) {
       // The event log is history, capped by EVENTS_MAXLEN: it keeps the job's events, its

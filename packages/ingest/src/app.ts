@@ -57,6 +57,8 @@ export interface IngestDeps {
   apiKeys?: readonly string[]
   /** ADMIN_API_KEYS: keys that also see every job (on status); here they create jobs like any. */
   adminKeys?: readonly string[]
+  /** REDIS_MIN_REPLICAS: replicas that must hold a new job's record before its 202. */
+  minReplicas?: number
   /** Origins whose pages may upload (CORS_ORIGINS: the console's, an app's); default any. */
   corsOrigins?: readonly string[]
   /** Resumable uploads (tus) at `/uploads`: their storage; unset: no such routes. */
@@ -95,6 +97,9 @@ type Enqueue = {
   /** The id of the API key creating it (keys on): the job is that key's. */
   owner?: string
 }
+
+/** How long a new job's record may take to reach REDIS_MIN_REPLICAS replicas (a healthy one: a round trip). */
+const REPLICA_WAIT_MS = 1000
 
 /** Headers a page on another origin reads: tus's (Location, Upload-Offset, ...) and the replay mark. */
 const CORS_EXPOSED = [
@@ -187,6 +192,19 @@ export function createApp(deps: IngestDeps) {
     if (!result.created) {
       const first = await deps.store.get(result.jobId)
       if (first) return { job: first, created: false }
+    }
+    if (result.created && !(await deps.store.replicated(deps.minReplicas ?? 0, REPLICA_WAIT_MS))) {
+      // Not on enough replicas: a failover now could lose it, so it is not accepted at all.
+      await deps.store.delete(job.job_id).catch(() => {})
+      deps.logger.warn('job not replicated in time; refused', {
+        job_id: job.job_id,
+        replicas: deps.minReplicas,
+      })
+      throw new AppError(
+        'unavailable',
+        `The job could not be confirmed on ${deps.minReplicas} Redis replica(s); nothing was kept: send it again`,
+        503,
+      )
     }
     deps.metrics.uploads.inc({ status: 'accepted' })
     deps.logger.info('job queued', { job_id: job.job_id, source: job.source, filename: job.filename })

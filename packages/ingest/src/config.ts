@@ -25,6 +25,11 @@ const shape = {
   API_KEYS: apiKeysVar,
   /** Comma-separated admin keys: they also see every job, /stats and the dead-letter queue. */
   ADMIN_API_KEYS: apiKeysVar,
+  /**
+   * Replicas that must hold a job's record before its 202 (`WAIT`); when they do not within a
+   * second, ingest answers 503 and keeps nothing. 0: answer once the primary has it.
+   */
+  REDIS_MIN_REPLICAS: intVar(0, 0, 16),
   /** Jobs one client (API key, or address without keys) may create a minute; 0 turns the limit off. */
   RATE_LIMIT_PER_MINUTE: intVar(60, 0, 1_000_000),
   /** An upload that sends nothing for this long is dropped (408) and its partial file deleted. */

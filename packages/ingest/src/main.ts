@@ -6,6 +6,7 @@ import {
   createRegistry,
   type Logger,
   openJobStore,
+  redisTarget,
   type ServerLimits,
   type UploadStorage,
 } from '@vpp/shared'
@@ -41,7 +42,7 @@ export async function buildIngest(
     redis: store.redis,
     keys: store.keys,
     subscriber: () =>
-      connectRedis(config.REDIS_URL, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }),
+      connectRedis(redisTarget(config), logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }),
     logger,
   })
   const tus = tusStorage(storage, { expiryMs, locker })
@@ -55,6 +56,7 @@ export async function buildIngest(
     apiKeys: config.API_KEYS,
     adminKeys: config.ADMIN_API_KEYS,
     corsOrigins: config.CORS_ORIGINS,
+    minReplicas: config.REDIS_MIN_REPLICAS,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     uploadIdleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT_MS,
     uploadTimeoutMs: config.UPLOAD_TIMEOUT_MS,

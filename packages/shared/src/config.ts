@@ -90,6 +90,31 @@ export const baseConfigShape = {
   REDIS_URL: z
     .url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' })
     .default('redis://localhost:6379'),
+  /**
+   * Redis Sentinel instead of REDIS_URL: comma-separated `host:port` of the sentinels. The
+   * services ask them for the primary of REDIS_SENTINEL_MASTER and follow its failovers.
+   */
+  REDIS_SENTINELS: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      const nodes = (text ?? '')
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean)
+        .map((item) => {
+          const match = /^([^:\s]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(item)
+          const port = Number(match?.[2])
+          if (!match || port < 1 || port > 65535) {
+            ctx.addIssue({ code: 'custom', message: `expected host:port, got "${item}"` })
+            return { host: '', port: 0 }
+          }
+          return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port }
+        })
+      return nodes.length ? nodes : undefined
+    }),
+  /** The name of the primary the sentinels watch (their `sentinel monitor <name> …`). */
+  REDIS_SENTINEL_MASTER: z.string().min(1).default('mymaster'),
   /** Prefix of every Redis key, so several pipelines (or test runs) can share one Redis. */
   REDIS_KEY_PREFIX: z
     .string()

@@ -8,6 +8,7 @@ import {
   metricsResponse,
   openJobStore,
   redisHealth,
+  redisTarget,
   registerQueueGauges,
   type ServerLimits,
 } from '@vpp/shared'
@@ -63,7 +64,7 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
   const store = await openJobStore(config, logger)
   const events = new EventHub(
     store.events,
-    () => connectRedis(config.REDIS_URL, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }),
+    () => connectRedis(redisTarget(config), logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }),
     logger,
   )
   const registry = createRegistry('status')
@@ -142,7 +143,8 @@ export async function startWebhooks(config: StatusConfig, logger: Logger): Promi
         },
         logger,
         metrics,
-        () => connectRedis(config.REDIS_URL, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }),
+        () =>
+          connectRedis(redisTarget(config), logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }),
       )
     : undefined
   if (worker) await worker.start()

@@ -18,7 +18,8 @@ import { Transcoder } from './worker.ts'
 
 /** Start a transcoder: the stream consumer plus /metrics and /healthz on TRANSCODER_METRICS_PORT. */
 export async function startTranscoder(config: TranscoderConfig, logger: Logger): Promise<RunningService> {
-  const store = await openJobStore(config, logger, { dlqMaxLen: config.DLQ_MAXLEN })
+  // With sentinels, one connection of the pool is leased for good by the blocking reader.
+  const store = await openJobStore(config, logger, { dlqMaxLen: config.DLQ_MAXLEN, poolSize: 2 })
   const storage = openStorage(config, config)
   const registry = createRegistry('transcoder')
   const transcoder = new Transcoder({

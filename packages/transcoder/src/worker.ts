@@ -1,11 +1,13 @@
 import {
+  type BlockingConnection,
+  blockingConnection,
   type Claim,
   errorMessage,
   type JobStore,
   type Logger,
   type MediaStorage,
-  type RedisClient,
   type StartResult,
+  subscribeTo,
   type TranscoderMetrics,
 } from '@vpp/shared'
 import type { TranscoderConfig } from './config.ts'
@@ -70,9 +72,9 @@ export class Transcoder {
   readonly #killing = new AbortController()
   readonly #timers: NodeJS.Timeout[] = []
   readonly #retention: RetentionSweeper
-  #reader: RedisClient | undefined
-  /** Subscribed to the cancel channel. */
-  #listener: RedisClient | undefined
+  #reader: BlockingConnection | undefined
+  /** Stops listening to the cancel channel. */
+  #unsubscribe: (() => Promise<void>) | undefined
   #loop: Promise<void> | undefined
   #closing: Promise<void> | undefined
   /** Resolved when a running job ends (one shared promise, however many jobs run). */
@@ -118,20 +120,16 @@ export class Transcoder {
     await store.group.ensure()
     // XREADGROUP BLOCK holds its connection, so it gets one of its own, with no deadline of its
     // own and a socket timeout past its longest BLOCK (the other commands keep theirs).
-    const options = store.client.options
-    const reader = store.client.duplicate({
-      socket: { ...options?.socket, socketTimeout: this.#blockMs + 2 * config.REDIS_COMMAND_TIMEOUT_MS },
-    })
-    reader.on('error', (error: Error) => logger.debug('redis reader error', { error: error.message }))
-    await reader.connect()
+    const reader = await blockingConnection(store.client, this.#blockMs, logger)
     this.#reader = reader
     // Cancels reach whichever transcoder runs the job at once (its lease checks would only see
     // them at the next heartbeat).
-    const listener = store.client.duplicate()
-    listener.on('error', (error: Error) => logger.debug('redis listener error', { error: error.message }))
-    await listener.connect()
-    await listener.subscribe(store.keys.cancelChannel, (jobId) => this.#cancel(jobId))
-    this.#listener = listener
+    this.#unsubscribe = await subscribeTo(
+      store.client,
+      store.keys.cancelChannel,
+      (jobId) => this.#cancel(jobId),
+      logger,
+    )
     this.#every(Math.max(50, Math.floor(config.CLAIM_IDLE_MS / 3)), () => this.#heartbeat())
     this.#every(Math.min(1000, config.RETRY_BASE_MS), () => this.#promoteDue())
     // While every slot is busy, the read loop does not look for stalled entries; this does, so a
@@ -143,7 +141,7 @@ export class Transcoder {
     this.#every(DISCARDED_SWEEP_MS, () => this.#removeDiscardedUploads())
     this.#retention.start()
     void this.#removeIdleConsumers()
-    this.#loop = this.#run(reader)
+    this.#loop = this.#run(reader.client)
   }
 
   #every(ms: number, task: () => Promise<void>): void {
@@ -166,7 +164,7 @@ export class Transcoder {
     return this.#freeing
   }
 
-  async #run(reader: RedisClient): Promise<void> {
+  async #run(reader: BlockingConnection['client']): Promise<void> {
     const { config, store, logger } = this.#deps
     while (!this.#stopping.signal.aborted) {
       try {
@@ -515,8 +513,8 @@ export class Transcoder {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#stopping.abort()
-      this.#reader?.destroy() // ends a blocking XREADGROUP now rather than after BLOCK
-      this.#listener?.destroy()
+      void this.#reader?.close() // ends a blocking XREADGROUP now rather than after BLOCK
+      void this.#unsubscribe?.()
       // A sweep under way stops at its next job and releases its lock (before Redis is closed).
       const retention = this.#retention.close()
       await this.#loop

@@ -1,5 +1,11 @@
 import type { Logger } from '../logger.ts'
-import { COMMAND_TIMEOUT_MS, closeRedis, connectRedis, type RedisClient } from '../redis/redis.ts'
+import {
+  COMMAND_TIMEOUT_MS,
+  closeRedis,
+  connectRedis,
+  type RedisClient,
+  redisTarget,
+} from '../redis/redis.ts'
 import { type RedisKeys, redisKeys } from '../redis/redis-keys.ts'
 import { ConsumerGroup } from './consumer-group.ts'
 import { DeadLetters } from './dead-letters.ts'
@@ -238,6 +244,22 @@ export class JobStore {
   }
 
   /**
+   * Whether this connection's writes so far reached `replicas` replicas within `timeoutMs`
+   * (`WAIT`): what ingest asks before answering 202 when REDIS_MIN_REPLICAS is set. The store's
+   * client must be one connection (a plain client, or a sentinel pool of one) for WAIT to count
+   * the writes just made.
+   */
+  async replicated(replicas: number, timeoutMs: number): Promise<boolean> {
+    if (replicas <= 0) return true
+    // Short WAITs, each asking the replicas for their offset again: one long WAIT sometimes
+    // misses an ack and sits out its whole timeout (seen with Redis 7.0), holding the connection.
+    for (const deadline = Date.now() + timeoutMs; ; ) {
+      if ((await this.redis.call(this.client.wait(replicas, WAIT_SLICE_MS))) >= replicas) return true
+      if (Date.now() >= deadline) return false
+    }
+  }
+
+  /**
    * Delete a job: canceled first if it had not finished, then its record and every key naming
    * it; its id joins `keys.deletedJobs` for a transcoder to remove its files. Returns the status
    * it had (`null`: no such job).
@@ -398,20 +420,29 @@ export class JobStore {
   }
 }
 
-/** Connect to REDIS_URL and open the job store under REDIS_KEY_PREFIX (consumer group ensured). */
+/** One WAIT of `replicated`, in ms. */
+const WAIT_SLICE_MS = 50
+
+/** Connect to Redis (REDIS_URL, or REDIS_SENTINELS) and open the job store under REDIS_KEY_PREFIX (consumer group ensured). */
 export async function openJobStore(
-  config: {
-    REDIS_URL: string
+  config: Parameters<typeof redisTarget>[0] & {
     REDIS_KEY_PREFIX: string
     REDIS_COMMAND_TIMEOUT_MS?: number
     EVENTS_MAXLEN?: number
   },
   logger: Logger,
-  options: Omit<JobStoreOptions, 'commandTimeoutMs'> = {},
+  options: Omit<JobStoreOptions, 'commandTimeoutMs'> & {
+    /** With sentinels: connections to the primary (one more per blocking reader leased). */
+    poolSize?: number
+  } = {},
 ): Promise<JobStore> {
   const commandTimeoutMs = config.REDIS_COMMAND_TIMEOUT_MS ?? COMMAND_TIMEOUT_MS
-  const client = await connectRedis(config.REDIS_URL, logger, { commandTimeoutMs })
-  const store = new JobStore(client, redisKeys(config.REDIS_KEY_PREFIX), { ...options, commandTimeoutMs })
+  const { poolSize, ...storeOptions } = options
+  const client = await connectRedis(redisTarget(config), logger, { commandTimeoutMs, poolSize })
+  const store = new JobStore(client, redisKeys(config.REDIS_KEY_PREFIX), {
+    ...storeOptions,
+    commandTimeoutMs,
+  })
   try {
     await store.group.ensure()
     // Read by every script that logs an event; the services share one value (the last started wins).
