@@ -407,20 +407,23 @@ for (const overlay of overlays()) {
 
       const config = transcoderConfig(env('transcoder'))
       const keys = redisKeys(config.REDIS_KEY_PREFIX)
-      for (const trigger of spec.triggers) {
-        expect(trigger.type).toBe('redis-streams')
-        expect(trigger.metadata).toMatchObject({ stream: keys.stream, consumerGroup: keys.group })
-      }
       // The default prefix: `vpp:jobs`, group `transcoders`.
       expect(transcoderConfig({}).REDIS_KEY_PREFIX).toBe('vpp')
+      for (const trigger of spec.triggers) {
+        expect(trigger.type).toBe('redis-streams')
+        expect(trigger.metadata.stream).toBe(keys.stream)
+      }
       const lag = spec.triggers.filter((t) => 'lagCount' in t.metadata)
-      const pending = spec.triggers.filter((t) => 'pendingEntriesCount' in t.metadata)
-      expect([lag.length, pending.length, spec.triggers.length]).toEqual([1, 1, 2])
-      // One pod more per WORKER_CONCURRENCY jobs waiting, one per WORKER_CONCURRENCY running.
+      const length = spec.triggers.filter((t) => 'streamLength' in t.metadata)
+      expect([lag.length, length.length, spec.triggers.length]).toEqual([1, 1, 2])
+      // Waiting jobs, by the group's lag; a single one wakes the transcoders from zero (#6478).
+      expect(lag[0]?.metadata).toMatchObject({ consumerGroup: keys.group, activationLagCount: '0' })
+      // Waiting and running jobs, by the stream's length: KEDA reads XLEN only without a group.
+      expect(length[0]?.metadata.consumerGroup).toBeUndefined()
+      expect(length[0]?.metadata.activationLagCount ?? '0').toBe('0')
+      // A pod more per WORKER_CONCURRENCY jobs.
       expect(lag[0]?.metadata.lagCount).toBe(String(config.WORKER_CONCURRENCY))
-      expect(pending[0]?.metadata.pendingEntriesCount).toBe(String(config.WORKER_CONCURRENCY))
-      // A single waiting job wakes the transcoders from zero (KEDA issue #6478).
-      expect(lag[0]?.metadata.activationLagCount).toBe('0')
+      expect(length[0]?.metadata.streamLength).toBe(String(config.WORKER_CONCURRENCY))
       // A job waiting for its retry is queued again by a transcoder still up.
       expect((spec.cooldownPeriod ?? 300) * 1000).toBeGreaterThan(config.RETRY_MAX_MS)
 
