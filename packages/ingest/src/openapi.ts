@@ -91,6 +91,11 @@ export const UploadFormSchema = z
     examples: [{ file: '(the bytes of video.mp4)', profiles: '720p,hls', metadata: '{"user":"u-1"}' }],
   })
 
+/** An upload that met a full disk (nothing of it kept). */
+const DISK_FULL: Record<number, readonly ErrorCase[]> = {
+  507: [['disk_full', 'No space left on the upload volume (UPLOAD_DIR)']],
+}
+
 export const uploadDoc = describeRoute({
   tags: ['Uploads'],
   summary: 'Upload a video',
@@ -116,6 +121,7 @@ export const uploadDoc = describeRoute({
         ...(SERVICE_ERRORS[503] ?? []),
         ['storage_unavailable', 'The upload store is unavailable; try again shortly'],
       ],
+      ...DISK_FULL,
     }),
   },
 })
@@ -236,6 +242,7 @@ export const tusCreateDoc = describeRoute({
       ...TUS_ERRORS,
       ...SNIFFED,
       ...RATE_LIMITED,
+      ...DISK_FULL,
     }),
   },
 })
@@ -291,7 +298,8 @@ export const tusPatchDoc = describeRoute({
   tags: ['Resumable uploads (tus)'],
   summary: 'Send the next chunk',
   description:
-    'Appends the body at `Upload-Offset`. A request cut short keeps what came (resume from HEAD). Any replica ' +
+    'Appends the body at `Upload-Offset`. A request cut short keeps what came (resume from HEAD); one that meets ' +
+    'a full disk (507) keeps none of its bytes. Any replica ' +
     'resumes any upload: a newer request for the same upload makes an older one end within a second.',
   parameters: [
     UPLOAD_ID,
@@ -317,6 +325,7 @@ export const tusPatchDoc = describeRoute({
       ...UPLOAD_GONE,
       409: [['upload_offset_mismatch', 'Upload-Offset conflict'], ...FINISHED],
       ...SNIFFED,
+      ...DISK_FULL,
     }),
   },
 })

@@ -1,8 +1,10 @@
 import {
   AppError,
   ContentCheck,
+  diskFull,
   displayName,
   hasAcceptedExtension,
+  isNoSpace,
   type UploadSink,
   type UploadStorage,
 } from '@vpp/shared'
@@ -32,6 +34,9 @@ export interface ReceiveOptions {
 
 type Event = { type: 'start'; filename: string } | { type: 'data'; chunk: Uint8Array } | { type: 'end' }
 
+/** Where uploads are stored, as a `disk_full` message names it. */
+export const UPLOAD_VOLUME = 'upload volume (UPLOAD_DIR)'
+
 export const fileTooLarge = () => new AppError('file_too_large', 'File too large', 413)
 
 export const uploadTimeout = (message: string) => new AppError('upload_timeout', message, 408)
@@ -40,8 +45,8 @@ export const uploadTimeout = (message: string) => new AppError('upload_timeout',
  * Stream the `file` part of a multipart/form-data request into storage without holding it in
  * memory: each body chunk is parsed, and its file bytes are written (awaited) before the next
  * chunk is read, so memory stays at about one chunk whatever the upload's size. The size limit,
- * the content check (magic bytes) and the timeouts apply as bytes arrive; on any failure the
- * partial file is removed.
+ * the content check (magic bytes) and the timeouts apply as bytes arrive; on any failure (a
+ * full disk too: 507 `disk_full`) the partial file is removed.
  */
 export async function receiveUpload(request: Request, options: ReceiveOptions): Promise<ReceivedUpload> {
   const field = options.field ?? 'file'
@@ -163,12 +168,16 @@ function timedReader(
   }
 }
 
-/** A failure of the upload store (disk full, S3 unreachable) is the service's, not the client's: 503. */
+/**
+ * A failure of the upload store is the service's, not the client's: a full disk is 507
+ * `disk_full`, anything else (S3 unreachable, an I/O error) 503.
+ */
 async function stored<T>(operation: Promise<T> | undefined): Promise<T | undefined> {
   try {
     return await operation
   } catch (error) {
     if (error instanceof AppError) throw error
+    if (isNoSpace(error)) throw diskFull(UPLOAD_VOLUME, { cause: error })
     throw new AppError('storage_unavailable', 'The upload store is unavailable; try again shortly', 503, {
       cause: error,
     })

@@ -1,14 +1,57 @@
-import { open, unlink } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { open, truncate, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
+import { type Readable, Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3'
 import { FileStore } from '@tus/file-store'
 import { S3Store } from '@tus/s3-store'
-import type { Locker } from '@tus/utils'
+import { ERRORS, type Locker, type Upload } from '@tus/utils'
+import { diskFull, isNoSpace } from '@vpp/shared'
 import { type LocalStorage, type S3Storage, s3ClientConfig } from '@vpp/shared/node'
+import { UPLOAD_VOLUME } from './receive-upload.ts'
 import type { TusStorage } from './tus-uploads.ts'
 
 /** S3 multipart part size of resumable uploads (S3's minimum is 5 MiB), as multipart uploads use. */
 const PART_SIZE = 8 * 1024 * 1024
+
+/**
+ * `@tus/file-store` with a full disk told apart (its write turns every failure into one 500):
+ * a chunk that meets ENOSPC fails with 507 `disk_full` and its bytes are cut off again, so the
+ * upload stays where the request found it, to be resumed from its `Upload-Offset` once there is
+ * room; a creation that meets it leaves no file behind.
+ */
+export class LocalTusStore extends FileStore {
+  override async create(upload: Upload): Promise<Upload> {
+    try {
+      return await super.create(upload)
+    } catch (error) {
+      if (!isNoSpace(error)) throw error
+      for (const name of [upload.id, `${upload.id}.json`])
+        await unlink(join(this.directory, name)).catch(() => {})
+      throw diskFull(UPLOAD_VOLUME, { cause: error })
+    }
+  }
+
+  override async write(readable: Readable, id: string, offset: number): Promise<number> {
+    const path = join(this.directory, id)
+    let received = 0
+    const count = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        received += chunk.byteLength
+        done(null, chunk)
+      },
+    })
+    try {
+      await pipeline(readable, count, createWriteStream(path, { flags: 'r+', start: offset }))
+    } catch (error) {
+      if (!isNoSpace(error)) throw ERRORS.FILE_WRITE_ERROR
+      await truncate(path, offset).catch(() => {})
+      throw diskFull(UPLOAD_VOLUME, { cause: error })
+    }
+    return offset + received
+  }
+}
 
 /**
  * The tus data store over the same place multipart uploads go, so a finished upload is where a
@@ -23,7 +66,7 @@ export function tusStorage(
   if (storage.backend === 'local') {
     const directory = storage.dir
     return {
-      datastore: new FileStore({ directory, expirationPeriodInMilliseconds: options.expiryMs }),
+      datastore: new LocalTusStore({ directory, expirationPeriodInMilliseconds: options.expiryMs }),
       storeId: (jobId) => jobId,
       async storedHead(storeId, length) {
         const file = await open(join(directory, storeId), 'r')
@@ -76,5 +119,7 @@ export function tusStorage(
     persist: async () => {},
     locker: options.locker,
     expiryMs: options.expiryMs,
+    // @tus/s3-store holds parts under S3's 5 MiB minimum in the system's temporary directory.
+    volume: 'temporary directory (TMPDIR)',
   }
 }

@@ -6,9 +6,11 @@ import {
   AppError,
   ContentCheck,
   corsOrigin,
+  diskFull,
   displayName,
   type IngestMetrics,
   idempotencyScope,
+  isNoSpace,
   JOB_ID_PATTERN,
   type JobOptions,
   type JobStore,
@@ -36,6 +38,8 @@ export interface TusStorage {
   locker?: Locker
   /** UPLOAD_EXPIRY_HOURS, in ms: an upload not finished by then is removed. */
   expiryMs: number
+  /** Where it writes locally, as a `disk_full` message names it (default the upload volume). */
+  volume?: string
 }
 
 /** What the tus routes share with the rest of ingest. */
@@ -191,6 +195,11 @@ export function mountTus(
     },
     onResponseError(_req, error) {
       if (error instanceof AppError) return jsonError(error.status, error.code, error.message)
+      // A full disk met by the data store's own writes (S3's part files, an info file).
+      if (isNoSpace(error)) {
+        const full = diskFull(storage.volume ?? 'upload volume (UPLOAD_DIR)')
+        return jsonError(full.status, full.code, full.message)
+      }
       const status = 'status_code' in error ? error.status_code : 500
       const body = 'body' in error ? error.body : String(error)
       if (body.startsWith('{')) return { status_code: status, body }

@@ -39,3 +39,26 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message
   return String(error)
 }
+
+/** errno codes of a volume with no room left: no space, or over a quota. */
+const NO_SPACE_CODES = new Set(['ENOSPC', 'EDQUOT'])
+
+/**
+ * Whether `error` (or an error it was caused by) is a disk that is full: an errno ENOSPC/EDQUOT
+ * from a system call, or an AppError `disk_full` made of one.
+ */
+export function isNoSpace(error: unknown): boolean {
+  for (let at = error, depth = 0; at instanceof Error && depth < 10; at = at.cause, depth++) {
+    if (at instanceof AppError && at.code === 'disk_full') return true
+    if (NO_SPACE_CODES.has(String((at as { code?: unknown }).code))) return true
+  }
+  return false
+}
+
+/**
+ * A write that met a full disk: `disk_full`, 507 Insufficient Storage, saying which volume by the
+ * variable that places it (`diskFull('output volume (OUTPUT_DIR)')`).
+ */
+export function diskFull(volume: string, options?: ErrorOptions): AppError {
+  return new AppError('disk_full', `No space left on the ${volume}`, 507, options)
+}

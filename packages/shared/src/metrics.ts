@@ -14,6 +14,7 @@ export const METRIC_NAMES = {
   ffmpegFailuresTotal: 'video_ffmpeg_failures_total',
   queueWaitSeconds: 'video_queue_wait_seconds',
   retentionExpiredTotal: 'video_retention_expired_total',
+  transcoderHealthy: 'video_transcoder_healthy',
   httpRequestDurationSeconds: 'http_request_duration_seconds',
 } as const
 
@@ -133,7 +134,14 @@ export function createTranscoderMetrics(registry: Registry) {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    /** 1 while the transcoder takes jobs; 0 while it stands down as sick (its /healthz says why). */
+    healthy: new Gauge({
+      name: METRIC_NAMES.transcoderHealthy,
+      help: 'Whether this transcoder takes jobs (1), or stands down as sick (0): disk full, storage unreachable, ...',
+      registers: [registry],
+    }),
   }
+  metrics.healthy.set(1)
   // Every reason exported from the start (at 0), so rate() and dashboards see it before the first failure.
   for (const reason of FFMPEG_FAILURE_REASONS) metrics.ffmpegFailures.inc({ reason }, 0)
   for (const kind of ['record', 'outputs']) metrics.retentionExpired.inc({ kind }, 0)

@@ -343,6 +343,27 @@ export function outputFps(probe: Probe): string | null {
   return null
 }
 
+/** The ffmpeg encoder of each video codec. */
+const VIDEO_ENCODERS = { h264: 'libx264', vp9: 'libvpx-vp9' } as const
+
+/** The ffmpeg audio encoder of a rendition: Opus in WebM, AAC in MP4. */
+const audioEncoder = (profile: VideoProfile) => (profile.container === 'webm' ? 'libopus' : 'aac')
+
+/**
+ * The ffmpeg encoders making `profiles` takes, as `ffmpeg -encoders` lists them (what a sick
+ * transcoder's probe checks are there): each rendition's video and audio encoder, H.264's for the
+ * HLS ladder, JPEG for thumbnails and storyboard sheets.
+ */
+export function encodersFor(profiles: readonly Profile[]): string[] {
+  const needed = new Set<string>()
+  for (const profile of profiles) {
+    if (profile.kind === 'video') needed.add(VIDEO_ENCODERS[profile.codec]).add(audioEncoder(profile))
+    else if (profile.kind === 'hls') needed.add(VIDEO_ENCODERS.h264).add('aac')
+    else needed.add('mjpeg')
+  }
+  return [...needed].sort()
+}
+
 function videoCodecArgs(profile: VideoProfile): string[] {
   const rate = `${profile.videoBitrateKbps}k`
   // A keyframe every 2 seconds whatever the frame rate, so players can seek (and segment) evenly.
@@ -350,7 +371,7 @@ function videoCodecArgs(profile: VideoProfile): string[] {
   if (profile.codec === 'h264') {
     return [
       '-c:v',
-      'libx264',
+      VIDEO_ENCODERS.h264,
       // Measured (docs/transcoding.md, "Encoder settings"): the knee of speed against SSIM on camera footage.
       '-preset',
       'veryfast',
@@ -368,7 +389,7 @@ function videoCodecArgs(profile: VideoProfile): string[] {
   }
   return [
     '-c:v',
-    'libvpx-vp9',
+    VIDEO_ENCODERS.vp9,
     '-b:v',
     rate,
     // Measured (docs/transcoding.md, "Encoder settings"): libvpx's realtime mode at speed 8 is within 0.001-0.006
@@ -384,9 +405,8 @@ function videoCodecArgs(profile: VideoProfile): string[] {
 }
 
 function audioArgs(profile: VideoProfile): string[] {
-  const codec = profile.container === 'webm' ? 'libopus' : 'aac'
   // Any channel layout in (mono, 5.1, ...), stereo out: what every browser plays.
-  return ['-c:a', codec, '-b:a', `${profile.audioBitrateKbps}k`, '-ac', '2']
+  return ['-c:a', audioEncoder(profile), '-b:a', `${profile.audioBitrateKbps}k`, '-ac', '2']
 }
 
 function containerArgs(profile: VideoProfile): string[] {

@@ -46,6 +46,14 @@ const shape = {
   RETRY_MAX_MS: intVar(300_000, 1, 24 * 3600_000),
   /** A pending entry idle this long belongs to a dead transcoder and is taken over (XAUTOCLAIM). */
   CLAIM_IDLE_MS: intVar(30_000, 100, 24 * 3600_000),
+  /**
+   * Infrastructure failures in a row (disk full, storage unreachable, an encoder missing, ffmpeg
+   * killed for memory) that make this transcoder sick: it stops taking jobs, hands back the one it
+   * holds uncounted, and answers /healthz 503 until its probe passes.
+   */
+  SICK_AFTER_FAILURES: intVar(3, 1, 1000),
+  /** How often a sick transcoder probes whether it is well again (room on disk, storage, encoders). */
+  SICK_RETRY_MS: intVar(30_000, 100, 3600_000),
   /** Most entries the dead-letter stream keeps; older ones are trimmed (their jobs stay `failed`). 0: no limit. */
   DLQ_MAXLEN: intVar(10_000, 0, 10_000_000),
   /** On SIGTERM, how long running jobs may take to finish before their ffmpeg is killed. */

@@ -1,6 +1,7 @@
+import { open } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type AppError, PermanentJobError } from '@vpp/shared'
+import { type AppError, PermanentJobError, type UploadSink } from '@vpp/shared'
 import { LocalUploadStorage } from '@vpp/shared/node'
 import { mp4Bytes, tempDir } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -129,6 +130,30 @@ describe('download', () => {
     // One lookup a hop, by us: media.test exists only in the test resolver, so the socket went
     // to the address that was checked, not to a second resolution.
     expect(lookups).toEqual(['media.test', 'media.test'])
+  })
+
+  it('fails into a full disk as disk_full, naming the upload volume, and aborts the sink', async () => {
+    // /dev/full: every write gets the kernel's ENOSPC.
+    const file = await open('/dev/full', 'w')
+    let aborted = false
+    const full: UploadSink = {
+      write: async (chunk) => {
+        await file.write(chunk)
+      },
+      commit: async () => {},
+      abort: async () => {
+        aborted = true
+        await file.close()
+      },
+    }
+    const error = await download(`${base}/clip.mp4`, full, options()).catch((e: unknown) => e)
+    expect(error).toMatchObject({
+      code: 'disk_full',
+      status: 507,
+      message: 'No space left on the upload volume (UPLOAD_DIR)',
+    })
+    expect((error as Error).cause).toMatchObject({ code: 'ENOSPC' })
+    expect(aborted).toBe(true)
   })
 
   it('refuses a redirect to 127.0.0.1 without ever connecting to it', async () => {

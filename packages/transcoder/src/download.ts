@@ -11,6 +11,7 @@ import {
   type UploadSink,
 } from '@vpp/shared'
 import { pinnedLookup } from '@vpp/shared/node'
+import { storageFailure, VOLUMES } from './health.ts'
 
 export interface DownloadOptions {
   maxBytes: number
@@ -39,6 +40,11 @@ const tooLarge = (max: number) =>
  * container (as uploads must).
  */
 export async function download(url: string, sink: UploadSink, options: DownloadOptions): Promise<number> {
+  // The store's failures are its own (a full UPLOAD_DIR is `disk_full`), not the download's.
+  const stored = (step: Promise<void>) =>
+    step.catch((error: unknown) => {
+      throw storageFailure(error, VOLUMES.upload)
+    })
   const signals = [AbortSignal.timeout(options.timeoutMs)]
   if (options.signal) signals.push(options.signal)
   const signal = AbortSignal.any(signals)
@@ -79,13 +85,13 @@ export async function download(url: string, sink: UploadSink, options: DownloadO
           response.destroy()
           throw tooLarge(options.maxBytes)
         }
-        for (const part of content.push(chunk)) await sink.write(part)
+        for (const part of content.push(chunk)) await stored(sink.write(part))
       }
-      for (const part of content.end()) await sink.write(part)
+      for (const part of content.end()) await stored(sink.write(part))
       if (options.stillOwner && !(await options.stillOwner())) {
         throw new AppError('claim_lost', 'another transcoder took this job over')
       }
-      await sink.commit()
+      await stored(sink.commit())
       return size
     }
   } catch (error) {

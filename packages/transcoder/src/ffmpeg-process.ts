@@ -28,6 +28,8 @@ export class ProcessError extends Error {
     readonly reason: 'exit' | 'timeout' | 'aborted' | 'spawn',
     readonly stderr: string,
     readonly exitCode: number | null = null,
+    /** The signal that ended it when it was killed from outside (`SIGKILL`: the OOM killer, most likely). */
+    readonly signal: NodeJS.Signals | null = null,
   ) {
     super(message)
     this.name = 'ProcessError'
@@ -133,7 +135,9 @@ export function runProcess(bin: string, args: readonly string[], options: RunOpt
       }
       const last = lastLine(stderr)
       const how = code === null ? `killed by ${signal}` : `exit code ${code}`
-      reject(new ProcessError(`${name} failed (${how})${last ? `: ${last}` : ''}`, 'exit', stderr, code))
+      reject(
+        new ProcessError(`${name} failed (${how})${last ? `: ${last}` : ''}`, 'exit', stderr, code, signal),
+      )
     })
   })
 }

@@ -16,7 +16,10 @@ import { Hono } from 'hono'
 import type { TranscoderConfig } from './config.ts'
 import { Transcoder } from './worker.ts'
 
-/** Start a transcoder: the stream consumer plus /metrics and /healthz on TRANSCODER_METRICS_PORT. */
+/**
+ * Start a transcoder: the stream consumer plus /metrics and /healthz on TRANSCODER_METRICS_PORT
+ * (503 `{ status: 'unhealthy', reason, since }` while it stands down as sick).
+ */
 export async function startTranscoder(config: TranscoderConfig, logger: Logger): Promise<RunningService> {
   // With sentinels, one connection of the pool is leased for good by the blocking reader.
   const store = await openJobStore(config, logger, { dlqMaxLen: config.DLQ_MAXLEN, poolSize: 2 })
@@ -35,7 +38,12 @@ export async function startTranscoder(config: TranscoderConfig, logger: Logger):
   app.onError(jsonErrorHandler(logger))
   app.notFound(jsonNotFound)
   app.use(observeRequests(logger, createHttpMetrics(registry)))
-  app.get('/healthz', (c) => redisHealth(c, store.client))
+  // 503 with the reason while it stands down as sick (disk full, ...); else Redis's answer.
+  app.get('/healthz', (c) => {
+    const sick = transcoder.sick
+    if (!sick) return redisHealth(c, store.client)
+    return c.json({ status: 'unhealthy', reason: sick.reason, since: sick.since.toISOString() }, 503)
+  })
   app.get('/metrics', () => metricsResponse(registry))
   const server = await listen(app, config.TRANSCODER_METRICS_PORT, config.HOST)
   logger.info('transcoder started', {

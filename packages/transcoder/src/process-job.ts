@@ -3,7 +3,9 @@ import { extname, join, relative } from 'node:path'
 import {
   AppError,
   addressPolicy,
+  diskFull,
   errorMessage,
+  isNoSpace,
   type Job,
   type Logger,
   MEDIA_TYPES,
@@ -17,6 +19,7 @@ import { buildArgs, type FfmpegRun, outputFps } from './build-args.ts'
 import type { TranscoderConfig } from './config.ts'
 import { download } from './download.ts'
 import { lastLine, ProcessError, runProcess } from './ffmpeg-process.ts'
+import { noSpaceIn, scratchVolume, storageFailure, VOLUMES } from './health.ts'
 import { type ExtraFile, finishHls, finishStoryboard } from './packaging.ts'
 import { checkInput, type FfprobeJson, type Probe, parseProbe, probeArgs } from './probe.ts'
 import { etaSeconds, progressParser, progressPercent } from './progress.ts'
@@ -52,8 +55,14 @@ const contentType = (name: string) => MEDIA_TYPES[extname(name).slice(1)] ?? 'ap
  */
 export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> {
   const { config, storage, logger } = ctx
-  if (job.source === 'url' && !(await storage.hasUpload(job.job_id))) {
-    const sink = await storage.create(job.job_id)
+  // Where ffmpeg writes, by the variable that places it: a full disk there is `disk_full`.
+  const scratch = scratchVolume(storage.backend)
+  const stored = <T>(step: Promise<T>, volume: string) =>
+    step.catch((error: unknown) => {
+      throw storageFailure(error, volume)
+    })
+  if (job.source === 'url' && !(await stored(storage.hasUpload(job.job_id), VOLUMES.upload))) {
+    const sink = await stored(storage.create(job.job_id), VOLUMES.upload)
     const bytes = await download(job.source_url ?? '', sink, {
       maxBytes: config.MAX_FILE_SIZE,
       timeoutMs: config.URL_IMPORT_TIMEOUT * 1000,
@@ -65,11 +74,14 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
     logger.info('download complete', { size_bytes: bytes })
   }
 
-  const workDir = await storage.workDir(job.job_id)
+  const workDir = await stored(storage.workDir(job.job_id), scratch)
   try {
     const input = await storage.localUpload(job.job_id, workDir).catch((error: unknown) => {
       if (error instanceof AppError) throw error
-      throw new AppError('storage_error', `Input is not readable (${errorMessage(error)})`)
+      if (isNoSpace(error)) throw diskFull(scratch, { cause: error })
+      throw new AppError('storage_error', `Input is not readable (${errorMessage(error)})`, 500, {
+        cause: error,
+      })
     })
     const probe = await probeInput(input, ctx)
     logger.info('input probed', {
@@ -126,6 +138,9 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
           [input]: 'input',
           [outDir]: 'output',
         })
+        // "No space left on device" somewhere in what ffmpeg said: the outputs met a full disk.
+        if (scrubbed instanceof ProcessError && noSpaceIn(scrubbed.stderr))
+          throw diskFull(scratch, { cause: scrubbed })
         throw atCeiling(scrubbed, timeoutMs)
       })
       const seconds = (performance.now() - started) / 1000
@@ -181,9 +196,12 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
       ...written.map((output) => ({ name: relative(outDir, output.path), path: output.path })),
       ...extra,
     ]
-    const published = await storage.publish(
-      job.job_id,
-      files.map((file) => ({ ...file, contentType: contentType(file.name) })),
+    const published = await stored(
+      storage.publish(
+        job.job_id,
+        files.map((file) => ({ ...file, contentType: contentType(file.name) })),
+      ),
+      storage.backend === 'local' ? VOLUMES.output : scratch,
     )
     const outputs = described.map((output, i) => ({ ...output, ...published[i] }) as Output)
     for (const output of outputs) {
@@ -195,6 +213,10 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
       })
     }
     return { outputs, skipped: plan.skipped }
+  } catch (error) {
+    // A write of ours in the work directory (a folder, a playlist) that met a full disk.
+    if (!(error instanceof AppError) && isNoSpace(error)) throw diskFull(scratch, { cause: error })
+    throw error
   } finally {
     await rm(workDir, { recursive: true, force: true })
   }

@@ -12,6 +12,7 @@ import {
 } from '@vpp/shared'
 import type { TranscoderConfig } from './config.ts'
 import { ProcessError } from './ffmpeg-process.ts'
+import { classifyFailure, Health, type InfraFailure, probeHealth, probeTargets } from './health.ts'
 import { LostClaimError, processJob } from './process-job.ts'
 import { RetentionSweeper } from './retention-sweeper.ts'
 import { errorCode, finalError, isPermanent, retryDelayMs } from './retry-policy.ts'
@@ -24,6 +25,8 @@ export interface TranscoderDeps {
   metrics: TranscoderMetrics
   /** What a job is (default processJob: ffmpeg). The queue benchmark passes a no-op. */
   process?: typeof processJob
+  /** What a sick transcoder checks before it takes jobs again (default probeHealth of probeTargets). */
+  probe?: () => Promise<InfraFailure | null>
 }
 
 interface Active {
@@ -59,6 +62,10 @@ const DISCARDED_SWEEP_MS = 5000
  * - a scheduler queues retries whose backoff has elapsed;
  * - retention (RetentionSweeper) expires old outputs and records, one transcoder at a time.
  * Every outcome is fenced by the job's lease: a stale worker can neither publish nor acknowledge.
+ * After SICK_AFTER_FAILURES infrastructure failures in a row (classifyFailure) it is sick: it reads
+ * and claims nothing, hands back to the queue uncounted the job that made it sick and every one
+ * that fails on the infrastructure after (or reaches it as it stands down), lets the others run
+ * on, and probes every SICK_RETRY_MS until the probe passes.
  */
 export class Transcoder {
   readonly #deps: TranscoderDeps
@@ -84,10 +91,24 @@ export class Transcoder {
   #lastClaimAt = 0
   /** A stalled entry waits: the next free slot takes it over (no next entry from the finish). */
   #stalledWaiting = false
+  readonly #health: Health
+  readonly #probe: () => Promise<InfraFailure | null>
+  /** The next probe of a sick transcoder. */
+  #probeTimer: NodeJS.Timeout | undefined
+  /** Resolved when a sick transcoder is well again (one shared promise). */
+  #recovering: Promise<void> | undefined
+  #recovered: (() => void) | undefined
 
   constructor(deps: TranscoderDeps) {
     this.#deps = deps
     this.#retention = new RetentionSweeper(deps)
+    this.#health = new Health(deps.config.SICK_AFTER_FAILURES)
+    this.#probe = deps.probe ?? (() => probeHealth(probeTargets(deps.config, deps.storage)))
+  }
+
+  /** Why this transcoder stands down, and since when; null while it takes jobs. */
+  get sick(): { reason: string; since: Date } | null {
+    return this.#health.sick
   }
 
   /** Stop a running job canceled through the API: its ffmpeg is killed, nothing is published. */
@@ -157,6 +178,89 @@ export class Transcoder {
     this.#timers.push(timer)
   }
 
+  #wellAgain(): Promise<void> {
+    this.#recovering ??= new Promise<void>((resolve) => {
+      this.#recovered = resolve
+    })
+    return this.#recovering
+  }
+
+  /**
+   * An attempt failed on the infrastructure: count it. Returns whether the transcoder is sick
+   * (just now, or already), in which case the caller hands the job back.
+   */
+  #infraFailed(failure: InfraFailure): boolean {
+    const { config, logger, metrics } = this.#deps
+    const now = this.#health.failed(failure)
+    if (now === 'healthy') {
+      logger.warn('infrastructure failure', {
+        reason: failure.reason,
+        in_a_row: this.#health.failures,
+        sick_after: config.SICK_AFTER_FAILURES,
+      })
+      return false
+    }
+    if (now === 'became') {
+      metrics.healthy.set(0)
+      logger.error('transcoder is sick; standing down (no new jobs) until its probe passes', {
+        reason: failure.reason,
+        failures: config.SICK_AFTER_FAILURES,
+        probe_in_ms: config.SICK_RETRY_MS,
+      })
+      this.#scheduleProbe()
+    }
+    return true
+  }
+
+  #scheduleProbe(): void {
+    if (this.#stopping.signal.aborted) return
+    this.#probeTimer = setTimeout(() => void this.#runProbe(), this.#deps.config.SICK_RETRY_MS)
+    this.#probeTimer.unref()
+  }
+
+  /** A sick transcoder looks again: well (taking jobs at once), or sick for the reason it found. */
+  async #runProbe(): Promise<void> {
+    const { logger, metrics } = this.#deps
+    const sick = this.#health.sick
+    if (!sick || this.#stopping.signal.aborted) return
+    let found: InfraFailure | null
+    try {
+      found = await this.#probe()
+    } catch (error) {
+      found = { kind: sick.kind, reason: `${sick.reason} (the probe failed: ${errorMessage(error)})` }
+    }
+    if (found) {
+      this.#health.stillSick(found)
+      logger.warn('transcoder still sick', { reason: found.reason })
+      return this.#scheduleProbe()
+    }
+    this.#health.recovered()
+    metrics.healthy.set(1)
+    logger.info('transcoder is well again; taking jobs', {
+      was: sick.reason,
+      sick_ms: Date.now() - sick.since.getTime(),
+    })
+    this.#recovered?.()
+    this.#recovered = undefined
+    this.#recovering = undefined
+  }
+
+  /**
+   * Give a job back to the queue, its attempt not counted: it runs again at once on a healthy
+   * transcoder (or here, once well).
+   */
+  async #handBack(claim: Claim, log: Logger): Promise<void> {
+    const { store, config } = this.#deps
+    const why = this.#health.sick?.reason ?? 'unhealthy'
+    const reason = `Returned to the queue uncounted: transcoder ${config.consumerName} is sick (${why})`
+    const now = new Date()
+    if (await this.#record(() => store.returnToQueue(claim, reason, 'transcoder_unhealthy', now), log)) {
+      log.warn('job handed back to the queue; this attempt does not count', { reason: why })
+    } else {
+      log.warn('job was taken over before it could be handed back')
+    }
+  }
+
   #slotFreed(): Promise<void> {
     this.#freeing ??= new Promise<void>((resolve) => {
       this.#freed = resolve
@@ -168,6 +272,11 @@ export class Transcoder {
     const { config, store, logger } = this.#deps
     while (!this.#stopping.signal.aborted) {
       try {
+        if (this.#health.sick) {
+          // Standing down: nothing read, nothing claimed, until the probe passes (or close()).
+          await Promise.race([this.#stopped, this.#wellAgain()])
+          continue
+        }
         if (this.#active.size >= config.WORKER_CONCURRENCY) {
           // Wait for a free slot, or for close().
           await Promise.race([this.#stopped, this.#slotFreed()])
@@ -316,6 +425,11 @@ export class Transcoder {
       active.claim = claim
       const attempt = started.attempts
       const log = logger.child({ attempt })
+      if (this.#health.sick) {
+        // Read (or handed over by the last finish) just as this transcoder stood down.
+        await this.#handBack(claim, log)
+        return
+      }
       if (attempt > config.MAX_ATTEMPTS) {
         // Only a takeover gets here: the transcoders running it kept dying (OOM kill, crash).
         const error = `Gave up after ${attempt - 1} attempts: the transcoder running it stopped before finishing`
@@ -375,7 +489,9 @@ export class Transcoder {
     // Decided once: a retry after a lost reply must ask for the same thing as the first call.
     // With a backlog, the next entry comes with this answer: no XREADGROUP, no start. Not while
     // closing, nor while a stalled entry waits for the slot this frees.
-    const takeNext = this.#stopping.signal.aborted || this.#stalledWaiting ? '' : config.consumerName
+    this.#health.succeeded()
+    const takeNext =
+      this.#stopping.signal.aborted || this.#stalledWaiting || this.#health.sick ? '' : config.consumerName
     const now = new Date()
     const { recorded, next } = await this.#record(
       () => store.finishAndTakeNext(claim, { status: 'completed', outputs, skipped }, now, takeNext),
@@ -425,6 +541,12 @@ export class Transcoder {
     const run = error instanceof ProcessError ? error : (error as Error | undefined)?.cause
     const stderr = run instanceof ProcessError ? run.stderr.slice(-1000) : undefined
     if (run instanceof ProcessError) metrics.ffmpegFailures.inc({ reason: run.reason })
+    const infra = classifyFailure(error)
+    if (infra && this.#infraFailed(infra)) {
+      log.warn('job failed on a sick transcoder', { error: message, stderr, duration_ms: Math.round(ms) })
+      await this.#handBack(claim, log)
+      return
+    }
     if (isPermanent(error) || attempt >= config.MAX_ATTEMPTS) {
       const final = finalError(message, attempt)
       const now = new Date()
@@ -513,6 +635,7 @@ export class Transcoder {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#stopping.abort()
+      clearTimeout(this.#probeTimer)
       void this.#reader?.close() // ends a blocking XREADGROUP now rather than after BLOCK
       void this.#unsubscribe?.()
       // A sweep under way stops at its next job and releases its lock (before Redis is closed).

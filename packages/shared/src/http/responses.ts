@@ -19,10 +19,11 @@ export function appErrorOf(error: unknown): AppError | undefined {
 export function jsonErrorHandler(logger: Logger): ErrorHandler {
   return (thrown, c) => {
     const error = appErrorOf(thrown) ?? thrown
-    if (error instanceof AppError && error.status === 503) {
+    if (error instanceof AppError && (error.status === 503 || error.status === 507)) {
       logger.warn('dependency unavailable', { ...where(c), error: String(error.cause ?? error) })
     }
-    if (error instanceof AppError && (error.status < 500 || error.status === 503)) {
+    // 503 and 507 (a full disk: `disk_full`) say what is wrong; other 5xx are bugs, said no more.
+    if (error instanceof AppError && (error.status < 500 || error.status === 503 || error.status === 507)) {
       return c.json(
         { error: error.code, message: error.message },
         error.status as ContentfulStatusCode,

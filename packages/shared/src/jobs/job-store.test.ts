@@ -379,6 +379,71 @@ describe('JobStore: retries and the dead-letter queue', () => {
   })
 })
 
+describe('JobStore: a sick transcoder hands its job back', () => {
+  it('queues it again at once, its attempt uncounted and its entry settled, with a job.queued event saying why', async () => {
+    const store = await freshStore()
+    await store.create(newJob('sick'))
+    // A first attempt failed and was retried: that one counts.
+    expect(await store.retryLater(await take(store), 'ffmpeg crashed', 'ffmpeg_exit', at(3), at(2))).toBe(
+      true,
+    )
+    expect(await store.promoteDue(at(3))).toBe(1)
+    const claim = await take(store, 'c1', 4)
+    expect(await store.get('sick')).toMatchObject({ status: 'processing', attempts: 2 })
+
+    const why =
+      'Returned to the queue uncounted: transcoder c1 is sick (disk full: No space left on the output volume (OUTPUT_DIR))'
+    expect(await store.returnToQueue(claim, why, 'transcoder_unhealthy', at(5))).toBe(true)
+    const job = await store.get('sick')
+    expect(job).toMatchObject({
+      status: 'queued',
+      attempts: 1,
+      error: why,
+      error_code: 'transcoder_unhealthy',
+      updated_at: at(5).toISOString(),
+    })
+    expect(job?.progress).toBeUndefined()
+    expect(await pending(store)).toBe(0) // the old entry settled
+    expect(await client.xLen(store.keys.stream)).toBe(1) // a new one, for any consumer
+    expect((await store.stats.read(at(5))).jobs_by_status).toEqual({ queued: 1 })
+    expect((await store.list({ status: 'queued', limit: 10 })).jobs.map((j) => j.job_id)).toEqual(['sick'])
+
+    // Sent again (a lost reply): the same answer, nothing changed.
+    expect(await store.returnToQueue(claim, why, 'transcoder_unhealthy', at(6))).toBe(true)
+    expect(await client.xLen(store.keys.stream)).toBe(1)
+    expect((await store.get('sick'))?.attempts).toBe(1)
+    // The sick worker's lease is spent.
+    expect(await store.heartbeat(claim, 'c1')).toBe(false)
+    expect(await store.finish(claim, { status: 'completed', outputs }, at(6))).toBe(false)
+
+    // A healthy consumer takes it: attempt 2 again, not 3.
+    const next = await take(store, 'c2', 7)
+    expect(next.lease).toBe(claim.lease + 1)
+    expect(await store.get('sick')).toMatchObject({ status: 'processing', attempts: 2 })
+    expect(await store.returnToQueue(claim, why, 'transcoder_unhealthy', at(8))).toBe(false) // too late now
+
+    const events = (await store.events.after('-', 100)).filter((e) => e.job_id === 'sick')
+    expect(events.map((e) => e.type)).toEqual([
+      'job.queued',
+      'job.processing',
+      'job.retrying',
+      'job.processing',
+      'job.queued',
+      'job.processing',
+    ])
+    expect(events[4]).toMatchObject({ status: 'queued', error: why, error_code: 'transcoder_unhealthy' })
+    expect(events[0]?.error).toBeUndefined() // a new job's job.queued says nothing of the kind
+  })
+
+  it('hands back a first attempt as never made (attempts 0)', async () => {
+    const store = await freshStore()
+    await store.create(newJob('first'))
+    const claim = await take(store)
+    expect(await store.returnToQueue(claim, 'sick', 'transcoder_unhealthy', at(2))).toBe(true)
+    expect(await store.get('first')).toMatchObject({ status: 'queued', attempts: 0 })
+  })
+})
+
 describe('JobStore: outcome writes sent twice (the first reply was lost)', () => {
   it('answers a repeated finish as the first time, counting the job once', async () => {
     const store = await freshStore()

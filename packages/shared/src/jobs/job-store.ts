@@ -386,6 +386,22 @@ export class JobStore {
     return parked === 1
   }
 
+  /**
+   * Hand a job back to the queue without counting its attempt (the transcoder holding it stood
+   * down as sick): `queued` again, its stream entry settled and a new one added in the same step,
+   * `error`/`error_code` (and the `job.queued` event) saying why. Returns false when the claim
+   * was lost. Safe to send again after a lost reply.
+   */
+  async returnToQueue(claim: Claim, reason: string, code: string, now: Date): Promise<boolean> {
+    const k = this.keys
+    const returned = await this.redis.script(
+      'returnJob',
+      [k.job(claim.jobId), k.statusCounts, k.stream, k.entries],
+      [k.group, claim.entryId, now.toISOString(), reason, code, String(claim.lease)],
+    )
+    return returned === 1
+  }
+
   /** Queue the retries that are due. Returns how many. */
   async promoteDue(now: Date, limit = 100): Promise<number> {
     const k = this.keys

@@ -14,8 +14,9 @@ import {
 /**
  * A job only moves forward: queued -> processing -> (retrying -> processing)* -> completed | failed,
  * or to canceled from any of the first three (POST /jobs/{id}/cancel), and completed -> expired
- * when its outputs are removed after OUTPUT_RETENTION_DAYS. The one way back is an operator's
- * retry from the dead-letter queue (failed -> queued).
+ * when its outputs are removed after OUTPUT_RETENTION_DAYS. The ways back are an operator's
+ * retry from the dead-letter queue (failed -> queued) and a sick transcoder handing back the job
+ * it holds, its attempt not counted (processing -> queued).
  */
 export const JOB_STATUSES = [
   'queued',
@@ -104,7 +105,9 @@ export const JobSchema = z
     error: z
       .string()
       .optional()
-      .describe('The last error: why it failed, or why the last attempt did when it is `retrying`'),
+      .describe(
+        'The last error: why it failed, why the last attempt did when it is `retrying`, or why a sick transcoder handed it back when it is `queued` again',
+      ),
     error_code: z
       .string()
       .optional()

@@ -73,8 +73,9 @@ end`,
    * Append one entry to the job event log (`{prefix}:events`, capped near the `events_maxlen` of
    * `{prefix}:config`, default 100000), in the step that made the change: no event without its
    * change, no change without its event. The entry names the job, its status and owner, and what
-   * applies to the type (outputs once completed; error and code once failed or retrying;
-   * progress and ETA), read from the record as the calling script has just written it.
+   * applies to the type (outputs once completed; error and code once failed or retrying, or
+   * queued again by a transcoder that stood down; progress and ETA), read from the record as the
+   * calling script has just written it.
    */
   job_event: `
 --- @include "key_prefix"
@@ -93,6 +94,8 @@ local function job_event(counts_key, job_key, type, status)
   copy('callback_url')
   if status == 'completed' then copy('outputs') end
   if status == 'failed' or status == 'retrying' then copy('error'); copy('error_code') end
+  -- Queued again by a transcoder that stood down: why (a new job or a dead-letter retry has none).
+  if status == 'queued' then copy('error'); copy('error_code') end
   if status == 'retrying' then copy('next_attempt_at') end
   if type == 'job.progress' then copy('progress'); copy('eta_seconds') end
   return redis.call('XADD', prefix .. 'events', 'MAXLEN', '~', maxlen, '*', unpack(fields))

@@ -13,6 +13,7 @@ import { RELEASE_LOCK_LUA } from './release-lock.ts'
 import { REMOVE_IDLE_CONSUMERS_LUA } from './remove-idle-consumers.ts'
 import { RETRY_DEAD_LETTER_LUA } from './retry-dead-letter.ts'
 import { RETRY_JOB_LUA } from './retry-job.ts'
+import { RETURN_JOB_LUA } from './return-job.ts'
 import { START_JOB_LUA } from './start-job.ts'
 import { CLAIM_DELIVERIES_LUA, ENQUEUE_DELIVERIES_LUA, SETTLE_DELIVERY_LUA } from './webhook-deliveries.ts'
 
@@ -22,6 +23,7 @@ export const SCRIPTS = {
   start: withIncludes(START_JOB_LUA),
   finish: withIncludes(FINISH_JOB_LUA),
   retry: withIncludes(RETRY_JOB_LUA),
+  returnJob: withIncludes(RETURN_JOB_LUA),
   promote: withIncludes(PROMOTE_DUE_LUA),
   heartbeat: withIncludes(HEARTBEAT_LUA),
   progress: withIncludes(PROGRESS_LUA),
