@@ -184,6 +184,8 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
     const published = await storage.publish(
       job.job_id,
       files.map((file) => ({ ...file, contentType: contentType(file.name) })),
+      // The check above is one moment: a claim lost during the upload stops it at the next file.
+      ctx.signal,
     )
     const outputs = described.map((output, i) => ({ ...output, ...published[i] }) as Output)
     for (const output of outputs) {
