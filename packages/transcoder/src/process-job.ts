@@ -200,6 +200,8 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
       storage.publish(
         job.job_id,
         files.map((file) => ({ ...file, contentType: contentType(file.name) })),
+        // The check above is one moment: a claim lost during the upload stops it at the next file.
+        ctx.signal,
       ),
       storage.backend === 'local' ? VOLUMES.output : scratch,
     )

@@ -172,12 +172,13 @@ export class LocalStorage extends LocalUploadStorage implements MediaStorage {
     return this.path(id)
   }
 
-  async publish(jobId: string, files: OutputFile[]): Promise<PublishedOutput[]> {
+  async publish(jobId: string, files: OutputFile[], signal?: AbortSignal): Promise<PublishedOutput[]> {
     const jobDir = join(this.outputDir, checkId(jobId))
     await mkdir(jobDir, { recursive: true })
     const published: PublishedOutput[] = []
     // Same paths on every attempt, each file replaced whole.
     for (const file of files) {
+      signal?.throwIfAborted()
       const path = join(jobDir, checkName(file.name))
       await mkdir(dirname(path), { recursive: true })
       await rename(file.path, path)

@@ -162,9 +162,11 @@ export class S3Storage implements MediaStorage {
     return path
   }
 
-  async publish(jobId: string, files: OutputFile[]): Promise<PublishedOutput[]> {
+  async publish(jobId: string, files: OutputFile[], signal?: AbortSignal): Promise<PublishedOutput[]> {
     const published: PublishedOutput[] = []
     for (const file of files) {
+      // A worker that lost the job mid-publish (its PUTs held up by a partition) stops here.
+      signal?.throwIfAborted()
       const key = this.outputKey(jobId, file.name)
       await this.client.send(
         new PutObjectCommand({

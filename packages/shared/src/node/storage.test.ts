@@ -123,6 +123,31 @@ describe.each(Object.keys(backends))('%s storage', (name) => {
     }
   })
 
+  it('publishes no further file once the signal is aborted (the job lost mid-publish)', async () => {
+    const store = storage()
+    const id = newId()
+    const work = await store.workDir(id)
+    const names = ['720p.mp4', '480p.mp4', '360p.mp4']
+    for (const name of names) await writeFile(join(work, name), bytes(1000, name.length))
+    const files = names.map((name) => ({ name, path: join(work, name), contentType: 'video/mp4' }))
+    // Aborted while the first file is being published.
+    const lost = new AbortController()
+    const first = files[0] as (typeof files)[number]
+    const slow = {
+      ...first,
+      get name() {
+        lost.abort(new Error('claim lost'))
+        return first.name
+      },
+    }
+    await expect(store.publish(id, [slow, ...files.slice(1)], lost.signal)).rejects.toThrow('claim lost')
+    const path = (name: string) =>
+      store instanceof S3Storage ? `outputs/${id}/${name}` : join(dir.path, 'output', id, name)
+    expect((await readPublished(store, path('720p.mp4'))).length).toBe(1000)
+    await expect(readPublished(store, path('480p.mp4'))).rejects.toThrow()
+    await expect(readPublished(store, path('360p.mp4'))).rejects.toThrow()
+  })
+
   it('gives each attempt a fresh work directory and clears those of earlier attempts', async () => {
     const store = storage()
     const id = newId()

@@ -51,9 +51,11 @@ export interface MediaStorage extends UploadStorage {
   localUpload(id: string, workDir: string): Promise<string>
   /**
    * Publish a job's renditions under `{jobId}/{name}`. Each appears whole or not at all (rename
-   * on one filesystem; a single PUT in S3): readers never see a partial file.
+   * on one filesystem; a single PUT in S3): readers never see a partial file. Once `signal` is
+   * aborted (the job was lost to another worker) no further file is published: it throws the
+   * signal's reason before the next one.
    */
-  publish(jobId: string, files: OutputFile[]): Promise<PublishedOutput[]>
+  publish(jobId: string, files: OutputFile[], signal?: AbortSignal): Promise<PublishedOutput[]>
   /** Remove job `id`'s upload (once its renditions are published). */
   removeUpload(id: string): Promise<void>
   /** Remove every published file of job `jobId` (the job was deleted). */

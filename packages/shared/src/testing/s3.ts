@@ -6,7 +6,7 @@ import S3rver from 's3rver'
 import { S3Storage } from '../node/s3-storage.ts'
 
 export interface TestS3 {
-  /** `http://127.0.0.1:<port>` */
+  /** `http://<address>:<port>` (127.0.0.1 unless told otherwise) */
   endpoint: string
   bucket: string
   /** The variables that point a service at this server (STORAGE_BACKEND=s3 and friends). */
@@ -19,13 +19,18 @@ export interface TestS3 {
 
 /**
  * A real S3-compatible server (s3rver) on a free loopback port, with one bucket, its files in a
- * temporary directory removed on stop.
+ * temporary directory removed on stop. `listen` puts it on another address or a fixed port (a
+ * test host in a network namespace: test/s3-host.ts).
  */
-export async function startTestS3(bucket = 'videos'): Promise<TestS3> {
+export async function startTestS3(
+  bucket = 'videos',
+  listen: { address?: string; port?: number } = {},
+): Promise<TestS3> {
+  const address = listen.address ?? '127.0.0.1'
   const directory = await mkdtemp(join(tmpdir(), 'vpp-s3-'))
   const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
+    address,
+    port: listen.port ?? 0,
     silent: true,
     directory,
     configureBuckets: [{ name: bucket }],
@@ -34,7 +39,7 @@ export async function startTestS3(bucket = 'videos'): Promise<TestS3> {
   // their offset from: answered here from the parts s3rver stored, before its own routes.
   server.middleware.unshift(listParts(server))
   const { port } = await server.run()
-  const endpoint = `http://127.0.0.1:${port}`
+  const endpoint = `http://${address}:${port}`
   // s3rver accepts any signature made with its fixed key pair.
   const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
   let stopped = false
