@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Install the system programs the pipeline runs: redis-server (the queue, for `npm start`
-# without REDIS_URL and for the tests), redis-sentinel (the failover test) and ffmpeg/ffprobe
-# (the transcoder). With --ci, also the checkers CI runs on the deployment files: promtool
-# (Debian's prometheus package) and docker-compose, and the browser tests' chromium (Debian's, at
-# /usr/bin/chromium: test/browser.ts never downloads one). Debian/Ubuntu, as root. Does nothing
-# for what is already installed.
+# without REDIS_URL and for the tests) and ffmpeg/ffprobe (the transcoder). With --ci, also what
+# the tests and CI's checks use besides: redis-sentinel (the failover test), Debian's chromium (the
+# browser tests, at /usr/bin/chromium: test/browser.ts never downloads one), promtool (Debian's
+# prometheus package) and docker-compose (the deployment files). Debian/Ubuntu, as root. Does
+# nothing for what is already installed.
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-# The failover test runs real sentinels (Debian's redis-sentinel).
-command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
 { command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1; } || missing+=(ffmpeg)
 if [ "${1:-}" = "--ci" ]; then
+  # The failover test runs real sentinels (Debian's redis-sentinel).
+  command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
