@@ -47,6 +47,9 @@ function spawnRedis(bin: string, args: string[], ready: RegExp): Promise<ChildPr
     child.stderr?.on('data', (data: Buffer) => {
       output += data.toString()
     })
+    child.once('error', (error) =>
+      reject(new Error(`${bin}: ${error.message} (scripts/install-system-deps.sh --ci installs it)`)),
+    )
     child.once('exit', (code) => reject(new Error(`${bin} exited (${code}): ${output.slice(-800)}`)))
   })
 }
