@@ -24,6 +24,10 @@ if (mode === 'hono') {
     try {
       const url = req.url ?? ''
       if (url === '/stats') return json(res, 200, await store.stats.read(new Date()))
+      if (url === '/jobs' || url.startsWith('/jobs?')) {
+        const page = await store.list({ limit: Number(new URLSearchParams(url.slice(6)).get('limit') ?? 20) })
+        return json(res, 200, { jobs: page.jobs, next_cursor: page.nextCursor })
+      }
       if (url.startsWith('/jobs/')) {
         const job = await store.get(url.slice('/jobs/'.length))
         return job ? json(res, 200, job) : json(res, 404, { error: 'not_found' })

@@ -1,5 +1,5 @@
 /**
- * HTTP: `GET /jobs/{id}` and `GET /stats` through the real status service (Hono on
+ * HTTP: `GET /jobs/{id}`, `GET /stats` and `GET /jobs` (a page of 20) through the real status service (Hono on
  * @hono/node-server, request logging on) against a bare node:http handler doing the same Redis
  * reads, each server in its own process, loaded by autocannon from this one. Requests/second and
  * p99 latency; target >= 0.8x the bare handler. Then `GET /jobs/{id}` on the status service as
@@ -8,7 +8,7 @@
  * bare node:http createReadStream server; MiB/s, requests/s, p99 and RSS; target >= 0.8x, RSS flat.
  *
  *   npm run bench:http -- [--seconds 10] [--connections 50] [--rounds 3] [--media-size 64MiB]
- *     [--only jobs,stats,media,runtimes] [--output bench/results/http.json]
+ *     [--only jobs,stats,list,media,runtimes] [--output bench/results/http.json]
  *
  * With --only, the groups not run are kept from --output as they were (`measured`: the machine
  * and date of each group).
@@ -26,11 +26,12 @@ import { mediaRows } from './http-media.ts'
 import { machine, report, round } from './lib.ts'
 
 /** The rows this suite measures, in the order they are written; --only picks some. */
-const GROUPS = ['jobs', 'stats', 'media', 'runtimes'] as const
+const GROUPS = ['jobs', 'stats', 'list', 'media', 'runtimes'] as const
 type Group = (typeof GROUPS)[number]
 /** The group a written row belongs to (rows keep the shape they always had: no group field). */
 const groupOf = (row: Record<string, unknown>): Group => {
   const route = String(row.route)
+  if (route === '/jobs') return 'list'
   return route === '/stats' ? 'stats' : route.startsWith('/media/') ? 'media' : 'jobs'
 }
 
@@ -94,8 +95,8 @@ async function serve(mode: 'hono' | 'bare', port: number) {
 
 const rows: Array<Record<string, unknown>> = []
 let port = 18100 + Math.floor(Math.random() * 500)
-const paths = { jobs: `/jobs/${id}`, stats: '/stats' } as const
-for (const path of (['jobs', 'stats'] as const).filter((g) => only.has(g)).map((g) => paths[g])) {
+const paths = { jobs: `/jobs/${id}`, stats: '/stats', list: '/jobs' } as const
+for (const path of (['jobs', 'stats', 'list'] as const).filter((g) => only.has(g)).map((g) => paths[g])) {
   // Alternate the servers over --rounds (drift on a shared machine hits both alike), then average.
   const samples: Record<string, Array<{ rps: number; p50: number; p99: number }>> = { bare: [], hono: [] }
   for (let round = 0; round < Number(values.rounds); round++) {

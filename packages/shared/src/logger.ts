@@ -34,9 +34,32 @@ function jsonReporter(service: string, write: (line: string) => void): ConsolaRe
   }
 }
 
+/** JSON lines not yet written to stdout: those logged in this turn of the event loop. */
+let pending: string[] = []
+let flushesAtExit = false
+const flushStdout = () => {
+  if (pending.length === 0) return
+  const lines = pending.join('')
+  pending = []
+  process.stdout.write(lines)
+}
+/**
+ * stdout, one write a turn of the event loop: stdout to a file or a pipe is a synchronous
+ * write(2) in Node, and a request log line per request made it one system call per request.
+ * What is left is written at exit (process.exit, the end of the loop, an uncaught error).
+ */
+function writeStdout(line: string): void {
+  if (pending.length === 0) {
+    if (!flushesAtExit) process.once('exit', flushStdout)
+    flushesAtExit = true
+    setImmediate(flushStdout)
+  }
+  pending.push(line)
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const json = options.format ? options.format === 'json' : !process.stdout.isTTY
-  const write = options.write ?? ((line: string) => void process.stdout.write(line))
+  const write = options.write ?? writeStdout
   const consola = createConsola({
     level: LogLevels[options.level ?? 'info'],
     // No de-duplication of repeated lines: it JSON-serializes every line logged within a second

@@ -41,7 +41,12 @@ export function observeRequests(logger: Logger, metrics: HttpMetrics): Middlewar
     const given = c.req.header(REQUEST_ID_HEADER)
     const id = given && given.length <= 128 && /^[\w\-=]+$/.test(given) ? given : crypto.randomUUID()
     c.set('requestId' as never, id as never)
-    c.header(REQUEST_ID_HEADER, id)
+    // On Node (@hono/node-server) straight onto the ServerResponse, whose writeHead merges it
+    // with the response's own headers: c.header() makes every response carry a Headers object,
+    // which the adapter then copies header by header (~5 % of GET /jobs/{id}'s throughput).
+    const outgoing = (c.env as { outgoing?: { setHeader?: unknown } } | undefined)?.outgoing
+    if (typeof outgoing?.setHeader === 'function') outgoing.setHeader(REQUEST_ID_HEADER, id)
+    else c.header(REQUEST_ID_HEADER, id)
     await next()
     const seconds = (performance.now() - started) / 1000
     const route = routeOf(c)
