@@ -110,8 +110,9 @@ interface Answer {
  * A server that answers early closes the connection, and the client's next write then fails
  * (EPIPE); Node drops the socket on that error, and with it an answer that arrived in the same
  * instant but was not read yet. node:http reports the EPIPE alone; so would this, but for
- * `settleMs` (a pause after the first piece, long enough for an early answer to be read first)
- * and a turn of the event loop's poll phase before every later write.
+ * `settleMs` (a pause after the first piece, and with a declared length after the head too, long
+ * enough for an early answer to be read first) and a turn of the event loop's poll phase before
+ * every later write.
  */
 function post(
   url: string,
@@ -194,6 +195,14 @@ function post(
       })
     const writing = async () => {
       await write([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`)])
+      // A declared length can be refused from the head alone: the answer is awaited before any
+      // body byte, for a server that closes with bytes unread resets the connection (Bun does),
+      // and the reset can arrive before the answer is read.
+      if (options.declared && options.settleMs) {
+        await new Promise((r) => setTimeout(r, options.settleMs))
+        await new Promise((r) => setImmediate(r))
+        if (answeredAt !== undefined || socket.destroyed) return
+      }
       await write(frame(head))
       sent += head.length
       for (let left = options.size; left > 0; left -= filler.length) {
