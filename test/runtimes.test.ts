@@ -160,6 +160,21 @@ describe('ingest and status on Bun and Deno', () => {
     }
   })
 
+  it('serves the web console from status on every runtime', async () => {
+    for (const status of [urls.statusBun, urls.statusDeno]) {
+      const page = await fetch(`${status}/`)
+      expect(page.status, status).toBe(200)
+      expect(await page.text()).toContain('src="console/app.js"')
+      for (const file of ['app.js', 'app.css', 'hls.js']) {
+        const res = await fetch(`${status}/console/${file}`)
+        expect(res.status, `${status} ${file}`).toBe(200)
+        expect(res.headers.get('content-encoding'), `${status} ${file}`).toBe('gzip')
+        expect((await res.text()).length, `${status} ${file}`).toBeGreaterThan(1000)
+      }
+      expect(await (await fetch(`${status}/console/config.json`)).json()).toMatchObject({ keys: false })
+    }
+  })
+
   it('serves /openapi.json and /docs with its own Swagger UI files on every runtime', async () => {
     for (const service of [urls.ingestBun, urls.ingestDeno, urls.statusBun, urls.statusDeno]) {
       const doc = await (await fetch(`${service}/openapi.json`)).json()

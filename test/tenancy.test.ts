@@ -221,7 +221,7 @@ describe('signed playback', () => {
 })
 
 describe.each(['bun', 'deno'] as const)('keys and signed media on the %s status entry', (runtime) => {
-  it('answers each key as Node does, and serves signed media and event streams', async () => {
+  it('answers each key as Node does, and serves signed media, event streams and the console', async () => {
     const status = await spawnService('status', runtime, pipeline.env)
     try {
       const a = jobA.job_id
@@ -242,6 +242,10 @@ describe.each(['bun', 'deno'] as const)('keys and signed media on the %s status 
       expect((await range.arrayBuffer()).byteLength).toBe(10)
       const tampered = mp4.replace(/\.(.)/, (_, ch: string) => `.${ch === 'A' ? 'B' : 'A'}`)
       expect((await fetch(`${status.url}${tampered}`)).status).toBe(403)
+      // The console loads with no key (it asks for one), and says that keys are on.
+      expect(await call('none', 'GET', `${status.url}/`)).toBe(200)
+      expect(await call('none', 'GET', `${status.url}/console/app.js`)).toBe(200)
+      expect(await (await fetch(`${status.url}/console/config.json`)).json()).toMatchObject({ keys: true })
     } finally {
       await status.stop()
     }
