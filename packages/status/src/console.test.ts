@@ -96,6 +96,7 @@ describe('the console at /', () => {
       ingest_port: 8000,
       keys: true,
       profiles: ['720p', '480p', '360p', 'thumbnail', 'webm_720p', 'hls', 'storyboard'],
+      statuses: ['queued', 'processing', 'retrying', 'completed', 'failed', 'canceled', 'expired'],
     })
     expect(await (await app({}).request('/console/config.json')).json()).toMatchObject({ ingest_url: null })
   })

@@ -4,7 +4,7 @@
  * for one, and every call it makes carries it.
  */
 import { CONSOLE_FILES, type ConsoleFile, consoleAssets } from '@vpp/console'
-import { AppError, answer, assetResponse, errors, json, NO_KEY, text } from '@vpp/shared'
+import { AppError, answer, assetResponse, errors, JOB_STATUSES, json, NO_KEY, text } from '@vpp/shared'
 import type { Context, Env, Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
@@ -28,10 +28,19 @@ export const ConsoleConfigSchema = z
       .describe('INGEST_PORT: the port of ingest on the page’s host, when no URL is set'),
     keys: z.boolean().describe('Whether an API key is needed'),
     profiles: z.array(z.string()).describe('The profiles an upload may ask for'),
+    statuses: z.array(z.string()).describe('The statuses a job may have (the list filter)'),
   })
   .meta({
     id: 'ConsoleConfig',
-    examples: [{ ingest_url: null, ingest_port: 8000, keys: false, profiles: ['720p', '480p', 'hls'] }],
+    examples: [
+      {
+        ingest_url: null,
+        ingest_port: 8000,
+        keys: false,
+        profiles: ['720p', '480p', 'hls'],
+        statuses: ['queued', 'processing', 'completed'],
+      },
+    ],
   })
 
 /** Paths served without a key. */
@@ -58,6 +67,7 @@ export function mountConsole<E extends Env>(app: Hono<E>, options: ConsoleOption
     ingest_port: options.ingestPort ?? 8000,
     keys: options.keysOn,
     profiles: [...options.profiles],
+    statuses: [...JOB_STATUSES],
   } satisfies z.infer<typeof ConsoleConfigSchema>
   app.get(
     '/',

@@ -89,7 +89,7 @@ export function App() {
         {where.page === 'home' && (
           <>
             <UploadPanel client={client} profiles={config.profiles} />
-            <JobList client={client} onError={onError} />
+            <JobList client={client} statuses={config.statuses} onError={onError} />
           </>
         )}
       </main>

@@ -7,15 +7,6 @@ import type { Job, JobStatus, JobStreamEvent, VppClient } from '@vpp/client'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { formatDuration, formatTime } from './format.ts'
 
-const STATUSES: JobStatus[] = [
-  'queued',
-  'processing',
-  'retrying',
-  'completed',
-  'failed',
-  'canceled',
-  'expired',
-]
 const PAGE = 50
 
 /** A job as the list shows it, after an event about it. */
@@ -30,7 +21,13 @@ export function applyEvent(job: Job, event: JobStreamEvent): Job {
   return next
 }
 
-export function JobList({ client, onError }: { client: VppClient; onError: (error: unknown) => void }) {
+export function JobList(props: {
+  client: VppClient
+  /** The statuses to filter by (the server's, from console/config.json). */
+  statuses: JobStatus[]
+  onError: (error: unknown) => void
+}) {
+  const { client, onError } = props
   const [jobs, setJobs] = useState<Job[]>([])
   const [filter, setFilter] = useState<JobStatus | ''>('')
   const [problem, setProblem] = useState<string>()
@@ -107,7 +104,7 @@ export function JobList({ client, onError }: { client: VppClient; onError: (erro
             onChange={(event) => setFilter((event.target as HTMLSelectElement).value as JobStatus | '')}
           >
             <option value="">All</option>
-            {STATUSES.map((status) => (
+            {props.statuses.map((status) => (
               <option key={status} value={status}>
                 {status}
               </option>

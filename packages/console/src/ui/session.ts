@@ -2,13 +2,14 @@
  * Where the console's calls go, and with which key: `console/config.json` from status (which
  * serves this page), the key kept in sessionStorage (gone with the tab), the typed client.
  */
-import { createClient, type VppClient } from '@vpp/client'
+import { createClient, type JobStatus, type VppClient } from '@vpp/client'
 
 export interface ConsoleConfig {
   ingest_url: string | null
   ingest_port: number
   keys: boolean
   profiles: string[]
+  statuses: JobStatus[]
 }
 
 const KEY = 'vpp.apiKey'
