@@ -1,7 +1,6 @@
 /** Lua: store a new job and queue it, in one atomic step. */
 export const CREATE_JOB_LUA = `
 --- @include "index_prefix"
---- @include "owner_index_prefix"
 --- @include "enqueue_entry"
 --- @include "move_status"
 -- Create a job record and add its stream entry, unless its idempotency key already names a job.
@@ -25,20 +24,18 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.error_reply('ERR job ' .. ARGV[1] .. ' exists')
 end
-local entry = enqueue_entry(KEYS[4], KEYS[5], KEYS[1], ARGV[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+local entry = enqueue_entry(KEYS[4], KEYS[5], '', ARGV[1])
 local index = index_prefix(KEYS[2])
 local seq = redis.call('INCR', index .. 'seq')
-redis.call('HSET', KEYS[1], 'seq', seq)
-redis.call('ZADD', index .. 'all', seq, ARGV[1])
-local owned = owner_index_prefix(KEYS[2], KEYS[1])
-if owned then redis.call('ZADD', owned .. 'all', seq, ARGV[1]) end
+-- The record in one write (its own fields last); with a key, remembered on the job, so
+-- deleting it can remove the key too.
+if KEYS[6] then
+  redis.call('HSET', KEYS[1], 'entry_id', entry, 'seq', seq, 'idempotency_key', KEYS[6], unpack(ARGV, 3))
+else
+  redis.call('HSET', KEYS[1], 'entry_id', entry, 'seq', seq, unpack(ARGV, 3))
+end
 move_status(KEYS[2], KEYS[1], false, 'queued')
 redis.call('INCR', KEYS[3])
-if KEYS[6] then
-  redis.call('SET', KEYS[6], ARGV[1], 'EX', tonumber(ARGV[2]))
-  -- Remembered on the job, so deleting it can remove the key too.
-  redis.call('HSET', KEYS[1], 'idempotency_key', KEYS[6])
-end
+if KEYS[6] then redis.call('SET', KEYS[6], ARGV[1], 'EX', tonumber(ARGV[2])) end
 return { 'created', entry }
 `

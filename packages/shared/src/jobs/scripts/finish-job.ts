@@ -1,8 +1,6 @@
 /** Lua: publish a job's end and settle its stream entry in one atomic step. */
 export const FINISH_JOB_LUA = `
---- @include "holds_lease"
---- @include "wrote_outcome"
---- @include "settle_entry"
+--- @include "settle_stream_entry"
 --- @include "index_prefix"
 --- @include "move_status"
 --- @include "start_job"
@@ -39,8 +37,11 @@ export const FINISH_JOB_LUA = `
 -- job while it is still this consumer's. Returns 0, changing nothing and acknowledging nothing,
 -- when the job is already final otherwise or, with a lease, when it is not 'processing' under
 -- that lease: the caller lost the job to another consumer, whose result is the one that counts.
-local status = redis.call('HGET', KEYS[1], 'status')
-if ARGV[9] ~= '' and status == ARGV[3] and wrote_outcome(KEYS[1], ARGV[9], ARGV[2]) then
+-- The record's fields this needs, read once.
+local got = redis.call('HMGET', KEYS[1], 'status', 'lease', 'settled_entry', 'job_id', 'filename', 'attempts')
+local status, lease = got[1], got[2]
+-- Its own earlier write (wrote_outcome's rule: same lease, same entry settled).
+if ARGV[9] ~= '' and status == ARGV[3] and lease == ARGV[9] and got[3] == ARGV[2] then
   if ARGV[12] == '' then return 1 end
   local next_entry = redis.call('HGET', KEYS[1], 'next_entry')
   if not next_entry then return {1} end
@@ -61,19 +62,24 @@ if ARGV[9] ~= '' and status == ARGV[3] and wrote_outcome(KEYS[1], ARGV[9], ARGV[
   return {1, next_entry, next_job, {next_status or '', 0, 0, {}}}
 end
 if not status or status == 'completed' or status == 'failed' or status == 'expired' then return 0 end
-if ARGV[9] ~= '' and not holds_lease(KEYS[1], ARGV[9]) then return 0 end
-local job_id = redis.call('HGET', KEYS[1], 'job_id')
-redis.call('HSET', KEYS[1], 'status', ARGV[3], 'updated_at', ARGV[4], 'outputs', ARGV[6])
-redis.call('HDEL', KEYS[1], 'owner', 'entry_id', 'next_attempt_at', 'eta_seconds', 'next_entry', 'next_job',
-  'next_before')
+-- holds_lease's rule: 'processing' under the caller's lease.
+if ARGV[9] ~= '' and not (status == 'processing' and lease == ARGV[9]) then return 0 end
+local job_id = got[4]
+-- One write of the outcome; settled_entry marks the entry as this call's (settle_entry's mark).
+local fields = {'status', ARGV[3], 'updated_at', ARGV[4], 'outputs', ARGV[6], 'settled_entry', ARGV[2]}
+local drop = {'owner', 'entry_id', 'next_attempt_at', 'eta_seconds', 'next_entry', 'next_job', 'next_before'}
 if ARGV[3] == 'completed' then
-  redis.call('HSET', KEYS[1], 'progress', 100, 'skipped', ARGV[10])
+  fields[#fields + 1] = 'progress'; fields[#fields + 1] = 100
+  fields[#fields + 1] = 'skipped'; fields[#fields + 1] = ARGV[10]
 end
 if ARGV[7] ~= '' then
-  redis.call('HSET', KEYS[1], 'error', ARGV[7], 'error_code', ARGV[11])
+  fields[#fields + 1] = 'error'; fields[#fields + 1] = ARGV[7]
+  fields[#fields + 1] = 'error_code'; fields[#fields + 1] = ARGV[11]
 else
-  redis.call('HDEL', KEYS[1], 'error', 'error_code')
+  drop[#drop + 1] = 'error'; drop[#drop + 1] = 'error_code'
 end
+redis.call('HSET', KEYS[1], unpack(fields))
+redis.call('HDEL', KEYS[1], unpack(drop))
 move_status(KEYS[2], KEYS[1], status, ARGV[3])
 redis.call('ZADD', KEYS[4], ARGV[5], job_id)
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[8]))
@@ -82,14 +88,14 @@ if ARGV[3] == 'completed' then redis.call('ZADD', KEYS[8], ARGV[5], job_id) end
 if ARGV[3] == 'failed' then
   local xadd = {KEYS[5]}
   if tonumber(ARGV[14]) > 0 then xadd = {KEYS[5], 'MAXLEN', ARGV[14]} end
-  for _, v in ipairs({'*', 'job_id', job_id, 'filename', redis.call('HGET', KEYS[1], 'filename'), 'error', ARGV[7],
-    'attempts', redis.call('HGET', KEYS[1], 'attempts'), 'failed_at', ARGV[4]}) do
+  for _, v in ipairs({'*', 'job_id', job_id, 'filename', got[5], 'error', ARGV[7], 'attempts', got[6], 'failed_at',
+    ARGV[4]}) do
     xadd[#xadd + 1] = v
   end
   -- Remembered on the job, so deleting it can remove its dead letter too.
   redis.call('HSET', KEYS[1], 'dlq_entry', redis.call('XADD', unpack(xadd)))
 end
-settle_entry(KEYS[3], ARGV[1], KEYS[6], ARGV[2], KEYS[1])
+settle_stream_entry(KEYS[3], ARGV[1], KEYS[6], ARGV[2])
 if ARGV[12] == '' then return 1 end
 local reply = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[12], 'COUNT', 1, 'STREAMS', KEYS[3], '>')
 if not reply then return {1} end
@@ -99,9 +105,11 @@ for i = 1, #entry[2], 2 do
   if entry[2][i] == 'job_id' then next_job = entry[2][i + 1] end
 end
 -- Remembered, so a retry of this call after a lost reply hands out the same next job.
-redis.call('HSET', KEYS[1], 'next_entry', entry[1], 'next_job', next_job)
-if next_job == '' then return {1, entry[1], '', {'', 0, 0, {}}} end
+if next_job == '' then
+  redis.call('HSET', KEYS[1], 'next_entry', entry[1], 'next_job', next_job)
+  return {1, entry[1], '', {'', 0, 0, {}}}
+end
 local started = start_job(ARGV[13] .. next_job, KEYS[2], ARGV[4], ARGV[12], entry[1])
-redis.call('HSET', KEYS[1], 'next_before', started[1])
+redis.call('HSET', KEYS[1], 'next_entry', entry[1], 'next_job', next_job, 'next_before', started[1])
 return {1, entry[1], next_job, started}
 `

@@ -22,14 +22,23 @@ local function wrote_outcome(job_key, lease, entry_id)
   return redis.call('HGET', job_key, 'lease') == lease and redis.call('HGET', job_key, 'settled_entry') == entry_id
 end`,
 
-  /** Acknowledge and delete a stream entry, forget its entry -> job mapping, mark who settled it. */
-  settle_entry: `
+  /** Acknowledge and delete a stream entry and forget its entry -> job mapping. */
+  settle_stream_entry: `
 -- stream, group: the jobs stream and its consumer group; entries: the entry -> job_id hash;
--- entry_id: the stream entry; job_key: the job hash it named ('' for none).
-local function settle_entry(stream, group, entries, entry_id, job_key)
+-- entry_id: the stream entry.
+local function settle_stream_entry(stream, group, entries, entry_id)
   redis.call('XACK', stream, group, entry_id)
   redis.call('XDEL', stream, entry_id)
   redis.call('HDEL', entries, entry_id)
+end`,
+
+  /** settle_stream_entry, and mark on the job who settled it (the finish script writes that mark with its own fields). */
+  settle_entry: `
+--- @include "settle_stream_entry"
+-- stream, group: the jobs stream and its consumer group; entries: the entry -> job_id hash;
+-- entry_id: the stream entry; job_key: the job hash it named ('' for none).
+local function settle_entry(stream, group, entries, entry_id, job_key)
+  settle_stream_entry(stream, group, entries, entry_id)
   if job_key ~= '' then redis.call('HSET', job_key, 'settled_entry', entry_id) end
 end`,
 
@@ -61,12 +70,15 @@ end`,
    */
   owner_index_prefix: `
 --- @include "index_prefix"
--- counts_key: the status counts hash; job_key: the job hash. Returns
+-- counts_key: the status counts hash; client: the job's api_client (false for none). Returns
 -- '{prefix}:index:key:{api_client}:', or false for a job no key owns.
-local function owner_index_prefix(counts_key, job_key)
-  local client = redis.call('HGET', job_key, 'api_client')
+local function owner_index(counts_key, client)
   if not client then return false end
   return index_prefix(counts_key) .. 'key:' .. client .. ':'
+end
+-- The same, for the job hash job_key.
+local function owner_index_prefix(counts_key, job_key)
+  return owner_index(counts_key, redis.call('HGET', job_key, 'api_client'))
 end`,
 
   /**
@@ -79,26 +91,47 @@ end`,
    */
   job_event: `
 --- @include "key_prefix"
+-- The event log's cap, read once a script run (a finish that starts the next job appends two).
+local events_maxlen_read = false
+local function events_maxlen(prefix)
+  if not events_maxlen_read then
+    events_maxlen_read = tonumber(redis.call('HGET', prefix .. 'config', 'events_maxlen') or '100000')
+  end
+  return events_maxlen_read
+end
+-- The record fields an event of this type and status copies, job_id first.
+local function event_fields(type, status)
+  local names = { 'job_id', 'api_client', 'callback_url' }
+  if status == 'completed' then names[#names + 1] = 'outputs' end
+  -- Queued again by a transcoder that stood down: why (a new job or a dead-letter retry has none).
+  if status == 'failed' or status == 'retrying' or status == 'queued' then
+    names[#names + 1] = 'error'
+    names[#names + 1] = 'error_code'
+  end
+  if status == 'retrying' then names[#names + 1] = 'next_attempt_at' end
+  if type == 'job.progress' then
+    names[#names + 1] = 'progress'
+    names[#names + 1] = 'eta_seconds'
+  end
+  return names
+end
+-- Append the event: names from event_fields, values[offset + i] the value of names[i] (false
+-- when the record has none). Returns the entry id.
+local function append_event(counts_key, type, status, names, values, offset)
+  local prefix = key_prefix(counts_key)
+  local fields = { 'type', type, 'job_id', values[offset + 1], 'status', status }
+  for i = 2, #names do
+    local value = values[offset + i]
+    if value then fields[#fields + 1] = names[i]; fields[#fields + 1] = value end
+  end
+  return redis.call('XADD', prefix .. 'events', 'MAXLEN', '~', events_maxlen(prefix), '*', unpack(fields))
+end
 -- counts_key: the status counts hash ({prefix}:stats:status); job_key: the job hash (already
 -- updated); type: 'job.queued', 'job.progress', ...; status: the status it reports. Returns the
 -- entry id.
 local function job_event(counts_key, job_key, type, status)
-  local prefix = key_prefix(counts_key)
-  local maxlen = tonumber(redis.call('HGET', prefix .. 'config', 'events_maxlen') or '100000')
-  local fields = { 'type', type, 'job_id', redis.call('HGET', job_key, 'job_id'), 'status', status }
-  local function copy(name)
-    local value = redis.call('HGET', job_key, name)
-    if value then fields[#fields + 1] = name; fields[#fields + 1] = value end
-  end
-  copy('api_client')
-  copy('callback_url')
-  if status == 'completed' then copy('outputs') end
-  if status == 'failed' or status == 'retrying' then copy('error'); copy('error_code') end
-  -- Queued again by a transcoder that stood down: why (a new job or a dead-letter retry has none).
-  if status == 'queued' then copy('error'); copy('error_code') end
-  if status == 'retrying' then copy('next_attempt_at') end
-  if type == 'job.progress' then copy('progress'); copy('eta_seconds') end
-  return redis.call('XADD', prefix .. 'events', 'MAXLEN', '~', maxlen, '*', unpack(fields))
+  local names = event_fields(type, status)
+  return append_event(counts_key, type, status, names, redis.call('HMGET', job_key, unpack(names)), 0)
 end`,
 
   move_status: `
@@ -106,27 +139,33 @@ end`,
 --- @include "owner_index_prefix"
 --- @include "job_event"
 -- counts_key: the status counts hash; job_key: the job hash (its new fields written); from: the
--- status before (false for a new job); to: the status after. The owner's indexes follow, and
--- the event log gets 'job.{to}'.
+-- status before (false for a new job, which joins the 'all' indexes too); to: the status after.
+-- The owner's indexes follow, and the event log gets 'job.{to}'. The record is read once, for
+-- the indexes and the event.
 local function move_status(counts_key, job_key, from, to)
   if from then redis.call('HINCRBY', counts_key, from, -1) end
   redis.call('HINCRBY', counts_key, to, 1)
-  local seq = redis.call('HGET', job_key, 'seq')
+  local names = event_fields('job.' .. to, to)
+  local values = redis.call('HMGET', job_key, 'seq', unpack(names))
+  local seq, job_id, client = values[1], values[2], values[3]
   if seq then
-    local job_id = redis.call('HGET', job_key, 'job_id')
     local indexes = { index_prefix(counts_key) }
-    local owned = owner_index_prefix(counts_key, job_key)
+    local owned = owner_index(counts_key, client)
     if owned then indexes[2] = owned end
     for _, index in ipairs(indexes) do
-      if from then redis.call('ZREM', index .. from, job_id) end
+      -- A new job joins the 'all' indexes too.
+      if from then redis.call('ZREM', index .. from, job_id) else redis.call('ZADD', index .. 'all', seq, job_id) end
       redis.call('ZADD', index .. to, seq, job_id)
     end
   end
-  local event = job_event(counts_key, job_key, 'job.' .. to, to)
+  local event = append_event(counts_key, 'job.' .. to, to, names, values, 1)
   -- Where the job's own event stream starts (GET /jobs/{id}/events replays from here), and its
   -- latest state change (a replayed failure that a dead-letter retry undid does not end it).
-  if not from then redis.call('HSET', job_key, 'first_event', event) end
-  redis.call('HSET', job_key, 'last_event', event)
+  if from then
+    redis.call('HSET', job_key, 'last_event', event)
+  else
+    redis.call('HSET', job_key, 'first_event', event, 'last_event', event)
+  end
 end`,
 
   /** Queue a job: a stream entry naming it, the entry -> job mapping, the entry on the record. */
@@ -136,7 +175,7 @@ end`,
 local function enqueue_entry(stream, entries, job_key, job_id)
   local entry = redis.call('XADD', stream, '*', 'job_id', job_id)
   redis.call('HSET', entries, entry, job_id)
-  redis.call('HSET', job_key, 'entry_id', entry)
+  if job_key ~= '' then redis.call('HSET', job_key, 'entry_id', entry) end
   return entry
 end`,
 
@@ -153,16 +192,19 @@ end`,
 -- entry is a takeover (its consumer died or stalled): it starts again with a new lease, so the
 -- old owner's late writes are refused.
 local function start_job(job_key, counts_key, now, consumer, entry_id)
-  local status = redis.call('HGET', job_key, 'status')
+  local got = redis.call('HMGET', job_key, 'status', 'entry_id', 'lease', 'attempts', 'next_attempt_at', 'progress',
+    'eta_seconds')
+  local status = got[1]
   if not status then return {'', 0, 0, {}} end
   if status ~= 'queued' and status ~= 'retrying' and status ~= 'processing' then return {status, 0, 0, {}} end
-  if status == 'processing' and redis.call('HGET', job_key, 'entry_id') ~= entry_id then
+  if status == 'processing' and got[2] ~= entry_id then
     return {status, 0, 0, {}}
   end
-  local lease = redis.call('HINCRBY', job_key, 'lease', 1)
-  local attempts = redis.call('HINCRBY', job_key, 'attempts', 1)
-  redis.call('HSET', job_key, 'status', 'processing', 'updated_at', now, 'owner', consumer, 'entry_id', entry_id)
-  redis.call('HDEL', job_key, 'next_attempt_at', 'progress', 'eta_seconds')
+  local lease = (tonumber(got[3]) or 0) + 1
+  local attempts = (tonumber(got[4]) or 0) + 1
+  redis.call('HSET', job_key, 'status', 'processing', 'updated_at', now, 'owner', consumer, 'entry_id', entry_id,
+    'lease', lease, 'attempts', attempts)
+  if got[5] or got[6] or got[7] then redis.call('HDEL', job_key, 'next_attempt_at', 'progress', 'eta_seconds') end
   if status ~= 'processing' then move_status(counts_key, job_key, status, 'processing') end
   return {status, lease, attempts, redis.call('HGETALL', job_key)}
 end`,
