@@ -5,10 +5,15 @@
  *     XREADGROUP loop, start (Lua: lease) and finish (Lua: record + XACK + XDEL), no-op work;
  *   - bullmq: Queue.add and a Worker with the same concurrency, no-op processor;
  *   - raw stream: bare XADD / XREADGROUP / XACK with the same one-reader loop (the floor).
- * Each cell: `--jobs` jobs per batch, tinybench iterations of whole batches; jobs/s from the mean
- * batch time, add -> pickup latency percentiles over every job.
+ * Rounds alternate: each round runs every concurrency and every queue in turn (a fresh consumer,
+ * one warm-up batch, one timed batch of `--jobs`). Per cell: the median jobs/s over the rounds,
+ * add -> pickup percentiles over every timed job, the redis-server CPU time per job (from INFO cpu
+ * around the timed batch: the work each queue makes Redis do) and the commands Redis ran per job
+ * (INFO commandstats, the calls inside scripts counted too). The ratio is the median of each
+ * round's vpp / bullmq.
  *
- *   npm run bench:queue -- [--jobs 2000] [--iterations 3] [--output bench/results/queue.json]
+ *   npm run bench:queue -- [--jobs 10000] [--rounds 3] [--concurrency 1,10,100]
+ *     [--queues vpp,bullmq,raw] [--output bench/results/queue.json]
  */
 import { parseArgs } from 'node:util'
 import {
@@ -23,13 +28,12 @@ import { LocalStorage, startRedisServer } from '@vpp/shared/node'
 import { queuedJob, tempDir } from '@vpp/shared/testing'
 import { loadConfig, Transcoder } from '@vpp/transcoder'
 import { Queue, Worker } from 'bullmq'
-import { Bench } from 'tinybench'
 import { percentile, report, round } from './lib.ts'
 
 const { values } = parseArgs({
   options: {
-    jobs: { type: 'string', default: '2000' },
-    iterations: { type: 'string', default: '3' },
+    jobs: { type: 'string', default: '10000' },
+    rounds: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '1,10,100' },
     queues: { type: 'string', default: 'vpp,bullmq,raw' },
     output: { type: 'string' },
@@ -46,6 +50,7 @@ const logger = createLogger({ service: 'bench', level: 'silent' })
 
 /** Timing of one batch: when each job was added and picked up, and when the last one finished. */
 class Batch {
+  constructor(readonly size: number) {}
   added = new Map<string, number>()
   latencies: number[] = []
   done = 0
@@ -58,7 +63,7 @@ class Batch {
     if (at !== undefined) this.latencies.push(performance.now() - at)
   }
   completed() {
-    if (++this.done === JOBS) this.#finished()
+    if (++this.done === this.size) this.#finished()
   }
 }
 
@@ -69,7 +74,7 @@ async function runBatch(batch: Batch, add: (id: string) => Promise<unknown>) {
   let next = 0
   await Promise.all(
     Array.from({ length: PRODUCERS }, async () => {
-      while (next < JOBS) {
+      while (next < batch.size) {
         next++
         const id = `job-${++serial}`
         batch.added.set(id, performance.now())
@@ -87,7 +92,7 @@ interface Subject {
     prefix: string,
   ): Promise<{ add: (id: string) => Promise<unknown>; stop(): Promise<void> }>
 }
-let batch = new Batch()
+let batch = new Batch(JOBS)
 
 /** The pipeline's queue: JobStore scripts and the real Transcoder loop, with a no-op job. */
 const vpp: Subject = {
@@ -216,52 +221,106 @@ const raw: Subject = {
   },
 }
 
-const rows: Array<Record<string, unknown>> = []
+/** redis-server's CPU time so far (user + system, all threads), in µs. */
+async function redisCpuMicros(client: PlainRedisClient): Promise<number> {
+  const info = await client.info('cpu')
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN)
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6
+}
+
+/** Commands redis-server has run since the last CONFIG RESETSTAT, those inside scripts included. */
+async function redisCommands(client: PlainRedisClient): Promise<number> {
+  const info = await client.info('commandstats')
+  let calls = 0
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    if (!['info', 'config|resetstat'].includes(match[1] ?? '')) calls += Number(match[2])
+  }
+  return calls
+}
+
+const monitor = (await openJobStore({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'monitor' }, logger))
+  .client as PlainRedisClient
+const subjects = { vpp, bullmq, raw }
+const chosen = (values.queues ?? '').split(',').map((name) => {
+  const subject = subjects[name as keyof typeof subjects]
+  if (!subject) throw new Error(`--queues ${name}: expected some of ${Object.keys(subjects).join(',')}`)
+  return subject
+})
+const ROUNDS = Number(values.rounds)
+/** Per concurrency and queue: each round's jobs/s and Redis µs a job, and every pickup latency. */
+const cells = new Map<
+  string,
+  { rates: number[]; redisMicros: number[]; commands: number[]; latencies: number[] }
+>()
+const cell = (concurrency: number, name: string) => {
+  const key = `${concurrency} ${name}`
+  const found = cells.get(key) ?? { rates: [], redisMicros: [], commands: [], latencies: [] }
+  cells.set(key, found)
+  return found
+}
+const median = (xs: number[]) => percentile(xs, 50)
+
 let run = 0
+for (let r = 0; r < ROUNDS; r++) {
+  for (const concurrency of CONCURRENCY) {
+    for (const subject of chosen) {
+      const queue = await subject.start(concurrency, `bench${run++}`)
+      batch = new Batch(Math.max(100, Math.round(JOBS / 5)))
+      await runBatch(batch, queue.add) // warm-up: connections, scripts loaded, JIT
+      batch = new Batch(JOBS)
+      await monitor.configResetStat()
+      const cpuBefore = await redisCpuMicros(monitor)
+      const started = performance.now()
+      await runBatch(batch, queue.add)
+      const seconds = (performance.now() - started) / 1000
+      const cpu = (await redisCpuMicros(monitor)) - cpuBefore
+      const commands = await redisCommands(monitor)
+      await queue.stop()
+      const measured = cell(concurrency, subject.name)
+      measured.rates.push(JOBS / seconds)
+      measured.redisMicros.push(cpu / JOBS)
+      measured.commands.push(commands / JOBS)
+      measured.latencies.push(...batch.latencies)
+      console.log(
+        `round ${r + 1}/${ROUNDS} ${concurrency} consumers ${subject.name}: ${Math.round(JOBS / seconds)} jobs/s, redis ${round(cpu / JOBS, 1)} µs/job, ${round(commands / JOBS, 1)} commands/job`,
+      )
+    }
+  }
+}
+
+const rows: Array<Record<string, unknown>> = []
 for (const concurrency of CONCURRENCY) {
-  const measured: Record<string, number> = {}
-  const subjects = { vpp, bullmq, raw }
-  for (const subject of (values.queues ?? '').split(',').map((q) => subjects[q as keyof typeof subjects])) {
-    const queue = await subject.start(concurrency, `bench${run++}`)
-    const latencies: number[] = []
-    const bench = new Bench({
-      iterations: Number(values.iterations),
-      warmupIterations: 1,
-      time: 0,
-      warmupTime: 0,
-      setup: () => {
-        batch = new Batch()
-      },
-      teardown: () => {
-        latencies.push(...batch.latencies)
-      },
-    })
-    bench.add(subject.name, () => runBatch(batch, queue.add))
-    await bench.run()
-    await queue.stop()
-    const result = bench.tasks[0]?.result as { latency?: { mean: number }; error?: unknown }
-    if (result.error) throw result.error
-    const meanMs = result.latency?.mean ?? Number.NaN
-    const jobsPerSecond = JOBS / (meanMs / 1000)
-    measured[subject.name] = jobsPerSecond
+  for (const subject of chosen) {
+    const measured = cell(concurrency, subject.name)
     rows.push({
       concurrency,
       queue: subject.name,
-      'jobs/s': Math.round(jobsPerSecond),
-      'pickup p50 ms': round(percentile(latencies, 50), 2),
-      'pickup p99 ms': round(percentile(latencies, 99), 2),
+      'jobs/s': Math.round(median(measured.rates)),
+      'redis µs/job': round(median(measured.redisMicros), 1),
+      'redis commands/job': round(median(measured.commands), 1),
+      'pickup p50 ms': round(percentile(measured.latencies, 50), 2),
+      'pickup p99 ms': round(percentile(measured.latencies, 99), 2),
     })
   }
-  rows.push({
-    concurrency,
-    queue: 'ratio vpp / bullmq',
-    'jobs/s': round((measured[vpp.name] ?? 0) / (measured[bullmq.name] ?? 1), 2),
-  })
+  const ours = cell(concurrency, vpp.name).rates
+  const theirs = cell(concurrency, bullmq.name).rates
+  if (ours.length && theirs.length)
+    rows.push({
+      concurrency,
+      queue: 'ratio vpp / bullmq (median of rounds)',
+      'jobs/s': round(median(ours.map((rate, i) => rate / (theirs[i] ?? Number.NaN))), 2),
+    })
 }
 
-await report(`Queue: ${JOBS} no-op jobs a batch, ${PRODUCERS} adds in flight`, rows, values.output, {
-  jobs_per_batch: JOBS,
-  iterations: Number(values.iterations),
-})
+await report(
+  `Queue: ${JOBS} no-op jobs a batch, ${PRODUCERS} adds in flight, ${ROUNDS} alternating rounds`,
+  rows,
+  values.output,
+  {
+    jobs_per_batch: JOBS,
+    rounds: ROUNDS,
+  },
+)
+await monitor.close()
 await redis.stop()
 await dir.remove()
