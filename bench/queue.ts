@@ -9,8 +9,9 @@
  * one warm-up batch, one timed batch of `--jobs`). Per cell: the median jobs/s over the rounds,
  * add -> pickup percentiles over every timed job, the redis-server CPU time per job (from INFO cpu
  * around the timed batch: the work each queue makes Redis do) and the commands Redis ran per job
- * (INFO commandstats, the calls inside scripts counted too). The ratio is the median of each
- * round's vpp / bullmq.
+ * (INFO commandstats, the calls inside scripts counted too), and this process's CPU per job
+ * (producer and consumer both run here, each on connections of its own). The ratio is the median
+ * of each round's vpp / bullmq.
  *
  *   npm run bench:queue -- [--jobs 10000] [--rounds 3] [--concurrency 1,10,100]
  *     [--queues vpp,bullmq,raw] [--output bench/results/queue.json]
@@ -133,11 +134,16 @@ const vpp: Subject = {
       },
     })
     await transcoder.start()
+    // The producer on a connection of its own, as ingest (another process) has, and as BullMQ's
+    // Queue has beside its Worker's: sharing the transcoder's would queue each finish behind the
+    // adds in flight.
+    const producer = await openJobStore(config, logger)
     return {
-      add: (id) => store.create(queuedJob(id, { filename: 'noop.mp4' })),
+      add: (id) => producer.create(queuedJob(id, { filename: 'noop.mp4' })),
       async stop() {
         await transcoder.close()
         await store.client.close()
+        await producer.client.close()
       },
     }
   },
@@ -250,11 +256,11 @@ const ROUNDS = Number(values.rounds)
 /** Per concurrency and queue: each round's jobs/s and Redis µs a job, and every pickup latency. */
 const cells = new Map<
   string,
-  { rates: number[]; redisMicros: number[]; commands: number[]; latencies: number[] }
+  { rates: number[]; redisMicros: number[]; nodeMicros: number[]; commands: number[]; latencies: number[] }
 >()
 const cell = (concurrency: number, name: string) => {
   const key = `${concurrency} ${name}`
-  const found = cells.get(key) ?? { rates: [], redisMicros: [], commands: [], latencies: [] }
+  const found = cells.get(key) ?? { rates: [], redisMicros: [], nodeMicros: [], commands: [], latencies: [] }
   cells.set(key, found)
   return found
 }
@@ -270,9 +276,11 @@ for (let r = 0; r < ROUNDS; r++) {
       batch = new Batch(JOBS)
       await monitor.configResetStat()
       const cpuBefore = await redisCpuMicros(monitor)
+      const nodeBefore = process.cpuUsage()
       const started = performance.now()
       await runBatch(batch, queue.add)
       const seconds = (performance.now() - started) / 1000
+      const node = process.cpuUsage(nodeBefore)
       const cpu = (await redisCpuMicros(monitor)) - cpuBefore
       const commands = await redisCommands(monitor)
       await queue.stop()
@@ -280,9 +288,10 @@ for (let r = 0; r < ROUNDS; r++) {
       measured.rates.push(JOBS / seconds)
       measured.redisMicros.push(cpu / JOBS)
       measured.commands.push(commands / JOBS)
+      measured.nodeMicros.push((node.user + node.system) / JOBS)
       measured.latencies.push(...batch.latencies)
       console.log(
-        `round ${r + 1}/${ROUNDS} ${concurrency} consumers ${subject.name}: ${Math.round(JOBS / seconds)} jobs/s, redis ${round(cpu / JOBS, 1)} µs/job, ${round(commands / JOBS, 1)} commands/job`,
+        `round ${r + 1}/${ROUNDS} ${concurrency} consumers ${subject.name}: ${Math.round(JOBS / seconds)} jobs/s, redis ${round(cpu / JOBS, 1)} µs/job, ${round(commands / JOBS, 1)} commands/job, node ${round((node.user + node.system) / JOBS, 1)} µs/job`,
       )
     }
   }
@@ -298,6 +307,7 @@ for (const concurrency of CONCURRENCY) {
       'jobs/s': Math.round(median(measured.rates)),
       'redis µs/job': round(median(measured.redisMicros), 1),
       'redis commands/job': round(median(measured.commands), 1),
+      'node µs/job': round(median(measured.nodeMicros), 1),
       'pickup p50 ms': round(percentile(measured.latencies, 50), 2),
       'pickup p99 ms': round(percentile(measured.latencies, 99), 2),
     })
