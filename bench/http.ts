@@ -1,9 +1,10 @@
 /**
  * HTTP: `GET /jobs/{id}`, `GET /stats` and `GET /jobs` (a page of 20) through the real status service (Hono on
- * @hono/node-server, request logging on) against a bare node:http handler doing the same Redis
- * reads, each server in its own process, loaded by autocannon from this one. Requests/second and
- * p99 latency; target >= 0.8x the bare handler. Then `GET /jobs/{id}` on the status service as
- * each runtime runs it (`npm run start:status`, `start:status:bun`, `start:status:deno`). And the
+ * @hono/node-server, request logging on) against a bare node:http handler on a plain node-redis
+ * client sending the same Redis commands (bench/http-server.ts; none of the project's code), each
+ * server in its own process, loaded by autocannon from this one; the servers alternate over
+ * --rounds, medians. Requests/second and p99 latency; target >= 0.9x the bare handler. Then
+ * `GET /jobs/{id}` on the status service as each runtime runs it (`npm run start:status`, `start:status:bun`, `start:status:deno`). And the
  * media row (bench/http-media.ts): a --media-size rendition with Range, the status service vs a
  * bare node:http createReadStream server; MiB/s, requests/s, p99 and RSS; target >= 0.8x, RSS flat.
  *
@@ -23,7 +24,7 @@ import { startRedisServer } from '@vpp/shared/node'
 import { queuedJob, tempDir } from '@vpp/shared/testing'
 import autocannon from 'autocannon'
 import { mediaRows } from './http-media.ts'
-import { machine, report, round } from './lib.ts'
+import { machine, percentile, report, round } from './lib.ts'
 
 /** The rows this suite measures, in the order they are written; --only picks some. */
 const GROUPS = ['jobs', 'stats', 'list', 'media', 'runtimes'] as const
@@ -97,7 +98,7 @@ const rows: Array<Record<string, unknown>> = []
 let port = 18100 + Math.floor(Math.random() * 500)
 const paths = { jobs: `/jobs/${id}`, stats: '/stats', list: '/jobs' } as const
 for (const path of (['jobs', 'stats', 'list'] as const).filter((g) => only.has(g)).map((g) => paths[g])) {
-  // Alternate the servers over --rounds (drift on a shared machine hits both alike), then average.
+  // Alternate the servers over --rounds (drift on a shared machine hits both alike), then the medians.
   const samples: Record<string, Array<{ rps: number; p50: number; p99: number }>> = { bare: [], hono: [] }
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const mode of ['bare', 'hono'] as const) {
@@ -114,9 +115,17 @@ for (const path of (['jobs', 'stats', 'list'] as const).filter((g) => only.has(g
       samples[mode]?.push({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 })
     }
   }
+  // Medians over the rounds: one round disturbed by the shared machine moves a mean, not these.
   const mean = (mode: string, key: 'rps' | 'p50' | 'p99') =>
-    (samples[mode] ?? []).reduce((sum, s) => sum + s[key], 0) / (samples[mode]?.length || 1)
+    percentile(
+      (samples[mode] ?? []).map((s) => s[key]),
+      50,
+    )
   const route = path.replace(id, ':job_id')
+  const perRound = (samples.hono ?? []).map((s, i) =>
+    round(s.rps / (samples.bare?.[i]?.rps ?? Number.NaN), 2),
+  )
+  console.log(`${route}: Hono / bare by round ${perRound.join(', ')}`)
   for (const mode of ['bare', 'hono']) {
     rows.push({
       route,
