@@ -55,6 +55,8 @@ function routeOf(c: Parameters<MiddlewareHandler>[0]): string {
  * `http_request_duration_seconds`. Register it first, so it sees every response, errors included.
  */
 export function observeRequests(logger: Logger, metrics: HttpMetrics): MiddlewareHandler {
+  /** Bounded: methods, routes and statuses are. */
+  const durations = new Map<string, { observe(value: number): void }>()
   return async (c, next) => {
     const started = performance.now()
     // The caller's id when it is a sane one (hono/request-id's rule), else a new UUID.
@@ -72,7 +74,14 @@ export function observeRequests(logger: Logger, metrics: HttpMetrics): Middlewar
     const route = routeOf(c)
     const status = c.res.status
     const method = KNOWN_METHODS.has(c.req.method) ? c.req.method : 'other'
-    metrics.requestDuration.observe({ method, route, status: String(status) }, seconds)
+    // The labelled child, once a label set (prom-client's labels() checks and copies the labels).
+    const key = `${method} ${status} ${route}`
+    let histogram = durations.get(key)
+    if (!histogram) {
+      histogram = metrics.requestDuration.labels({ method, route, status: String(status) })
+      durations.set(key, histogram)
+    }
+    histogram.observe(seconds)
     const fields = {
       request_id: id,
       method: c.req.method,
