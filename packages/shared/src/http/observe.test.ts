@@ -89,7 +89,7 @@ describe('observeRequests', () => {
     expect(lines[0]).toMatchObject({ method: 'PROPFIND', route: 'unmatched', status: 404 })
   })
 
-  it('labels each request with its own route, whichever router matched it (labels are kept once a route)', async () => {
+  it('labels each request with its own route, whichever router matched it', async () => {
     for (const trie of [false, true]) {
       const lines: Array<Record<string, unknown>> = []
       const logger = createLogger({

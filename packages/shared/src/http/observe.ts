@@ -22,31 +22,34 @@ const KNOWN_METHODS: ReadonlySet<string> = new Set([
 ])
 
 /**
- * The symbol of HonoRequest's match-result getter (what hono/route's `matchedRoutes` reads): the
- * handlers a request matched, an array Hono's RegExpRouter shares between every request of a
- * route. Undefined if a Hono version has it no more (then every request asks `matchedRoutes`).
+ * The symbol of HonoRequest's match-result getter (what hono/route's `matchedRoutes` reads):
+ * `[[handler, route], params][]`. Undefined if a Hono version has it no more (then every request
+ * asks `matchedRoutes`).
  */
-const MATCH_RESULT = Object.getOwnPropertySymbols(HonoRequest.prototype).find((symbol) => {
-  const getter = Object.getOwnPropertyDescriptor(HonoRequest.prototype, symbol)?.get
-  return getter !== undefined && symbol.description === undefined
-})
+const MATCH_RESULT = Object.getOwnPropertySymbols(HonoRequest.prototype).find(
+  (symbol) =>
+    symbol.description === undefined &&
+    Object.getOwnPropertyDescriptor(HonoRequest.prototype, symbol)?.get !== undefined,
+)
 
-/** The route label of each array of matched handlers seen (see MATCH_RESULT). */
-const routes = new WeakMap<object, string>()
+type Matched = Array<[[unknown, { method: string; path: string }], unknown]>
 
 /**
  * The route pattern that handled a request (`/jobs/:job_id`), or `unmatched`: a bounded label,
- * never a path with ids in it. Once a route, not once a request: `matchedRoutes` allocates an
- * array a request (~4 % of a `GET /jobs/{id}`), the label depends only on the handlers matched.
+ * never a path with ids in it. Read off the match result without copying it: `matchedRoutes`
+ * maps it to a new array a request (~4 % of a `GET /jobs/{id}`).
  */
 function routeOf(c: Parameters<MiddlewareHandler>[0]): string {
-  const handlers =
-    MATCH_RESULT && (c.req as unknown as Record<symbol, [unknown] | undefined>)[MATCH_RESULT]?.[0]
-  const cached = typeof handlers === 'object' && handlers !== null ? routes.get(handlers) : undefined
-  if (cached !== undefined) return cached
-  const route = matchedRoutes(c).findLast((r) => r.method !== 'ALL')?.path ?? 'unmatched'
-  if (typeof handlers === 'object' && handlers !== null) routes.set(handlers, route)
-  return route
+  const matched =
+    MATCH_RESULT && (c.req as unknown as Record<symbol, [Matched] | undefined>)[MATCH_RESULT]?.[0]
+  if (!Array.isArray(matched)) {
+    return matchedRoutes(c).findLast((r) => r.method !== 'ALL')?.path ?? 'unmatched'
+  }
+  for (let i = matched.length - 1; i >= 0; i--) {
+    const route = matched[i]?.[0]?.[1]
+    if (route && route.method !== 'ALL') return route.path
+  }
+  return 'unmatched'
 }
 
 /**
