@@ -84,6 +84,11 @@ export interface StatusDeps {
   corsOrigins?: readonly string[]
   /** The web console at `/` (unset: none); keys and profiles come from these deps. */
   console?: { ingestUrl?: string; ingestPort?: number }
+  /**
+   * Drops what the read cache (STATUS_READ_CACHE_MS) holds of a job this service has just
+   * changed, so its next read sees the change at once (the invalidation may come a little later).
+   */
+  forgetJob?: (id: string) => void
   now?: () => Date
 }
 
@@ -388,6 +393,7 @@ export function createApp(deps: StatusDeps) {
     const id = c.req.param('job_id')
     await visibleJob(c, id)
     const before = await deps.store.delete(id)
+    deps.forgetJob?.(id)
     if (before === null) throw jobNotFound(id)
     deps.logger.info('job deleted', { job_id: id, status_before: before })
     return c.body(null, 204)
@@ -397,6 +403,7 @@ export function createApp(deps: StatusDeps) {
     const id = c.req.param('job_id')
     await visibleJob(c, id)
     const before = await deps.store.cancel(id, now())
+    deps.forgetJob?.(id)
     if (before === null) throw jobNotFound(id)
     if (before === 'completed' || before === 'failed' || before === 'expired') {
       throw new AppError('job_finished', `Job ${id} is already ${before}; it cannot be canceled`, 409)
@@ -427,6 +434,7 @@ export function createApp(deps: StatusDeps) {
     const id = c.req.param('message_id')
     const jobId = MESSAGE_ID.test(id) ? await deps.store.deadLetters.retry(id, now()) : null
     if (!jobId) throw deadLetterNotFound(id)
+    deps.forgetJob?.(jobId)
     deps.logger.info('dead-lettered job queued again', { job_id: jobId, message_id: id })
     return c.json(
       {
