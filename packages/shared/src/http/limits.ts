@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
+import { Deadlines } from '../deadlines.ts'
 import { AppError } from '../errors.ts'
 
 /** Largest body of a JSON route: `{"url": ...}` with a 2048-character URL, escaped, fits. */
@@ -81,77 +82,6 @@ export function requestLimits(limits: RequestLimits): MiddlewareHandler {
     // (size's onError throws, so it never answers with a Response of its own.)
     const work = bodyless || (limits.streamed && !declared(c.req.raw.headers)) ? next() : size(c, next)
     return deadlines.within(work, expired(c))
-  }
-}
-
-/** A promise waiting for its deadline: when it is due, and how to fail it. */
-interface Pending {
-  due: number
-  reject: (error: unknown) => void
-  expired: () => unknown
-}
-
-/**
- * One time limit over many promises, kept by one sweep while any are pending (every twentieth of
- * the limit, 5-250 ms: an answer past it comes that much late at most), not a timer and a
- * `Promise.race` each: on the hot path a request costs a Set entry. All share the one limit, so
- * the Set's order (insertion) is the order they fall due, and the sweep stops at the first that
- * is not.
- */
-export class Deadlines {
-  readonly #pending = new Set<Pending>()
-  #sweep: ReturnType<typeof setInterval> | undefined
-
-  constructor(
-    readonly ms: number,
-    readonly now: () => number = () => performance.now(),
-  ) {}
-
-  /** `work`'s outcome, or `expired()` thrown once `ms` have passed (`work` is not stopped). */
-  within<T>(work: Promise<T>, expired: () => unknown): Promise<T> {
-    this.#sweep ??= this.#startSweep()
-    return new Promise<T>((resolve, reject) => {
-      const entry: Pending = { due: this.now() + this.ms, reject, expired }
-      this.#pending.add(entry)
-      work.then(
-        (value) => {
-          if (this.#pending.delete(entry)) resolve(value)
-        },
-        (error: unknown) => {
-          if (this.#pending.delete(entry)) reject(error)
-        },
-      )
-    })
-  }
-
-  /** Promises not yet settled nor past their deadline. */
-  get size(): number {
-    return this.#pending.size
-  }
-
-  #startSweep(): ReturnType<typeof setInterval> {
-    const sweep = setInterval(
-      () => {
-        if (this.#pending.size === 0) {
-          clearInterval(sweep)
-          this.#sweep = undefined
-          return
-        }
-        const now = this.now()
-        for (const entry of this.#pending) {
-          if (entry.due > now) break
-          this.#pending.delete(entry)
-          try {
-            entry.reject(entry.expired())
-          } catch (error) {
-            entry.reject(error)
-          }
-        }
-      },
-      Math.min(250, Math.max(5, Math.floor(this.ms / 20))),
-    )
-    sweep.unref?.()
-    return sweep
   }
 }
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { Deadlines } from './limits.ts'
+import { Deadlines } from './deadlines.ts'
 
 describe('Deadlines', () => {
   let clock = 0
