@@ -8,8 +8,6 @@ export interface ReadCache {
   readHash(key: string): Promise<Record<string, string>>
   /** Drop what is held of `key` (a write of this service's own: its next read sees it at once). */
   forget(key: string): void
-  /** Records held now. */
-  size(): number
   close(): Promise<void>
 }
 
@@ -56,7 +54,6 @@ export async function openReadCache(
   return {
     readHash: (key) => client.hGetAll(key),
     forget: (key) => cache.invalidate(key),
-    size: () => cache.size(),
     close: () => closeRedis(client),
   }
 }
