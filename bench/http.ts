@@ -1,9 +1,10 @@
 /**
  * HTTP: `GET /jobs/{id}`, `GET /stats` and `GET /jobs` (a page of 20) through the real status service (Hono on
- * @hono/node-server, request logging on) against a bare node:http handler doing the same Redis
- * reads, each server in its own process, loaded by autocannon from this one. Requests/second and
- * p99 latency; target >= 0.8x the bare handler. Then `GET /jobs/{id}` on the status service as
- * each runtime runs it (`npm run start:status`, `start:status:bun`, `start:status:deno`). And the
+ * @hono/node-server, request logging on) against a bare node:http handler on a plain node-redis
+ * client sending the same Redis commands (bench/http-server.ts; none of the project's code), each
+ * server in its own process, loaded by autocannon from this one; the servers alternate over
+ * --rounds, medians. Requests/second and p99 latency; target >= 0.9x the bare handler. Then
+ * `GET /jobs/{id}` on the status service as each runtime runs it (`npm run start:status`, `start:status:bun`, `start:status:deno`). And the
  * media row (bench/http-media.ts): a --media-size rendition with Range, the status service vs a
  * bare node:http createReadStream server; MiB/s, requests/s, p99 and RSS; target >= 0.8x, RSS flat.
  *
@@ -23,7 +24,7 @@ import { startRedisServer } from '@vpp/shared/node'
 import { queuedJob, tempDir } from '@vpp/shared/testing'
 import autocannon from 'autocannon'
 import { mediaRows } from './http-media.ts'
-import { machine, report, round } from './lib.ts'
+import { cpuSeconds, machine, percentile, report, round } from './lib.ts'
 
 /** The rows this suite measures, in the order they are written; --only picks some. */
 const GROUPS = ['jobs', 'stats', 'list', 'media', 'runtimes'] as const
@@ -97,26 +98,47 @@ const rows: Array<Record<string, unknown>> = []
 let port = 18100 + Math.floor(Math.random() * 500)
 const paths = { jobs: `/jobs/${id}`, stats: '/stats', list: '/jobs' } as const
 for (const path of (['jobs', 'stats', 'list'] as const).filter((g) => only.has(g)).map((g) => paths[g])) {
-  // Alternate the servers over --rounds (drift on a shared machine hits both alike), then average.
-  const samples: Record<string, Array<{ rps: number; p50: number; p99: number }>> = { bare: [], hono: [] }
+  // Alternate the servers over --rounds (drift on a shared machine hits both alike), then the medians.
+  const samples: Record<string, Array<{ rps: number; p50: number; p99: number; cpu: number }>> = {
+    bare: [],
+    hono: [],
+  }
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const mode of ['bare', 'hono'] as const) {
       const child = await serve(mode, ++port)
+      const cpuBefore = await cpuSeconds(child.pid ?? 0)
       const result = await autocannon({
         url: `http://127.0.0.1:${port}${path}`,
         connections: Number(values.connections),
         duration: Number(values.seconds),
       })
+      // The server's own CPU a request: steadier than req/s on a machine others share.
+      const cpu = ((await cpuSeconds(child.pid ?? 0)) - cpuBefore) / result.requests.total
       child.kill('SIGTERM')
       if (result.non2xx > 0 || result.errors > 0) {
         throw new Error(`${mode} ${path}: ${result.non2xx} non-2xx, ${result.errors} errors`)
       }
-      samples[mode]?.push({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 })
+      samples[mode]?.push({
+        rps: result.requests.average,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        cpu: cpu * 1e6,
+      })
     }
   }
-  const mean = (mode: string, key: 'rps' | 'p50' | 'p99') =>
-    (samples[mode] ?? []).reduce((sum, s) => sum + s[key], 0) / (samples[mode]?.length || 1)
+  // Medians over the rounds: one round disturbed by the shared machine moves a mean, not these.
+  const mean = (mode: string, key: 'rps' | 'p50' | 'p99' | 'cpu') =>
+    percentile(
+      (samples[mode] ?? []).map((s) => s[key]),
+      50,
+    )
   const route = path.replace(id, ':job_id')
+  const perRound = (samples.hono ?? []).map((s, i) =>
+    round(s.rps / (samples.bare?.[i]?.rps ?? Number.NaN), 2),
+  )
+  const cpuOf = (mode: string) => (samples[mode] ?? []).map((s) => round(s.cpu)).join(', ')
+  console.log(`${route}: Hono / bare by round ${perRound.join(', ')}`)
+  console.log(`${route}: server CPU µs a request by round: bare ${cpuOf('bare')}; Hono ${cpuOf('hono')}`)
   for (const mode of ['bare', 'hono']) {
     rows.push({
       route,
@@ -124,12 +146,15 @@ for (const path of (['jobs', 'stats', 'list'] as const).filter((g) => only.has(g
       'req/s': Math.round(mean(mode, 'rps')),
       'p50 ms': round(mean(mode, 'p50')),
       'p99 ms': round(mean(mode, 'p99')),
+      'CPU µs/req': round(mean(mode, 'cpu')),
     })
   }
   rows.push({
     route,
     server: 'ratio Hono / bare',
     'req/s': round(mean('hono', 'rps') / mean('bare', 'rps'), 2),
+    // Bare's CPU a request over Hono's: comparable with the req/s ratio (1: as cheap as bare).
+    'CPU µs/req': round(mean('bare', 'cpu') / mean('hono', 'cpu'), 2),
   })
 }
 

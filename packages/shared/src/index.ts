@@ -1,4 +1,5 @@
 export * from './config.ts'
+export * from './deadlines.ts'
 export * from './errors.ts'
 export * from './http/index.ts'
 export * from './jobs/index.ts'

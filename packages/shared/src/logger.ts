@@ -1,4 +1,4 @@
-import { type ConsolaInstance, type ConsolaReporter, createConsola, LogLevels } from 'consola'
+import { type ConsolaInstance, createConsola, LogLevels } from 'consola'
 
 export type LogFields = Record<string, unknown>
 
@@ -19,19 +19,6 @@ export interface LoggerOptions {
   level?: 'silent' | 'error' | 'warn' | 'info' | 'debug'
   /** Where JSON lines go (default: stdout). */
   write?: (line: string) => void
-}
-
-/** JSON lines: `{ time, level, service, msg, ...fields }`. */
-function jsonReporter(service: string, write: (line: string) => void): ConsolaReporter {
-  return {
-    log(logObj) {
-      const [msg, fields] = logObj.args as [unknown, LogFields | undefined]
-      const level = logObj.type === 'log' ? 'info' : logObj.type
-      write(
-        `${JSON.stringify({ time: logObj.date.toISOString(), level, service, msg: String(msg), ...fields })}\n`,
-      )
-    },
-  }
 }
 
 /** JSON lines not yet written to stdout: those logged in this turn of the event loop. */
@@ -59,15 +46,44 @@ function writeStdout(line: string): void {
 
 export function createLogger(options: LoggerOptions): Logger {
   const json = options.format ? options.format === 'json' : !process.stdout.isTTY
-  const write = options.write ?? writeStdout
+  if (json)
+    return jsonLogger(options.service, LogLevels[options.level ?? 'info'], options.write ?? writeStdout, {})
   const consola = createConsola({
     level: LogLevels[options.level ?? 'info'],
     // No de-duplication of repeated lines: it JSON-serializes every line logged within a second
-    // of the last one (request logs under load), and hides repeats an operator should see.
+    // of the last one, and hides repeats an operator should see.
     throttle: 0,
-    ...(json ? { reporters: [jsonReporter(options.service, write)] } : { fancy: true }),
+    fancy: true,
   })
-  return wrap(json ? consola : consola.withTag(options.service), {})
+  return wrap(consola.withTag(options.service), {})
+}
+
+/**
+ * JSON lines, `{ time, level, service, msg, ...fields }`, written straight (consola's log object,
+ * its defaults and reporter loop cost a request log line more than the JSON itself); a level
+ * writes when its rank (consola's LogLevels) is at most `threshold`'s.
+ */
+function jsonLogger(
+  service: string,
+  threshold: number,
+  write: (line: string) => void,
+  bound: LogFields,
+): Logger {
+  const emit = (type: 'debug' | 'info' | 'warn' | 'error') => {
+    if (LogLevels[type] > threshold) return () => {} // below the level: nothing to build
+    return (msg: string, fields?: LogFields) => {
+      write(
+        `${JSON.stringify({ time: new Date().toISOString(), level: type, service, msg: String(msg), ...bound, ...fields })}\n`,
+      )
+    }
+  }
+  return {
+    debug: emit('debug'),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    child: (fields) => jsonLogger(service, threshold, write, { ...bound, ...fields }),
+  }
 }
 
 function wrap(consola: ConsolaInstance, bound: LogFields): Logger {

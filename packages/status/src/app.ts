@@ -84,6 +84,11 @@ export interface StatusDeps {
   corsOrigins?: readonly string[]
   /** The web console at `/` (unset: none); keys and profiles come from these deps. */
   console?: { ingestUrl?: string; ingestPort?: number }
+  /**
+   * Drops what the read cache (STATUS_READ_CACHE_MS) holds of a job this service has just
+   * changed, so its next read sees the change at once (the invalidation may come a little later).
+   */
+  forgetJob?: (id: string) => void
   now?: () => Date
 }
 
@@ -166,7 +171,10 @@ export function createApp(deps: StatusDeps) {
       cursor: cursor === undefined ? undefined : Number(cursor),
       viewer: viewerOf(c),
     })
-    return c.json({ jobs: await Promise.all(page.jobs.map(present)), next_cursor: page.nextCursor })
+    const jobs = page.jobs.map(present)
+    // Presented at once unless media URLs are signed or S3's: then the promises.
+    const shown = jobs.some((job) => job instanceof Promise) ? await Promise.all(jobs) : (jobs as Job[])
+    return c.json({ jobs: shown, next_cursor: page.nextCursor })
   })
 
   app.get('/jobs/:job_id', getJobDoc, async (c) => {
@@ -388,6 +396,7 @@ export function createApp(deps: StatusDeps) {
     const id = c.req.param('job_id')
     await visibleJob(c, id)
     const before = await deps.store.delete(id)
+    deps.forgetJob?.(id)
     if (before === null) throw jobNotFound(id)
     deps.logger.info('job deleted', { job_id: id, status_before: before })
     return c.body(null, 204)
@@ -397,6 +406,7 @@ export function createApp(deps: StatusDeps) {
     const id = c.req.param('job_id')
     await visibleJob(c, id)
     const before = await deps.store.cancel(id, now())
+    deps.forgetJob?.(id)
     if (before === null) throw jobNotFound(id)
     if (before === 'completed' || before === 'failed' || before === 'expired') {
       throw new AppError('job_finished', `Job ${id} is already ${before}; it cannot be canceled`, 409)
@@ -405,9 +415,12 @@ export function createApp(deps: StatusDeps) {
     return c.json({ job_id: id, status: 'canceled' } satisfies CancelResponse, 202)
   })
 
-  app.use('/stats', adminOnly)
-  app.use('/dlq', adminOnly)
-  app.use('/dlq/*', adminOnly)
+  // Without keys everyone is admin: no middleware (an async frame a request) to say so.
+  if (keysOn) {
+    app.use('/stats', adminOnly)
+    app.use('/dlq', adminOnly)
+    app.use('/dlq/*', adminOnly)
+  }
   app.get('/stats', statsDoc, async (c) => c.json(await deps.store.stats.read(now())))
 
   /** `?limit=` (1-1000, default 100) entries, oldest first; `?after=<message_id>` for the next page. */
@@ -427,6 +440,7 @@ export function createApp(deps: StatusDeps) {
     const id = c.req.param('message_id')
     const jobId = MESSAGE_ID.test(id) ? await deps.store.deadLetters.retry(id, now()) : null
     if (!jobId) throw deadLetterNotFound(id)
+    deps.forgetJob?.(jobId)
     deps.logger.info('dead-lettered job queued again', { job_id: jobId, message_id: id })
     return c.json(
       {

@@ -109,6 +109,12 @@ const shape = {
   INGEST_PORT: portVar(8000),
   /** Whether status serves the web console at `/`. */
   CONSOLE_ENABLED: boolVar(true),
+  /**
+   * The read cache of job records (`GET /jobs/{id}`, `GET /jobs`): how long status may answer
+   * one from memory (RESP3 client tracking drops it sooner when it changes); 0: off. Not with
+   * REDIS_SENTINELS (off there).
+   */
+  STATUS_READ_CACHE_MS: intVar(0, 0, 60_000),
 }
 
 /** `500ms`, `5s`, `5m`, `2h` as milliseconds; null when it is none of those. */

@@ -29,6 +29,7 @@ import type { StatusConfig } from './config.ts'
 import { EventHub } from './event-hub.ts'
 import { MediaSigner } from './media-token.ts'
 import { Presenter } from './presenter.ts'
+import { openReadCache } from './read-cache.ts'
 import { createWebhookMetrics, WebhookWorker } from './webhooks.ts'
 
 /** The SSE routes: their answers last as long as the client stays. */
@@ -61,7 +62,11 @@ function openMedia(config: StatusConfig) {
 export async function buildStatus(config: StatusConfig, logger: Logger, serveStatic?: FileServer) {
   const media = openMedia(config)
   const { s3, signer } = media
-  const store = await openJobStore(config, logger)
+  const reads = await openReadCache(config, logger)
+  const store = await openJobStore(config, logger, { readHash: reads?.readHash }).catch(async (error) => {
+    await reads?.close()
+    throw error
+  })
   const events = new EventHub(
     store.events,
     () => connectRedis(redisTarget(config), logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }),
@@ -87,6 +92,7 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
     events,
     keepAliveMs: config.SSE_KEEPALIVE_MS,
     corsOrigins: config.CORS_ORIGINS,
+    forgetJob: reads && ((id) => reads.forget(store.keys.job(id))),
     console: config.CONSOLE_ENABLED
       ? { ingestUrl: config.INGEST_PUBLIC_URL, ingestPort: config.INGEST_PORT }
       : undefined,
@@ -97,6 +103,7 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
     await events.close()
     media.close()
     await closeRedis(store.client)
+    await reads?.close()
   }
   // Open event streams end first: a server's close waits for its connections.
   return { app, limits, endStreams: () => events.close(), close }

@@ -6,6 +6,7 @@ import {
   DLQ_ENTRY_EXAMPLE,
   DlqListSchema,
   DlqRetryResponseSchema,
+  documentRoute,
   type ErrorCase,
   errors,
   headers,
@@ -20,7 +21,7 @@ import {
   TIMEOUT_ERRORS,
   text,
 } from '@vpp/shared'
-import { type DescribeRouteOptions, describeRoute } from 'hono-openapi'
+import type { DescribeRouteOptions } from 'hono-openapi'
 
 /**
  * What status's OpenAPI document says of each route: app.ts puts each of these in front of its
@@ -76,7 +77,7 @@ const JOB_NOT_FOUND: Cases = { 404: [['not_found', `Job ${JOB_ID} not found`]] }
 const ADMIN_ONLY: Cases = { 403: [['forbidden', '/stats needs an admin key (one of ADMIN_API_KEYS)']] }
 const ENTRY_NOT_FOUND: Cases = { 404: [['not_found', `No dead-letter entry ${MESSAGE_ID}`]] }
 
-export const listJobsDoc = describeRoute({
+export const listJobsDoc = documentRoute({
   tags: ['Jobs'],
   summary: 'List jobs',
   description:
@@ -111,7 +112,7 @@ export const listJobsDoc = describeRoute({
   },
 })
 
-export const getJobDoc = describeRoute({
+export const getJobDoc = documentRoute({
   tags: ['Jobs'],
   summary: 'Get a job',
   description:
@@ -123,7 +124,7 @@ export const getJobDoc = describeRoute({
   },
 })
 
-export const deleteJobDoc = describeRoute({
+export const deleteJobDoc = documentRoute({
   tags: ['Jobs'],
   summary: 'Delete a job',
   description:
@@ -136,7 +137,7 @@ export const deleteJobDoc = describeRoute({
   },
 })
 
-export const cancelJobDoc = describeRoute({
+export const cancelJobDoc = documentRoute({
   tags: ['Jobs'],
   summary: 'Cancel a job',
   description:
@@ -210,7 +211,7 @@ const MEDIA_ERRORS: Cases = {
 // Signed URLs carry their own credential: the key is one way in, the token the other.
 const KEY_OR_TOKEN: DescribeRouteOptions['security'] = [{ bearer: [] }, {}]
 
-export const mediaDoc = describeRoute({
+export const mediaDoc = documentRoute({
   tags: ['Media'],
   summary: "Fetch a job's file",
   description:
@@ -247,7 +248,7 @@ export const mediaDoc = describeRoute({
   },
 })
 
-export const mediaHeadDoc = describeRoute({
+export const mediaHeadDoc = documentRoute({
   tags: ['Media'],
   summary: "A job's file: its headers only",
   description: 'As GET, with no body (errors too: HEAD answers carry none).',
@@ -286,7 +287,7 @@ const BAD_EVENT_ID: Cases = {
   400: [['bad_request', 'Last-Event-ID must be the id of an event (such as 1700000000000-0)']],
 }
 
-export const jobEventsDoc = describeRoute({
+export const jobEventsDoc = documentRoute({
   tags: ['Events'],
   summary: "A job's events (SSE)",
   description:
@@ -299,7 +300,7 @@ export const jobEventsDoc = describeRoute({
   },
 })
 
-export const eventsDoc = describeRoute({
+export const eventsDoc = documentRoute({
   tags: ['Events'],
   summary: 'Every job event the key may see (SSE)',
   description: 'From now (or after Last-Event-ID), live, until the client leaves. Admin keys see every job.',
@@ -310,7 +311,7 @@ export const eventsDoc = describeRoute({
   },
 })
 
-export const deliveriesDoc = describeRoute({
+export const deliveriesDoc = documentRoute({
   tags: ['Events'],
   summary: "A job's webhook deliveries",
   description: 'Each attempt, oldest first (the last 100).',
@@ -321,7 +322,7 @@ export const deliveriesDoc = describeRoute({
   },
 })
 
-export const statsDoc = describeRoute({
+export const statsDoc = documentRoute({
   tags: ['Operations'],
   summary: 'Pipeline statistics',
   description: 'From counters kept by each state change, never a key scan. Admin keys only.',
@@ -331,7 +332,7 @@ export const statsDoc = describeRoute({
   },
 })
 
-export const dlqDoc = describeRoute({
+export const dlqDoc = documentRoute({
   tags: ['Operations'],
   summary: 'The dead-letter queue',
   description: 'Jobs that failed for good, oldest first, until retried or discarded. Admin keys only.',
@@ -361,7 +362,7 @@ export const dlqDoc = describeRoute({
   },
 })
 
-export const dlqRetryDoc = describeRoute({
+export const dlqRetryDoc = documentRoute({
   tags: ['Operations'],
   summary: 'Retry a dead-lettered job',
   description:
@@ -373,7 +374,7 @@ export const dlqRetryDoc = describeRoute({
   },
 })
 
-export const dlqDeleteDoc = describeRoute({
+export const dlqDeleteDoc = documentRoute({
   tags: ['Operations'],
   summary: 'Discard a dead-letter entry',
   description: 'The job stays failed; the upload kept for a retry is removed.',

@@ -12,20 +12,38 @@ export type DirectUrl = (jobId: string, name: string) => Promise<string | undefi
  * `folder`, the job's `/media/…/{job_id}` URL), and once completed `playback`: the HLS master,
  * the best H.264 MP4, the thumbnail and the storyboard, null for what was not made.
  */
-export async function withMedia(job: Job, folder: string | undefined, direct?: DirectUrl): Promise<Job> {
-  const outputs = await Promise.all(
-    job.outputs.map(async (output) => {
-      const at = output.path.lastIndexOf(`/${job.job_id}/`)
-      if (at < 0 || !folder) return output
-      const name = output.path.slice(at + job.job_id.length + 2)
-      return { ...output, url: (await direct?.(job.job_id, name)) ?? `${folder}/${name}` }
+export function withMedia(job: Job, folder: string | undefined, direct?: DirectUrl): Job | Promise<Job> {
+  if (!folder || job.outputs.length === 0) return playback(job, job.outputs)
+  const named = job.outputs.map((output) => {
+    const at = output.path.lastIndexOf(`/${job.job_id}/`)
+    return at < 0 ? undefined : output.path.slice(at + job.job_id.length + 2)
+  })
+  // Without `direct` (outputs through `/media`), nothing to wait for: no promise a job.
+  if (!direct) {
+    return playback(
+      job,
+      job.outputs.map((output, i) => {
+        const name = named[i]
+        return name === undefined ? output : { ...output, url: `${folder}/${name}` }
+      }),
+    )
+  }
+  return Promise.all(
+    job.outputs.map(async (output, i) => {
+      const name = named[i]
+      if (name === undefined) return output
+      return { ...output, url: (await direct(job.job_id, name)) ?? `${folder}/${name}` }
     }),
-  )
+  ).then((outputs) => playback(job, outputs))
+}
+
+/** The job with `outputs`, and once completed its `playback`. */
+function playback(job: Job, outputs: Job['outputs']): Job {
   const url = (profile: string) => outputs.find((o) => o.profile === profile)?.url ?? null
+  if (job.status !== 'completed') return { ...job, outputs }
   const mp4 = outputs
     .filter((o) => o.codec === 'h264' && o.path.endsWith('.mp4'))
     .sort((a, b) => b.height * b.width - a.height * a.width)[0]
-  if (job.status !== 'completed') return { ...job, outputs }
   return {
     ...job,
     outputs,
@@ -66,9 +84,16 @@ export class Presenter {
     return `${this.#base}/media/${token}/${jobId}`
   }
 
-  /** A job record as `GET /jobs/{id}` answers it. */
-  async job(job: Job): Promise<Job> {
-    return withMedia(job, await this.folder(job.job_id), this.options.directUrl)
+  /**
+   * A job record as `GET /jobs/{id}` answers it. Unsigned and without `directUrl`, at once (no
+   * promise: `GET /jobs` presents 20 a request).
+   */
+  job(job: Job): Job | Promise<Job> {
+    if (!this.#base || !this.options.signer) {
+      const folder = this.#base && `${this.#base}/media/${job.job_id}`
+      return withMedia(job, folder, this.options.directUrl)
+    }
+    return this.folder(job.job_id).then((folder) => withMedia(job, folder, this.options.directUrl))
   }
 
   /**

@@ -1,7 +1,7 @@
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
-import { timeout } from 'hono/timeout'
+import { Deadlines } from '../deadlines.ts'
 import { AppError } from '../errors.ts'
 
 /** Largest body of a JSON route: `{"url": ...}` with a 2048-character URL, escaped, fits. */
@@ -44,7 +44,8 @@ export interface RequestLimits {
 }
 
 /**
- * A body limit and a time limit for a route, with Hono's own bodyLimit and timeout middlewares:
+ * A body limit and a time limit for a route (Hono's own bodyLimit, and Deadlines: one sweep for every
+ * request in flight instead of Hono's timeout, a timer and a Promise.race each):
  * 413 or 408 as JSON `{ error, message }` (through the app's onError). The time limit runs
  * around the body limit, so a body that trickles in is cut by it too, and once it has answered,
  * the route's reads of the body fail: a body completed after its 408 creates nothing. (A
@@ -62,12 +63,13 @@ export function requestLimits(limits: RequestLimits): MiddlewareHandler {
   const declared = (headers: Headers) => headers.has('content-length') && !headers.has('transfer-encoding')
   /** How to make a request's body reads fail, once it has had its 408. */
   const cuts = new WeakMap<object, (error: Error) => void>()
-  // Hono's timeout takes an HTTPException; ours carries the AppError the answer is made of.
-  const time = timeout(limits.timeoutMs, (c) => {
+  const deadlines = new Deadlines(limits.timeoutMs)
+  /** The answer past the time limit: the AppError (carried by an HTTPException, as Hono's timeout did). */
+  const expired = (c: Context) => () => {
     const error = timedOut()
     cuts.get(c)?.(error)
     return new HTTPException(error.status as 408, { message: error.message, cause: error })
-  })
+  }
   return (c, next) => {
     // GET and HEAD carry no body (fetch's Request refuses one), and asking for `body` is not free:
     // on Node it makes @hono/node-server build the whole Request (half the GET throughput).
@@ -77,11 +79,9 @@ export function requestLimits(limits: RequestLimits): MiddlewareHandler {
       cuts.set(c, body.sever)
       c.req.raw = new Request(c.req.raw, { body: body.stream, duplex: 'half' } as RequestInit)
     }
-    return time(c, async () => {
-      // (size's onError throws, so it never answers with a Response of its own.)
-      if (bodyless || (limits.streamed && !declared(c.req.raw.headers))) await next()
-      else await size(c, next)
-    })
+    // (size's onError throws, so it never answers with a Response of its own.)
+    const work = bodyless || (limits.streamed && !declared(c.req.raw.headers)) ? next() : size(c, next)
+    return deadlines.within(work, expired(c))
   }
 }
 

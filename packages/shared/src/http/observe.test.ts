@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { TrieRouter } from 'hono/router/trie-router'
 import { describe, expect, it } from 'vitest'
 import { createLogger } from '../logger.ts'
 import { createHttpMetrics, createRegistry } from '../metrics.ts'
@@ -86,5 +87,52 @@ describe('observeRequests', () => {
     expect(text).not.toMatch(/PROPFIND|MKCOL|COPY|PURGE/)
     // The log line still says what was sent.
     expect(lines[0]).toMatchObject({ method: 'PROPFIND', route: 'unmatched', status: 404 })
+  })
+
+  it('labels each request with its own route, whichever router matched it', async () => {
+    for (const trie of [false, true]) {
+      const lines: Array<Record<string, unknown>> = []
+      const logger = createLogger({
+        service: 't',
+        format: 'json',
+        write: (line) => lines.push(JSON.parse(line)),
+      })
+      const registry = createRegistry('t')
+      const a = trie ? new Hono({ router: new TrieRouter() }) : new Hono()
+      a.use(observeRequests(logger, createHttpMetrics(registry)))
+      a.use('/jobs/*', async (c, next) => (c.req.header('x-deny') ? c.json({}, 401) : next()))
+      a.get('/jobs/:job_id', (c) => c.json({}))
+      a.get('/jobs/:job_id/events', (c) => c.json({}))
+      a.get('/stats', (c) => c.json({}))
+      for (const path of [
+        '/jobs/a',
+        '/stats',
+        '/jobs/b/events',
+        '/jobs/c',
+        '/nope',
+        '/jobs/d/events',
+        '/stats',
+      ]) {
+        await a.request(path)
+      }
+      await a.request('/jobs/e', { headers: { 'x-deny': '1' } })
+      expect(lines.map((line) => `${line.route} ${line.status}`)).toEqual([
+        '/jobs/:job_id 200',
+        '/stats 200',
+        '/jobs/:job_id/events 200',
+        '/jobs/:job_id 200',
+        'unmatched 404',
+        '/jobs/:job_id/events 200',
+        '/stats 200',
+        '/jobs/:job_id 401',
+      ])
+      const text = await registry.metrics()
+      expect(text).toContain(
+        'http_request_duration_seconds_count{service="t",method="GET",route="/stats",status="200"} 2',
+      )
+      expect(text).toContain(
+        'http_request_duration_seconds_count{service="t",method="GET",route="/jobs/:job_id",status="401"} 1',
+      )
+    }
   })
 })

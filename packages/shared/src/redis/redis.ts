@@ -53,7 +53,16 @@ export const COMMAND_TIMEOUT_MS = 5000
 export async function connectRedis(
   target: RedisTarget,
   logger: Logger,
-  options: { commandTimeoutMs?: number; poolSize?: number } = {},
+  options: {
+    commandTimeoutMs?: number
+    poolSize?: number
+    /**
+     * node-redis's server-assisted client-side cache (RESP3, CLIENT TRACKING) on this connection:
+     * entries kept at most `ttlMs`, `maxEntries` of them (least recently used go first). A plain
+     * client only (REDIS_URL); its replies are RESP3's (a hash is an object as with RESP2).
+     */
+    clientSideCache?: { ttlMs: number; maxEntries: number }
+  } = {},
 ): Promise<RedisClient> {
   const timeout = options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS
   const socket = {
@@ -66,9 +75,20 @@ export async function connectRedis(
     // While Redis is away, fail commands at once (a 503, a retry) instead of queueing them.
     disableOfflineQueue: true,
   }
+  const cache = options.clientSideCache
+  if (cache && typeof target !== 'string')
+    throw new Error('the client-side cache needs REDIS_URL, not sentinels')
   const client: RedisClient =
     typeof target === 'string'
-      ? createClient({ url: target, socket, ...clientOptions })
+      ? cache
+        ? (createClient({
+            url: target,
+            socket,
+            ...clientOptions,
+            RESP: 3,
+            clientSideCache: { ttl: cache.ttlMs, maxEntries: cache.maxEntries, evictPolicy: 'LRU' },
+          }) as unknown as PlainRedisClient)
+        : createClient({ url: target, socket, ...clientOptions })
       : createSentinel({
           name: target.master,
           sentinelRootNodes: target.sentinels,
