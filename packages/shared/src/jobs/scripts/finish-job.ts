@@ -1,5 +1,7 @@
 /** Lua: publish a job's end and settle its stream entry in one atomic step. */
 export const FINISH_JOB_LUA = `
+--- @include "holds_lease"
+--- @include "wrote_outcome"
 --- @include "settle_stream_entry"
 --- @include "index_prefix"
 --- @include "move_status"
@@ -40,8 +42,8 @@ export const FINISH_JOB_LUA = `
 -- The record's fields this needs, read once.
 local got = redis.call('HMGET', KEYS[1], 'status', 'lease', 'settled_entry', 'job_id', 'filename', 'attempts')
 local status, lease = got[1], got[2]
--- Its own earlier write (wrote_outcome's rule: same lease, same entry settled).
-if ARGV[9] ~= '' and status == ARGV[3] and lease == ARGV[9] and got[3] == ARGV[2] then
+-- Its own earlier write, found again (its reply was lost).
+if ARGV[9] ~= '' and status == ARGV[3] and outcome_written(lease, got[3], ARGV[9], ARGV[2]) then
   if ARGV[12] == '' then return 1 end
   local next_entry = redis.call('HGET', KEYS[1], 'next_entry')
   if not next_entry then return {1} end
@@ -62,8 +64,7 @@ if ARGV[9] ~= '' and status == ARGV[3] and lease == ARGV[9] and got[3] == ARGV[2
   return {1, next_entry, next_job, {next_status or '', 0, 0, {}}}
 end
 if not status or status == 'completed' or status == 'failed' or status == 'expired' then return 0 end
--- holds_lease's rule: 'processing' under the caller's lease.
-if ARGV[9] ~= '' and not (status == 'processing' and lease == ARGV[9]) then return 0 end
+if ARGV[9] ~= '' and not lease_held(status, lease, ARGV[9]) then return 0 end
 local job_id = got[4]
 -- One write of the outcome; settled_entry marks the entry as this call's (settle_entry's mark).
 local fields = {'status', ARGV[3], 'updated_at', ARGV[4], 'outputs', ARGV[6], 'settled_entry', ARGV[2]}

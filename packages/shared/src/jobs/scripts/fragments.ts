@@ -7,9 +7,13 @@
 export const FRAGMENTS = {
   /** The caller still owns the job: it is `processing` under the caller's lease. */
   holds_lease: `
--- job_key: the job hash; lease: the caller's lease (fencing token).
+-- status, lease: the record's (read already); caller: the caller's lease (fencing token).
+local function lease_held(status, lease, caller)
+  return status == 'processing' and lease == caller
+end
+-- job_key: the job hash; lease: the caller's lease.
 local function holds_lease(job_key, lease)
-  return redis.call('HGET', job_key, 'status') == 'processing' and redis.call('HGET', job_key, 'lease') == lease
+  return lease_held(redis.call('HGET', job_key, 'status'), redis.call('HGET', job_key, 'lease'), lease)
 end`,
 
   /**
@@ -17,9 +21,15 @@ end`,
    * same stream entry settled. A retried write then answers as the first one did.
    */
   wrote_outcome: `
+-- lease, settled: the record's lease and settled_entry (read already); caller: the caller's
+-- lease; entry_id: the stream entry it processed.
+local function outcome_written(lease, settled, caller, entry_id)
+  return lease == caller and settled == entry_id
+end
 -- job_key: the job hash; lease: the caller's lease; entry_id: the stream entry it processed.
 local function wrote_outcome(job_key, lease, entry_id)
-  return redis.call('HGET', job_key, 'lease') == lease and redis.call('HGET', job_key, 'settled_entry') == entry_id
+  return outcome_written(redis.call('HGET', job_key, 'lease'), redis.call('HGET', job_key, 'settled_entry'), lease,
+    entry_id)
 end`,
 
   /** Acknowledge and delete a stream entry and forget its entry -> job mapping. */
