@@ -23,7 +23,24 @@ let internal: Server
 let internalHits = 0
 /** A file only this test knows: if its marker shows up in any output, ffmpeg read it. */
 const MARKER = `SECRET-${randomUUID()}`
-const files = { secret: '', hls: '', concat: '', huge: '', streams: '', long: '', good: '' }
+const files = {
+  secret: '',
+  hls: '',
+  concat: '',
+  huge: '',
+  streams: '',
+  long: '',
+  good: '',
+  giants: '',
+  manyGiants: '',
+  forgedShort: '',
+  forgedLong: '',
+  eightK: '',
+}
+/** Jobs of the attacks below that completed (their outputs are the only ones allowed). */
+const completed: string[] = []
+/** FFMPEG_MEMORY_LIMIT_MB of the pipeline: every probe below must fit in it. */
+const MEMORY_LIMIT_MB = 1024
 
 beforeAll(async () => {
   redis = await startTestRedis()
@@ -49,6 +66,41 @@ beforeAll(async () => {
   ])
   files.long = await makeClip(at('long.mp4'), { width: 160, height: 120, seconds: 3, audio: false })
   files.good = await makeClip(at('good.mp4'), { width: 320, height: 240, seconds: 1, audio: true })
+  // The tester's file: one 16000x16000 H.264 frame (0.75 MB), its stream copied 8 times (probing
+  // every stream took 4.35 GB), and 17 times (over MAX_STREAMS).
+  const giant = at('giant.mp4')
+  await ffmpeg(
+    '-f',
+    'lavfi',
+    '-i',
+    'color=s=16000x16000',
+    '-frames',
+    '1',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    giant,
+  )
+  files.giants = await copies(giant, 8, at('giants.mp4'))
+  files.manyGiants = await copies(giant, 17, at('many-giants.mp4'))
+  // Matroska whose Segment Duration lies: 8 s claiming 1 s (past MAX_DURATION_SECONDS, 2), and
+  // 1 s claiming 1.9 s (within it: the record must say what was written).
+  files.forgedShort = await forgedMatroska(at('forged-short.mkv'), 8, 1)
+  files.forgedLong = await forgedMatroska(at('forged-long.mkv'), 1, 1.9)
+  // 8K, two black frames (100 KB): fine to probe, too large to encode within a small limit.
+  files.eightK = at('8k.mp4')
+  await ffmpeg(
+    '-f',
+    'lavfi',
+    '-i',
+    'color=black:s=7680x4320:r=1:d=2',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    files.eightK,
+  )
 
   internal = createServer((_req, res) => {
     internalHits++
@@ -60,6 +112,7 @@ beforeAll(async () => {
     MAX_DURATION_SECONDS: '2',
     UPLOAD_IDLE_TIMEOUT_MS: '500',
     TRANSCODE_PROFILES: '360p,thumbnail',
+    FFMPEG_MEMORY_LIMIT_MB: String(MEMORY_LIMIT_MB),
   })
   await pipeline.transcoder()
 })
@@ -70,6 +123,64 @@ afterAll(async () => {
   await redis?.stop()
   await dir?.remove()
 })
+
+const ffmpeg = (...args: string[]) => run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args])
+
+/** `source`'s video stream `times` times over in one MP4, by stream copy. */
+async function copies(source: string, times: number, path: string): Promise<string> {
+  const maps = Array.from({ length: times }, () => ['-map', '0:v']).flat()
+  await ffmpeg('-i', source, ...maps, '-c', 'copy', path)
+  return path
+}
+
+/** A 64x64 Matroska `seconds` long at 10 fps whose Segment Duration says `claims` seconds. */
+async function forgedMatroska(path: string, seconds: number, claims: number): Promise<string> {
+  await ffmpeg(
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=64x64:rate=10:duration=${seconds}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    path,
+  )
+  const bytes = await readFile(path)
+  // Duration (EBML ID 0x4489), an 8-byte float in milliseconds (TimestampScale 1 ms).
+  const at = bytes.indexOf(Buffer.from([0x44, 0x89, 0x88]))
+  expect(bytes.readDoubleBE(at + 3)).toBe(seconds * 1000)
+  bytes.writeDoubleBE(claims * 1000, at + 3)
+  await writeFile(path, bytes)
+  return path
+}
+
+/**
+ * Run `during` while watching every process whose command line names `marker` (the job's id is
+ * in its input's path); the highest VmHWM (peak resident memory) any of them reached, in MB.
+ */
+async function peakMemoryMb<T>(marker: string, during: Promise<T>): Promise<{ result: T; peakMb: number }> {
+  let done = false
+  let peakKb = 0
+  const watch = (async () => {
+    while (!done) {
+      for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+        const status = await readFile(`/proc/${pid}/cmdline`, 'utf8')
+          .then((line) => (line.includes(marker) ? readFile(`/proc/${pid}/status`, 'utf8') : ''))
+          .catch(() => '')
+        const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0)
+        peakKb = Math.max(peakKb, hwm)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+  })()
+  try {
+    return { result: await during, peakMb: peakKb / 1024 }
+  } finally {
+    done = true
+    await watch
+  }
+}
 
 /** An FFV1 AVI whose headers claim 16000x16000 (256 megapixels a frame). */
 async function hugeAvi(path: string): Promise<string> {
@@ -151,6 +262,57 @@ describe('ffmpeg only ever reads the stored file', () => {
     })
   })
 
+  it('refuses 8 streams of 16000x16000 from the container headers, probing within 1 GB', async () => {
+    const id = await plant(files.giants)
+    const { result: job, peakMb } = await peakMemoryMb(id, pipeline.waitFor(id, ['completed', 'failed']))
+    expect(job).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error_code: 'resolution_too_large',
+      error: 'Input is 16000x16000 (256000000 pixels); at most 33177600 are accepted (MAX_PIXELS)',
+    })
+    expect(peakMb).toBeLessThan(1024)
+  })
+
+  it('refuses a file over MAX_STREAMS before decoding any of them', async () => {
+    const id = await plant(files.manyGiants)
+    const { result: job, peakMb } = await peakMemoryMb(id, pipeline.waitFor(id, ['completed', 'failed']))
+    expect(job).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error_code: 'too_many_streams',
+      error: 'Input has 17 streams; at most 16 are accepted (MAX_STREAMS)',
+    })
+    // Decoding one frame of each of the 17 streams would take about 0.5 GB a stream.
+    expect(peakMb).toBeLessThan(256)
+  })
+
+  it('fails a Matroska whose container claims less than it holds, publishing nothing', async () => {
+    const id = await plant(files.forgedShort)
+    const job = await pipeline.waitFor(id, ['completed', 'failed'])
+    expect(job).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error_code: 'duration_too_long',
+      error:
+        'Input runs past 2s, though its container says 1s; at most 2s is accepted (MAX_DURATION_SECONDS)',
+      outputs: [],
+    })
+    await expect(readdir(join(dir.path, 'data', 'output', id))).rejects.toThrow(/ENOENT/)
+  })
+
+  it('records the duration ffmpeg wrote, not the one the container claims', async () => {
+    const job = await pipeline.waitFor(await plant(files.forgedLong), ['completed', 'failed'])
+    expect(job.status).toBe('completed')
+    completed.push(job.job_id)
+    const video = job.outputs.filter((output) => output.profile !== 'thumbnail')
+    expect(video.length).toBeGreaterThan(0)
+    for (const output of video) {
+      expect(output.duration, output.profile).toBeGreaterThanOrEqual(0.9)
+      expect(output.duration, output.profile).toBeLessThanOrEqual(1.1)
+    }
+  })
+
   it('fails a URL import aimed at a loopback service without connecting to it', async () => {
     const port = (internal.address() as AddressInfo).port
     const id = await plant(null, { source: 'url', source_url: `http://localhost:${port}/clip.mp4` })
@@ -174,7 +336,36 @@ describe('ffmpeg only ever reads the stored file', () => {
     }
     // Failed jobs made no output directory at all.
     const outputs = (await readdir(join(dir.path, 'data', 'output'))).filter((name) => !name.startsWith('.'))
-    expect(outputs).toEqual([good.job_id])
+    expect(outputs.sort()).toEqual([good.job_id, ...completed].sort())
+  })
+})
+
+describe('a memory limit on every ffmpeg', () => {
+  it('ends a job whose ffmpeg goes over FFMPEG_MEMORY_LIMIT_MB as resource_limit, and the transcoder stays healthy', async () => {
+    // 640 MB of address space: an ordinary clip fits, an 8K encode does not. One failure counted
+    // against the transcoder's health would make it sick (SICK_AFTER_FAILURES=1).
+    const limited = await startPipeline(redis, join(dir.path, 'limited'), {
+      TRANSCODE_PROFILES: '360p,thumbnail',
+      FFMPEG_MEMORY_LIMIT_MB: '640',
+      FFMPEG_THREADS: '1',
+      SICK_AFTER_FAILURES: '1',
+    })
+    try {
+      const transcoder = `http://127.0.0.1:${(await limited.transcoder()).port}`
+      const job = await limited.waitFor(await limited.upload(files.eightK), ['completed', 'failed'])
+      expect(job).toMatchObject({
+        status: 'failed',
+        attempts: 1,
+        error_code: 'resource_limit',
+        error: 'ffmpeg needed more memory than its limit of 640 MB (FFMPEG_MEMORY_LIMIT_MB)',
+        outputs: [],
+      })
+      expect((await fetch(`${transcoder}/healthz`)).status).toBe(200)
+      const good = await limited.waitFor(await limited.upload(files.good), ['completed', 'failed'])
+      expect(good.status).toBe('completed')
+    } finally {
+      await limited.close()
+    }
   })
 })
 

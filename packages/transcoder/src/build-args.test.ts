@@ -241,19 +241,20 @@ describe('buildArgs', () => {
     )
   })
 
-  it('reads an input of unknown duration for MAX_DURATION_SECONDS at most; only mov gets -enable_drefs', () => {
+  it('reads any input a second past MAX_DURATION_SECONDS at most, known duration or not; only mov gets -enable_drefs', () => {
     const live: Probe = { ...sd360, duration: null, demuxer: 'matroska', formatName: 'matroska,webm' }
     const options = { threads: 0, maxPixels: 100, maxDurationSeconds: 14400 }
     const { runs, skipped } = buildArgs(paths, [profile('360p'), profile('storyboard')], live, options)
     const args = runs[0]?.args ?? []
     // biome-ignore format: flag and value on one line
     expect(args.slice(args.indexOf('-protocol_whitelist'), args.indexOf('-filter_complex'))).toEqual([
-      ...CONFINED, '-f', 'matroska', '-max_pixels', '100', '-t', '14400', '-i', 'file:/up/job1',
+      ...CONFINED, '-f', 'matroska', '-max_pixels', '100', '-t', '14401', '-i', 'file:/up/job1',
     ])
     // Cues must cover the duration: without one, no storyboard.
     expect(skipped).toEqual([{ profile: 'storyboard', reason: 'the input has no known duration' }])
+    // A duration the container claims changes nothing: it may be forged.
     const [known] = buildArgs(paths, [profile('360p')], sd360, options).runs
-    expect(known?.args).not.toContain('-t')
+    expect(known?.args.slice(known.args.indexOf('-t'), known.args.indexOf('-t') + 2)).toEqual(['-t', '14401'])
   })
 
   it('adds a profile by adding one table entry', () => {

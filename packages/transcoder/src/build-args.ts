@@ -63,7 +63,7 @@ export interface EncodeOptions {
   threads: number
   /** MAX_PIXELS, also enforced by the decoder (`-max_pixels`); unset: ffmpeg's default. */
   maxPixels?: number
-  /** MAX_DURATION_SECONDS: an input whose duration ffprobe cannot tell is read this far at most (`-t`). */
+  /** MAX_DURATION_SECONDS: every input is read a second past it at most (`-t`), whatever its container claims. */
   maxDurationSeconds?: number
   /** HLS_SEGMENT_SECONDS: target segment length (default 4; segments cut at the 2 s keyframes). */
   hlsSegmentSeconds?: number
@@ -418,17 +418,18 @@ function containerArgs(profile: VideoProfile): string[] {
 /**
  * The input, confined to what it is: a local file (no other protocol, no data references),
  * read by the demuxer ffprobe found (never one chosen by probing again), decoded only at sizes
- * within MAX_PIXELS (a stream may change size midway), and, when its length is unknown (a live
- * recording, a browser's MediaRecorder WebM), read no further than MAX_DURATION_SECONDS.
- * `file:` keeps the path from reading as a protocol.
+ * within MAX_PIXELS (a stream may change size midway), and read no further than a second past
+ * MAX_DURATION_SECONDS, whatever length its container claims or hides. `file:` keeps the path
+ * from reading as a protocol.
  */
 function inputArgs(input: string, probe: Probe, options: EncodeOptions): string[] {
   const args = [...CONFINE, '-format_whitelist', FORMAT_WHITELIST]
   if (probe.demuxer) args.push('-f', probe.demuxer)
   if (probe.demuxer === 'mov') args.push(...NO_DREFS)
   if (options.maxPixels) args.push('-max_pixels', String(options.maxPixels))
-  if (probe.duration === null && options.maxDurationSeconds)
-    args.push('-t', String(options.maxDurationSeconds))
+  // Always, whatever the container claims: a second past the limit, so a run whose output goes
+  // past the limit proves the input longer than it (duration_too_long), not merely cut at it.
+  if (options.maxDurationSeconds) args.push('-t', String(options.maxDurationSeconds + 1))
   args.push('-i', `file:${input}`)
   return args
 }

@@ -11,7 +11,7 @@ import {
   storageConfigShape,
 } from '@vpp/shared'
 import { z } from 'zod'
-import { threadsPerEncoder } from './retry-policy.ts'
+import { memoryLimitMb, threadsPerEncoder } from './retry-policy.ts'
 
 /** The transcoder's variables (and the shared ones); see docs/configuration.md. */
 const shape = {
@@ -37,6 +37,12 @@ const shape = {
     .optional(),
   /** Threads per ffmpeg encoder; unset: chosen from the cores and WORKER_CONCURRENCY (threadsPerEncoder). */
   FFMPEG_THREADS: z.coerce.number().int().min(1).max(64).optional(),
+  /**
+   * Memory one ffmpeg or ffprobe run may map, in MB (its address space, RLIMIT_AS): over it,
+   * allocations fail and the job fails `resource_limit`. Unset: sized for a 4K 60 fps source at
+   * this transcoder's threads per encoder (memoryLimitMb). 0: no limit.
+   */
+  FFMPEG_MEMORY_LIMIT_MB: z.coerce.number().int().min(0).max(1_048_576).optional(),
   /** Nice level of ffmpeg (0-19): encoding yields the CPU to the service's own work first. */
   FFMPEG_NICE: intVar(10, 0, 19),
   /** Attempts a job gets before it is dead-lettered (transient failures only). */
@@ -114,12 +120,15 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(shape)
 
 export function loadConfig(env: Env) {
   const config = parseEnv(shape, env)
+  const threads =
+    config.FFMPEG_THREADS ?? threadsPerEncoder(availableParallelism(), config.WORKER_CONCURRENCY)
   return {
     ...config,
     ...resolvePaths(config),
     consumerName: config.CONSUMER_NAME ?? `${hostname()}-${process.pid}`,
     profiles: config.TRANSCODE_PROFILES,
-    threads: config.FFMPEG_THREADS ?? threadsPerEncoder(availableParallelism(), config.WORKER_CONCURRENCY),
+    threads,
+    memoryLimitMb: config.FFMPEG_MEMORY_LIMIT_MB ?? memoryLimitMb(threads || availableParallelism()),
   }
 }
 export type TranscoderConfig = ReturnType<typeof loadConfig>

@@ -126,7 +126,7 @@ describe('lastLine', () => {
 describe('wrapCommand', () => {
   it('runs ffmpeg under the parent-death wrapper and a nice level when asked', () => {
     const wrapper = ['setpriv', '--pdeathsig', 'KILL']
-    expect(wrapCommand('ffmpeg', ['-version'], 10, wrapper)).toEqual([
+    expect(wrapCommand('ffmpeg', ['-version'], { nice: 10 }, wrapper)).toEqual([
       'setpriv',
       '--pdeathsig',
       'KILL',
@@ -136,6 +136,18 @@ describe('wrapCommand', () => {
       'ffmpeg',
       '-version',
     ])
-    expect(wrapCommand('ffmpeg', ['-version'], 0, [])).toEqual(['ffmpeg', '-version'])
+    expect(wrapCommand('ffmpeg', ['-version'], {}, [])).toEqual(['ffmpeg', '-version'])
+  })
+
+  it('limits the address space with prlimit when a memory limit is set', () => {
+    expect(wrapCommand('ffmpeg', ['-version'], { nice: 10, memoryLimitMb: 512 }, [])).toEqual([
+      'prlimit',
+      '--as=536870912',
+      'nice',
+      '-n',
+      '10',
+      'ffmpeg',
+      '-version',
+    ])
   })
 })

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { parentDeathSignal } from '@vpp/shared/node'
 
 export interface RunOptions {
@@ -12,6 +12,8 @@ export interface RunOptions {
   onLine?: (line: string) => void
   /** Run at this nice level (lower priority), so the service's own work stays responsive. */
   nice?: number
+  /** Most memory the process may map, in MB (RLIMIT_AS): allocations past it fail. 0 or unset: no limit. */
+  memoryLimitMb?: number
 }
 
 export interface RunResult {
@@ -30,6 +32,8 @@ export class ProcessError extends Error {
     readonly exitCode: number | null = null,
     /** The signal that ended it when it was killed from outside (`SIGKILL`: the OOM killer, most likely). */
     readonly signal: NodeJS.Signals | null = null,
+    /** The memory limit it ran under, in MB (0: none). */
+    readonly memoryLimitMb = 0,
   ) {
     super(message)
     this.name = 'ProcessError'
@@ -53,15 +57,34 @@ export function childEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return kept
 }
 
-/** The command line actually spawned: [setpriv --pdeathsig KILL] [nice -n N] bin args. */
+let prlimit: boolean | undefined
+
+/**
+ * Prefix that runs a command with its address space limited to `mb` MB: util-linux's `prlimit`
+ * sets RLIMIT_AS on itself and execs the command (same process). Empty where there is no
+ * prlimit (macOS): no limit there.
+ */
+export function memoryLimit(mb: number): string[] {
+  if (mb <= 0) return []
+  prlimit ??= spawnSync('prlimit', ['--version'], { stdio: 'ignore' }).status === 0
+  return prlimit ? ['prlimit', `--as=${mb * 1024 * 1024}`] : []
+}
+
+/** The command line actually spawned: [setpriv --pdeathsig KILL] [prlimit --as=B] [nice -n N] bin args. */
 export function wrapCommand(
   bin: string,
   args: readonly string[],
-  nice = 0,
+  { nice = 0, memoryLimitMb = 0 }: Pick<RunOptions, 'nice' | 'memoryLimitMb'> = {},
   // The kernel kills ffmpeg if this process dies, even by SIGKILL: no orphan encodes for nobody.
   wrapper = parentDeathSignal('KILL'),
 ): string[] {
-  return [...wrapper, ...(nice > 0 ? ['nice', '-n', String(nice)] : []), bin, ...args]
+  return [
+    ...wrapper,
+    ...memoryLimit(memoryLimitMb),
+    ...(nice > 0 ? ['nice', '-n', String(nice)] : []),
+    bin,
+    ...args,
+  ]
 }
 
 /**
@@ -73,7 +96,7 @@ export function runProcess(bin: string, args: readonly string[], options: RunOpt
   const name = bin.split('/').pop() ?? bin
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) return reject(new ProcessError(`${name} cancelled`, 'aborted', ''))
-    const [command = bin, ...argv] = wrapCommand(bin, args, options.nice)
+    const [command = bin, ...argv] = wrapCommand(bin, args, options)
     const child = spawn(command, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
@@ -136,7 +159,14 @@ export function runProcess(bin: string, args: readonly string[], options: RunOpt
       const last = lastLine(stderr)
       const how = code === null ? `killed by ${signal}` : `exit code ${code}`
       reject(
-        new ProcessError(`${name} failed (${how})${last ? `: ${last}` : ''}`, 'exit', stderr, code, signal),
+        new ProcessError(
+          `${name} failed (${how})${last ? `: ${last}` : ''}`,
+          'exit',
+          stderr,
+          code,
+          signal,
+          memoryLimit(options.memoryLimitMb ?? 0).length > 0 ? (options.memoryLimitMb ?? 0) : 0,
+        ),
       )
     })
   })

@@ -1,6 +1,14 @@
 import { PermanentJobError } from '@vpp/shared'
 import { describe, expect, it } from 'vitest'
-import { checkInput, parseProbe } from './probe.ts'
+import {
+  checkFirstLook,
+  checkInput,
+  type FfprobeJson,
+  firstLookArgs,
+  longerThanClaimed,
+  parseProbe,
+  probeArgs,
+} from './probe.ts'
 
 describe('parseProbe', () => {
   it('reads size, duration, codec, pixel format, frame rate and audio presence', () => {
@@ -160,5 +168,90 @@ describe('checkInput', () => {
         expect.objectContaining({ code, message: expect.stringContaining(message) }),
       )
     }
+  })
+})
+
+describe('the two looks at an input', () => {
+  const CONFINED = [
+    '-v',
+    'error',
+    '-protocol_whitelist',
+    'file',
+    '-format_whitelist',
+    'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi',
+    '-enable_drefs',
+    '0',
+  ]
+
+  it('first reads only the container headers: no frame decoded', () => {
+    expect(firstLookArgs('/up/job1')).toEqual([
+      ...CONFINED,
+      '-nofind_stream_info',
+      '-print_format',
+      'json',
+      '-show_entries',
+      'format=nb_streams,format_name:stream=index,codec_type,width,height',
+      'file:/up/job1',
+    ])
+  })
+
+  it('then probes with reading and decoding bounded: probe size, analysis time, pixels a frame', () => {
+    expect(probeArgs('/up/job1', 33177600)).toEqual([
+      ...CONFINED,
+      '-probesize',
+      '5000000',
+      '-analyzeduration',
+      '5000000',
+      '-max_pixels',
+      '33177600',
+      '-print_format',
+      'json',
+      '-show_format',
+      '-show_streams',
+      'file:/up/job1',
+    ])
+  })
+})
+
+describe('checkFirstLook', () => {
+  const limits = { maxPixels: 1920 * 1080, maxStreams: 4 }
+  const video = (width: number, height: number) => ({ codec_type: 'video', width, height })
+
+  it('passes a container within the limits (limits inclusive)', () => {
+    const json = { streams: [video(1920, 1080), { codec_type: 'audio' }], format: { nb_streams: 2 } }
+    expect(() => checkFirstLook(json, limits)).not.toThrow()
+  })
+
+  it('refuses too many streams, counted by the container, and any video stream over MAX_PIXELS', () => {
+    const cases: Array<[FfprobeJson, string, string]> = [
+      [
+        { streams: [video(64, 64)], format: { nb_streams: 5 } },
+        'too_many_streams',
+        'Input has 5 streams; at most 4 are accepted (MAX_STREAMS)',
+      ],
+      [
+        { streams: [video(64, 64), video(16000, 16000)], format: { nb_streams: 2 } },
+        'resolution_too_large',
+        'Input is 16000x16000 (256000000 pixels); at most 2073600 are accepted (MAX_PIXELS)',
+      ],
+    ]
+    for (const [json, code, message] of cases) {
+      const check = () => checkFirstLook(json, limits)
+      expect(check, code).toThrow(PermanentJobError)
+      expect(check, code).toThrow(expect.objectContaining({ code, message }))
+    }
+  })
+})
+
+describe('longerThanClaimed', () => {
+  it('says the limit and what the container claimed', () => {
+    expect(longerThanClaimed(10.2, 3600)).toMatchObject({
+      code: 'duration_too_long',
+      message:
+        'Input runs past 3600s, though its container says 10s; at most 3600s is accepted (MAX_DURATION_SECONDS)',
+    })
+    expect(longerThanClaimed(null, 60).message).toBe(
+      'Input runs past 60s, though its container does not say its length; at most 60s is accepted (MAX_DURATION_SECONDS)',
+    )
   })
 })

@@ -76,27 +76,97 @@ interface FfprobeStream {
 
 export interface FfprobeJson {
   streams?: FfprobeStream[]
-  format?: { duration?: string; format_name?: string; bit_rate?: string }
+  format?: { duration?: string; format_name?: string; bit_rate?: string; nb_streams?: number }
+}
+
+/**
+ * How much of an input ffprobe reads to describe it (`-probesize`, bytes) and how far into it
+ * (`-analyzeduration`, microseconds): ffmpeg's own defaults, pinned, so a build or a future
+ * default cannot make probing read (and hold) more.
+ */
+export const PROBE_SIZE = 5_000_000
+export const ANALYZE_DURATION_US = 5_000_000
+
+/** Options every ffprobe of an input starts with: only the local file, only an allowed container. */
+const PROBE_INPUT = ['-v', 'error', ...CONFINE, '-format_whitelist', FORMAT_WHITELIST, ...NO_DREFS]
+
+/**
+ * ffprobe's first look at an input: the container's own list of streams and the frame sizes its
+ * headers claim, read without decoding a frame (`-nofind_stream_info`): a few MB of memory
+ * whatever the file holds. `checkFirstLook` judges it before the full probe decodes anything.
+ */
+export function firstLookArgs(path: string): string[] {
+  return [
+    ...PROBE_INPUT,
+    '-nofind_stream_info',
+    '-print_format',
+    'json',
+    '-show_entries',
+    'format=nb_streams,format_name:stream=index,codec_type,width,height',
+    `file:${path}`,
+  ]
 }
 
 /**
  * The ffprobe arguments whose JSON `parseProbe` reads, for an input: only the local file, only an
- * allowed container. `file:` keeps a name from ever being read as a protocol or an option.
+ * allowed container, reading at most PROBE_SIZE bytes and ANALYZE_DURATION_US of it, and
+ * decoding no frame over `maxPixels` (a decoder asked for a 16000x16000 frame refuses it instead
+ * of allocating 384 MB). `file:` keeps a name from ever being read as a protocol or an option.
  */
-export function probeArgs(path: string): string[] {
+export function probeArgs(path: string, maxPixels: number): string[] {
   return [
-    '-v',
-    'error',
-    ...CONFINE,
-    '-format_whitelist',
-    FORMAT_WHITELIST,
-    ...NO_DREFS,
+    ...PROBE_INPUT,
+    // biome-ignore format: flag and value on one line
+    '-probesize',
+    String(PROBE_SIZE),
+    '-analyzeduration',
+    String(ANALYZE_DURATION_US),
+    '-max_pixels',
+    String(maxPixels),
     '-print_format',
     'json',
     '-show_format',
     '-show_streams',
     `file:${path}`,
   ]
+}
+
+/** ffprobe arguments that print a file's duration in seconds, alone on a line (one of ours: any demuxer). */
+export function writtenDurationArgs(path: string): string[] {
+  // biome-ignore format: flag and value on one line
+  return ['-v', 'error', ...CONFINE, '-show_entries', 'format=duration', '-of', 'csv=p=0', `file:${path}`]
+}
+
+/**
+ * Pure: refuse, from the first look (no frame decoded), an input with more streams than
+ * MAX_STREAMS or a stream whose headers claim more pixels than MAX_PIXELS. Memory of the full
+ * probe grows with both (each stream's decoder holds frames of its size), so they are checked
+ * before it. What the headers do not say (a container that hides its sizes) the full probe
+ * checks again, under `-max_pixels`.
+ */
+export function checkFirstLook(json: FfprobeJson, limits: Omit<InputLimits, 'maxDurationSeconds'>): void {
+  const streams = json.streams ?? []
+  checkStreams(Math.max(streams.length, Number(json.format?.nb_streams) || 0), limits.maxStreams)
+  for (const stream of streams) {
+    if (stream.codec_type === 'video') checkPixels(stream.width ?? 0, stream.height ?? 0, limits.maxPixels)
+  }
+}
+
+function checkStreams(count: number, maxStreams: number): void {
+  if (count <= maxStreams) return
+  throw new PermanentJobError(
+    'too_many_streams',
+    `Input has ${count} streams; at most ${maxStreams} are accepted (MAX_STREAMS)`,
+  )
+}
+
+function checkPixels(width: number, height: number, maxPixels: number): void {
+  const pixels = width * height
+  if (pixels <= maxPixels) return
+  throw new PermanentJobError(
+    'resolution_too_large',
+    `Input is ${width}x${height} (${pixels} pixels); at most ${maxPixels} are accepted (MAX_PIXELS)`,
+  )
 }
 
 /**
@@ -110,25 +180,28 @@ export function checkInput(probe: Probe, limits: InputLimits): void {
       `Input container ${probe.formatName || 'unknown'} is not accepted; use mp4, mov, avi, mkv or webm`,
     )
   }
-  if (probe.streams > limits.maxStreams) {
-    throw new PermanentJobError(
-      'too_many_streams',
-      `Input has ${probe.streams} streams; at most ${limits.maxStreams} are accepted (MAX_STREAMS)`,
-    )
-  }
-  const pixels = probe.width * probe.height
-  if (pixels > limits.maxPixels) {
-    throw new PermanentJobError(
-      'resolution_too_large',
-      `Input is ${probe.width}x${probe.height} (${pixels} pixels); at most ${limits.maxPixels} are accepted (MAX_PIXELS)`,
-    )
-  }
+  checkStreams(probe.streams, limits.maxStreams)
+  checkPixels(probe.width, probe.height, limits.maxPixels)
   if (probe.duration !== null && probe.duration > limits.maxDurationSeconds) {
     throw new PermanentJobError(
       'duration_too_long',
-      `Input is ${Math.round(probe.duration)}s long; at most ${limits.maxDurationSeconds}s is accepted (MAX_DURATION_SECONDS)`,
+      `Input is ${Math.round(probe.duration)}s long; ${atMost(limits.maxDurationSeconds)}`,
     )
   }
+}
+
+const atMost = (seconds: number) => `at most ${seconds}s is accepted (MAX_DURATION_SECONDS)`
+
+/**
+ * The error of an input that the run found longer than MAX_DURATION_SECONDS though its container
+ * claimed less (ffmpeg reads at most a second past the limit: see `inputArgs`).
+ */
+export function longerThanClaimed(claimed: number | null, maxDurationSeconds: number): PermanentJobError {
+  const says = claimed === null ? 'does not say its length' : `says ${Math.round(claimed)}s`
+  return new PermanentJobError(
+    'duration_too_long',
+    `Input runs past ${maxDurationSeconds}s, though its container ${says}; ${atMost(maxDurationSeconds)}`,
+  )
 }
 
 /** Pure: turn ffprobe's JSON into a Probe, or a PermanentJobError when there is no usable video. */

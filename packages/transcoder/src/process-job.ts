@@ -21,9 +21,25 @@ import { download } from './download.ts'
 import { lastLine, ProcessError, runProcess } from './ffmpeg-process.ts'
 import { noSpaceIn, scratchVolume, storageFailure, VOLUMES } from './health.ts'
 import { type ExtraFile, finishHls, finishStoryboard } from './packaging.ts'
-import { checkInput, type FfprobeJson, type Probe, parseProbe, probeArgs } from './probe.ts'
+import {
+  checkFirstLook,
+  checkInput,
+  type FfprobeJson,
+  firstLookArgs,
+  longerThanClaimed,
+  type Probe,
+  parseProbe,
+  probeArgs,
+  writtenDurationArgs,
+} from './probe.ts'
 import { etaSeconds, progressParser, progressPercent } from './progress.ts'
-import { atCeiling, ffmpegTimeoutMs } from './retry-policy.ts'
+import { atCeiling, ffmpegTimeoutMs, overMemoryLimit } from './retry-policy.ts'
+
+/**
+ * Seconds of output past MAX_DURATION_SECONDS that still count as within it (timestamps of the
+ * last frames round up a little); ffmpeg reads up to a second past (inputArgs).
+ */
+const PAST_LIMIT_TOLERANCE_S = 0.5
 
 export interface JobContext {
   config: TranscoderConfig
@@ -117,20 +133,18 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
       await mkdir(join(plan.hls?.dir ?? outDir, rung.profile), { recursive: true })
     for (const skip of plan.skipped)
       logger.info('profile skipped', { profile: skip.profile, reason: skip.reason })
-    const timeoutMs = ffmpegTimeoutMs(probe.duration, config.FFMPEG_TIMEOUT, config.MAX_DURATION_SECONDS)
-    // ffmpeg's own account of the run: the output time it reached is the renditions' duration.
-    let outTime = 0
+    // From the limit, not from what the container claims: a forged short duration buys no
+    // shorter budget, and a forged long one no longer (inputs are read to the limit at most).
+    const timeoutMs = ffmpegTimeoutMs(config.FFMPEG_TIMEOUT, config.MAX_DURATION_SECONDS)
     for (const run of plan.runs) {
       const started = performance.now()
-      const report = progressReporter(probe.duration, ctx.onProgress, (seconds) => {
-        outTime = Math.max(outTime, seconds)
-      })
-      const onLine = run.progress ? report : undefined
+      const onLine = run.progress ? progressReporter(probe.duration, ctx.onProgress) : undefined
       await runProcess(config.FFMPEG_PATH, run.args, {
         timeoutMs,
         signal: ctx.signal,
         maxStdout: 0,
         nice: config.FFMPEG_NICE,
+        memoryLimitMb: config.memoryLimitMb,
         onLine,
       }).catch((error: unknown) => {
         const scrubbed = scrubPaths(error, {
@@ -141,7 +155,7 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
         // "No space left on device" somewhere in what ffmpeg said: the outputs met a full disk.
         if (scrubbed instanceof ProcessError && noSpaceIn(scrubbed.stderr))
           throw diskFull(scratch, { cause: scrubbed })
-        throw atCeiling(scrubbed, timeoutMs)
+        throw atCeiling(overMemoryLimit(scrubbed), timeoutMs)
       })
       const seconds = (performance.now() - started) / 1000
       for (const output of run.outputs) ctx.metrics.duration.observe({ profile: output.profile }, seconds)
@@ -162,10 +176,15 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
       .flatMap((run) => run.outputs)
       .sort((a, b) => order(a.profile) - order(b.profile))
     const packaged = new Set([plan.hls?.profile, plan.storyboard?.profile])
-    // Described from what the plan set and the probe and ffmpeg reported (no ffprobe of each
-    // file): size and codec from the plan, bytes from the file, duration from the input's (every
-    // rendition is the whole input) or, when ffprobe could not tell it, ffmpeg's last output time.
-    const duration = probe.duration ?? (outTime > 0 ? Math.round(outTime * 1000) / 1000 : null)
+    // Described from what the plan set and ffmpeg wrote (no ffprobe of each file): size and
+    // codec from the plan, bytes from the file, duration from the first video rendition as
+    // written (every rendition is the same stretch of the input), whatever the container claimed.
+    const first = written.find((output) => output.media && output.media.codec !== 'mjpeg')
+    const duration = first ? await writtenDuration(first.path, ctx) : null
+    // ffmpeg reads at most a second past MAX_DURATION_SECONDS (inputArgs): output past the limit
+    // means the input is longer than it, whatever its container claimed. Nothing is published.
+    if (duration !== null && duration > config.MAX_DURATION_SECONDS + PAST_LIMIT_TOLERANCE_S)
+      throw longerThanClaimed(probe.duration, config.MAX_DURATION_SECONDS)
     const media = await Promise.all(
       written
         .filter((output) => !packaged.has(output.profile))
@@ -181,7 +200,7 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
           probe.hasAudio,
           Number(outputFps(probe) ?? probe.frameRate) || null,
         )),
-      plan.storyboard && (await finishStoryboard(plan.storyboard, outDir, probe.duration ?? 0)),
+      plan.storyboard && (await finishStoryboard(plan.storyboard, outDir, duration ?? probe.duration ?? 0)),
     ]) {
       if (!finished) continue
       byProfile.set(finished.output.profile, finished.output)
@@ -224,19 +243,14 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
   }
 }
 
-/**
- * Turn ffmpeg's -progress lines into percent and ETA, at most once a second, and tell `reached`
- * every output time (the last is the output's length).
- */
+/** Turn ffmpeg's -progress lines into percent and ETA, at most once a second. */
 function progressReporter(
   duration: number | null,
   report: ((percent: number, eta: number | null) => void) | undefined,
-  reached: (seconds: number) => void,
 ) {
   const started = performance.now()
   let last = 0
   return progressParser(({ outTime, done }) => {
-    reached(outTime)
     const now = performance.now()
     if (!report || done || now - last < 1000) return
     last = now
@@ -250,13 +264,26 @@ async function probeInput(input: string, ctx: JobContext): Promise<Probe> {
   await stat(input).catch((error: NodeJS.ErrnoException) => {
     throw new AppError('storage_error', `Input file is not readable (${error.code ?? error.message})`)
   })
-  let stdout: string
-  try {
-    ;({ stdout } = await runProcess(ctx.config.FFPROBE_PATH, probeArgs(input), {
+  const { config } = ctx
+  const ffprobe = (args: string[]) =>
+    runProcess(config.FFPROBE_PATH, args, {
       timeoutMs: 60_000,
       signal: ctx.signal,
-    }))
+      memoryLimitMb: config.memoryLimitMb,
+    })
+  let stdout: string
+  try {
+    // The container's own list first, no frame decoded: too many streams or frames too large are
+    // refused before the full probe decodes one frame of each stream.
+    ;({ stdout } = await ffprobe(firstLookArgs(input)))
+    checkFirstLook(JSON.parse(stdout) as FfprobeJson, {
+      maxPixels: config.MAX_PIXELS,
+      maxStreams: config.MAX_STREAMS,
+    })
+    ;({ stdout } = await ffprobe(probeArgs(input, config.MAX_PIXELS)))
   } catch (error) {
+    const limited = overMemoryLimit(error)
+    if (limited !== error) throw limited
     // ffprobe said no (exit status); killed by a signal (exit code null, e.g. out of memory) may pass.
     if (error instanceof ProcessError && error.reason === 'exit' && error.exitCode !== null) {
       // "[hls @ 0x55...] Format not on whitelist '...'": probing found a container we never read.
@@ -276,6 +303,21 @@ async function probeInput(input: string, ctx: JobContext): Promise<Probe> {
     throw error
   }
   return parseProbe(JSON.parse(stdout) as FfprobeJson)
+}
+
+/**
+ * Seconds of a written rendition, as its container says (ffmpeg wrote it: no forged header);
+ * null when ffprobe cannot tell. ffmpeg's own -progress out_time is not it: it is the last
+ * packet's start, in a muxer's time base (61 µs for a 3 s 1 fps MP4, in ffmpeg 5.1).
+ */
+async function writtenDuration(path: string, ctx: JobContext): Promise<number | null> {
+  const { stdout } = await runProcess(ctx.config.FFPROBE_PATH, writtenDurationArgs(path), {
+    timeoutMs: 60_000,
+    signal: ctx.signal,
+    memoryLimitMb: ctx.config.memoryLimitMb,
+  })
+  const seconds = Number(stdout.trim())
+  return Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds * 1000) / 1000 : null
 }
 
 /** A written rendition or thumbnail, as the job record describes it. */

@@ -8,6 +8,8 @@ import {
   finalError,
   isPermanent,
   MAX_TIMEOUT_MS,
+  memoryLimitMb,
+  overMemoryLimit,
   retryDelayMs,
 } from './retry-policy.ts'
 
@@ -25,23 +27,57 @@ describe('retryDelayMs', () => {
 
 describe('ffmpegTimeoutMs', () => {
   it('uses FFMPEG_TIMEOUT when it is set', () => {
-    expect(ffmpegTimeoutMs(3600, 5, 4 * 3600)).toBe(5000)
+    expect(ffmpegTimeoutMs(5, 4 * 3600)).toBe(5000)
   })
 
-  it('scales with the input: 10 s per second of video, at least 2 min, at most 12 h', () => {
-    expect(ffmpegTimeoutMs(2, undefined, 4 * 3600)).toBe(120_000)
-    expect(ffmpegTimeoutMs(60, undefined, 4 * 3600)).toBe(600_000)
-    expect(ffmpegTimeoutMs(10 * 3600, undefined, 24 * 3600)).toBe(MAX_TIMEOUT_MS)
+  it('scales with MAX_DURATION_SECONDS (never a claimed duration): 10 s per second, at least 2 min, at most 12 h', () => {
+    expect(ffmpegTimeoutMs(undefined, 2)).toBe(120_000)
+    expect(ffmpegTimeoutMs(undefined, 60)).toBe(600_000)
+    expect(ffmpegTimeoutMs(undefined, 600)).toBe(6000_000)
+    expect(ffmpegTimeoutMs(undefined, 24 * 3600)).toBe(MAX_TIMEOUT_MS)
     expect(MAX_TIMEOUT_MS).toBe(12 * 3600_000)
   })
 
-  it('gives an input of unknown duration the budget of one MAX_DURATION_SECONDS long, not the ceiling', () => {
-    expect(ffmpegTimeoutMs(null, undefined, 600)).toBe(6000_000)
-    expect(ffmpegTimeoutMs(null, undefined, 4 * 3600)).toBe(MAX_TIMEOUT_MS)
+  it('lets the default MAX_DURATION_SECONDS (4 h) finish at the measured 2.3 s per input second', () => {
+    expect(ffmpegTimeoutMs(undefined, 4 * 3600)).toBeGreaterThan(4 * 3600 * 2.3 * 1000)
+  })
+})
+
+describe('memoryLimitMb', () => {
+  it('grows with the threads per encoder, from the 4K 60 fps measurement', () => {
+    expect(memoryLimitMb(0)).toBe(3456)
+    expect(memoryLimitMb(1)).toBe(3456)
+    expect(memoryLimitMb(8)).toBe(6144)
+    expect(memoryLimitMb(16)).toBe(9216)
+  })
+})
+
+describe('overMemoryLimit', () => {
+  const refused = (stderr: string, limit = 512) =>
+    new ProcessError('ffmpeg failed (exit code 1): x', 'exit', stderr, 1, null, limit)
+
+  it('makes an allocation refused under a limit a permanent resource_limit naming the limit', () => {
+    for (const said of [
+      'x264 [error]: malloc of size 26999616 failed',
+      '[libvpx-vp9 @ 0x1] Failed to initialize encoder: Memory allocation error',
+      'file:input: Cannot allocate memory',
+    ]) {
+      const error = overMemoryLimit(refused(said))
+      expect(error).toBeInstanceOf(PermanentJobError)
+      expect(error).toMatchObject({
+        code: 'resource_limit',
+        message: 'ffmpeg needed more memory than its limit of 512 MB (FFMPEG_MEMORY_LIMIT_MB)',
+      })
+    }
   })
 
-  it('lets the default MAX_DURATION_SECONDS (4 h) finish at the measured 2.3 s per input second', () => {
-    expect(ffmpegTimeoutMs(4 * 3600, undefined, 4 * 3600)).toBeGreaterThan(4 * 3600 * 2.3 * 1000)
+  it('leaves other failures, and allocation failures without a limit, as they were', () => {
+    const other = refused('Invalid data found when processing input')
+    expect(overMemoryLimit(other)).toBe(other)
+    const unlimited = refused('Cannot allocate memory', 0)
+    expect(overMemoryLimit(unlimited)).toBe(unlimited)
+    const timeout = new ProcessError('t', 'timeout', 'Cannot allocate memory', null, null, 512)
+    expect(overMemoryLimit(timeout)).toBe(timeout)
   })
 })
 

@@ -27,17 +27,14 @@ const SECONDS_PER_INPUT_SECOND = 10
 export const MAX_TIMEOUT_MS = 12 * 3600_000
 
 /**
- * FFMPEG_TIMEOUT when set; otherwise scaled by the input's duration, within [2 min, 12 h]. An
- * input of unknown duration is read for at most MAX_DURATION_SECONDS (`-t`), so it gets the
- * budget of an input that long (`maxDurationSeconds`), not simply the ceiling.
+ * FFMPEG_TIMEOUT when set; otherwise scaled by MAX_DURATION_SECONDS, within [2 min, 12 h]. Every
+ * input is read to that limit at most (`-t`), so that is the longest a run can honestly need; the
+ * duration its container claims is never trusted for it (a forged one would buy a shorter or
+ * longer budget).
  */
-export function ffmpegTimeoutMs(
-  durationSeconds: number | null,
-  fixedSeconds: number | undefined,
-  maxDurationSeconds: number,
-): number {
+export function ffmpegTimeoutMs(fixedSeconds: number | undefined, maxDurationSeconds: number): number {
   if (fixedSeconds !== undefined) return fixedSeconds * 1000
-  const scaled = Math.ceil((durationSeconds ?? maxDurationSeconds) * SECONDS_PER_INPUT_SECOND) * 1000
+  const scaled = Math.ceil(maxDurationSeconds * SECONDS_PER_INPUT_SECOND) * 1000
   return Math.min(MAX_TIMEOUT_MS, Math.max(MIN_TIMEOUT_S * 1000, scaled))
 }
 
@@ -49,6 +46,36 @@ export function atCeiling(error: unknown, timeoutMs: number): unknown {
   if (!(error instanceof ProcessError) || error.reason !== 'timeout' || timeoutMs < MAX_TIMEOUT_MS)
     return error
   return new PermanentJobError('ffmpeg_timeout', error.message, { cause: error })
+}
+
+/**
+ * FFMPEG_MEMORY_LIMIT_MB when unset: the address space one ffmpeg run needs for the largest
+ * ordinary input (4K at 60 fps, every rendition of the table) at `threads` per encoder, with
+ * about 20 % headroom. Measured (bench/memory.ts, VmPeak of the run): 2.9 GB at 1 thread, 3.8 at
+ * 4, 4.9 at 8, 7.3 at 16: each thread adds frames in flight and a stack.
+ */
+export function memoryLimitMb(threads: number): number {
+  return 3072 + 384 * Math.max(1, threads)
+}
+
+/** What ffmpeg, x264, libvpx and ffprobe say when an allocation fails. */
+const ALLOCATION_FAILED =
+  /Cannot allocate memory|malloc of size \d+ failed|Memory allocation error|out of memory|bad_alloc|failed to allocate|failed to map segment/i
+
+/**
+ * A run that failed because it reached its memory limit (an allocation refused, said on stderr),
+ * as the permanent `resource_limit` the job records; anything else as it is. Retrying would meet
+ * the same limit, and the transcoder is not sick: its limit did its work.
+ */
+export function overMemoryLimit(error: unknown): unknown {
+  if (!(error instanceof ProcessError) || error.reason !== 'exit' || !error.memoryLimitMb) return error
+  if (!ALLOCATION_FAILED.test(error.stderr)) return error
+  const tool = error.message.split(' ')[0] ?? 'ffmpeg'
+  return new PermanentJobError(
+    'resource_limit',
+    `${tool} needed more memory than its limit of ${error.memoryLimitMb} MB (FFMPEG_MEMORY_LIMIT_MB)`,
+    { cause: error },
+  )
 }
 
 /**
