@@ -20,6 +20,7 @@ import {
   SNIFF_BYTES,
 } from '@vpp/shared'
 import type { Context, Hono, MiddlewareHandler } from 'hono'
+import { emptyFile } from './receive-upload.ts'
 import { tusCreateDoc, tusDeleteDoc, tusGetDoc, tusOffsetDoc, tusOptionsDoc, tusPatchDoc } from './openapi.ts'
 
 /** What the tus routes store uploads with: the backend's tus data store, and its bookkeeping. */
@@ -295,6 +296,9 @@ export function mountTus(
         400,
       )
     }
+    // tus would finish an empty upload at creation, and so make it a job: refused before anything
+    // is counted or stored.
+    if (/^0+$/.test(c.req.header('upload-length') ?? '')) throw emptyFile()
     const client = ctx.clientOf(c)
     const idempotency = idempotencyScope(c, client)
     if (idempotency !== undefined) {
