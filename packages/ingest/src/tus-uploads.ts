@@ -20,8 +20,8 @@ import {
   SNIFF_BYTES,
 } from '@vpp/shared'
 import type { Context, Hono, MiddlewareHandler } from 'hono'
-import { emptyFile } from './receive-upload.ts'
 import { tusCreateDoc, tusDeleteDoc, tusGetDoc, tusOffsetDoc, tusOptionsDoc, tusPatchDoc } from './openapi.ts'
+import { emptyFile } from './receive-upload.ts'
 
 /** What the tus routes store uploads with: the backend's tus data store, and its bookkeeping. */
 export interface TusStorage {
@@ -52,6 +52,8 @@ export interface TusContext {
   newId: () => string
   idleTimeoutMs: number
   totalTimeoutMs: number
+  /** TRUST_PROXY: Location from X-Forwarded-Host/-Proto (or Forwarded); else from Host, as http. */
+  trustProxy: boolean
   /** The API key's id or the peer address: what rate limits and idempotency count by. */
   clientOf: (c: Context<AccessEnv>) => string
   /** Count one creation for the client (429 past RATE_LIMIT_PER_MINUTE). */
@@ -152,7 +154,7 @@ export function mountTus(
     generateUrl: (_req, { proto, host, path, id }) => `${proto}://${host}${path}/${jobIdOf(id)}`,
     getFileIdFromRequest: (_req, lastPath) =>
       lastPath && JOB_ID_PATTERN.test(lastPath) ? storage.storeId(lastPath) : undefined,
-    respectForwardedHeaders: true,
+    respectForwardedHeaders: ctx.trustProxy,
     // Preflights from pages on other origins (tus answers them; app.ts adds CORS to the rest).
     allowedOrigins: corsOrigin(ctx.corsOrigins) === '*' ? undefined : [...(ctx.corsOrigins ?? [])],
     allowedHeaders: ['Idempotency-Key'],
@@ -304,9 +306,9 @@ export function mountTus(
     if (idempotency !== undefined) {
       const first = await ctx.store.redis.call(ctx.store.client.get(keys.idempotency(`tus:${idempotency}`)))
       if (first) {
-        const location = new URL(`/uploads/${first}`, c.req.url).toString()
         return c.body(null, 201, {
-          Location: location,
+          // As tus names a new upload's (the same forwarded headers, or none).
+          Location: server.handlers.POST.generateUrl(c.req.raw, storage.storeId(first)),
           'Tus-Resumable': '1.0.0',
           'Idempotent-Replayed': 'true',
         })
