@@ -15,6 +15,8 @@ COPY packages/console/package.json packages/console/
 COPY packages/status/package.json packages/status/
 COPY packages/transcoder/package.json packages/transcoder/
 COPY packages/cli/package.json packages/cli/
+# Fixes applied to dependencies after install (npm's postinstall runs patch-package): patches/README.md.
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # The web console's bundle (dist/), built with the dev dependencies (esbuild).

@@ -2,9 +2,10 @@
  * Oversized and slow requests against the real ingest process, on Node (`npm run start:ingest`),
  * Bun and Deno (`npm run start:ingest:bun`, `:deno`), each in its own process group: a 300 MB
  * body to /upload-url is refused with 413 without the process growing by it, a JSON body that
- * trickles in gets 408 well within the idle timeout while an upload just as slow is accepted,
- * and a connection that goes quiet is closed (Node and Bun: Deno.serve has no connection
- * timeouts to set).
+ * trickles in gets 408 well within the idle timeout while an upload just as slow is accepted, a
+ * body that stops short of its Content-Length gets 408 on every route that takes one (JSON,
+ * multipart, tus creation and PATCH), and a connection that goes quiet is closed (Node and Bun:
+ * Deno.serve has no connection timeouts to set).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -102,10 +103,10 @@ interface Answer {
 }
 
 /**
- * POST `head`, then `size` filler bytes, then `tail` to `url` over a plain socket, written
- * `piece` at a time as the socket takes them (nothing is built whole in memory), pausing
- * `pauseMs` between pieces; stops writing once an answer comes. `declared`: send a
- * Content-Length (else the body is chunked). Rejects when no answer comes within `waitMs`.
+ * POST (or `method`) `head`, then `size` filler bytes, then `tail` to `url` over a plain
+ * socket, written `piece` at a time as the socket takes them (nothing is built whole in
+ * memory), pausing `pauseMs` between pieces; stops writing once an answer comes. `declared`:
+ * send a Content-Length (else the body is chunked). Rejects when no answer comes within `waitMs`.
  *
  * A server that answers early closes the connection, and the client's next write then fails
  * (EPIPE); Node drops the socket on that error, and with it an answer that arrived in the same
@@ -125,6 +126,10 @@ function post(
     pauseMs?: number
     settleMs?: number
     declared?: boolean
+    /** The Content-Length to declare instead of the body's own (more: a body that stalls). */
+    length?: number
+    /** Default POST. */
+    method?: string
     waitMs?: number
   },
 ): Promise<Answer> {
@@ -135,9 +140,13 @@ function post(
   const length = head.length + options.size + tail.length
   const started = Date.now()
   const socket = connect(Number(port), hostname)
-  const lines = [`POST ${pathname} HTTP/1.1`, `Host: ${hostname}:${port}`, 'Connection: close']
+  const lines = [
+    `${options.method ?? 'POST'} ${pathname} HTTP/1.1`,
+    `Host: ${hostname}:${port}`,
+    'Connection: close',
+  ]
   for (const [name, value] of Object.entries(options.headers)) lines.push(`${name}: ${value}`)
-  lines.push(options.declared ? `Content-Length: ${length}` : 'Transfer-Encoding: chunked')
+  lines.push(options.declared ? `Content-Length: ${options.length ?? length}` : 'Transfer-Encoding: chunked')
   const frame = (bytes: Buffer) =>
     options.declared || bytes.length === 0
       ? [bytes]
@@ -331,6 +340,54 @@ describe.each(RUNTIMES)('ingest on %s', (runtime) => {
     expect(trickle.ms).toBeLessThan(UPLOAD_IDLE_TIMEOUT_MS)
     expect(upload.status, upload.body).toBe(202)
     expect(upload.ms).toBeGreaterThan(REQUEST_TIMEOUT_MS)
+  })
+
+  it('answers a body that stops short of its Content-Length with 408 on every route that takes a body', async () => {
+    const { url } = service()
+    const tus = { 'tus-resumable': '1.0.0' }
+    const created = await fetch(`${url}/uploads`, {
+      method: 'POST',
+      headers: { ...tus, 'upload-length': '5000' },
+    })
+    expect(created.status).toBe(201)
+    const upload = new URL(created.headers.get('location') ?? '').pathname
+    const chunk = { ...tus, 'content-type': 'application/offset+octet-stream' }
+    /** `head`, announced as 1000 bytes, and then nothing. */
+    const stalled = (
+      path: string,
+      headers: Record<string, string>,
+      head: string | Uint8Array,
+      method?: string,
+    ) =>
+      post(`${url}${path}`, {
+        method,
+        headers,
+        head,
+        size: 0,
+        declared: true,
+        length: 1000,
+        waitMs: 3 * UPLOAD_IDLE_TIMEOUT_MS,
+      })
+    const answers = await Promise.all([
+      stalled('/upload-url', json, '{"url":"https://cdn.example.com/'),
+      stalled(
+        '/upload',
+        { 'content-type': 'multipart/form-data; boundary=b0undary' },
+        Buffer.concat([
+          Buffer.from('--b0undary\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\n'),
+          mp4Bytes(100),
+        ]),
+      ),
+      stalled(upload, { ...chunk, 'upload-offset': '0' }, mp4Bytes(100), 'PATCH'),
+      stalled('/uploads', { ...chunk, 'upload-length': '5000' }, mp4Bytes(100)),
+    ])
+    const got = answers.map((answer) => [answer.status, JSON.parse(answer.body).error])
+    expect(got).toEqual([
+      [408, 'request_timeout'],
+      [408, 'upload_timeout'],
+      [408, 'upload_timeout'],
+      [408, 'upload_timeout'],
+    ])
   })
 
   it.skipIf(runtime === 'deno')(

@@ -163,3 +163,59 @@ describe('Idempotency-Key', () => {
     expect((await mine.json()).job_id).not.toBe((await theirs.json()).job_id)
   })
 })
+
+describe('TRUST_PROXY: forwarded headers', () => {
+  const forged = {
+    'X-Forwarded-Host': 'evil.example',
+    'X-Forwarded-Proto': 'https',
+    Forwarded: 'host=evil.example;proto=https',
+  }
+  const create = (url: string, headers: Record<string, string> = {}) =>
+    fetch(`${url}/uploads`, {
+      method: 'POST',
+      headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '1000', ...headers },
+    })
+  const importUrl = (url: string, headers: Record<string, string>) =>
+    fetch(`${url}/upload-url`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ url: 'https://93.184.216.34/a.mp4' }),
+    })
+
+  it('ignores them without TRUST_PROXY: Location names the host asked, and the socket address is the client', async () => {
+    const ingest = await fixture.serve({ RATE_LIMIT_PER_MINUTE: '2' })
+    try {
+      const created = await create(ingest.url, forged)
+      expect(created.status).toBe(201)
+      expect(created.headers.get('location')).toMatch(new RegExp(`^${ingest.url}/uploads/[0-9a-f-]{36}$`))
+      // Another X-Forwarded-For each time buys nothing: all come from 127.0.0.1.
+      expect((await importUrl(ingest.url, { 'X-Forwarded-For': '192.0.2.1' })).status).toBe(202)
+      const limited = await importUrl(ingest.url, { 'X-Forwarded-For': '192.0.2.2' })
+      expect(limited.status).toBe(429)
+    } finally {
+      await ingest.close()
+    }
+  })
+
+  it('honours them with TRUST_PROXY: Location names the forwarded host, and the proxy says who the client is', async () => {
+    const ingest = await fixture.serve({ RATE_LIMIT_PER_MINUTE: '1', TRUST_PROXY: 'true' })
+    try {
+      const asked = { ...forged, 'X-Forwarded-For': '192.0.2.1', 'Idempotency-Key': 'proxied-1' }
+      const created = await create(ingest.url, asked)
+      expect(created.status).toBe(201)
+      const location = created.headers.get('location')
+      expect(location).toMatch(/^https:\/\/evil\.example\/uploads\/[0-9a-f-]{36}$/)
+      // Its replay names the same place.
+      const replayed = await create(ingest.url, asked)
+      expect(replayed.headers.get('idempotent-replayed')).toBe('true')
+      expect(replayed.headers.get('location')).toBe(location)
+      // The address the proxy appended (the last one) counts, not one the client wrote before it.
+      const other = await importUrl(ingest.url, { 'X-Forwarded-For': '192.0.2.1, 198.51.100.7' })
+      expect(other.status).toBe(202)
+      const again = await importUrl(ingest.url, { 'X-Forwarded-For': '203.0.113.9, 198.51.100.7' })
+      expect(again.status).toBe(429)
+    } finally {
+      await ingest.close()
+    }
+  })
+})

@@ -11,6 +11,7 @@ import {
   corsOrigin,
   createHttpMetrics,
   filenameFromUrl,
+  forwardedFor,
   healthzDoc,
   hostOf,
   type IngestMetrics,
@@ -81,6 +82,11 @@ export interface IngestDeps {
   resolveTimeoutMs?: number
   /** The peer address of a request (the runtime's conninfo), for per-client rate limits. */
   clientAddress?: (c: Context) => string | undefined
+  /**
+   * TRUST_PROXY: a reverse proxy is in front, and its X-Forwarded-* headers are believed (tus's
+   * Location, the client's address). Off: a client could name any host and address in them.
+   */
+  trustProxy?: boolean
   /** Clock and id source, replaceable in tests. */
   now?: () => Date
   newId?: () => string
@@ -145,7 +151,8 @@ export function createApp(deps: IngestDeps) {
   const newId = deps.newId ?? (() => crypto.randomUUID())
   const limiter = new RateLimiter(deps.store.redis, deps.store.keys, deps.rateLimitPerMinute ?? 0)
   const allowed = addressPolicy(deps.allowPrivateUrls ?? false)
-  const address = deps.clientAddress ?? (() => undefined)
+  const peer = deps.clientAddress ?? (() => undefined)
+  const address = deps.trustProxy ? (c: Context) => forwardedFor(c) ?? peer(c) : peer
   const uploadIdleTimeoutMs = deps.uploadIdleTimeoutMs ?? 30_000
   const uploadTimeoutMs = deps.uploadTimeoutMs ?? 3600_000
   const requestTimeoutMs = deps.requestTimeoutMs ?? 10_000
@@ -362,6 +369,7 @@ export function createApp(deps: IngestDeps) {
         idleTimeoutMs: uploadIdleTimeoutMs,
         totalTimeoutMs: uploadTimeoutMs,
         clientOf: (c) => clientOf(c, address),
+        trustProxy: deps.trustProxy ?? false,
         takeRate: (client) => limiter.take(client),
         corsOrigins: deps.corsOrigins,
         checkPublic,

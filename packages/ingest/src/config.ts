@@ -36,6 +36,11 @@ const shape = {
   UPLOAD_IDLE_TIMEOUT_MS: intVar(30_000, 100, 3600_000),
   /** Longest a whole upload may take, however steadily it trickles in. */
   UPLOAD_TIMEOUT_MS: intVar(3600_000, 1000, 24 * 3600_000),
+  /**
+   * Behind a reverse proxy: tus's Location from X-Forwarded-Host/-Proto (or Forwarded), and the
+   * client's address (rate limits) from X-Forwarded-For. Off: both from the connection itself.
+   */
+  TRUST_PROXY: boolVar(false),
   /** Let URL imports reach private and loopback addresses (tests and trusted networks only). */
   URL_IMPORT_ALLOW_PRIVATE: boolVar(false),
   /** Hours a resumable upload may stay unfinished before it is removed. */

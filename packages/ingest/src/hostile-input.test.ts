@@ -185,6 +185,33 @@ describe('upload file names are metadata', () => {
     expect(stored).toHaveLength(Object.keys(cases).length)
     for (const name of stored) expect(name).toMatch(/^[0-9a-f-]{36}$/)
   })
+  it('keeps names beyond Latin-1 as sent, raw UTF-8 (browsers, curl) or RFC 5987 filename*', async () => {
+    const ingest = await fixture.serve()
+    try {
+      for (const name of ['видео.mp4', '視頻🎬.mp4']) {
+        // fetch's FormData writes the name raw, in UTF-8, as browsers do.
+        const raw = await fetch(`${ingest.url}/upload`, { method: 'POST', body: form(name, mp4Bytes(500)) })
+        const encoded = rawMultipart(name, mp4Bytes(500))
+        const extended = await fetch(`${ingest.url}/upload`, { method: 'POST', ...encoded })
+        for (const [how, res] of [
+          ['raw', raw],
+          ['filename*', extended],
+        ] as const) {
+          const body = await res.json()
+          expect(res.status, `${name}, ${how}: ${JSON.stringify(body)}`).toBe(202)
+          const { job_id, filename } = UploadResponseSchema.parse(body)
+          expect(filename, how).toBe(name)
+          expect(await ingest.store.get(job_id), how).toMatchObject({ filename: name })
+        }
+      }
+      // Control characters go, the rest stays.
+      const { body, headers } = rawMultipart('видео\u0007\u202e.mp4', mp4Bytes(500))
+      const cleaned = await fetch(`${ingest.url}/upload`, { method: 'POST', body, headers })
+      expect(await cleaned.json()).toMatchObject({ filename: 'видео.mp4' })
+    } finally {
+      await ingest.close()
+    }
+  })
 })
 
 describe('slow uploads', () => {

@@ -62,6 +62,7 @@ export async function buildIngest(
     uploadTimeoutMs: config.UPLOAD_TIMEOUT_MS,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     allowPrivateUrls: config.URL_IMPORT_ALLOW_PRIVATE,
+    trustProxy: config.TRUST_PROXY,
     resolveHost: resolveHostByDns,
     clientAddress,
     tus,

@@ -109,6 +109,7 @@ export const uploadDoc = describeRoute({
     ...errors({
       400: [
         ['bad_request', 'Missing multipart field "file" with the video file'],
+        ['empty_file', 'The file is empty'],
         ['url_not_allowed', '10.0.0.5 is not a public address'],
       ],
       ...KEY_ERRORS,
@@ -237,6 +238,7 @@ export const tusCreateDoc = describeRoute({
     ...errors({
       400: [
         ['defer_length_unsupported', 'Upload-Length is required: a deferred length is not accepted'],
+        ['empty_file', 'The file is empty'],
         ...OPTION_ERRORS,
       ],
       ...TUS_ERRORS,

@@ -39,6 +39,9 @@ export const UPLOAD_VOLUME = 'upload volume (UPLOAD_DIR)'
 
 export const fileTooLarge = () => new AppError('file_too_large', 'File too large', 413)
 
+/** A file of no bytes: nothing to transcode (multipart and tus alike). */
+export const emptyFile = () => new AppError('empty_file', 'The file is empty', 400)
+
 export const uploadTimeout = (message: string) => new AppError('upload_timeout', message, 408)
 
 /**
@@ -95,6 +98,7 @@ export async function receiveUpload(request: Request, options: ReceiveOptions): 
         if (size > options.maxBytes) throw fileTooLarge()
         for (const chunk of content.push(event.chunk)) await stored(sink?.write(chunk))
       } else {
+        if (size === 0) throw emptyFile()
         for (const chunk of content.end()) await stored(sink?.write(chunk))
         complete = true
       }

@@ -16,6 +16,8 @@ export { MP4_HEAD, mp4Bytes } from '@vpp/shared/testing'
 
 import { afterAll, beforeAll } from 'vitest'
 import { createApp, type IngestDeps } from './app.ts'
+import { loadConfig } from './config.ts'
+import { startIngest } from './main.ts'
 
 /** Largest upload the test apps accept. */
 export const MAX = 64 * 1024
@@ -54,6 +56,34 @@ export function useIngestFixture() {
     },
     get client() {
       return client
+    },
+    /**
+     * The real service (`startIngest`: its config parsed from `env`, Node's HTTP server, the
+     * peer address from the socket) on a free loopback port, with a new prefix and data dir.
+     */
+    async serve(env: Record<string, string> = {}) {
+      const prefix = redis.prefix()
+      const dataDir = `${dir.path}/${prefix}`
+      const service = await startIngest(
+        loadConfig({
+          REDIS_URL: redis.url,
+          REDIS_KEY_PREFIX: prefix,
+          DATA_DIR: dataDir,
+          HOST: '127.0.0.1',
+          INGEST_PORT: '0',
+          MAX_FILE_SIZE: String(MAX),
+          ...env,
+        }),
+        createLogger({ service: 'ingest', level: 'silent' }),
+      )
+      const uploadDir = `${dataDir}/uploads`
+      return {
+        url: `http://127.0.0.1:${service.port}`,
+        store: new JobStore(client, redisKeys(prefix)),
+        /** Names in the upload directory (part files and tus's records included). */
+        files: () => readdir(uploadDir).catch(() => [] as string[]),
+        close: () => service.close(),
+      }
     },
     /** A fresh app (new prefix, new upload dir); `overrides` replace any dependency. */
     async makeApp(overrides: Partial<IngestDeps> = {}) {

@@ -21,6 +21,7 @@ import {
 } from '@vpp/shared'
 import type { Context, Hono, MiddlewareHandler } from 'hono'
 import { tusCreateDoc, tusDeleteDoc, tusGetDoc, tusOffsetDoc, tusOptionsDoc, tusPatchDoc } from './openapi.ts'
+import { emptyFile } from './receive-upload.ts'
 
 /** What the tus routes store uploads with: the backend's tus data store, and its bookkeeping. */
 export interface TusStorage {
@@ -51,6 +52,8 @@ export interface TusContext {
   newId: () => string
   idleTimeoutMs: number
   totalTimeoutMs: number
+  /** TRUST_PROXY: Location from X-Forwarded-Host/-Proto (or Forwarded); else from Host, as http. */
+  trustProxy: boolean
   /** The API key's id or the peer address: what rate limits and idempotency count by. */
   clientOf: (c: Context<AccessEnv>) => string
   /** Count one creation for the client (429 past RATE_LIMIT_PER_MINUTE). */
@@ -108,6 +111,18 @@ const tusError = (status: number, text: string) => ({
   error: TUS_CODES[status] ?? 'internal_error',
   message: text.trim() || 'Upload failed',
 })
+/** An upload request whose body stopped coming for UPLOAD_IDLE_TIMEOUT_MS, or outlasted UPLOAD_TIMEOUT_MS. */
+const uploadStalled = () => new AppError('upload_timeout', 'The upload stalled or took too long', 408)
+
+/** `response` (tus's headers) with the API's JSON error body instead of its own, and `status`. */
+function withBody(response: Response, body: { error: string; message: string }, status = response.status) {
+  const text = JSON.stringify(body)
+  const headers = new Headers(response.headers)
+  headers.set('Content-Type', 'application/json')
+  headers.set('Content-Length', String(new TextEncoder().encode(text).byteLength))
+  return new Response(text, { status, headers })
+}
+
 /** An error body that is ours already, or null. */
 const parsed = (text: string): { error: string } | null => {
   try {
@@ -151,7 +166,7 @@ export function mountTus(
     generateUrl: (_req, { proto, host, path, id }) => `${proto}://${host}${path}/${jobIdOf(id)}`,
     getFileIdFromRequest: (_req, lastPath) =>
       lastPath && JOB_ID_PATTERN.test(lastPath) ? storage.storeId(lastPath) : undefined,
-    respectForwardedHeaders: true,
+    respectForwardedHeaders: ctx.trustProxy,
     // Preflights from pages on other origins (tus answers them; app.ts adds CORS to the rest).
     allowedOrigins: corsOrigin(ctx.corsOrigins) === '*' ? undefined : [...(ctx.corsOrigins ?? [])],
     allowedHeaders: ['Idempotency-Key'],
@@ -251,6 +266,15 @@ export function mountTus(
       // Not a server error: what came is stored, and the client resumes from Upload-Offset.
       ctx.metrics.uploads.inc({ status: stopped })
       ctx.logger.info('resumable upload request ended early', { upload: c.req.path, reason: stopped })
+      // tus calls a body that stopped an abort (400 "Request aborted due to lock acquired"): a
+      // client still there is told why instead. (One that went away hears nothing.)
+      if (stopped === 'upload_timeout' && response.status >= 400) {
+        const { code, message, status } = uploadStalled()
+        const answer = withBody(response, { error: code, message }, status)
+        answer.headers.set('Connection', 'close') // the rest of the body is not read
+        return answer
+      }
+      return response
     }
     if (response.status < 400) return response
     const text = await response.clone().text()
@@ -262,11 +286,7 @@ export function mountTus(
     }
     // tus's own answers to a request it will not read (no Tus-Resumable: 412; a malformed header:
     // 400) bypass onResponseError: the API's error body instead of its text.
-    const body = JSON.stringify(tusError(response.status, text))
-    const headers = new Headers(response.headers)
-    headers.set('Content-Type', 'application/json')
-    headers.set('Content-Length', String(new TextEncoder().encode(body).byteLength))
-    return new Response(body, { status: response.status, headers })
+    return withBody(response, tusError(response.status, text))
   }
 
   /**
@@ -295,14 +315,17 @@ export function mountTus(
         400,
       )
     }
+    // tus would finish an empty upload at creation, and so make it a job: refused before anything
+    // is counted or stored.
+    if (/^0+$/.test(c.req.header('upload-length') ?? '')) throw emptyFile()
     const client = ctx.clientOf(c)
     const idempotency = idempotencyScope(c, client)
     if (idempotency !== undefined) {
       const first = await ctx.store.redis.call(ctx.store.client.get(keys.idempotency(`tus:${idempotency}`)))
       if (first) {
-        const location = new URL(`/uploads/${first}`, c.req.url).toString()
         return c.body(null, 201, {
-          Location: location,
+          // As tus names a new upload's (the same forwarded headers, or none).
+          Location: server.handlers.POST.generateUrl(c.req.raw, storage.storeId(first)),
           'Tus-Resumable': '1.0.0',
           'Idempotent-Replayed': 'true',
         })
@@ -440,7 +463,7 @@ function timedBody(
         if (next === 'idle') {
           onAbort('upload_timeout')
           void source.cancel().catch(() => {})
-          controller.error(new AppError('upload_timeout', 'The upload stalled or took too long', 408))
+          controller.error(uploadStalled())
           return
         }
         if (next.done) controller.close()

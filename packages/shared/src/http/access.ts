@@ -4,6 +4,7 @@ import { timingSafeEqual } from 'hono/utils/buffer'
 import { AppError } from '../errors.ts'
 import type { RedisCalls } from '../jobs/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
+import { isIpLiteral } from '../security/url-policy.ts'
 
 /**
  * Context variables set by the access middlewares: the key's id (`apiClient`), and whether it is
@@ -112,6 +113,16 @@ export class RateLimiter {
     if (count > this.perMinute)
       throw new RateLimitedError(this.perMinute, Math.max(1, Math.ceil(msLeft / 1000)))
   }
+}
+
+/**
+ * The client's address as the reverse proxy in front of the service says it (TRUST_PROXY): the
+ * last address of `X-Forwarded-For`, the one that proxy added; any before it are whatever the
+ * client wrote. Undefined when there is none (or it is not an IP address).
+ */
+export function forwardedFor(c: Context): string | undefined {
+  const last = c.req.header('x-forwarded-for')?.split(',').pop()?.trim()
+  return last && isIpLiteral(last) ? last : undefined
 }
 
 /** Who is asking: the API key's id when keys are on, else the peer address from `address`. */

@@ -29,7 +29,7 @@ export const requestTimedOut = (timeoutMs: number) =>
   )
 
 export interface RequestLimits {
-  /** Largest body (413 past it). */
+  /** Largest body (413 past it); a route that is not `streamed` holds it in memory. */
   maxBytes: number
   /** Longest the request may take, its body included (408 past it). */
   timeoutMs: number
@@ -44,12 +44,15 @@ export interface RequestLimits {
 }
 
 /**
- * A body limit and a time limit for a route (Hono's own bodyLimit, and Deadlines: one sweep for every
- * request in flight instead of Hono's timeout, a timer and a Promise.race each):
- * 413 or 408 as JSON `{ error, message }` (through the app's onError). The time limit runs
- * around the body limit, so a body that trickles in is cut by it too, and once it has answered,
- * the route's reads of the body fail: a body completed after its 408 creates nothing. (A
- * streamed route stops reading by its own, shorter, timeouts.)
+ * A body limit and a time limit for a route (Deadlines: one sweep for every request in flight
+ * instead of Hono's timeout, a timer and a Promise.race each): 413 or 408 as JSON
+ * `{ error, message }` (through the app's onError). The body of an ordinary route (a few KB at
+ * most) is read whole, counted, before the route runs, under the time limit: a body that stops
+ * coming is answered 408, never handed half-read to the route's parser (which would call it
+ * malformed JSON, 400, and race the 408 to the answer), and one completed after its 408 reaches
+ * no route. A streamed route reads its body itself and stops by its own, shorter, timeouts; only
+ * a declared Content-Length is checked here (Hono's bodyLimit would buffer a chunked body whole
+ * to count it).
  */
 export function requestLimits(limits: RequestLimits): MiddlewareHandler {
   const tooLarge = limits.tooLarge ?? (() => payloadTooLarge(limits.maxBytes))
@@ -70,19 +73,54 @@ export function requestLimits(limits: RequestLimits): MiddlewareHandler {
     cuts.get(c)?.(error)
     return new HTTPException(error.status as 408, { message: error.message, cause: error })
   }
+  /** The request's body read whole (413 past maxBytes), and the request given it as bytes. */
+  const readWhole = async (c: Context) => {
+    const { headers, body } = c.req.raw
+    if (declared(headers) && Number(headers.get('content-length')) > limits.maxBytes) throw tooLarge()
+    if (!body) return
+    const severed = severable(body)
+    cuts.set(c, severed.sever)
+    const bytes = await readAtMost(severed.stream, limits.maxBytes, tooLarge)
+    c.req.raw = new Request(c.req.raw, { body: bytes })
+  }
   return (c, next) => {
     // GET and HEAD carry no body (fetch's Request refuses one), and asking for `body` is not free:
     // on Node it makes @hono/node-server build the whole Request (half the GET throughput).
-    const bodyless = c.req.method === 'GET' || c.req.method === 'HEAD'
-    if (!bodyless && !limits.streamed && c.req.raw.body) {
-      const body = severable(c.req.raw.body)
-      cuts.set(c, body.sever)
-      c.req.raw = new Request(c.req.raw, { body: body.stream, duplex: 'half' } as RequestInit)
-    }
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return deadlines.within(next(), expired(c))
     // (size's onError throws, so it never answers with a Response of its own.)
-    const work = bodyless || (limits.streamed && !declared(c.req.raw.headers)) ? next() : size(c, next)
-    return deadlines.within(work, expired(c))
+    if (limits.streamed) {
+      return deadlines.within(declared(c.req.raw.headers) ? size(c, next) : next(), expired(c))
+    }
+    return deadlines.within(
+      readWhole(c).then(() => next()),
+      expired(c),
+    )
   }
+}
+
+/** All of `stream`, or `tooLarge()` as soon as it passes `maxBytes` (the rest is left unread). */
+async function readAtMost(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  tooLarge: () => AppError,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const reader = stream.getReader()
+  const chunks: Uint8Array[] = []
+  let length = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    length += value.byteLength
+    if (length > maxBytes) throw tooLarge()
+    chunks.push(value)
+  }
+  const bytes = new Uint8Array(length)
+  let at = 0
+  for (const chunk of chunks) {
+    bytes.set(chunk, at)
+    at += chunk.byteLength
+  }
+  return bytes
 }
 
 /**
