@@ -314,7 +314,9 @@ export const eventsDoc = documentRoute({
 export const deliveriesDoc = documentRoute({
   tags: ['Events'],
   summary: "A job's webhook deliveries",
-  description: 'Each attempt, oldest first (the last 100).',
+  description:
+    "Each attempt, oldest first (the last 100). A plain key sees those at the job's callback_url only; " +
+    'admin keys also those at WEBHOOK_URLS, without credentials, query or fragment.',
   parameters: [JOB_ID_PARAM],
   responses: {
     200: answer('The attempts', json(DeliveryListSchema)),
