@@ -68,6 +68,7 @@ export function headers(described: Record<string, string>): Headers {
 /** Headers that come with an error status wherever it is answered. */
 const ERROR_HEADERS: Record<string, Headers> = {
   401: headers({ 'WWW-Authenticate': '`Bearer`' }),
+  416: headers({ 'Content-Range': '`bytes */711860`: the size' }),
   429: headers({ 'Retry-After': 'Seconds until the next minute window' }),
 }
 
