@@ -21,6 +21,7 @@ import {
   jsonErrorHandler,
   jsonNotFound,
   type Logger,
+  metricsAuth,
   metricsDoc,
   metricsResponse,
   mountApiDocs,
@@ -62,6 +63,8 @@ export interface StatusDeps {
   registry: Registry
   /** API keys; empty: no key needed. */
   apiKeys?: readonly string[]
+  /** METRICS_TOKEN: the bearer token `/metrics` asks for; unset: open. */
+  metricsToken?: string
   /** Time limit of every request (REQUEST_TIMEOUT_MS). */
   requestTimeoutMs?: number
   /**
@@ -470,7 +473,7 @@ export function createApp(deps: StatusDeps) {
   })
 
   app.get('/healthz', healthzDoc, (c) => redisHealth(c, deps.store.client))
-  app.get('/metrics', metricsDoc, () => metricsResponse(deps.registry))
+  app.get('/metrics', metricsDoc, metricsAuth(deps.metricsToken), () => metricsResponse(deps.registry))
   if (deps.console) mountConsole(app, { ...deps.console, keysOn, profiles: PROFILE_NAMES })
   mountApiDocs(app, STATUS_API)
 
