@@ -130,10 +130,16 @@ describe('/metrics and METRICS_TOKEN', () => {
         ],
         { stdio: 'ignore' },
       )
+      // No prometheus on PATH (scripts/install-system-deps.sh --ci installs it with promtool).
+      let failed: Error | undefined
+      prometheus.once('error', (error) => {
+        failed = error
+      })
       type Target = { labels: { job: string }; health: string; lastError: string }
       let targets: Target[] = []
       await eventually(
         async () => {
+          if (failed) throw failed
           const res = await fetch(`http://127.0.0.1:${port}/api/v1/targets`).catch(() => null)
           if (res?.status !== 200) return false
           targets = ((await res.json()) as { data: { activeTargets: Target[] } }).data.activeTargets
