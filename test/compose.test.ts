@@ -154,6 +154,20 @@ describe('compose.yaml', () => {
     }
   })
 
+  it('passes METRICS_TOKEN to every service, and Prometheus sends it from config/metrics-token', async () => {
+    for (const name of Object.keys(pipelineServices)) {
+      expect(compose.services[name]?.environment?.METRICS_TOKEN, name).toMatch(/^\$\{METRICS_TOKEN:-\}$/)
+    }
+    const prometheus = parse(await readFile(join(ROOT, 'config/prometheus.yml'), 'utf8'))
+    for (const name of Object.keys(pipelineServices)) {
+      const job = prometheus.scrape_configs.find((c: { job_name: string }) => c.job_name === name)
+      expect(job?.authorization, name).toEqual({ credentials_file: 'metrics-token' })
+    }
+    // Prometheus reads it beside its config: the folder compose mounts.
+    expect(compose.services.prometheus?.volumes).toContain('./config:/etc/prometheus:ro')
+    expect(await readFile(join(ROOT, 'config/metrics-token'), 'utf8')).toBe('')
+  })
+
   it('runs two transcoder replicas, Redis with its append-only file on a volume, restarts and start order', () => {
     const { services } = compose
     expect(services.transcoder?.deploy?.replicas).toBe(2)

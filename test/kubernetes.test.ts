@@ -71,7 +71,11 @@ interface Container {
   args?: string[]
   ports?: Array<{ name?: string; containerPort: number }>
   envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>
-  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>
+  env?: Array<{
+    name: string
+    value?: string
+    valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } }
+  }>
   readinessProbe?: Probe
   livenessProbe?: Probe
   lifecycle?: { preStop?: { exec?: { command: string[] } } }
@@ -140,8 +144,9 @@ function environment(resources: Resource[], d: Deployment): Env {
   for (const { name, value, valueFrom } of container.env ?? []) {
     if (value !== undefined) env[name] = value
     else if (valueFrom?.secretKeyRef) {
-      const { name: secret, key } = valueFrom.secretKeyRef
+      const { name: secret, key, optional } = valueFrom.secretKeyRef
       const values = secretValues(find(resources, 'Secret', secret))
+      if (!(key in values) && optional) continue
       if (!(key in values)) throw new Error(`${d.metadata.name}: Secret ${secret} has no key ${key}`)
       env[name] = values[key] as string
     } else throw new Error(`${d.metadata.name}: ${name} has neither value nor secretKeyRef`)
@@ -261,6 +266,7 @@ for (const overlay of overlays()) {
         MEDIA_SIGNING_SECRET: 's'.repeat(32),
         WEBHOOK_URLS: 'https://hooks.example.com/in',
         WEBHOOK_SECRET: `whsec_${Buffer.alloc(24).toString('base64')}`,
+        METRICS_TOKEN: 'm'.repeat(24),
       }
       for (const name of NAMES) {
         const filled = Object.fromEntries(
@@ -272,6 +278,20 @@ for (const overlay of overlays()) {
       expect(Object.keys(env('webhooks'))).toEqual(
         expect.arrayContaining(['MEDIA_SIGNING_SECRET', 'WEBHOOK_SECRET']),
       )
+    })
+
+    it("passes METRICS_TOKEN to every pod from the Secret, optional, as /metrics' bearer token", () => {
+      for (const name of NAMES) {
+        const entry = containerOf(deployment(name)).env?.find((e) => e.name === 'METRICS_TOKEN')
+        expect(entry?.valueFrom?.secretKeyRef, name).toEqual({
+          name: 'vpp',
+          key: 'METRICS_TOKEN',
+          optional: true,
+        })
+        // Empty as shipped: /metrics is open, as the scrape annotations expect.
+        expect(env(name).METRICS_TOKEN, name).toBe('')
+        expect(SERVICES[name].variables, name).toContain('METRICS_TOKEN')
+      }
     })
 
     it('listens, probes, serves and is scraped on each service default port', () => {

@@ -157,6 +157,39 @@ describe.each(RUNTIMES)('media URLs on %s', (runtime) => {
     await cross.arrayBuffer()
   })
 
+  it('answers several or malformed ranges with 200 and the whole file, and one past the end with 416', async () => {
+    const url = local(job.playback?.mp4)
+    const bytes = await readFile(outputFile('360p'))
+    const size = bytes.length
+    // Several ranges (served whole: no multipart/byteranges), another unit, or no range at all.
+    for (const range of [
+      'bytes=0-1,5-6',
+      'bytes=0-0,-1',
+      'bytes=abc',
+      'bytes=5-2',
+      'items=0-9',
+      'bytes=-',
+      '0-9',
+    ]) {
+      const res = await fetch(url, { headers: { Range: range } })
+      expect(res.status, range).toBe(200)
+      expect(res.headers.get('content-range'), range).toBeNull()
+      expect(res.headers.get('content-length'), range).toBe(String(size))
+      expect(res.headers.get('content-type'), range).toBe('video/mp4')
+      expect(res.headers.get('accept-ranges'), range).toBe('bytes')
+      expect(Buffer.from(await res.arrayBuffer()).equals(bytes), range).toBe(true)
+    }
+    for (const range of [`bytes=${size}-`, `bytes=${size + 10}-${size + 20}`, 'bytes=-0']) {
+      const res = await fetch(url, { headers: { Range: range } })
+      expect(res.status, range).toBe(416)
+      expect(res.headers.get('content-range'), range).toBe(`bytes */${size}`)
+      expect(await res.json(), range).toEqual({
+        error: 'range_not_satisfiable',
+        message: `The range ${range} is not within the file's ${size} bytes`,
+      })
+    }
+  })
+
   it('plays the HLS master over HTTP with no header, as a player would', async () => {
     const { stderr } = await run('ffmpeg', [
       '-v',

@@ -134,6 +134,27 @@ describe('STORAGE_BACKEND=s3', () => {
     expect(image.headers.get('content-type')).toBe('image/jpeg')
   })
 
+  it('answers Range on the playlists it serves as on local files: 206, 200 whole for several or malformed, 416', async () => {
+    const master = local(job.playback?.hls)
+    const whole = Buffer.from(await (await fetch(master)).arrayBuffer())
+    const size = whole.length
+    const part = await fetch(master, { headers: { Range: 'bytes=10-19' } })
+    expect(part.status).toBe(206)
+    expect(part.headers.get('content-range')).toBe(`bytes 10-19/${size}`)
+    expect(part.headers.get('content-length')).toBe('10')
+    expect(Buffer.from(await part.arrayBuffer()).equals(whole.subarray(10, 20))).toBe(true)
+    for (const range of ['bytes=0-1,5-6', 'bytes=abc']) {
+      const res = await fetch(master, { headers: { Range: range } })
+      expect(res.status, range).toBe(200)
+      expect(res.headers.get('content-range'), range).toBeNull()
+      expect(Buffer.from(await res.arrayBuffer()).equals(whole), range).toBe(true)
+    }
+    const past = await fetch(master, { headers: { Range: `bytes=${size}-` } })
+    expect(past.status).toBe(416)
+    expect(past.headers.get('content-range')).toBe(`bytes */${size}`)
+    expect((await past.json()).error).toBe('range_not_satisfiable')
+  })
+
   it('with S3_PUBLIC_URL, gives plain URLs in the public bucket, and HLS plays from there directly', async () => {
     const status = await startStatus(
       statusConfig({ ...pipeline.env, S3_PUBLIC_URL: `${s3.endpoint}/${s3.bucket}` }),

@@ -26,6 +26,7 @@ import {
   jsonErrorHandler,
   jsonNotFound,
   type Logger,
+  metricsAuth,
   metricsDoc,
   metricsResponse,
   mountApiDocs,
@@ -56,6 +57,8 @@ export interface IngestDeps {
   maxFileSize: number
   /** API keys; empty: no key needed. */
   apiKeys?: readonly string[]
+  /** METRICS_TOKEN: the bearer token `/metrics` asks for; unset: open. */
+  metricsToken?: string
   /** ADMIN_API_KEYS: keys that also see every job (on status); here they create jobs like any. */
   adminKeys?: readonly string[]
   /** REDIS_MIN_REPLICAS: replicas that must hold a new job's record before its 202. */
@@ -380,7 +383,7 @@ export function createApp(deps: IngestDeps) {
   }
 
   app.get('/healthz', healthzDoc, small, (c) => redisHealth(c, deps.store.client))
-  app.get('/metrics', metricsDoc, small, () => metricsResponse(deps.registry))
+  app.get('/metrics', metricsDoc, small, metricsAuth(deps.metricsToken), () => metricsResponse(deps.registry))
   mountApiDocs(app, INGEST_API, small)
 
   return app

@@ -54,6 +54,7 @@ export async function buildIngest(
     metrics: createIngestMetrics(registry),
     maxFileSize: config.MAX_FILE_SIZE,
     apiKeys: config.API_KEYS,
+    metricsToken: config.METRICS_TOKEN,
     adminKeys: config.ADMIN_API_KEYS,
     corsOrigins: config.CORS_ORIGINS,
     minReplicas: config.REDIS_MIN_REPLICAS,

@@ -135,6 +135,14 @@ export const baseConfigShape = {
   OUTPUT_DIR: z.string().min(1).optional(),
   /** Largest accepted upload or URL import. */
   MAX_FILE_SIZE: sizeVar('500MB'),
+  /**
+   * Bearer token `/metrics` asks for (`Authorization: Bearer <token>`), 16+ characters of the token
+   * alphabet; unset: `/metrics` is open.
+   */
+  METRICS_TOKEN: z
+    .string()
+    .regex(/^[A-Za-z0-9._~+/-]{16,}=*$/, 'expected 16+ characters of A-Z a-z 0-9 - . _ ~ + / =')
+    .optional(),
   /** `json` for JSON lines, `pretty` for people; unset: pretty on a terminal, JSON otherwise. */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),

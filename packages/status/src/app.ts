@@ -21,6 +21,7 @@ import {
   jsonErrorHandler,
   jsonNotFound,
   type Logger,
+  metricsAuth,
   metricsDoc,
   metricsResponse,
   mountApiDocs,
@@ -35,6 +36,7 @@ import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
 import type { Registry } from 'prom-client'
 import { isConsolePath, mountConsole } from './console.ts'
+import { shownDeliveries } from './delivery-log.ts'
 import { type EventHub, OrderedFeed } from './event-hub.ts'
 import { MEDIA_TOKEN, type MediaSigner } from './media-token.ts'
 import {
@@ -61,6 +63,8 @@ export interface StatusDeps {
   registry: Registry
   /** API keys; empty: no key needed. */
   apiKeys?: readonly string[]
+  /** METRICS_TOKEN: the bearer token `/metrics` asks for; unset: open. */
+  metricsToken?: string
   /** Time limit of every request (REQUEST_TIMEOUT_MS). */
   requestTimeoutMs?: number
   /**
@@ -382,14 +386,23 @@ export function createApp(deps: StatusDeps) {
     })
   }
 
-  /** The job's webhook delivery attempts, oldest first (the last 100). */
+  /**
+   * The job's webhook delivery attempts, oldest first (the last 100): those at its callback_url,
+   * and to admin keys (or anyone, keys off) those at WEBHOOK_URLS, without their secrets.
+   */
   app.get('/jobs/:job_id/deliveries', deliveriesDoc, async (c) => {
     const id = c.req.param('job_id')
     await visibleJob(c, id)
-    const entries = await deps.store.redis.call(
-      deps.store.client.lRange(deps.store.keys.deliveries(id), 0, -1),
+    const { redis, client, keys } = deps.store
+    const entries = (await redis.call(client.lRange(keys.deliveries(id), 0, -1))).map((entry) =>
+      JSON.parse(entry),
     )
-    return c.json({ deliveries: entries.map((entry) => JSON.parse(entry)) })
+    // Only entries written before their target was recorded need the job's callback_url.
+    const callbackUrl = entries.some((entry) => entry.target === undefined)
+      ? ((await redis.call(client.hGet(keys.job(id), 'callback_url'))) ?? undefined)
+      : undefined
+    const admin = viewerOf(c)?.admin ?? true
+    return c.json({ deliveries: shownDeliveries(entries, { admin, callbackUrl }) })
   })
 
   app.delete('/jobs/:job_id', deleteJobDoc, async (c) => {
@@ -460,7 +473,7 @@ export function createApp(deps: StatusDeps) {
   })
 
   app.get('/healthz', healthzDoc, (c) => redisHealth(c, deps.store.client))
-  app.get('/metrics', metricsDoc, () => metricsResponse(deps.registry))
+  app.get('/metrics', metricsDoc, metricsAuth(deps.metricsToken), () => metricsResponse(deps.registry))
   if (deps.console) mountConsole(app, { ...deps.console, keysOn, profiles: PROFILE_NAMES })
   mountApiDocs(app, STATUS_API)
 

@@ -4,7 +4,9 @@ import {
   closeRedis,
   connectRedis,
   createRegistry,
+  jsonErrorHandler,
   type Logger,
+  metricsAuth,
   metricsResponse,
   openJobStore,
   redisHealth,
@@ -83,6 +85,7 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
     logger,
     registry,
     apiKeys: config.API_KEYS,
+    metricsToken: config.METRICS_TOKEN,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     media: s3 ? (file) => s3.files(file) : (file) => mediaFiles(config.outputDir, file, serveStatic),
     directUrl: s3?.directUrl,
@@ -157,8 +160,9 @@ export async function startWebhooks(config: StatusConfig, logger: Logger): Promi
   if (worker) await worker.start()
   else logger.warn('webhooks off: WEBHOOK_SECRET is not set')
   const app = new Hono()
+  app.onError(jsonErrorHandler(logger))
   app.get('/healthz', (c) => redisHealth(c, store.client))
-  app.get('/metrics', () => metricsResponse(registry))
+  app.get('/metrics', metricsAuth(config.METRICS_TOKEN), () => metricsResponse(registry))
   const server = await listen(app, config.WEBHOOK_METRICS_PORT, config.HOST, {
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
   })

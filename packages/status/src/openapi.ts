@@ -193,7 +193,6 @@ const MEDIA_HEADERS = headers({
   'Accept-Ranges': '`bytes`',
 })
 
-const UNSATISFIABLE = headers({ 'Content-Range': '`bytes */711860`: the size' })
 const MASTER_PLAYLIST =
   '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=2905112,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2"\n720p/index.m3u8\n'
 const STORYBOARD = 'WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nstoryboard.jpg#xywh=0,0,160,90\n'
@@ -221,7 +220,7 @@ export const mediaDoc = documentRoute({
   parameters: MEDIA_PARAMS,
   responses: {
     200: answer(
-      'The file',
+      'The file (also for a Range of several ranges, or one that cannot be read: it is ignored)',
       {
         'video/mp4': BYTES,
         'video/webm': BYTES,
@@ -243,8 +242,10 @@ export const mediaDoc = documentRoute({
       headers({ Location: 'The presigned GET' }),
     ),
     304: answer('Not modified (If-None-Match / If-Modified-Since)'),
-    ...errors(MEDIA_ERRORS),
-    416: answer('The range cannot be satisfied (no body)', undefined, UNSATISFIABLE),
+    ...errors({
+      ...MEDIA_ERRORS,
+      416: [['range_not_satisfiable', "The range bytes=711860- is not within the file's 711860 bytes"]],
+    }),
   },
 })
 
@@ -266,7 +267,6 @@ export const mediaHeadDoc = documentRoute({
     401: answer('`unauthorized` (no body)'),
     403: answer('`forbidden`, `token_expired` (no body)'),
     404: answer('`not_found` (no body)'),
-    416: answer('The range cannot be satisfied', undefined, UNSATISFIABLE),
   },
 })
 
@@ -314,7 +314,9 @@ export const eventsDoc = documentRoute({
 export const deliveriesDoc = documentRoute({
   tags: ['Events'],
   summary: "A job's webhook deliveries",
-  description: 'Each attempt, oldest first (the last 100).',
+  description:
+    "Each attempt, oldest first (the last 100). A plain key sees those at the job's callback_url only; " +
+    'admin keys also those at WEBHOOK_URLS, without credentials, query or fragment.',
   parameters: [JOB_ID_PARAM],
   responses: {
     200: answer('The attempts', json(DeliveryListSchema)),

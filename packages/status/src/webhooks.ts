@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https'
 import {
   type AddressPolicy,
   checkImportUrl,
+  type DeliveryTarget,
   type JobEvent,
   type JobStore,
   type Logger,
@@ -170,8 +171,12 @@ export class WebhookWorker {
   /** An event's deliveries, one per target it goes to; the event acknowledged with them. */
   async #enqueue(event: JobEvent): Promise<void> {
     const { keys } = this.store
-    const targets = this.options.events.includes(event.type)
-      ? [...this.options.urls, ...(event.callback_url ? [event.callback_url] : [])]
+    // Each with its kind: the job's own callback_url is its owner's to see, WEBHOOK_URLS are not.
+    const targets: Array<[url: string, target: DeliveryTarget]> = this.options.events.includes(event.type)
+      ? [
+          ...this.options.urls.map((url): [string, DeliveryTarget] => [url, 'operator']),
+          ...(event.callback_url ? [[event.callback_url, 'callback'] as [string, DeliveryTarget]] : []),
+        ]
       : []
     const deliveries: string[] = []
     let body = ''
@@ -180,8 +185,13 @@ export class WebhookWorker {
       const job = await this.store.get(event.job_id)
       const data = job ? await this.presenter.job(job) : await this.presenter.event(event)
       body = JSON.stringify({ type: event.type, timestamp: event.at, data })
-      for (const [i, url] of targets.entries()) {
-        deliveries.push(keys.webhook(`${event.id}:${i}`), url, `msg_${event.id.replace('-', '_')}_${i}`)
+      for (const [i, [url, target]] of targets.entries()) {
+        deliveries.push(
+          keys.webhook(`${event.id}:${i}`),
+          url,
+          `msg_${event.id.replace('-', '_')}_${i}`,
+          target,
+        )
       }
     }
     await this.store.redis.script(
@@ -282,6 +292,7 @@ export class WebhookWorker {
     const entry = {
       event: delivery.type,
       url: delivery.url,
+      target: delivery.target,
       attempt,
       status_code: statusCode,
       error,

@@ -6,6 +6,7 @@ import {
   jsonErrorHandler,
   jsonNotFound,
   type Logger,
+  metricsAuth,
   metricsResponse,
   observeRequests,
   openJobStore,
@@ -44,7 +45,7 @@ export async function startTranscoder(config: TranscoderConfig, logger: Logger):
     if (!sick) return redisHealth(c, store.client)
     return c.json({ status: 'unhealthy', reason: sick.reason, since: sick.since.toISOString() }, 503)
   })
-  app.get('/metrics', () => metricsResponse(registry))
+  app.get('/metrics', metricsAuth(config.METRICS_TOKEN), () => metricsResponse(registry))
   const server = await listen(app, config.TRANSCODER_METRICS_PORT, config.HOST)
   logger.info('transcoder started', {
     consumer: config.consumerName,

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import type { MiddlewareHandler } from 'hono'
 import { serveStatic } from 'hono/deno'
-import { byteRange } from '../http/byte-range.ts'
+import { byteRange, rangeNotSatisfiable } from '../http/byte-range.ts'
 
 /** The part of Deno's file handle used here (Deno's types are Deno's own). */
 interface DenoFile {
@@ -19,8 +19,8 @@ const CHUNK_BYTES = 64 * 1024
  * Deno's file server for one file, a `FileServer` for `mediaFiles`: `hono/deno`'s serveStatic
  * streams a whole file (Deno.open's readable) but has no Range support, so a GET with `Range` is
  * answered here from the same primitives: Deno.open, seek to the range's start, and a stream that
- * stops at its end (206 with `Content-Range`, or 416 with `bytes *` and the size). Ranges are read
- * as Node's file server reads them (`byteRange`). Only loads on Deno.
+ * stops at its end (206 with `Content-Range`; 416 `range_not_satisfiable` with `bytes *` and the
+ * size; the whole file for a Range that `byteRange` ignores). Only loads on Deno.
  */
 export function serveStaticDeno(options: { root: string; path: string }): MiddlewareHandler {
   const whole = serveStatic(options)
@@ -35,10 +35,10 @@ export function serveStaticDeno(options: { root: string; path: string }): Middle
     try {
       const { size } = await file.stat()
       const range = byteRange(header, size)
-      if (!range) {
+      if (range.status !== 206) {
         file.close()
-        c.header('Content-Range', `bytes */${size}`)
-        return c.body(null, 416)
+        if (range.status === 416) throw rangeNotSatisfiable(header, size)
+        return whole(c, next)
       }
       await file.seek(range.start, SEEK_START)
       const length = range.end - range.start + 1

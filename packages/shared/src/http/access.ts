@@ -71,6 +71,31 @@ export function apiKeyAuth(
     isOpenPath(c.req.path) || open(c as unknown as Context) ? next() : auth(c as unknown as Context, next)
 }
 
+/**
+ * `/metrics` behind METRICS_TOKEN: `Authorization: Bearer <token>`, compared in constant time
+ * (Hono's timingSafeEqual compares SHA-256 digests), else 401 `unauthorized`. Unset: open, and
+ * any Authorization header is ignored (Prometheus sends `Bearer ` from an empty token file).
+ * Apart from API_KEYS: a scraper gets no key, and a key reads no metrics.
+ */
+export function metricsAuth(token: string | undefined): MiddlewareHandler {
+  if (!token) return (_c, next) => next()
+  return async (c, next) => {
+    const sent = /^Bearer +([^\s]+) *$/i.exec(c.req.header('authorization') ?? '')?.[1]
+    if (sent === undefined || !(await timingSafeEqual(token, sent))) {
+      const error = new AppError(
+        'unauthorized',
+        sent === undefined
+          ? 'The metrics need METRICS_TOKEN: send Authorization: Bearer <token>'
+          : 'The metrics token is not valid',
+        401,
+      )
+      error.headers['WWW-Authenticate'] = 'Bearer realm="metrics"'
+      throw error
+    }
+    await next()
+  }
+}
+
 /** Too many requests: 429 with Retry-After. */
 export class RateLimitedError extends AppError {
   constructor(limit: number, retryAfterSeconds: number) {

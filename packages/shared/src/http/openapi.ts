@@ -68,6 +68,7 @@ export function headers(described: Record<string, string>): Headers {
 /** Headers that come with an error status wherever it is answered. */
 const ERROR_HEADERS: Record<string, Headers> = {
   401: headers({ 'WWW-Authenticate': '`Bearer`' }),
+  416: headers({ 'Content-Range': '`bytes */711860`: the size' }),
   429: headers({ 'Retry-After': 'Seconds until the next minute window' }),
 }
 
@@ -157,7 +158,9 @@ export const healthzDoc = documentRoute({
 export const metricsDoc = documentRoute({
   tags: ['Health and metrics'],
   summary: 'Prometheus metrics',
-  description: "The service's metrics in Prometheus' text format (docs/api.md lists them). No key needed.",
+  description:
+    "The service's metrics in Prometheus' text format (docs/api.md lists them). No API key needed; with " +
+    'METRICS_TOKEN set, `Authorization: Bearer <METRICS_TOKEN>` (401 without it).',
   security: NO_KEY,
   responses: {
     200: answer(
@@ -168,5 +171,8 @@ export const metricsDoc = documentRoute({
         "Prometheus' text exposition format",
       ),
     ),
+    ...errors({
+      401: [['unauthorized', 'The metrics need METRICS_TOKEN: send Authorization: Bearer <token>']],
+    }),
   },
 })

@@ -37,11 +37,24 @@ export const DlqRetryResponseSchema = z
   })
 export type DlqRetryResponse = z.infer<typeof DlqRetryResponseSchema>
 
+/** Whose target a delivery went to: the job's own `callback_url`, or one of WEBHOOK_URLS. */
+export const DELIVERY_TARGETS = ['callback', 'operator'] as const
+export type DeliveryTarget = (typeof DELIVERY_TARGETS)[number]
+
 /** One webhook delivery attempt, as the webhook worker records it. */
 export const DeliverySchema = z
   .object({
     event: z.enum(EVENT_TYPES),
-    url: z.string(),
+    url: z
+      .string()
+      .describe(
+        'Where it was sent. An operator target (admin keys only) without credentials, query or fragment',
+      ),
+    target: z
+      .enum(DELIVERY_TARGETS)
+      .describe(
+        "`callback`: the job's own callback_url; `operator`: one of WEBHOOK_URLS, listed to admin keys only",
+      ),
     attempt: z.number().int().positive(),
     status_code: z.number().int().nullable().describe("The receiver's HTTP status; null when none came"),
     error: z.string().nullable().describe('Why it did not count as delivered; null when it did'),
@@ -49,6 +62,7 @@ export const DeliverySchema = z
     webhook_id: z.string().describe('The `webhook-id` header: the same on every attempt of one delivery'),
   })
   .meta({ id: 'Delivery' })
+export type Delivery = z.infer<typeof DeliverySchema>
 
 /** `GET /jobs/{job_id}/deliveries`: the job's webhook attempts, oldest first (the last 100). */
 export const DeliveryListSchema = z.object({ deliveries: z.array(DeliverySchema) }).meta({
@@ -59,6 +73,7 @@ export const DeliveryListSchema = z.object({ deliveries: z.array(DeliverySchema)
         {
           event: 'job.completed',
           url: 'https://app.example/hooks/video',
+          target: 'callback',
           attempt: 1,
           status_code: 500,
           error: 'HTTP 500',

@@ -1,7 +1,10 @@
+import { createReadStream } from 'node:fs'
 import { realpath, stat } from 'node:fs/promises'
 import { join, sep } from 'node:path'
+import { Readable } from 'node:stream'
 import { serveStatic as serveNodeStatic } from '@hono/node-server/serve-static'
 import type { MiddlewareHandler } from 'hono'
+import { byteRange, rangeNotSatisfiable } from '../http/byte-range.ts'
 import { MEDIA_TYPES } from '../storage/storage.ts'
 
 /** Playlists and cues are small and read first; the media files never change once published. */
@@ -9,8 +12,8 @@ const IMMUTABLE = new Set(['mp4', 'webm', 'jpg', 'm4s'])
 
 /**
  * A runtime's file server for one file, its `serveStatic({ root, path })`: answers a GET with the
- * file streamed from disk, and a `Range` with 206 (`Content-Range`, `Content-Length`) or 416,
- * each with `Accept-Ranges`. Node: `@hono/node-server/serve-static` (the default); Bun:
+ * file streamed from disk, and a GET with one satisfiable `Range` with 206 (`Content-Range`,
+ * `Content-Length`, `Accept-Ranges`). Node: `@hono/node-server/serve-static` (the default); Bun:
  * `hono/bun` (Bun.serve answers the Range of a Bun.file body itself); Deno: `serveStaticDeno`
  * of `@vpp/shared/deno`.
  */
@@ -18,10 +21,11 @@ export type FileServer = (options: { root: string; path: string }) => Middleware
 
 /**
  * Serve `OUTPUT_DIR/{file}` for the route's `file` (already checked to be a relative path of
- * plain segments): GET and HEAD, `Range` (206, 416), `Last-Modified`, a weak `ETag` from size
+ * plain segments): GET and HEAD, `Range` (206; 416; 200 for several or malformed ranges), `Last-Modified`, a weak `ETag` from size
  * and mtime with 304 on revalidation, a Content-Type for every kind of output, long caching for
- * media. The bytes of a GET come from the runtime's `serveStatic`; the rest is answered here, the
- * same on every runtime (`node:fs/promises` and `node:path` are there on Bun and Deno too). A
+ * media. The bytes of a GET come from the runtime's `serveStatic` (but those of a whole file asked
+ * for with a Range that is ignored); the rest is answered here, the same on every runtime
+ * (`node:fs`, `node:stream` and `node:path` are there on Bun and Deno too). A
  * file whose real path (symlinks resolved) is not inside OUTPUT_DIR answers 404, as does anything
  * missing.
  */
@@ -64,11 +68,21 @@ export function mediaFiles(
       c.header('Accept-Ranges', 'bytes')
       return c.body(null, 200)
     }
+    // A Range header is read here, the same on every runtime: only one satisfiable range goes to
+    // the runtime's file server. Unsatisfiable: 416. Several ranges, or a header that is no range:
+    // the whole file, streamed here, since Bun.serve would read the header of a Bun.file answer.
+    const header = c.req.header('range')
+    const range = header === undefined ? undefined : byteRange(header, info.size)
+    if (range?.status === 416) throw rangeNotSatisfiable(header ?? '', info.size)
     // A whole file's length is its size (not every runtime's serveStatic says it). A range's
     // headers are the file server's to give (Bun.serve adds its own Accept-Ranges: not twice).
-    if (!c.req.header('range')) {
+    if (range?.status !== 206) {
       c.header('Content-Length', String(info.size))
       c.header('Accept-Ranges', 'bytes')
+    }
+    if (range?.status === 200) {
+      c.header('Content-Type', type)
+      return c.body(wholeFile(real), 200)
     }
     // Hono's serveStatic joins `path` to `root`, by default './', which would make `real` relative.
     const response = await serveStatic({ root: '/', path: real })(c, next)
@@ -77,4 +91,18 @@ export function mediaFiles(
     response?.headers.set('Content-Type', type)
     return response ?? undefined
   }
+}
+
+/**
+ * A file's bytes as a stream, sent with its Content-Length: Bun.serve sends a JS stream chunked
+ * (dropping the length), but keeps the length of its own file stream, to which it applies no Range.
+ */
+function wholeFile(path: string): ReadableStream<Uint8Array> {
+  // biome-ignore lint/suspicious/noExplicitAny: the runtime global is typed by its own runtime
+  const bun = (globalThis as any).Bun as
+    | { file(path: string): { stream(): ReadableStream<Uint8Array> } }
+    | undefined
+  return bun
+    ? bun.file(path).stream()
+    : (Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>)
 }

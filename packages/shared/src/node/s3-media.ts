@@ -1,6 +1,7 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import type { Context, MiddlewareHandler } from 'hono'
+import { bytesResponse } from '../http/byte-range.ts'
 import { MEDIA_TYPES } from '../storage/storage.ts'
 import { type S3Storage, s3ClientConfig } from './s3-storage.ts'
 
@@ -52,7 +53,7 @@ export class S3Media {
 
   /**
    * The `/media/…` file server over the bucket, for `file` (`{job_id}/{name}`, checked by the
-   * route): playlists and cues answered from the bucket's copy, anything else a 302 to a
+   * route): playlists and cues answered from the bucket's copy (Range as for local files), anything else a 302 to a
    * presigned GET (a Range header goes along with the redirect). A missing playlist: undefined.
    */
   files(file: (c: Context) => string): MiddlewareHandler {
@@ -78,11 +79,11 @@ export class S3Media {
           throw error
         })
       if (!object?.Body) return undefined
-      const text = await object.Body.transformToString()
+      const bytes = await object.Body.transformToByteArray()
       c.header('Content-Type', MEDIA_TYPES[extension] ?? 'application/octet-stream')
       c.header('Cache-Control', 'public, max-age=60')
       if (object.ETag) c.header('ETag', object.ETag)
-      return c.req.method === 'HEAD' ? c.body(null, 200) : c.body(text, 200)
+      return c.req.method === 'HEAD' ? c.body(null, 200) : bytesResponse(c, new Uint8Array(bytes))
     }
   }
 

@@ -70,6 +70,83 @@ describe('checkImportUrl', () => {
   })
 })
 
+/**
+ * IPv6 forms that carry an IPv4 address, written as a stranger would write them, with what the
+ * WHATWG URL parser makes of each (the form every check sees): `[::127.0.0.1]` becomes
+ * `[::7f00:1]`, which ipaddr.js alone calls unicast.
+ */
+const EMBEDDED: Array<[written: string, parsed: string]> = [
+  // IPv4-compatible, ::/96 (deprecated): refused whatever it carries.
+  ['http://[::127.0.0.1]:9999/x', '[::7f00:1]'],
+  ['http://[::169.254.169.254]/', '[::a9fe:a9fe]'],
+  ['http://[::10.0.0.1]/', '[::a00:1]'],
+  ['http://[::8.8.8.8]/', '[::808:808]'],
+  // IPv4-mapped, ::ffff:0:0/96: judged as the IPv4 address.
+  ['http://[::ffff:127.0.0.1]/', '[::ffff:7f00:1]'],
+  ['http://[::ffff:169.254.169.254]/', '[::ffff:a9fe:a9fe]'],
+  ['http://[0:0:0:0:0:ffff:10.0.0.1]/', '[::ffff:a00:1]'],
+  // IPv4-translated, ::ffff:0:0:0/96 (SIIT): refused.
+  ['http://[::ffff:0:127.0.0.1]/', '[::ffff:0:7f00:1]'],
+  // NAT64 well-known prefix, 64:ff9b::/96: judged as the IPv4 address.
+  ['http://[64:ff9b::127.0.0.1]/', '[64:ff9b::7f00:1]'],
+  ['http://[64:ff9b::7f00:1]/', '[64:ff9b::7f00:1]'],
+  ['http://[64:ff9b::169.254.169.254]/', '[64:ff9b::a9fe:a9fe]'],
+  // Local-use NAT64, 64:ff9b:1::/48: refused.
+  ['http://[64:ff9b:1::8.8.8.8]/', '[64:ff9b:1::808:808]'],
+  // 6to4, 2002::/16: refused whatever it carries.
+  ['http://[2002:7f00:1::]/', '[2002:7f00:1::]'],
+  ['http://[2002:a9fe:a9fe::1]/', '[2002:a9fe:a9fe::1]'],
+  ['http://[2002:808:808::1]/', '[2002:808:808::1]'],
+  // Teredo, 2001::/32 (server 65.54.227.120, client 127.0.0.1 obfuscated): refused.
+  ['http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/', '[2001:0:4136:e378:8000:63bf:80ff:fffe]'],
+  ['http://[2001:0000:4136:e378::127.0.0.1]/', '[2001:0:4136:e378::7f00:1]'],
+]
+
+describe('IPv6 forms that carry an IPv4 address', () => {
+  it('are refused as URL hosts, in the form the URL parser gives them', () => {
+    for (const [written, parsed] of EMBEDDED) {
+      const url = new URL(written)
+      expect(url.hostname, written).toBe(parsed)
+      expect(() => checkImportUrl(url, isPublicAddress), written).toThrow(`${parsed} is not a public address`)
+      expect(() => checkImportUrl(url, addressPolicy(false)), written).toThrow('is not a public address')
+    }
+  })
+
+  it('are refused as resolved addresses (DNS answers), in any spelling', () => {
+    for (const [written, parsed] of EMBEDDED) {
+      for (const address of [parsed.slice(1, -1), written.replace(/^http:\/\/\[(.*)\].*$/, '$1')]) {
+        expect(() => checkResolved('v.example.com', [address], isPublicAddress), address).toThrow(
+          `v.example.com resolves to ${address}, which is not a public address`,
+        )
+      }
+    }
+  })
+
+  it('pass the mapped and NAT64 forms of a public address, and never the other forms', () => {
+    for (const address of ['::ffff:808:808', '::ffff:8.8.8.8', '64:ff9b::808:808', '64:ff9b::8.8.8.8']) {
+      expect(isPublicAddress(address), address).toBe(true)
+    }
+    for (const address of ['::808:808', '::ffff:0:808:808', '64:ff9b:1::808:808', '2002:808:808::1']) {
+      expect(isPublicAddress(address), address).toBe(false)
+    }
+  })
+
+  it('with URL_IMPORT_ALLOW_PRIVATE: a private address in any form passes, a metadata address in none', () => {
+    const trusted = addressPolicy(true)
+    for (const address of ['::ffff:7f00:1', '64:ff9b::a00:1']) expect(trusted(address), address).toBe(true)
+    for (const address of [
+      '::a9fe:a9fe',
+      '::ffff:a9fe:a9fe',
+      '64:ff9b::a9fe:a9fe',
+      '::ffff:0:a9fe:a9fe',
+      '2002:a9fe:a9fe::',
+      '::7f00:1',
+    ]) {
+      expect(trusted(address), address).toBe(false)
+    }
+  })
+})
+
 describe('checkResolved', () => {
   it('refuses a host when any one of its addresses is not public', () => {
     expect(() => checkResolved('cdn.example.com', ['93.184.216.34'], isPublicAddress)).not.toThrow()

@@ -10,13 +10,14 @@ export const ENQUEUE_DELIVERIES_LUA = `
 -- KEYS[2] the event log stream
 -- ARGV[1] the deliveries' consumer group; ARGV[2] the event's entry id; ARGV[3] due (ms)
 -- ARGV[4] job_id; ARGV[5] event type; ARGV[6] the body (JSON)
--- ARGV[7..] delivery key, target URL, webhook-id, for each target
+-- ARGV[7..] delivery key, target URL, webhook-id, target kind ('callback': the job's callback_url,
+--   'operator': one of WEBHOOK_URLS), for each target
 -- Returns how many deliveries were made (a replay of the same event makes none).
 local made = 0
-for i = 7, #ARGV, 3 do
+for i = 7, #ARGV, 4 do
   if redis.call('EXISTS', ARGV[i]) == 0 then
-    redis.call('HSET', ARGV[i], 'url', ARGV[i + 1], 'webhook_id', ARGV[i + 2], 'event_id', ARGV[2],
-      'job_id', ARGV[4], 'type', ARGV[5], 'body', ARGV[6], 'attempt', 0)
+    redis.call('HSET', ARGV[i], 'url', ARGV[i + 1], 'webhook_id', ARGV[i + 2], 'target', ARGV[i + 3],
+      'event_id', ARGV[2], 'job_id', ARGV[4], 'type', ARGV[5], 'body', ARGV[6], 'attempt', 0)
     redis.call('ZADD', KEYS[1], 'NX', ARGV[3], ARGV[i])
     made = made + 1
   end
