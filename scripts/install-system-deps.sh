@@ -13,7 +13,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ "${1:-}" = "--ci" ]; then
   # The failover test runs real sentinels (Debian's redis-sentinel).
   command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
-  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)
   command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
 fi
