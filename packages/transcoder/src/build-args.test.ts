@@ -34,7 +34,7 @@ const CONFINED = [
 const INPUT = [...CONFINED, '-f', 'mov', '-enable_drefs', '0', '-i', 'file:/up/job1']
 const KEYFRAMES = ['-force_key_frames', 'expr:gte(t,n_forced*2)']
 const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
-const PROGRESS = ['-progress', 'pipe:1', '-stats_period', '1']
+const PROGRESS = ['-progress', 'pipe:1', '-stats_period', '0.5']
 const MP4 = ['-movflags', '+faststart', '-f', 'mp4']
 const profile = (name: string) => PROFILES.find((p) => p.name === name) as Profile
 /** x264 at a profile bitrate, peak capped at it, a 2 s buffer, a keyframe every 2 s. */
@@ -58,24 +58,30 @@ const tee = (name: string, seconds = 4) => [
     `hls_segment_filename=${OUT}/hls/${name}/segment-%03d.m4s:hls_flags=independent_segments]` +
     `${OUT}/hls/${name}/index.m3u8`,
 ]
-const THUMB_OUT = ['-map', '[thumb]', '-frames:v', '1', '-q:v', '3', '-update', '1', '-f', 'image2']
+const THUMB_OUT = ['-map', '[thumb]', '-frames:v', '2', '-q:v', '3', '-update', '1', '-f', 'image2']
+const FIT = 'force_original_aspect_ratio=decrease:force_divisible_by=2'
+/** The thumbnail branch: the first frame at once, then the pick of `n` frames from `start`. */
+const thumb = (start: string, n: number) =>
+  `split=2[tf][tb];[tf]trim=end_frame=1,scale=320:180:${FIT}[tfirst];` +
+  `[tb]trim=start=${start},scale=320:180:${FIT},thumbnail=n=${n},trim=end_frame=1[tbest];` +
+  '[tfirst][tbest]concat=n=2:v=1:a=0[thumb]'
 const BOARD_OUT = [
   '-map',
   '[board]',
   '-q:v',
-  '5',
+  '2',
   '-start_number',
   '1',
   '-f',
   'image2',
-  `${OUT}/storyboard-%d.jpg`,
+  `${OUT}/storyboard-tile-%05d.jpg`,
 ]
 
 describe('buildArgs', () => {
   it('makes every output of the table from one decode: MP4 + HLS rungs, VP9, thumbnail, storyboard', () => {
     const { runs, skipped, hls, storyboard } = buildArgs(paths, PROFILES, hd720)
     expect(skipped).toEqual([])
-    expect(runs).toHaveLength(1)
+    expect(runs).toHaveLength(2)
     // biome-ignore format: one output per block, flag and value on one line
     expect(runs[0]?.args).toEqual([
       ...COMMON, ...PROGRESS,
@@ -86,8 +92,8 @@ describe('buildArgs', () => {
         '[s1]scale=-2:480,format=yuv420p[v1];' +
         '[s2]scale=-2:360,format=yuv420p[v2];' +
         '[s3]scale=-2:720,format=yuv420p[v3];' +
-        '[s4]trim=start=2.500,scale=320:180:force_original_aspect_ratio=decrease:force_divisible_by=2,thumbnail=n=90[thumb];' +
-        '[s5]fps=1/1,scale=160:90,tile=10x1[board]',
+        `[s4]${thumb('2.500', 90)};` +
+        '[s5]fps=1/1,scale=160:90[board]',
       '-map', '[v0]', '-map', '0:a:0', ...x264(2500), ...aac(128), ...tee('720p'),
       '-map', '[v1]', '-map', '0:a:0', ...x264(1500), ...aac(128), ...tee('480p'),
       '-map', '[v2]', '-map', '0:a:0', ...x264(800), ...aac(96), ...tee('360p'),
@@ -122,7 +128,20 @@ describe('buildArgs', () => {
       columns: 10,
       rows: 1,
       tiles: 10,
+      tilePattern: `${OUT}/storyboard-tile-%05d.jpg`,
       sheetPattern: `${OUT}/storyboard-%d.jpg`,
+    })
+    // Then the sheets, laid out from the tiles: no source read.
+    // biome-ignore format: flag and value on one line
+    expect(runs[1]).toEqual({
+      args: [
+        ...COMMON,
+        '-f', 'image2', '-framerate', '1', '-start_number', '1', '-i', `${OUT}/storyboard-tile-%05d.jpg`,
+        '-vf', 'tile=10x1',
+        '-q:v', '5', '-start_number', '1', '-f', 'image2', `${OUT}/storyboard-%d.jpg`,
+      ],
+      outputs: [],
+      progress: false,
     })
   })
 
@@ -156,8 +175,8 @@ describe('buildArgs', () => {
         '[s0]scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p[v0];' +
         '[s1]scale=-2:360,format=yuv420p[v1];' +
         '[s2]scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p[v2];' +
-        '[s3]trim=start=0.750,scale=320:180:force_original_aspect_ratio=decrease:force_divisible_by=2,thumbnail=n=75[thumb];' +
-        '[s4]fps=1/1,scale=160:90,tile=3x1[board]',
+        `[s3]${thumb('0.750', 75)};` +
+        '[s4]fps=1/1,scale=160:90[board]',
       '-map', '[v0]', '-map', '0:a:0', ...x264(1050), ...aac(96), ...tee('original'),
       '-map', '[v1]', '-map', '0:a:0', ...x264(800), ...aac(96), ...tee('360p'),
       '-map', '[v2]', '-map', '0:a:0', ...vp9(950), ...opus(96), '-f', 'webm', `${OUT}/webm_original.webm`,
@@ -179,7 +198,7 @@ describe('buildArgs', () => {
     const { runs } = buildArgs(paths, [profile('720p'), profile('360p'), profile('storyboard')], portrait)
     expect(runs[0]?.args).toContain(
       '[0:0]split=3[s0][s1][s2];[s0]scale=720:-2,format=yuv420p[v0];[s1]scale=360:-2,format=yuv420p[v1];' +
-        '[s2]fps=1/1,scale=160:284,tile=10x1[board]',
+        '[s2]fps=1/1,scale=160:284[board]',
     )
   })
 
@@ -236,8 +255,7 @@ describe('buildArgs', () => {
     const withCover: Probe = { ...sd360, videoIndex: 1, streams: 3 }
     const [run] = buildArgs(paths, [profile('360p'), profile('thumbnail')], withCover).runs
     expect(run?.args[run.args.indexOf('-filter_complex') + 1]).toBe(
-      '[0:1]split=2[s0][s1];[s0]scale=-2:360,format=yuv420p[v0];' +
-        '[s1]trim=start=2.500,scale=320:180:force_original_aspect_ratio=decrease:force_divisible_by=2,thumbnail=n=90[thumb]',
+      `[0:1]split=2[s0][s1];[s0]scale=-2:360,format=yuv420p[v0];[s1]${thumb('2.500', 90)}`,
     )
   })
 

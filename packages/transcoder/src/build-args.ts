@@ -41,7 +41,9 @@ export interface StoryboardPlan {
   rows: number
   /** Tiles in all (the sheets hold `columns x rows` each; the last may hold fewer). */
   tiles: number
-  /** How ffmpeg names the sheets: `storyboard-%d.jpg`, from 1. */
+  /** How the main run names the tiles, one JPEG each: `storyboard-tile-%05d.jpg`, from 1. */
+  tilePattern: string
+  /** How the sheet run names the sheets: `storyboard-%d.jpg`, from 1. */
   sheetPattern: string
 }
 
@@ -201,7 +203,7 @@ export function buildArgs(
     const path = `${paths.outDir}/${outputFileName(thumbnail)}`
     branches.push(`[s${branches.length}]${thumbnailFilter(thumbnail, probe)}[thumb]`)
     // biome-ignore format: flag and value on one line
-    outputArgs.push('-map', '[thumb]', '-frames:v', '1', '-q:v', '3', '-update', '1', '-f', 'image2', path)
+    outputArgs.push('-map', '[thumb]', '-frames:v', '2', '-q:v', '3', '-update', '1', '-f', 'image2', path)
     outputs.push({
       profile: thumbnail.name,
       path,
@@ -209,12 +211,13 @@ export function buildArgs(
     })
   }
   if (storyboard) {
-    const { interval, tileWidth, tileHeight, columns, rows } = storyboard
-    branches.push(
-      `[s${branches.length}]fps=1/${interval},scale=${tileWidth}:${tileHeight},tile=${columns}x${rows}[board]`,
-    )
+    const { interval, tileWidth, tileHeight } = storyboard
+    // One JPEG a tile, as each comes: a `tile` filter here would write its first sheet only
+    // after columns x rows tiles, and ffmpeg reports no progress until every output has begun.
+    // The sheets are laid out afterwards, from the tiles (sheetRun).
+    branches.push(`[s${branches.length}]fps=1/${interval},scale=${tileWidth}:${tileHeight}[board]`)
     // biome-ignore format: flag and value on one line
-    outputArgs.push('-map', '[board]', '-q:v', '5', '-start_number', '1', '-f', 'image2', storyboard.sheetPattern)
+    outputArgs.push('-map', '[board]', '-q:v', '2', '-start_number', '1', '-f', 'image2', storyboard.tilePattern)
     outputs.push({ profile: storyboard.profile, path: `${paths.outDir}/${storyboard.profile}.vtt` })
   }
   if (branches.length === 0) return { runs: [], skipped }
@@ -223,17 +226,50 @@ export function buildArgs(
   const head = `[0:${probe.videoIndex}]${fps ? `fps=${fps},` : ''}split=${branches.length}${branches.map((_, i) => `[s${i}]`).join('')}`
   const args = [
     ...COMMON,
-    // Progress as key=value lines on stdout, once a second (read into the job record).
+    // Progress as key=value lines on stdout, twice a second (the job record takes one a second,
+    // so the first comes within a second of the start).
     '-progress',
     'pipe:1',
     '-stats_period',
-    '1',
+    '0.5',
     ...inputArgs(paths.input, probe, options),
     '-filter_complex',
     [head, ...branches].join(';'),
     ...outputArgs,
   ]
-  return { runs: [{ args, outputs, progress: true }], skipped, hls, storyboard }
+  const runs: FfmpegRun[] = [{ args, outputs, progress: true }]
+  if (storyboard) runs.push(sheetRun(storyboard))
+  return { runs, skipped, hls, storyboard }
+}
+
+/**
+ * The storyboard's sheets from its tiles (small JPEGs the main run wrote): columns x rows a
+ * sheet, the last one partly filled. Reads no source, decodes only the tiles.
+ */
+export function sheetRun(plan: StoryboardPlan): FfmpegRun {
+  const args = [
+    ...COMMON,
+    // biome-ignore format: flag and value on one line
+    '-f',
+    'image2',
+    '-framerate',
+    '1',
+    '-start_number',
+    '1',
+    '-i',
+    plan.tilePattern,
+    '-vf',
+    `tile=${plan.columns}x${plan.rows}`,
+    // biome-ignore format: flag and value on one line
+    '-q:v',
+    '5',
+    '-start_number',
+    '1',
+    '-f',
+    'image2',
+    plan.sheetPattern,
+  ]
+  return { args, outputs: [], progress: false }
 }
 
 /**
@@ -291,6 +327,7 @@ export function storyboardPlan(
     columns,
     rows,
     tiles,
+    tilePattern: `${paths.outDir}/${board.name}-tile-%05d.jpg`,
     sheetPattern: `${paths.outDir}/${board.name}-%d.jpg`,
   }
 }
@@ -443,7 +480,13 @@ function thumbnailFilter(profile: ImageProfile, probe: Probe): string {
   const window = Math.max(10, Math.min(100, Math.round((probe.frameRate ?? 25) * 3)))
   const { width: w, height: h } = profile
   const scale = `scale=${w}:${h}:force_original_aspect_ratio=decrease:force_divisible_by=2`
-  return `trim=start=${thumbnailTime(probe.duration)},${scale},thumbnail=n=${window}`
+  // The first frame goes out at once, the chosen one after it (the output keeps the last): an
+  // output that began only at the quarter point would hold back ffmpeg's progress until then.
+  return (
+    `split=2[tf][tb];[tf]trim=end_frame=1,${scale}[tfirst];` +
+    `[tb]trim=start=${thumbnailTime(probe.duration)},${scale},thumbnail=n=${window},trim=end_frame=1[tbest];` +
+    '[tfirst][tbest]concat=n=2:v=1:a=0'
+  )
 }
 
 /** A quarter into the video (past title cards and fade-ins), at most one minute in. */

@@ -93,6 +93,7 @@ describe('storyboardVtt', () => {
     columns: 2,
     rows: 1,
     tiles: 3,
+    tilePattern: '/out/storyboard-tile-%05d.jpg',
     sheetPattern: '/out/storyboard-%d.jpg',
   }
 
