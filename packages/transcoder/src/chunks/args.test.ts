@@ -1,0 +1,142 @@
+import { PROFILES, type VideoProfile } from '@vpp/shared'
+import { describe, expect, it } from 'vitest'
+import type { Probe } from '../probe.ts'
+import { assembleArgs, audioArgs, chunkArgs, concatList, splitArgs } from './args.ts'
+import { type Chunk, type Part, planChunks } from './plan.ts'
+
+const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
+const SOURCE = [
+  '-protocol_whitelist',
+  'file',
+  '-format_whitelist',
+  'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi',
+  '-f',
+  'mov',
+  '-enable_drefs',
+  '0',
+  '-i',
+  'file:/up/job1',
+]
+const hd: Probe = {
+  width: 1920,
+  height: 1080,
+  rotation: 0,
+  duration: 30,
+  videoCodec: 'h264',
+  pixFmt: 'yuv420p',
+  frameRate: 30,
+  variableFrameRate: false,
+  hasAudio: true,
+  demuxer: 'mov',
+  formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+  streams: 2,
+  videoIndex: 0,
+}
+const profile = (name: string) => PROFILES.find((p) => p.name === name) as VideoProfile
+const plan = planChunks([0, 10, 20], 30, { chunkSeconds: 10 })
+const PART = (i: number) => ({ path: `/w/part-0000${i}.mkv`, part: plan.parts[i] as Part })
+// biome-ignore format: flag and value on one line
+const X264_360 = [
+  '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high',
+  '-crf', '23', '-maxrate', '800k', '-bufsize', '1600k', '-force_key_frames', 'expr:gte(t,n_forced*2)',
+]
+// biome-ignore format: flag and value on one line
+const VP9_720 = [
+  '-c:v', 'libvpx-vp9', '-crf', '33', '-b:v', '2000k', '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1',
+  '-force_key_frames', 'expr:gte(t,n_forced*2)',
+]
+
+describe('splitArgs', () => {
+  it('copies the video stream into parts at the plan keyframes, a little before each so none is missed', () => {
+    // biome-ignore format: flag and value on one line
+    expect(splitArgs('/up/job1', { ...hd, videoIndex: 1 }, plan, '/w/part-%05d.mkv')).toEqual([
+      ...COMMON, ...SOURCE,
+      '-map', '0:1', '-c', 'copy',
+      '-f', 'segment', '-segment_format', 'matroska', '-reset_timestamps', '1',
+      '-segment_times', '9.999500,19.999500',
+      '/w/part-%05d.mkv',
+    ])
+  })
+
+  it('makes one part of a one-chunk plan', () => {
+    const args = splitArgs('/up/job1', hd, planChunks([0], 8, { chunkSeconds: 10 }), '/w/part-%05d.mkv')
+    expect(args).not.toContain('-segment_times')
+  })
+})
+
+describe('chunkArgs', () => {
+  const outputs = [
+    { profile: profile('360p'), path: '/w/c0-360p.mp4' },
+    { profile: profile('webm_720p'), path: '/w/c0-webm_720p.webm' },
+  ]
+  // biome-ignore format: flag and value on one line
+  const head = (input: string, seek: string[] = [], length = '10.000000') => [
+    ...COMMON, '-progress', 'pipe:1', '-stats_period', '0.5',
+    '-protocol_whitelist', 'file', '-f', 'matroska', ...seek, '-t', length, '-i', `file:${input}`,
+  ]
+
+  it('encodes the first, a middle and the last chunk to every rendition from one decode, video only', () => {
+    const options = { threads: 2, fps: null }
+    for (const i of [0, 1, 2]) {
+      const chunk = plan.chunks[i] as Chunk
+      // biome-ignore format: one output a line
+      expect(chunkArgs(PART(i), chunk, hd, outputs, options)).toEqual([
+        ...head(`/w/part-0000${i}.mkv`),
+        '-filter_complex',
+        '[0:v:0]split=2[s0][s1];[s0]scale=-2:360,format=yuv420p[v0];[s1]scale=-2:720,format=yuv420p[v1]',
+        '-map', '[v0]', ...X264_360, '-threads', '2', '-an', '-f', 'mp4', '/w/c0-360p.mp4',
+        '-map', '[v1]', ...VP9_720, '-threads', '2', '-an', '-f', 'webm', '/w/c0-webm_720p.webm',
+      ])
+    }
+  })
+
+  it('seeks into its part where keyframes are sparse, makes a variable frame rate constant, keeps portrait', () => {
+    const sparse = planChunks([0], 30, { chunkSeconds: 10 })
+    const chunk = sparse.chunks[1] as Chunk
+    const portrait = { ...hd, width: 1080, height: 1920, rotation: 90 as const, variableFrameRate: true }
+    // biome-ignore format: one output a line
+    expect(chunkArgs(PART(0), chunk, portrait, outputs.slice(0, 1), { threads: 0, fps: '30' })).toEqual([
+      ...head('/w/part-00000.mkv', ['-ss', '10.000000']),
+      '-filter_complex',
+      '[0:v:0]fps=30,split=1[s0];[s0]scale=360:-2,format=yuv420p[v0]',
+      '-map', '[v0]', ...X264_360, '-an', '-f', 'mp4', '/w/c0-360p.mp4',
+    ])
+  })
+})
+
+describe('audioArgs', () => {
+  it('encodes the audio once for the whole source: one encoder per codec and bitrate', () => {
+    const outputs = [
+      { codec: 'aac' as const, kbps: 128, path: '/w/audio-aac-128.m4a' },
+      { codec: 'opus' as const, kbps: 96, path: '/w/audio-opus-96.webm' },
+    ]
+    // biome-ignore format: one output a line
+    expect(audioArgs('/up/job1', hd, outputs)).toEqual([
+      ...COMMON, ...SOURCE,
+      '-map', '0:a:0', '-vn', '-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-f', 'mp4', '/w/audio-aac-128.m4a',
+      '-map', '0:a:0', '-vn', '-c:a', 'libopus', '-b:a', '96k', '-ac', '2', '-f', 'webm', '/w/audio-opus-96.webm',
+    ])
+  })
+})
+
+describe('assembly', () => {
+  it('lists the chunks for the concat demuxer, quoting what needs it', () => {
+    expect(concatList(['/w/c0.mp4', "/w/it's.mp4"])).toBe(
+      "ffconcat version 1.0\nfile '/w/c0.mp4'\nfile '/w/it'\\''s.mp4'\n",
+    )
+  })
+
+  it('joins the chunks and the audio by stream copy: MP4 with faststart, WebM, or video alone', () => {
+    // biome-ignore format: flag and value on one line
+    const concat = ['-protocol_whitelist', 'file', '-f', 'concat', '-safe', '0', '-i', 'file:/w/360p.ffconcat']
+    // biome-ignore format: flag and value on one line
+    expect(assembleArgs('/w/360p.ffconcat', '/w/audio.m4a', 'mp4', '/w/360p.mp4')).toEqual([
+      ...COMMON, ...concat, '-protocol_whitelist', 'file', '-i', 'file:/w/audio.m4a',
+      '-map', '0:v:0', '-map', '1:a:0', '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', '/w/360p.mp4',
+    ])
+    // biome-ignore format: flag and value on one line
+    expect(assembleArgs('/w/360p.ffconcat', null, 'webm', '/w/v.webm')).toEqual([
+      ...COMMON, ...concat, '-map', '0:v:0', '-c', 'copy', '-f', 'webm', '/w/v.webm',
+    ])
+  })
+})

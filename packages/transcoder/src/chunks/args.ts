@@ -1,0 +1,195 @@
+/**
+ * Pure: the ffmpeg runs of a chunked encode. The source's video is cut into parts by stream copy
+ * (splitArgs); each chunk is encoded to every video rendition from one decode (chunkArgs); the
+ * audio is encoded once, for the whole duration (audioArgs: per-chunk audio drifts and clicks at
+ * the joins); each rendition is then the chunks joined with its audio by stream copy
+ * (assembleArgs). No run decodes the whole source twice.
+ */
+import type { VideoProfile } from '@vpp/shared'
+import { CONFINE, FORMAT_WHITELIST, NO_DREFS, type Probe } from '../probe.ts'
+import type { Chunk, ChunkPlan, Part } from './plan.ts'
+
+const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
+/** Less than any frame's length: a cut time printed to the microsecond may not pass its keyframe. */
+const CUT_EARLY_S = 0.0005
+/**
+ * Capped CRF: constant quality, the profile's bitrate as a ceiling with a 2 s buffer. A chunk's
+ * rate control then does not depend on its neighbours (a 1-pass average bitrate would spend a
+ * chunk's budget within the chunk). Starting points; issue 27 chooses them by measurement.
+ */
+export const CRF = { h264: 23, vp9: 33 } as const
+
+/** `12.5` -> `12.500000`: what ffmpeg reads back exactly. */
+const seconds = (t: number) => t.toFixed(6)
+
+/** The source, confined as every input is: a local file, the demuxer ffprobe found, no references. */
+function sourceInput(input: string, probe: Probe): string[] {
+  const args = [...CONFINE, '-format_whitelist', FORMAT_WHITELIST]
+  if (probe.demuxer) args.push('-f', probe.demuxer)
+  if (probe.demuxer === 'mov') args.push(...NO_DREFS)
+  return [...args, '-i', `file:${input}`]
+}
+
+/**
+ * The source's video stream cut into the plan's parts by stream copy, at its own keyframes (the
+ * segment muxer cuts at the first keyframe at or after each time): Matroska files named by
+ * `partPattern` (`part-%05d.mkv`, from 0), each with timestamps from zero.
+ */
+export function splitArgs(input: string, probe: Probe, plan: ChunkPlan, partPattern: string): string[] {
+  const cuts = plan.parts.slice(1).map((part) => seconds(Math.max(0, part.start - CUT_EARLY_S)))
+  return [
+    ...COMMON,
+    ...sourceInput(input, probe),
+    // biome-ignore format: flag and value on one line
+    '-map',
+    `0:${probe.videoIndex}`,
+    '-c',
+    'copy',
+    // biome-ignore format: flag and value on one line
+    '-f',
+    'segment',
+    '-segment_format',
+    'matroska',
+    '-reset_timestamps',
+    '1',
+    ...(cuts.length > 0 ? ['-segment_times', cuts.join(',')] : []),
+    partPattern,
+  ]
+}
+
+/** One rendition a chunk run writes: the video alone, to be joined with the others' and the audio. */
+export interface ChunkOutput {
+  profile: VideoProfile
+  path: string
+}
+
+/**
+ * One chunk encoded to every rendition from one decode: the part it reads, from `seek` for the
+ * chunk's length, split to each rendition's scale and encoder (capped CRF, a keyframe every 2 s
+ * from the chunk's start), video only. `-stats_period 0.5` and no late branch: ffmpeg reports
+ * from the first second.
+ */
+export function chunkArgs(
+  part: { path: string; part: Part },
+  chunk: Chunk,
+  probe: Probe,
+  outputs: readonly ChunkOutput[],
+  options: { threads: number; fps: string | null },
+): string[] {
+  const portrait = probe.height > probe.width
+  const head = `[0:v:0]${options.fps ? `fps=${options.fps},` : ''}split=${outputs.length}${outputs.map((_, i) => `[s${i}]`).join('')}`
+  const branches = outputs.map(({ profile }, i) => `[s${i}]${scale(profile, portrait)},format=yuv420p[v${i}]`)
+  const args = [
+    ...COMMON,
+    // biome-ignore format: flag and value on one line
+    '-progress',
+    'pipe:1',
+    '-stats_period',
+    '0.5',
+    // Our own part file: Matroska, nothing else to confine it from.
+    // biome-ignore format: flag and value on one line
+    '-protocol_whitelist',
+    'file',
+    '-f',
+    'matroska',
+    ...(chunk.seek > 0 ? ['-ss', seconds(chunk.seek)] : []),
+    // biome-ignore format: flag and value on one line
+    '-t',
+    seconds(chunk.end - chunk.start),
+    '-i',
+    `file:${part.path}`,
+    '-filter_complex',
+    [head, ...branches].join(';'),
+  ]
+  outputs.forEach(({ profile, path }, i) => {
+    args.push('-map', `[v${i}]`, ...encoder(profile))
+    if (options.threads > 0) args.push('-threads', String(options.threads))
+    args.push('-an', '-f', profile.container === 'mp4' ? 'mp4' : 'webm', path)
+  })
+  return args
+}
+
+function scale(profile: VideoProfile, portrait: boolean): string {
+  return portrait ? `scale=${profile.height}:-2` : `scale=-2:${profile.height}`
+}
+
+function encoder(profile: VideoProfile): string[] {
+  const cap = `${profile.videoBitrateKbps}k`
+  // A keyframe every 2 s of the chunk, from its first frame: chunks start on segment boundaries.
+  const keyframes = ['-force_key_frames', 'expr:gte(t,n_forced*2)']
+  // biome-ignore format: flag and value on one line
+  if (profile.codec === 'h264')
+    return [
+      '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high',
+      '-crf', String(CRF.h264), '-maxrate', cap, '-bufsize', `${profile.videoBitrateKbps * 2}k`,
+      ...keyframes,
+    ]
+  // biome-ignore format: flag and value on one line
+  return [
+    '-c:v', 'libvpx-vp9', '-crf', String(CRF.vp9), '-b:v', cap,
+    '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1',
+    ...keyframes,
+  ]
+}
+
+/** One audio encode of the whole source: what a set of renditions shares. */
+export interface AudioOutput {
+  codec: 'aac' | 'opus'
+  kbps: number
+  path: string
+}
+
+/**
+ * The audio, once, for the whole duration: one encoder per codec and bitrate the renditions use
+ * (AAC in MP4 for MP4 and HLS, Opus in WebM), stereo, from one decode of the audio stream only.
+ */
+export function audioArgs(input: string, probe: Probe, outputs: readonly AudioOutput[]): string[] {
+  const args = [...COMMON, ...sourceInput(input, probe)]
+  for (const { codec, kbps, path } of outputs) {
+    // biome-ignore format: flag and value on one line
+    args.push(
+      '-map', '0:a:0', '-vn', '-c:a', codec === 'aac' ? 'aac' : 'libopus', '-b:a', `${kbps}k`, '-ac', '2',
+      '-f', codec === 'aac' ? 'mp4' : 'webm', path,
+    )
+  }
+  return args
+}
+
+/** The concat demuxer's list of a rendition's chunk files, in order. */
+export function concatList(paths: readonly string[]): string {
+  return `ffconcat version 1.0\n${paths.map((path) => `file '${path.replaceAll("'", "'\\''")}'\n`).join('')}`
+}
+
+/**
+ * A rendition from its chunks (listed in `list`, see concatList) and its audio, by stream copy:
+ * MP4 with its index first (faststart), or WebM.
+ */
+export function assembleArgs(
+  list: string,
+  audio: string | null,
+  container: VideoProfile['container'],
+  path: string,
+): string[] {
+  return [
+    ...COMMON,
+    // Our own list of our own files (absolute paths: -safe 0), read by the concat demuxer only.
+    // biome-ignore format: flag and value on one line
+    '-protocol_whitelist',
+    'file',
+    '-f',
+    'concat',
+    '-safe',
+    '0',
+    '-i',
+    `file:${list}`,
+    ...(audio ? ['-protocol_whitelist', 'file', '-i', `file:${audio}`] : []),
+    // biome-ignore format: flag and value on one line
+    '-map',
+    '0:v:0',
+    ...(audio ? ['-map', '1:a:0'] : []),
+    '-c',
+    'copy',
+    ...(container === 'mp4' ? ['-movflags', '+faststart', '-f', 'mp4'] : ['-f', 'webm']),
+    path,
+  ]
+}

@@ -1,0 +1,171 @@
+/**
+ * The chunked encode for real: a generated 30 s clip cut into 4 s chunks, each encoded on its
+ * own, the audio once, then joined by stream copy; checked from the packets of what comes out.
+ */
+import { execFile } from 'node:child_process'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { PROFILES, type VideoProfile } from '@vpp/shared'
+import { tempDir } from '@vpp/shared/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseProbe, probeArgs } from '../probe.ts'
+import { assembleArgs, audioArgs, chunkArgs, concatList, splitArgs } from './args.ts'
+import { keyframeArgs, parseKeyframes, planChunks } from './plan.ts'
+
+const run = promisify(execFile)
+const FPS = 30
+const SECONDS = 30
+let dir: Awaited<ReturnType<typeof tempDir>>
+
+beforeAll(async () => {
+  dir = await tempDir()
+})
+afterAll(async () => {
+  await dir?.remove()
+})
+
+/** A 640x360 clip with a tone, its brightness rising and falling, a keyframe every `gop` frames. */
+async function source(name: string, gop: number): Promise<string> {
+  const path = join(dir.path, name)
+  // biome-ignore format: flag and value on one line
+  await run('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    // Brightness that moves with time: a frame from elsewhere in the clip does not look alike.
+    '-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=${FPS}:duration=${SECONDS},eq=brightness='0.5*sin(2*PI*t/7)':eval=frame`,
+    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${SECONDS}`,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(gop), '-keyint_min', String(gop),
+    '-c:a', 'aac', '-b:a', '96k', path,
+  ])
+  return path
+}
+
+/** The video packets' presentation times of a file, ascending, and its audio's duration. */
+async function packets(path: string): Promise<{ video: number[]; audioEnd: number }> {
+  const list = async (stream: string) =>
+    (
+      await run('ffprobe', [
+        ...['-v', 'error', '-select_streams', stream],
+        ...['-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', path],
+      ])
+    ).stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split(',').map(Number) as [number, number])
+      // Side data (AAC's skipped samples) comes on lines of its own.
+      .filter(([pts, duration]) => Number.isFinite(pts) && Number.isFinite(duration))
+  const video = (await list('v:0')).map(([pts]) => pts).sort((a, b) => a - b)
+  const audio = await list('a:0')
+  const last = audio.reduce((end, [pts, duration]) => Math.max(end, pts + duration), 0)
+  return { video, audioEnd: last }
+}
+
+/** The lowest SSIM of any frame of `output` against the same frame of `input` (same size). */
+async function worstSsim(output: string, input: string): Promise<number> {
+  const stats = join(dir.path, `ssim-${Math.random().toString(36).slice(2)}.log`)
+  await run('ffmpeg', [
+    '-v',
+    'error',
+    '-i',
+    output,
+    '-i',
+    input,
+    '-lavfi',
+    `[0:v][1:v]ssim=stats_file=${stats}`,
+    '-f',
+    'null',
+    '-',
+  ])
+  const all = (await readFile(stats, 'utf8')).split('\n').flatMap((line) => {
+    const value = / All:([\d.]+)/.exec(line)?.[1]
+    return value ? [Number(value)] : []
+  })
+  expect(all).toHaveLength(SECONDS * FPS)
+  return Math.min(...all)
+}
+
+/** Encode `input` in chunks to 360p MP4 as the chunk engine does, step by step. */
+async function chunked(input: string, chunkSeconds: number) {
+  const work = join(dir.path, `work-${Math.random().toString(36).slice(2)}`)
+  await run('mkdir', ['-p', work])
+  const probe = parseProbe(JSON.parse((await run('ffprobe', probeArgs(input, 2 ** 31 - 1))).stdout))
+  const keyframes = parseKeyframes((await run('ffprobe', keyframeArgs(input, probe))).stdout)
+  const plan = planChunks(keyframes, probe.duration ?? 0, { chunkSeconds })
+  await run('ffmpeg', splitArgs(input, probe, plan, join(work, 'part-%05d.mkv')))
+  const profile = PROFILES.find((p) => p.name === '360p') as VideoProfile
+  const chunkFiles: string[] = []
+  for (const chunk of plan.chunks) {
+    const part = plan.parts[chunk.part]
+    if (!part) throw new Error(`no part ${chunk.part}`)
+    const path = join(work, `chunk-${String(chunk.index).padStart(5, '0')}.mp4`)
+    const partPath = join(work, `part-${String(part.index).padStart(5, '0')}.mkv`)
+    await run(
+      'ffmpeg',
+      chunkArgs({ path: partPath, part }, chunk, probe, [{ profile, path }], { threads: 1, fps: null }),
+    )
+    chunkFiles.push(path)
+  }
+  const audio = join(work, 'audio.m4a')
+  await run('ffmpeg', audioArgs(input, probe, [{ codec: 'aac', kbps: 96, path: audio }]))
+  const list = join(work, 'chunks.ffconcat')
+  await writeFile(list, concatList(chunkFiles))
+  const output = join(work, '360p.mp4')
+  await run('ffmpeg', assembleArgs(list, audio, 'mp4', output))
+  return { plan, output, work }
+}
+
+describe('a chunked encode, joined', () => {
+  it('cuts at the source keyframes and gives the stream back whole: every frame, continuous at every join', async () => {
+    const input = await source('dense.mp4', 2 * FPS)
+    const { plan, output, work } = await chunked(input, 4)
+    expect(plan.chunks.map((c) => [c.start, c.end, c.seek])).toEqual([
+      [0, 4, 0],
+      [4, 8, 0],
+      [8, 12, 0],
+      [12, 16, 0],
+      [16, 20, 0],
+      [20, 24, 0],
+      [24, 30, 0],
+    ])
+    // One part a chunk, each by stream copy.
+    expect((await readdir(work)).filter((f) => f.startsWith('part-'))).toHaveLength(7)
+    const { video, audioEnd } = await packets(output)
+    // Every frame of the source, once, one frame apart: no gap and no overlap at any join.
+    expect(video).toHaveLength(SECONDS * FPS)
+    for (let i = 1; i < video.length; i++)
+      expect(Math.abs((video[i] as number) - (video[i - 1] as number) - 1 / FPS), `frame ${i}`).toBeLessThan(
+        0.002,
+      )
+    // Audio and video end together (within a frame), at the source's length.
+    const videoEnd = (video.at(-1) as number) + 1 / FPS
+    expect(Math.abs(videoEnd - SECONDS)).toBeLessThan(1 / FPS)
+    expect(Math.abs(audioEnd - videoEnd)).toBeLessThan(1 / FPS)
+    // The source's own frames, in order (a chunk that encoded the wrong stretch would not be).
+    expect(await worstSsim(output, input)).toBeGreaterThan(0.9)
+    // Decodes cleanly.
+    const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', output, '-f', 'null', '-'])
+    expect(stderr).toBe('')
+  })
+
+  it('cuts frame-accurately where keyframes are sparse, decoding from the keyframe before', async () => {
+    const input = await source('sparse.mp4', 12 * FPS)
+    const { plan, output } = await chunked(input, 4)
+    expect(plan.parts.map((p) => p.start)).toEqual([0, 12, 24])
+    expect(plan.chunks.map((c) => [c.start, c.part, c.seek])).toEqual([
+      [0, 0, 0],
+      [4, 0, 4],
+      [8, 0, 8],
+      [12, 1, 0],
+      [16, 1, 4],
+      [20, 1, 8],
+      [24, 2, 0],
+    ])
+    const { video } = await packets(output)
+    expect(video).toHaveLength(SECONDS * FPS)
+    for (let i = 1; i < video.length; i++)
+      expect(Math.abs((video[i] as number) - (video[i - 1] as number) - 1 / FPS), `frame ${i}`).toBeLessThan(
+        0.002,
+      )
+    expect(await worstSsim(output, input)).toBeGreaterThan(0.9)
+  })
+})

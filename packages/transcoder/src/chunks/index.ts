@@ -1,0 +1,11 @@
+export {
+  type AudioOutput,
+  assembleArgs,
+  audioArgs,
+  type ChunkOutput,
+  CRF,
+  chunkArgs,
+  concatList,
+  splitArgs,
+} from './args.ts'
+export { type Chunk, type ChunkPlan, keyframeArgs, type Part, parseKeyframes, planChunks } from './plan.ts'
