@@ -8,4 +8,5 @@ export {
   concatList,
   splitArgs,
 } from './args.ts'
+export { decodeSpan, shiftSegment, trackTimescale } from './fragments.ts'
 export { type Chunk, type ChunkPlan, keyframeArgs, type Part, parseKeyframes, planChunks } from './plan.ts'
