@@ -95,10 +95,8 @@ export function decodeSpan(bytes: Uint8Array): { start: bigint; end: bigint } | 
     const start = decodeTime(bytes, tfdt)
     const defaultDuration = defaultSampleDuration(bytes, tfhd)
     const end = truns.reduce((at, trun) => at + runDuration(bytes, trun, defaultDuration), start)
-    span = {
-      start: span ? (span.start < start ? span.start : start) : start,
-      end: span && span.end > end ? span.end : end,
-    }
+    // Fragments come in decode order: the first starts the segment, the last ends it.
+    span = { start: span?.start ?? start, end }
   }
   return span
 }
