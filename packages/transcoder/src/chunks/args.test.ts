@@ -104,6 +104,30 @@ describe('chunkArgs', () => {
   })
 })
 
+describe('chunkArgs with HLS', () => {
+  it('writes an H.264 rung chunk file and its fMP4 segments from one encoder, named for the chunk and attempt', () => {
+    const hls = { dir: '/w/hls/360p', name: 'c00001-a2', segmentSeconds: 4 }
+    const args = chunkArgs(
+      PART(1),
+      plan.chunks[1] as Chunk,
+      hd,
+      [{ profile: profile('360p'), path: '/w/c1.mp4', hls }],
+      {
+        threads: 0,
+        fps: null,
+      },
+    )
+    expect(args.slice(args.indexOf('-an'))).toEqual([
+      '-an',
+      '-f',
+      'tee',
+      '[f=mp4]/w/c1.mp4|[f=hls:hls_time=4:hls_playlist_type=vod:hls_segment_type=fmp4:' +
+        'hls_fmp4_init_filename=c00001-a2-init.mp4:hls_segment_filename=/w/hls/360p/c00001-a2-%03d.m4s:' +
+        'hls_flags=independent_segments]/w/hls/360p/c00001-a2.m3u8',
+    ])
+  })
+})
+
 describe('audioArgs', () => {
   it('encodes the audio once for the whole source: one encoder per codec and bitrate', () => {
     const outputs = [

@@ -6,6 +6,7 @@
  * (assembleArgs). No run decodes the whole source twice.
  */
 import type { VideoProfile } from '@vpp/shared'
+import { teeEscape } from '../build-args.ts'
 import { CONFINE, FORMAT_WHITELIST, NO_DREFS, type Probe } from '../probe.ts'
 import type { Chunk, ChunkPlan, Part } from './plan.ts'
 
@@ -61,6 +62,12 @@ export function splitArgs(input: string, probe: Probe, plan: ChunkPlan, partPatt
 export interface ChunkOutput {
   profile: VideoProfile
   path: string
+  /**
+   * Its HLS rung too (H.264): fMP4 segments `{dir}/{name}-%03d.m4s`, their init `{name}-init.mp4`
+   * and playlist `{name}.m3u8`, named for the chunk and the attempt so that no two attempts
+   * ever write the same file.
+   */
+  hls?: { dir: string; name: string; segmentSeconds: number }
 }
 
 /**
@@ -101,12 +108,33 @@ export function chunkArgs(
     '-filter_complex',
     [head, ...branches].join(';'),
   ]
-  outputs.forEach(({ profile, path }, i) => {
+  outputs.forEach(({ profile, path, hls }, i) => {
     args.push('-map', `[v${i}]`, ...encoder(profile))
     if (options.threads > 0) args.push('-threads', String(options.threads))
-    args.push('-an', '-f', profile.container === 'mp4' ? 'mp4' : 'webm', path)
+    args.push(
+      '-an',
+      ...(hls ? teeArgs(path, hls) : ['-f', profile.container === 'mp4' ? 'mp4' : 'webm', path]),
+    )
   })
   return args
+}
+
+/** The rendition's chunk file and its HLS segments from one encoder (`tee`). */
+function teeArgs(path: string, hls: NonNullable<ChunkOutput['hls']>): string[] {
+  const options = [
+    'f=hls',
+    `hls_time=${hls.segmentSeconds}`,
+    'hls_playlist_type=vod',
+    'hls_segment_type=fmp4',
+    `hls_fmp4_init_filename=${teeEscape(`${hls.name}-init.mp4`)}`,
+    `hls_segment_filename=${teeEscape(`${hls.dir}/${hls.name}-%03d.m4s`)}`,
+    'hls_flags=independent_segments',
+  ]
+  return [
+    '-f',
+    'tee',
+    `[f=mp4]${teeEscape(path)}|[${options.join(':')}]${teeEscape(`${hls.dir}/${hls.name}.m3u8`)}`,
+  ]
 }
 
 function scale(profile: VideoProfile, portrait: boolean): string {

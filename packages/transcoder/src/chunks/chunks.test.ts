@@ -9,9 +9,12 @@ import { promisify } from 'node:util'
 import { PROFILES, type VideoProfile } from '@vpp/shared'
 import { tempDir } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { masterPlaylist, playlistSegments } from '../packaging.ts'
 import { parseProbe, probeArgs } from '../probe.ts'
 import { assembleArgs, audioArgs, chunkArgs, concatList, splitArgs } from './args.ts'
+import { decodeSpan, shiftSegment, trackTimescale } from './fragments.ts'
 import { keyframeArgs, parseKeyframes, planChunks } from './plan.ts'
+import { mediaPlaylist, type Segment } from './playlist.ts'
 
 const run = promisify(execFile)
 const FPS = 30
@@ -25,14 +28,14 @@ afterAll(async () => {
   await dir?.remove()
 })
 
-/** A 640x360 clip with a tone, its brightness rising and falling, a keyframe every `gop` frames. */
-async function source(name: string, gop: number): Promise<string> {
+/** A clip with a tone, its brightness rising and falling, a keyframe every `gop` frames. */
+async function source(name: string, gop: number, size = '640x360'): Promise<string> {
   const path = join(dir.path, name)
   // biome-ignore format: flag and value on one line
   await run('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-y',
     // Brightness that moves with time: a frame from elsewhere in the clip does not look alike.
-    '-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=${FPS}:duration=${SECONDS},eq=brightness='0.5*sin(2*PI*t/7)':eval=frame`,
+    '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${FPS}:duration=${SECONDS},eq=brightness='0.5*sin(2*PI*t/7)':eval=frame`,
     '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${SECONDS}`,
     '-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(gop), '-keyint_min', String(gop),
     '-c:a', 'aac', '-b:a', '96k', path,
@@ -168,4 +171,134 @@ describe('a chunked encode, joined', () => {
       )
     expect(await worstSsim(output, input)).toBeGreaterThan(0.9)
   })
+
+  it('publishes HLS chunk by chunk: a growing EVENT playlist that plays what is in, then the whole ladder', async () => {
+    const input = await source('ladder.mp4', 2 * FPS, '854x480')
+    const work = join(dir.path, 'hls')
+    await run('mkdir', ['-p', work])
+    const probe = parseProbe(JSON.parse((await run('ffprobe', probeArgs(input, 2 ** 31 - 1))).stdout))
+    const plan = planChunks(
+      parseKeyframes((await run('ffprobe', keyframeArgs(input, probe))).stdout),
+      SECONDS,
+      {
+        chunkSeconds: 10,
+      },
+    )
+    await run('ffmpeg', splitArgs(input, probe, plan, join(work, 'part-%05d.mkv')))
+    const rungs = ['480p', '360p'].map((name) => PROFILES.find((p) => p.name === name) as VideoProfile)
+    for (const rung of rungs) await run('mkdir', ['-p', join(work, rung.name)])
+    /** Per rung: the recorded segments so far, and where the next chunk's must start (ticks). */
+    const recorded = new Map(rungs.map((rung) => [rung.name, { segments: [] as Segment[], end: 0n }]))
+    const playlist = (rung: string, ended: boolean) => {
+      const init = 'c00000-a1-init.mp4'
+      const text = mediaPlaylist({
+        init,
+        segments: recorded.get(rung)?.segments ?? [],
+        ended,
+        maxSegmentSeconds: 6,
+      })
+      return writeFile(join(work, rung, 'index.m3u8'), text)
+    }
+    for (const chunk of plan.chunks) {
+      const part = plan.parts[chunk.part]
+      if (!part) throw new Error(`no part ${chunk.part}`)
+      const name = `c${String(chunk.index).padStart(5, '0')}-a1`
+      const outputs = rungs.map((profile) => ({
+        profile,
+        path: join(work, `${name}-${profile.name}.mp4`),
+        hls: { dir: join(work, profile.name), name, segmentSeconds: 4 },
+      }))
+      const partPath = join(work, `part-${String(part.index).padStart(5, '0')}.mkv`)
+      await run(
+        'ffmpeg',
+        chunkArgs({ path: partPath, part }, chunk, probe, outputs, { threads: 1, fps: null }),
+      )
+      // Recorded: its segments moved onto the rung's timeline, then listed.
+      for (const rung of rungs) {
+        const dirOf = join(work, rung.name)
+        const state = recorded.get(rung.name) as { segments: Segment[]; end: bigint }
+        const timescale = trackTimescale(await readFile(join(dirOf, 'c00000-a1-init.mp4')))
+        const own = playlistSegments(await readFile(join(dirOf, `${name}.m3u8`), 'utf8'))
+        let end = state.end
+        for (const segment of own) {
+          const path = join(dirOf, segment.uri)
+          const moved = shiftSegment(await readFile(path), state.end, timescale)
+          await writeFile(path, moved)
+          end = decodeSpan(moved)?.end ?? end
+        }
+        state.segments.push(...own)
+        state.end = end
+        await playlist(rung.name, chunk.index === plan.chunks.length - 1)
+      }
+      if (chunk.index === 0) {
+        // Playable after the first chunk: what the growing playlist lists decodes (read as it
+        // stands: ffmpeg would wait on an EVENT playlist for more).
+        const growing = await readFile(join(work, '360p', 'index.m3u8'), 'utf8')
+        expect(growing).toContain('#EXT-X-PLAYLIST-TYPE:EVENT')
+        expect(growing).not.toContain('#EXT-X-ENDLIST')
+        await writeFile(join(work, '360p', 'now.m3u8'), `${growing}#EXT-X-ENDLIST\n`)
+        const { video } = await packets(join(work, '360p', 'now.m3u8'))
+        expect(video).toHaveLength((chunk.end - chunk.start) * FPS)
+      }
+    }
+    const master = join(work, 'master.m3u8')
+    await writeFile(
+      master,
+      masterPlaylist(
+        rungs.map((rung) => ({
+          playlist: `${rung.name}/index.m3u8`,
+          bandwidth: rung.videoBitrateKbps * 1000,
+          averageBandwidth: rung.videoBitrateKbps * 1000,
+          width: Math.round((rung.height * 854) / 480 / 2) * 2,
+          height: rung.height,
+          frameRate: FPS,
+          codecs: 'avc1.64001e',
+        })),
+      ),
+    )
+    const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', master, '-map', '0:v', '-f', 'null', '-'])
+    expect(stderr).toBe('')
+    // Every rung: every frame once, one frame apart across the joins; its segments start on
+    // keyframes at the same times as the other rung's.
+    const starts: number[][] = []
+    for (const rung of rungs) {
+      const index = join(work, rung.name, 'index.m3u8')
+      expect(await readFile(index, 'utf8')).toContain('#EXT-X-ENDLIST')
+      const { video } = await packets(index)
+      expect(video, rung.name).toHaveLength(SECONDS * FPS)
+      for (let i = 1; i < video.length; i++)
+        expect(
+          Math.abs((video[i] as number) - (video[i - 1] as number) - 1 / FPS),
+          `${rung.name} frame ${i}`,
+        ).toBeLessThan(0.002)
+      const keyframes = (
+        await run('ffprobe', [
+          '-v',
+          'error',
+          '-show_entries',
+          'packet=pts_time,flags',
+          '-of',
+          'csv=p=0',
+          index,
+        ])
+      ).stdout
+        .trim()
+        .split('\n')
+        .filter((line) => line.includes('K'))
+        .map((line) => Number(line.split(',')[0]))
+      const segmentStarts: number[] = []
+      let at = 0
+      for (const segment of recorded.get(rung.name)?.segments ?? []) {
+        segmentStarts.push(at)
+        at += segment.seconds
+      }
+      for (const start of segmentStarts)
+        expect(
+          keyframes.some((k) => Math.abs(k - (keyframes[0] as number) - start) < 0.002),
+          `${rung.name} at ${start}`,
+        ).toBe(true)
+      starts.push(segmentStarts)
+    }
+    expect(starts[0]).toEqual(starts[1])
+  }, 180_000)
 })

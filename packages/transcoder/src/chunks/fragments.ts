@@ -89,16 +89,15 @@ function defaultSampleDuration(bytes: Uint8Array, tfhd: Box | undefined): number
  * fragment's `tfdt`, and the last one's plus its samples' durations. Null with no fragment.
  */
 export function decodeSpan(bytes: Uint8Array): { start: bigint; end: bigint } | null {
-  let span: { start: bigint; end: bigint } | null = null
-  for (const { tfhd, tfdt, truns } of trackFragments(bytes)) {
+  const spans = trackFragments(bytes).map(({ tfhd, tfdt, truns }) => {
     if (!tfdt) throw new Error('a track fragment without tfdt')
     const start = decodeTime(bytes, tfdt)
     const defaultDuration = defaultSampleDuration(bytes, tfhd)
-    const end = truns.reduce((at, trun) => at + runDuration(bytes, trun, defaultDuration), start)
-    // Fragments come in decode order: the first starts the segment, the last ends it.
-    span = { start: span?.start ?? start, end }
-  }
-  return span
+    return { start, end: truns.reduce((at, trun) => at + runDuration(bytes, trun, defaultDuration), start) }
+  })
+  // Fragments come in decode order: the first starts the segment, the last ends it.
+  const [first, last] = [spans[0], spans.at(-1)]
+  return first && last ? { start: first.start, end: last.end } : null
 }
 
 /**

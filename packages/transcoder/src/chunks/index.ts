@@ -10,3 +10,4 @@ export {
 } from './args.ts'
 export { decodeSpan, shiftSegment, trackTimescale } from './fragments.ts'
 export { type Chunk, type ChunkPlan, keyframeArgs, type Part, parseKeyframes, planChunks } from './plan.ts'
+export { type MediaPlaylist, mediaPlaylist, type Segment } from './playlist.ts'

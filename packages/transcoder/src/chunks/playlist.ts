@@ -1,0 +1,44 @@
+/**
+ * Pure: an HLS rung's media playlist from the segments of the chunks recorded so far. While the
+ * job runs it is an EVENT playlist that only grows (players poll it and keep playing); with the
+ * last chunk it ends (`#EXT-X-ENDLIST`) and becomes VOD.
+ */
+
+/** A segment as playlistSegments reads it from a chunk's own playlist. */
+export interface Segment {
+  /** Relative to the playlist. */
+  uri: string
+  seconds: number
+}
+
+export interface MediaPlaylist {
+  /** The init segment every segment plays under (the first chunk's: see shiftSegment). */
+  init: string
+  segments: readonly Segment[]
+  /** The last chunk is in: VOD, ended. */
+  ended: boolean
+  /**
+   * EXT-X-TARGETDURATION of a growing playlist, which may not change while it grows: the longest a
+   * segment can be (HLS_SEGMENT_SECONDS plus the 2 s between keyframes). An ended one says its
+   * longest segment.
+   */
+  maxSegmentSeconds: number
+}
+
+/** `#EXTINF` and the other tags of one segment list, as the HLS muxer writes them. */
+export function mediaPlaylist(playlist: MediaPlaylist): string {
+  const longest = Math.max(0, ...playlist.segments.map((s) => s.seconds))
+  const target = playlist.ended ? Math.max(1, Math.round(longest)) : playlist.maxSegmentSeconds
+  return [
+    '#EXTM3U',
+    '#EXT-X-VERSION:7',
+    `#EXT-X-TARGETDURATION:${target}`,
+    '#EXT-X-MEDIA-SEQUENCE:0',
+    `#EXT-X-PLAYLIST-TYPE:${playlist.ended ? 'VOD' : 'EVENT'}`,
+    '#EXT-X-INDEPENDENT-SEGMENTS',
+    `#EXT-X-MAP:URI="${playlist.init}"`,
+    ...playlist.segments.flatMap((segment) => [`#EXTINF:${segment.seconds.toFixed(6)},`, segment.uri]),
+    ...(playlist.ended ? ['#EXT-X-ENDLIST'] : []),
+    '',
+  ].join('\n')
+}
