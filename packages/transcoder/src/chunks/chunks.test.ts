@@ -63,6 +63,14 @@ async function packets(path: string): Promise<{ video: number[]; audioEnd: numbe
   return { video, audioEnd: last }
 }
 
+/** Every frame one frame after the one before: no gap and no overlap, at a join or anywhere. */
+function expectOneFrameApart(pts: readonly number[], what = 'frame') {
+  for (let i = 1; i < pts.length; i++)
+    expect(Math.abs((pts[i] as number) - (pts[i - 1] as number) - 1 / FPS), `${what} ${i}`).toBeLessThan(
+      0.002,
+    )
+}
+
 /** The lowest SSIM of any frame of `output` against the same frame of `input` (same size). */
 async function worstSsim(output: string, input: string): Promise<number> {
   const stats = join(dir.path, `ssim-${Math.random().toString(36).slice(2)}.log`)
@@ -135,10 +143,7 @@ describe('a chunked encode, joined', () => {
     const { video, audioEnd } = await packets(output)
     // Every frame of the source, once, one frame apart: no gap and no overlap at any join.
     expect(video).toHaveLength(SECONDS * FPS)
-    for (let i = 1; i < video.length; i++)
-      expect(Math.abs((video[i] as number) - (video[i - 1] as number) - 1 / FPS), `frame ${i}`).toBeLessThan(
-        0.002,
-      )
+    expectOneFrameApart(video)
     // Audio and video end together (within a frame), at the source's length.
     const videoEnd = (video.at(-1) as number) + 1 / FPS
     expect(Math.abs(videoEnd - SECONDS)).toBeLessThan(1 / FPS)
@@ -165,10 +170,7 @@ describe('a chunked encode, joined', () => {
     ])
     const { video } = await packets(output)
     expect(video).toHaveLength(SECONDS * FPS)
-    for (let i = 1; i < video.length; i++)
-      expect(Math.abs((video[i] as number) - (video[i - 1] as number) - 1 / FPS), `frame ${i}`).toBeLessThan(
-        0.002,
-      )
+    expectOneFrameApart(video)
     expect(await worstSsim(output, input)).toBeGreaterThan(0.9)
   })
 
@@ -266,11 +268,7 @@ describe('a chunked encode, joined', () => {
       expect(await readFile(index, 'utf8')).toContain('#EXT-X-ENDLIST')
       const { video } = await packets(index)
       expect(video, rung.name).toHaveLength(SECONDS * FPS)
-      for (let i = 1; i < video.length; i++)
-        expect(
-          Math.abs((video[i] as number) - (video[i - 1] as number) - 1 / FPS),
-          `${rung.name} frame ${i}`,
-        ).toBeLessThan(0.002)
+      expectOneFrameApart(video, rung.name)
       const keyframes = (
         await run('ffprobe', [
           '-v',
