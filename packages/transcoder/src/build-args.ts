@@ -477,6 +477,11 @@ function inputArgs(input: string, probe: Probe, options: EncodeOptions): string[
  * thumbnail filter picks the most representative of about 3 s of them.
  */
 function thumbnailFilter(profile: ImageProfile, probe: Probe): string {
+  return thumbnailBranch(profile, probe, thumbnailTime(probe.duration))
+}
+
+/** The thumbnail branch, its pick made from `start` (seconds into what the run reads). */
+export function thumbnailBranch(profile: ImageProfile, probe: Probe, start: string): string {
   const window = Math.max(10, Math.min(100, Math.round((probe.frameRate ?? 25) * 3)))
   const { width: w, height: h } = profile
   const scale = `scale=${w}:${h}:force_original_aspect_ratio=decrease:force_divisible_by=2`
@@ -484,7 +489,7 @@ function thumbnailFilter(profile: ImageProfile, probe: Probe): string {
   // output that began only at the quarter point would hold back ffmpeg's progress until then.
   return (
     `split=2[tf][tb];[tf]trim=end_frame=1,${scale}[tfirst];` +
-    `[tb]trim=start=${thumbnailTime(probe.duration)},${scale},thumbnail=n=${window},trim=end_frame=1[tbest];` +
+    `[tb]trim=start=${start},${scale},thumbnail=n=${window},trim=end_frame=1[tbest];` +
     '[tfirst][tbest]concat=n=2:v=1:a=0'
   )
 }

@@ -1,7 +1,7 @@
-import { PROFILES, type VideoProfile } from '@vpp/shared'
+import { type ImageProfile, PROFILES, type VideoProfile } from '@vpp/shared'
 import { describe, expect, it } from 'vitest'
 import type { Probe } from '../probe.ts'
-import { assembleArgs, audioArgs, chunkArgs, concatList, splitArgs } from './args.ts'
+import { assembleArgs, audioArgs, chunkArgs, chunkTiles, concatList, splitArgs } from './args.ts'
 import { type Chunk, type Part, planChunks } from './plan.ts'
 
 const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
@@ -101,6 +101,55 @@ describe('chunkArgs', () => {
       '[0:v:0]fps=30,split=1[s0];[s0]scale=360:-2,format=yuv420p[v0]',
       '-map', '[v0]', ...X264_360, '-an', '-f', 'mp4', '/w/c0-360p.mp4',
     ])
+  })
+})
+
+describe('chunkTiles', () => {
+  it('gives a chunk the storyboard tiles of its stretch, on the whole video grid', () => {
+    expect(chunkTiles({ start: 10, end: 20 }, 3)).toEqual({ first: 4, count: 3, offset: 2 })
+    expect(chunkTiles({ start: 0, end: 10 }, 1)).toEqual({ first: 0, count: 10, offset: 0 })
+    expect(chunkTiles({ start: 6.3, end: 12.6 }, 5)).toEqual({ first: 2, count: 1, offset: 3.7 })
+    expect(chunkTiles({ start: 11, end: 14 }, 5)).toEqual({ first: 3, count: 0, offset: 4 })
+  })
+})
+
+describe('chunkArgs with storyboard tiles and the thumbnail', () => {
+  it('adds the chunk tiles, numbered as in the whole video, and the thumbnail in the chunk that holds its pick', () => {
+    const thumbnail = {
+      profile: PROFILES.find((p) => p.name === 'thumbnail') as ImageProfile,
+      at: 7.5,
+      path: '/w/thumbnail.jpg',
+    }
+    const tiles = { interval: 3, width: 160, height: 90, pattern: '/w/storyboard-tile-%05d.jpg' }
+    const chunk = planChunks([0, 5, 10], 15, { chunkSeconds: 5 }).chunks[1] as Chunk
+    const args = chunkArgs(PART(1), chunk, hd, [{ profile: profile('360p'), path: '/w/c1.mp4' }], {
+      threads: 0,
+      fps: null,
+      tiles,
+      thumbnail,
+    })
+    const FIT = 'force_original_aspect_ratio=decrease:force_divisible_by=2'
+    expect(args[args.indexOf('-filter_complex') + 1]).toBe(
+      '[0:v:0]split=3[s0][s1][s2];[s0]scale=-2:360,format=yuv420p[v0];' +
+        '[s1]trim=start=1.000000,fps=1/3,scale=160:90[board];' +
+        `[s2]split=2[tf][tb];[tf]trim=end_frame=1,scale=320:180:${FIT}[tfirst];` +
+        `[tb]trim=start=2.500000,scale=320:180:${FIT},thumbnail=n=90,trim=end_frame=1[tbest];` +
+        '[tfirst][tbest]concat=n=2:v=1:a=0[thumb]',
+    )
+    // biome-ignore format: flag and value on one line
+    expect(args.slice(args.indexOf('/w/c1.mp4') + 1)).toEqual([
+      '-map', '[board]', '-frames:v', '2', '-q:v', '2', '-start_number', '3', '-f', 'image2', '/w/storyboard-tile-%05d.jpg',
+      '-map', '[thumb]', '-frames:v', '2', '-q:v', '3', '-update', '1', '-f', 'image2', '/w/thumbnail.jpg',
+    ])
+    // The chunks that do not hold the pick make no thumbnail.
+    const first = planChunks([0, 5, 10], 15, { chunkSeconds: 5 }).chunks[0] as Chunk
+    expect(
+      chunkArgs(PART(0), first, hd, [{ profile: profile('360p'), path: '/w/c0.mp4' }], {
+        threads: 0,
+        fps: null,
+        thumbnail,
+      }),
+    ).not.toContain('[thumb]')
   })
 })
 

@@ -5,8 +5,8 @@
  * the joins); each rendition is then the chunks joined with its audio by stream copy
  * (assembleArgs). No run decodes the whole source twice.
  */
-import type { VideoProfile } from '@vpp/shared'
-import { teeEscape } from '../build-args.ts'
+import type { ImageProfile, VideoProfile } from '@vpp/shared'
+import { teeEscape, thumbnailBranch } from '../build-args.ts'
 import { CONFINE, FORMAT_WHITELIST, NO_DREFS, type Probe } from '../probe.ts'
 import type { Chunk, ChunkPlan, Part } from './plan.ts'
 
@@ -70,22 +70,76 @@ export interface ChunkOutput {
   hls?: { dir: string; name: string; segmentSeconds: number }
 }
 
+/** The storyboard tiles a chunk makes: those of its stretch of the video, numbered as in the whole. */
+export interface ChunkTiles {
+  /** The storyboard's seconds between tiles. */
+  interval: number
+  width: number
+  height: number
+  /** `storyboard-tile-%05d.jpg`: tile k of the whole video is file k + 1. */
+  pattern: string
+}
+
+/** The thumbnail, when the chunk holds the point it is picked from (a quarter in, at most 60 s). */
+export interface ChunkThumbnail {
+  profile: ImageProfile
+  /** Seconds of the whole video where the pick starts (thumbnailTime). */
+  at: number
+  path: string
+}
+
+export interface ChunkRunOptions {
+  threads: number
+  /** A constant output rate (outputFps) for variable or too high ones; null: the source's. */
+  fps: string | null
+  tiles?: ChunkTiles
+  thumbnail?: ChunkThumbnail
+}
+
+/**
+ * Pure: the tiles of `[start, end)` on a storyboard grid of `interval` seconds: tile k (at
+ * k x interval) is in the chunk when start <= k x interval < end. `first` is k of the first
+ * one, `offset` how far into the chunk it is.
+ */
+export function chunkTiles(chunk: Pick<Chunk, 'start' | 'end'>, interval: number) {
+  const first = Math.max(0, Math.ceil(chunk.start / interval - 1e-9))
+  const count = Math.max(0, Math.ceil(chunk.end / interval - 1e-9) - first)
+  return { first, count, offset: first * interval - chunk.start }
+}
+
 /**
  * One chunk encoded to every rendition from one decode: the part it reads, from `seek` for the
  * chunk's length, split to each rendition's scale and encoder (capped CRF, a keyframe every 2 s
- * from the chunk's start), video only. `-stats_period 0.5` and no late branch: ffmpeg reports
- * from the first second.
+ * from the chunk's start), video only; its storyboard tiles, and the thumbnail when the pick
+ * starts in it. `-stats_period 0.5` and no branch that begins late: ffmpeg reports from the first
+ * second.
  */
 export function chunkArgs(
   part: { path: string; part: Part },
   chunk: Chunk,
   probe: Probe,
   outputs: readonly ChunkOutput[],
-  options: { threads: number; fps: string | null },
+  options: ChunkRunOptions,
 ): string[] {
   const portrait = probe.height > probe.width
-  const head = `[0:v:0]${options.fps ? `fps=${options.fps},` : ''}split=${outputs.length}${outputs.map((_, i) => `[s${i}]`).join('')}`
-  const branches = outputs.map(({ profile }, i) => `[s${i}]${scale(profile, portrait)},format=yuv420p[v${i}]`)
+  const branches = outputs.map(({ profile }, i) => `${scale(profile, portrait)},format=yuv420p[v${i}]`)
+  const extra: string[] = []
+  const tiles = options.tiles && chunkTiles(chunk, options.tiles.interval)
+  if (options.tiles && tiles && tiles.count > 0) {
+    const { interval, width, height, pattern } = options.tiles
+    // From the chunk's first tile on the whole video's grid, one every interval: the frame
+    // nearest each tile's time, as the single run's fps filter picks it.
+    branches.push(`trim=start=${seconds(tiles.offset)},fps=1/${interval},scale=${width}:${height}[board]`)
+    // biome-ignore format: flag and value on one line
+    extra.push('-map', '[board]', '-frames:v', String(tiles.count), '-q:v', '2', '-start_number', String(tiles.first + 1), '-f', 'image2', pattern)
+  }
+  const thumb = options.thumbnail
+  if (thumb && thumb.at >= chunk.start && thumb.at < chunk.end) {
+    branches.push(`${thumbnailBranch(thumb.profile, probe, seconds(thumb.at - chunk.start))}[thumb]`)
+    // biome-ignore format: flag and value on one line
+    extra.push('-map', '[thumb]', '-frames:v', '2', '-q:v', '3', '-update', '1', '-f', 'image2', thumb.path)
+  }
+  const head = `[0:v:0]${options.fps ? `fps=${options.fps},` : ''}split=${branches.length}${branches.map((_, i) => `[s${i}]`).join('')}`
   const args = [
     ...COMMON,
     // biome-ignore format: flag and value on one line
@@ -106,7 +160,7 @@ export function chunkArgs(
     '-i',
     `file:${part.path}`,
     '-filter_complex',
-    [head, ...branches].join(';'),
+    [head, ...branches.map((branch, i) => `[s${i}]${branch}`)].join(';'),
   ]
   outputs.forEach(({ profile, path, hls }, i) => {
     args.push('-map', `[v${i}]`, ...encoder(profile))
@@ -116,7 +170,7 @@ export function chunkArgs(
       ...(hls ? teeArgs(path, hls) : ['-f', profile.container === 'mp4' ? 'mp4' : 'webm', path]),
     )
   })
-  return args
+  return [...args, ...extra]
 }
 
 /** The rendition's chunk file and its HLS segments from one encoder (`tee`). */

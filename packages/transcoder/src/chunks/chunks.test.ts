@@ -6,8 +6,8 @@ import { execFile } from 'node:child_process'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { PROFILES, type VideoProfile } from '@vpp/shared'
-import { tempDir } from '@vpp/shared/testing'
+import { type ImageProfile, PROFILES, type VideoProfile } from '@vpp/shared'
+import { probeFile, tempDir } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { masterPlaylist, playlistSegments } from '../packaging.ts'
 import { parseProbe, probeArgs } from '../probe.ts'
@@ -95,6 +95,16 @@ async function worstSsim(output: string, input: string): Promise<number> {
   return Math.min(...all)
 }
 
+const thumbnailProfile = PROFILES.find((p) => p.name === 'thumbnail') as ImageProfile
+
+/** Mean luma of a picture. */
+async function luma(path: string): Promise<number> {
+  const { stdout } = await run('ffmpeg', [
+    ...['-v', 'error', '-i', path, '-vf', 'signalstats,metadata=print:file=-', '-f', 'null', '-'],
+  ])
+  return Number(/YAVG=([\d.]+)/.exec(stdout)?.[1])
+}
+
 /** Encode `input` in chunks to 360p MP4 as the chunk engine does, step by step. */
 async function chunked(input: string, chunkSeconds: number) {
   const work = join(dir.path, `work-${Math.random().toString(36).slice(2)}`)
@@ -112,7 +122,12 @@ async function chunked(input: string, chunkSeconds: number) {
     const partPath = join(work, `part-${String(part.index).padStart(5, '0')}.mkv`)
     await run(
       'ffmpeg',
-      chunkArgs({ path: partPath, part }, chunk, probe, [{ profile, path }], { threads: 1, fps: null }),
+      chunkArgs({ path: partPath, part }, chunk, probe, [{ profile, path }], {
+        threads: 1,
+        fps: null,
+        tiles: { interval: 1, width: 160, height: 90, pattern: join(work, 'tile-%05d.jpg') },
+        thumbnail: { profile: thumbnailProfile, at: 7.5, path: join(work, 'thumbnail.jpg') },
+      }),
     )
     chunkFiles.push(path)
   }
@@ -153,6 +168,26 @@ describe('a chunked encode, joined', () => {
     // Decodes cleanly.
     const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', output, '-f', 'null', '-'])
     expect(stderr).toBe('')
+    // The storyboard's tiles, one a second, numbered as in the whole video whichever chunk made
+    // them, each the picture one run over the whole video picks for that second (the brightness
+    // moves with time); the thumbnail, made by the chunk that holds its pick.
+    const tiles = (await readdir(work)).filter((f) => f.startsWith('tile-')).sort()
+    expect(tiles).toEqual(
+      Array.from({ length: SECONDS }, (_, k) => `tile-${String(k + 1).padStart(5, '0')}.jpg`),
+    )
+    // biome-ignore format: flag and value on one line
+    await run('ffmpeg', [
+      '-v', 'error', '-i', input, '-vf', 'fps=1/1,scale=160:90', '-q:v', '2', '-start_number', '1',
+      join(work, 'whole-%05d.jpg'),
+    ])
+    for (const [k, tile] of tiles.entries()) {
+      const whole = join(work, `whole-${String(k + 1).padStart(5, '0')}.jpg`)
+      expect(Math.abs((await luma(join(work, tile))) - (await luma(whole))), tile).toBeLessThan(3)
+    }
+    expect((await probeFile(join(work, 'thumbnail.jpg'))).streams[0]).toMatchObject({
+      width: 320,
+      height: 180,
+    })
   })
 
   it('cuts frame-accurately where keyframes are sparse, decoding from the keyframe before', async () => {
