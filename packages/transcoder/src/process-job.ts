@@ -20,6 +20,7 @@ import type { TranscoderConfig } from './config.ts'
 import { download } from './download.ts'
 import { lastLine, ProcessError, runProcess } from './ffmpeg-process.ts'
 import { noSpaceIn, scratchVolume, storageFailure, VOLUMES } from './health.ts'
+import { mp4Duration } from './mp4-duration.ts'
 import { type ExtraFile, finishHls, finishStoryboard } from './packaging.ts'
 import {
   checkFirstLook,
@@ -178,9 +179,13 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
     const packaged = new Set([plan.hls?.profile, plan.storyboard?.profile])
     // Described from what the plan set and ffmpeg wrote (no ffprobe of each file): size and
     // codec from the plan, bytes from the file, duration from the first video rendition as
-    // written (every rendition is the same stretch of the input), whatever the container claimed.
+    // written (every rendition is the same stretch of the input), whatever the container claimed:
+    // its MP4 movie header, read in place (ffprobe for a WebM).
     const first = written.find((output) => output.media && output.media.codec !== 'mjpeg')
-    const duration = first ? await writtenDuration(first.path, ctx) : null
+    const duration = first
+      ? ((first.path.endsWith('.mp4') ? await mp4Duration(first.path) : null) ??
+        (await writtenDuration(first.path, ctx)))
+      : null
     // ffmpeg reads at most a second past MAX_DURATION_SECONDS (inputArgs): output past the limit
     // means the input is longer than it, whatever its container claimed. Nothing is published.
     if (duration !== null && duration > config.MAX_DURATION_SECONDS + PAST_LIMIT_TOLERANCE_S)
