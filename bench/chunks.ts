@@ -122,23 +122,25 @@ try {
     execFileSync('mkdir', ['-p', work])
     const keyframes = parseKeyframes(execFileSync('ffprobe', keyframeArgs(source, probe)).toString())
     const plan = planChunks(keyframes, probe.duration ?? seconds, { chunkSeconds })
-    let total = await cpu(splitArgs(source, probe, plan, join(work, 'part-%05d.mkv')))
+    const split = await cpu(splitArgs(source, probe, plan, join(work, 'part-%05d.mkv')))
+    let chunksCpu = 0
     const files: string[] = []
     for (const chunk of plan.chunks) {
       const part = plan.parts[chunk.part]
       if (!part) throw new Error(`no part ${chunk.part}`)
       const path = join(work, `chunk-${chunk.index}.mp4`)
       const partPath = join(work, `part-${String(part.index).padStart(5, '0')}.mkv`)
-      total += await cpu(
+      chunksCpu += await cpu(
         chunkArgs({ path: partPath, part }, chunk, probe, [{ profile, path }], { threads: 0, fps: null }),
       )
       files.push(path)
     }
     const audio = join(work, 'audio.m4a')
-    total += await cpu(audioArgs(source, probe, [{ codec: 'aac', kbps: 96, path: audio }]))
+    const audioCpu = await cpu(audioArgs(source, probe, [{ codec: 'aac', kbps: 96, path: audio }]))
     await writeFile(join(work, 'list.ffconcat'), concatList(files))
     const output = join(work, '360p.mp4')
-    total += await cpu(assembleArgs(join(work, 'list.ffconcat'), audio, 'mp4', output))
+    const assemble = await cpu(assembleArgs(join(work, 'list.ffconcat'), audio, 'mp4', output))
+    const total = split + chunksCpu + audioCpu + assemble
     const bytes = (await stat(output)).size
     const bySecond = await ssimBySecond(output, source, work)
     const joins = new Set(plan.chunks.slice(1).flatMap((c) => [Math.floor(c.start) - 1, Math.floor(c.start)]))
@@ -148,6 +150,7 @@ try {
       encode: `chunks of ${chunkSeconds} s (${plan.chunks.length})`,
       cpu_s: round(total),
       cpu_vs_one: round(total / singleCpu, 3),
+      cpu_split_chunks_audio_join: [split, chunksCpu, audioCpu, assemble].map((n) => round(n, 2)).join(' / '),
       bytes,
       bytes_vs_one: round(bytes / singleBytes, 3),
       ssim: round(mean(bySecond), 4),
