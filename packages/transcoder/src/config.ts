@@ -35,6 +35,11 @@ const shape = {
     .min(1)
     .max(7 * 24 * 3600)
     .optional(),
+  /**
+   * Seconds an ffmpeg run that reports progress may go without a report (it reports twice a
+   * second) before it is killed as hung and the job retried (`ffmpeg_stalled`). 0: never.
+   */
+  FFMPEG_STALL_SECONDS: intVar(300, 0, 24 * 3600),
   /** Threads per ffmpeg encoder; unset: chosen from the cores and WORKER_CONCURRENCY (threadsPerEncoder). */
   FFMPEG_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   /**

@@ -114,6 +114,29 @@ describe('runProcess', () => {
   })
 })
 
+describe('runProcess stall watch', () => {
+  it('kills a run that stops printing lines, and spares one that keeps printing', async () => {
+    const marker = `stall-${process.pid}-${Date.now()}`
+    const started = Date.now()
+    const error = await runProcess('sh', ['-c', `echo first; sleep 30 # ${marker}`], {
+      timeoutMs: 60_000,
+      stallTimeoutMs: 300,
+      onLine: () => {},
+    }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ProcessError)
+    expect(error).toMatchObject({ reason: 'stalled', message: 'sh stalled: no progress for 0.3s' })
+    // Killed long before its 30 s sleep, and its whole group with it.
+    expect(Date.now() - started).toBeLessThan(20_000)
+    expect(ffmpegProcessesWith(marker)).toEqual([])
+    const { stdout } = await runProcess(
+      'sh',
+      ['-c', 'for i in 1 2 3 4 5 6 7 8; do echo $i; sleep 0.1; done'],
+      { timeoutMs: 60_000, stallTimeoutMs: 300, onLine: () => {} },
+    )
+    expect(stdout.trim().split('\n')).toHaveLength(8)
+  })
+})
+
 describe('lastLine', () => {
   it('picks the last non-empty line', () => {
     expect(lastLine('a\nb: Invalid data found when processing input\n\n')).toBe(

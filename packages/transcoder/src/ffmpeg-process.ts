@@ -14,6 +14,11 @@ export interface RunOptions {
   nice?: number
   /** Most memory the process may map, in MB (RLIMIT_AS): allocations past it fail. 0 or unset: no limit. */
   memoryLimitMb?: number
+  /**
+   * Kill the process group when it prints no line on stdout for this long (a run that reports
+   * progress twice a second and stops: hung). 0 or unset: never.
+   */
+  stallTimeoutMs?: number
 }
 
 export interface RunResult {
@@ -27,7 +32,7 @@ const STDERR_TAIL = 4096
 export class ProcessError extends Error {
   constructor(
     message: string,
-    readonly reason: 'exit' | 'timeout' | 'aborted' | 'spawn',
+    readonly reason: 'exit' | 'timeout' | 'stalled' | 'aborted' | 'spawn',
     readonly stderr: string,
     readonly exitCode: number | null = null,
     /** The signal that ended it when it was killed from outside (`SIGKILL`: the OOM killer, most likely). */
@@ -107,7 +112,14 @@ export function runProcess(bin: string, args: readonly string[], options: RunOpt
     let ended: ProcessError['reason'] | undefined
     const maxStdout = options.maxStdout ?? 16 * 1024 * 1024
     let partial = ''
+    let stall: NodeJS.Timeout | undefined
+    const watch = () => {
+      if (!options.stallTimeoutMs) return
+      clearTimeout(stall)
+      stall = setTimeout(() => killGroup('stalled'), options.stallTimeoutMs)
+    }
     child.stdout.on('data', (data: Buffer) => {
+      watch()
       const text = data.toString()
       if (stdout.length < maxStdout) stdout += text
       if (options.onLine) {
@@ -119,7 +131,7 @@ export function runProcess(bin: string, args: readonly string[], options: RunOpt
     child.stderr.on('data', (data: Buffer) => {
       stderr = (stderr + data.toString()).slice(-STDERR_TAIL)
     })
-    const killGroup = (why: 'timeout' | 'aborted') => {
+    const killGroup = (why: 'timeout' | 'stalled' | 'aborted') => {
       ended ??= why
       try {
         if (child.pid) process.kill(-child.pid, 'SIGKILL')
@@ -128,10 +140,12 @@ export function runProcess(bin: string, args: readonly string[], options: RunOpt
       }
     }
     const timer = setTimeout(() => killGroup('timeout'), options.timeoutMs)
+    watch()
     const onAbort = () => killGroup('aborted')
     options.signal?.addEventListener('abort', onAbort, { once: true })
     const cleanup = () => {
       clearTimeout(timer)
+      clearTimeout(stall)
       options.signal?.removeEventListener('abort', onAbort)
     }
     child.once('error', (error: NodeJS.ErrnoException) => {
@@ -150,6 +164,10 @@ export function runProcess(bin: string, args: readonly string[], options: RunOpt
             stderr,
           ),
         )
+      }
+      if (ended === 'stalled') {
+        const quiet = (options.stallTimeoutMs ?? 0) / 1000
+        return reject(new ProcessError(`${name} stalled: no progress for ${quiet}s`, 'stalled', stderr))
       }
       if (ended === 'aborted') return reject(new ProcessError(`${name} cancelled`, 'aborted', stderr))
       if (code === 0) return resolve({ stdout, stderr })

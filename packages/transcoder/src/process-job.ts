@@ -146,6 +146,9 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
         maxStdout: 0,
         nice: config.FFMPEG_NICE,
         memoryLimitMb: config.memoryLimitMb,
+        // A run that reports progress and stops reporting is hung: the time budget comes from
+        // MAX_DURATION_SECONDS (hours), so a short video would wait that long without this.
+        stallTimeoutMs: run.progress ? config.FFMPEG_STALL_SECONDS * 1000 : 0,
         onLine,
       }).catch((error: unknown) => {
         const scrubbed = scrubPaths(error, {
