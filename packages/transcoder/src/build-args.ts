@@ -279,19 +279,36 @@ export function sheetRun(plan: StoryboardPlan): FfmpegRun {
  */
 function teeArgs(path: string, hls: HlsPlan, profile: VideoProfile, options: EncodeOptions): string[] {
   const dir = `${hls.dir}/${profile.name}`
+  return hlsTee(`f=mp4:movflags=+faststart`, path, {
+    segmentSeconds: options.hlsSegmentSeconds ?? 4,
+    init: 'init.mp4',
+    segments: `${dir}/segment-%03d.m4s`,
+    playlist: `${dir}/index.m3u8`,
+  })
+}
+
+/**
+ * An MP4 (`mp4Options`: the tee muxer's options for it) and an HLS rung of fMP4 segments from one
+ * encoder, through the tee muxer: the init file named relative to the playlist, every path escaped.
+ */
+export function hlsTee(
+  mp4Options: string,
+  path: string,
+  hls: { segmentSeconds: number; init: string; segments: string; playlist: string },
+): string[] {
   const hlsOptions = [
     'f=hls',
-    `hls_time=${options.hlsSegmentSeconds ?? 4}`,
+    `hls_time=${hls.segmentSeconds}`,
     'hls_playlist_type=vod',
     'hls_segment_type=fmp4',
-    'hls_fmp4_init_filename=init.mp4',
-    `hls_segment_filename=${teeEscape(`${dir}/segment-%03d.m4s`)}`,
+    `hls_fmp4_init_filename=${teeEscape(hls.init)}`,
+    `hls_segment_filename=${teeEscape(hls.segments)}`,
     'hls_flags=independent_segments',
   ]
   return [
     '-f',
     'tee',
-    `[f=mp4:movflags=+faststart]${teeEscape(path)}|[${hlsOptions.join(':')}]${teeEscape(`${dir}/index.m3u8`)}`,
+    `[${mp4Options}]${teeEscape(path)}|[${hlsOptions.join(':')}]${teeEscape(hls.playlist)}`,
   ]
 }
 
@@ -459,7 +476,7 @@ function containerArgs(profile: VideoProfile): string[] {
  * MAX_DURATION_SECONDS, whatever length its container claims or hides. `file:` keeps the path
  * from reading as a protocol.
  */
-function inputArgs(input: string, probe: Probe, options: EncodeOptions): string[] {
+export function inputArgs(input: string, probe: Probe, options: EncodeOptions): string[] {
   const args = [...CONFINE, '-format_whitelist', FORMAT_WHITELIST]
   if (probe.demuxer) args.push('-f', probe.demuxer)
   if (probe.demuxer === 'mov') args.push(...NO_DREFS)

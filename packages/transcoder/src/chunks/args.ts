@@ -6,8 +6,8 @@
  * (assembleArgs). No run decodes the whole source twice.
  */
 import type { ImageProfile, VideoProfile } from '@vpp/shared'
-import { teeEscape, thumbnailBranch } from '../build-args.ts'
-import { CONFINE, FORMAT_WHITELIST, NO_DREFS, type Probe } from '../probe.ts'
+import { hlsTee, inputArgs, thumbnailBranch } from '../build-args.ts'
+import type { Probe } from '../probe.ts'
 import type { Chunk, ChunkPlan, Part } from './plan.ts'
 
 const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
@@ -23,14 +23,6 @@ export const CRF = { h264: 23, vp9: 33 } as const
 /** `12.5` -> `12.500000`: what ffmpeg reads back exactly. */
 const seconds = (t: number) => t.toFixed(6)
 
-/** The source, confined as every input is: a local file, the demuxer ffprobe found, no references. */
-function sourceInput(input: string, probe: Probe): string[] {
-  const args = [...CONFINE, '-format_whitelist', FORMAT_WHITELIST]
-  if (probe.demuxer) args.push('-f', probe.demuxer)
-  if (probe.demuxer === 'mov') args.push(...NO_DREFS)
-  return [...args, '-i', `file:${input}`]
-}
-
 /**
  * The source's video stream cut into the plan's parts by stream copy, at its own keyframes (the
  * segment muxer cuts at the first keyframe at or after each time): Matroska files named by
@@ -40,7 +32,7 @@ export function splitArgs(input: string, probe: Probe, plan: ChunkPlan, partPatt
   const cuts = plan.parts.slice(1).map((part) => seconds(Math.max(0, part.start - CUT_EARLY_S)))
   return [
     ...COMMON,
-    ...sourceInput(input, probe),
+    ...inputArgs(input, probe, { threads: 0 }),
     // biome-ignore format: flag and value on one line
     '-map',
     `0:${probe.videoIndex}`,
@@ -175,20 +167,12 @@ export function chunkArgs(
 
 /** The rendition's chunk file and its HLS segments from one encoder (`tee`). */
 function teeArgs(path: string, hls: NonNullable<ChunkOutput['hls']>): string[] {
-  const options = [
-    'f=hls',
-    `hls_time=${hls.segmentSeconds}`,
-    'hls_playlist_type=vod',
-    'hls_segment_type=fmp4',
-    `hls_fmp4_init_filename=${teeEscape(`${hls.name}-init.mp4`)}`,
-    `hls_segment_filename=${teeEscape(`${hls.dir}/${hls.name}-%03d.m4s`)}`,
-    'hls_flags=independent_segments',
-  ]
-  return [
-    '-f',
-    'tee',
-    `[f=mp4]${teeEscape(path)}|[${options.join(':')}]${teeEscape(`${hls.dir}/${hls.name}.m3u8`)}`,
-  ]
+  return hlsTee('f=mp4', path, {
+    segmentSeconds: hls.segmentSeconds,
+    init: `${hls.name}-init.mp4`,
+    segments: `${hls.dir}/${hls.name}-%03d.m4s`,
+    playlist: `${hls.dir}/${hls.name}.m3u8`,
+  })
 }
 
 function scale(profile: VideoProfile, portrait: boolean): string {
@@ -226,7 +210,7 @@ export interface AudioOutput {
  * (AAC in MP4 for MP4 and HLS, Opus in WebM), stereo, from one decode of the audio stream only.
  */
 export function audioArgs(input: string, probe: Probe, outputs: readonly AudioOutput[]): string[] {
-  const args = [...COMMON, ...sourceInput(input, probe)]
+  const args = [...COMMON, ...inputArgs(input, probe, { threads: 0 })]
   for (const { codec, kbps, path } of outputs) {
     // biome-ignore format: flag and value on one line
     args.push(
