@@ -15,6 +15,9 @@ export const METRIC_NAMES = {
   queueWaitSeconds: 'video_queue_wait_seconds',
   retentionExpiredTotal: 'video_retention_expired_total',
   transcoderHealthy: 'video_transcoder_healthy',
+  chunksProcessedTotal: 'video_chunks_processed_total',
+  chunkDurationSeconds: 'video_chunk_duration_seconds',
+  timeToPlayableSeconds: 'video_time_to_playable_seconds',
   httpRequestDurationSeconds: 'http_request_duration_seconds',
 } as const
 
@@ -140,8 +143,29 @@ export function createTranscoderMetrics(registry: Registry) {
       help: 'Whether this transcoder takes jobs (1), or stands down as sick (0): disk full, storage unreachable, ...',
       registers: [registry],
     }),
+    /** status: completed, retrying, failed, lost (taken over, or its job stopped). */
+    chunks: new Counter({
+      name: METRIC_NAMES.chunksProcessedTotal,
+      help: 'Chunk work items (a chunk of a video, or its audio) processed, by status',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+    chunkDuration: new Histogram({
+      name: METRIC_NAMES.chunkDurationSeconds,
+      help: 'Wall time of one chunk work item (its encode, pieces and segments stored), in seconds',
+      buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300],
+      registers: [registry],
+    }),
+    /** Upload accepted (job created) to its stream playable (the first chunk of every rung published). */
+    timeToPlayable: new Histogram({
+      name: METRIC_NAMES.timeToPlayableSeconds,
+      help: 'Seconds from a job being created to its HLS stream being playable',
+      buckets: [1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600],
+      registers: [registry],
+    }),
   }
   metrics.healthy.set(1)
+  for (const status of ['completed', 'retrying', 'failed', 'lost']) metrics.chunks.inc({ status }, 0)
   // Every reason exported from the start (at 0), so rate() and dashboards see it before the first failure.
   for (const reason of FFMPEG_FAILURE_REASONS) metrics.ffmpegFailures.inc({ reason }, 0)
   for (const kind of ['record', 'outputs']) metrics.retentionExpired.inc({ kind }, 0)

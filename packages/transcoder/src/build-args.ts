@@ -294,12 +294,14 @@ function teeArgs(path: string, hls: HlsPlan, profile: VideoProfile, options: Enc
 export function hlsTee(
   mp4Options: string,
   path: string,
-  hls: { segmentSeconds: number; init: string; segments: string; playlist: string },
+  hls: { segmentSeconds: number; init: string; segments: string; playlist: string; live?: boolean },
 ): string[] {
   const hlsOptions = [
     'f=hls',
     `hls_time=${hls.segmentSeconds}`,
-    'hls_playlist_type=vod',
+    // An event playlist is rewritten at each segment (a VOD one only at the end): `live` for a
+    // run whose segments are published while it runs.
+    `hls_playlist_type=${hls.live ? 'event' : 'vod'}`,
     'hls_segment_type=fmp4',
     `hls_fmp4_init_filename=${teeEscape(hls.init)}`,
     `hls_segment_filename=${teeEscape(hls.segments)}`,

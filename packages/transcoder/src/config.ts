@@ -69,6 +69,11 @@ const shape = {
   DLQ_MAXLEN: intVar(10_000, 0, 10_000_000),
   /** On SIGTERM, how long running jobs may take to finish before their ffmpeg is killed. */
   SHUTDOWN_GRACE_MS: intVar(25_000, 0, 3600_000),
+  /**
+   * Seconds of video a chunk aims at: a video of at least two chunks is encoded in chunks that
+   * every transcoder takes (docs/transcoding.md); shorter ones in one run. 0: always one run.
+   */
+  CHUNK_SECONDS: z.coerce.number().min(0).max(600).default(6),
   /** Target length of an HLS segment, seconds (segments are cut at the 2 s keyframes: use an even number). */
   HLS_SEGMENT_SECONDS: intVar(4, 2, 60),
   /** Seconds between two storyboard tiles; unset: about 100 tiles for the whole video (at least 1 s apart). */

@@ -23,10 +23,16 @@ export interface Variant {
 
 /**
  * Pure: the master playlist of an HLS presentation. Version 7 (fMP4 segments), independent
- * segments (each starts with a keyframe), one EXT-X-STREAM-INF per rung, relative URIs only.
+ * segments (each starts with a keyframe), one EXT-X-STREAM-INF per rung, relative URIs only;
+ * with `audio`, the audio is a rendition of its own that every rung plays.
  */
-export function masterPlaylist(variants: readonly Variant[]): string {
+export function masterPlaylist(variants: readonly Variant[], audio?: { playlist: string }): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS']
+  // The audio as a rendition of its own (the chunked engine encodes it once, apart from the video).
+  if (audio)
+    lines.push(
+      `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="${audio.playlist}"`,
+    )
   for (const v of variants) {
     const attributes = [
       `BANDWIDTH=${v.bandwidth}`,
@@ -34,6 +40,7 @@ export function masterPlaylist(variants: readonly Variant[]): string {
       `RESOLUTION=${v.width}x${v.height}`,
       ...(v.frameRate ? [`FRAME-RATE=${v.frameRate.toFixed(3)}`] : []),
       `CODECS="${v.codecs}"`,
+      ...(audio ? ['AUDIO="audio"'] : []),
     ]
     lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, v.playlist)
   }

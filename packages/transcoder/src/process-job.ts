@@ -12,10 +12,12 @@ import {
   type MediaStorage,
   type Output,
   PermanentJobError,
+  type Profile,
   type Skipped,
   type TranscoderMetrics,
 } from '@vpp/shared'
 import { buildArgs, type FfmpegRun, outputFps } from './build-args.ts'
+import { type Chunking, type Encoded, encodeInChunks } from './chunks/coordinate.ts'
 import type { TranscoderConfig } from './config.ts'
 import { download } from './download.ts'
 import { lastLine, ProcessError, runProcess } from './ffmpeg-process.ts'
@@ -55,6 +57,8 @@ export interface JobContext {
   resolveHost?: (hostname: string) => Promise<string[]>
   /** Progress of the transcode, 0-100, with seconds left when known; called about once a second. */
   onProgress?: (percent: number, etaSeconds: number | null) => void
+  /** The job's hold, for an encode in chunks (none: always one run, as the queue benchmark wants). */
+  chunking?: Chunking
 }
 
 export interface JobResult {
@@ -122,52 +126,23 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
     const profiles = job.profiles
       ? config.profiles.filter((p) => job.profiles?.includes(p.name))
       : config.profiles
-    const plan = buildArgs({ input, outDir }, profiles, probe, {
-      threads: config.threads,
-      maxPixels: config.MAX_PIXELS,
-      maxDurationSeconds: config.MAX_DURATION_SECONDS,
-      hlsSegmentSeconds: config.HLS_SEGMENT_SECONDS,
-      storyboardInterval: config.STORYBOARD_INTERVAL,
-    })
-    // The HLS muxer writes each rung into a folder of its own; it does not make them.
-    for (const rung of plan.hls?.variants ?? [])
-      await mkdir(join(plan.hls?.dir ?? outDir, rung.profile), { recursive: true })
-    for (const skip of plan.skipped)
-      logger.info('profile skipped', { profile: skip.profile, reason: skip.reason })
-    // From the limit, not from what the container claims: a forged short duration buys no
-    // shorter budget, and a forged long one no longer (inputs are read to the limit at most).
-    const timeoutMs = ffmpegTimeoutMs(config.FFMPEG_TIMEOUT, config.MAX_DURATION_SECONDS)
-    for (const run of plan.runs) {
-      const started = performance.now()
-      const onLine = run.progress ? progressReporter(probe.duration, ctx.onProgress) : undefined
-      await runProcess(config.FFMPEG_PATH, run.args, {
-        timeoutMs,
-        signal: ctx.signal,
-        maxStdout: 0,
-        nice: config.FFMPEG_NICE,
-        memoryLimitMb: config.memoryLimitMb,
-        // A run that reports progress and stops reporting is hung: the time budget comes from
-        // MAX_DURATION_SECONDS (hours), so a short video would wait that long without this.
-        stallTimeoutMs: run.progress ? config.FFMPEG_STALL_SECONDS * 1000 : 0,
-        onLine,
-      }).catch((error: unknown) => {
-        const scrubbed = scrubPaths(error, {
-          [`file:${input}`]: 'input',
-          [input]: 'input',
-          [outDir]: 'output',
-        })
-        // "No space left on device" somewhere in what ffmpeg said: the outputs met a full disk.
-        if (scrubbed instanceof ProcessError && noSpaceIn(scrubbed.stderr))
-          throw diskFull(scratch, { cause: scrubbed })
-        throw atCeiling(overMemoryLimit(scrubbed), timeoutMs)
-      })
-      const seconds = (performance.now() - started) / 1000
-      for (const output of run.outputs) ctx.metrics.duration.observe({ profile: output.profile }, seconds)
-      logger.info('ffmpeg run finished', {
-        profiles: run.outputs.map((o) => o.profile),
-        duration_ms: Math.round(seconds * 1000),
-      })
-    }
+    const chunking = ctx.chunking
+    const encoded =
+      chunking && inChunks(probe.duration, config.CHUNK_SECONDS)
+        ? await encodeInChunks(
+            job.job_id,
+            input,
+            probe,
+            profiles,
+            { work: workDir, out: outDir },
+            {
+              ...ctx,
+              chunking,
+              lost: () => new LostClaimError(),
+              createdAt: new Date(job.created_at),
+            },
+          )
+        : await encodeInOneRun(input, outDir, profiles, probe, ctx, scratch)
     // In the profile table's order, whatever order the runs wrote them in; a rendition at the
     // source's own size comes just before its codec family's rungs.
     const order = (name: string) => {
@@ -176,10 +151,8 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
       const codec = name === 'webm_original' ? 'vp9' : 'h264'
       return config.profiles.findIndex((p) => p.kind === 'video' && p.codec === codec) - 0.5
     }
-    const written = plan.runs
-      .flatMap((run) => run.outputs)
-      .sort((a, b) => order(a.profile) - order(b.profile))
-    const packaged = new Set([plan.hls?.profile, plan.storyboard?.profile])
+    const written = [...encoded.written].sort((a, b) => order(a.profile) - order(b.profile))
+    const packaged = new Set(written.filter((output) => !output.media).map((output) => output.profile))
     // Described from what the plan set and ffmpeg wrote (no ffprobe of each file): size and
     // codec from the plan, bytes from the file, duration from the first video rendition as
     // written (every rendition is the same stretch of the input), whatever the container claimed:
@@ -200,17 +173,7 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
     )
     const byProfile = new Map(media.map((output) => [output.profile, output]))
     const extra: ExtraFile[] = []
-    for (const finished of [
-      plan.hls &&
-        (await finishHls(
-          plan.hls,
-          byProfile,
-          probe.hasAudio,
-          Number(outputFps(probe) ?? probe.frameRate) || null,
-        )),
-      plan.storyboard && (await finishStoryboard(plan.storyboard, outDir, duration ?? probe.duration ?? 0)),
-    ]) {
-      if (!finished) continue
+    for (const finished of await encoded.finish(byProfile, duration)) {
       byProfile.set(finished.output.profile, finished.output)
       extra.push(...finished.files)
     }
@@ -241,7 +204,7 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
         height: output.height,
       })
     }
-    return { outputs, skipped: plan.skipped }
+    return { outputs, skipped: encoded.skipped }
   } catch (error) {
     // A write of ours in the work directory (a folder, a playlist) that met a full disk.
     if (!(error instanceof AppError) && isNoSpace(error)) throw diskFull(scratch, { cause: error })
@@ -249,6 +212,105 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
   } finally {
     await rm(workDir, { recursive: true, force: true })
   }
+}
+
+/**
+ * The whole encode in one ffmpeg run (and the storyboard's sheet run): what a video shorter than
+ * two chunks gets, or every video with CHUNK_SECONDS=0.
+ */
+async function encodeInOneRun(
+  input: string,
+  outDir: string,
+  profiles: readonly Profile[],
+  probe: Probe,
+  ctx: JobContext,
+  scratch: string,
+): Promise<Encoded> {
+  const { config, logger } = ctx
+  const plan = buildArgs({ input, outDir }, profiles, probe, {
+    threads: config.threads,
+    maxPixels: config.MAX_PIXELS,
+    maxDurationSeconds: config.MAX_DURATION_SECONDS,
+    hlsSegmentSeconds: config.HLS_SEGMENT_SECONDS,
+    storyboardInterval: config.STORYBOARD_INTERVAL,
+  })
+  // The HLS muxer writes each rung into a folder of its own; it does not make them.
+  for (const rung of plan.hls?.variants ?? [])
+    await mkdir(join(plan.hls?.dir ?? outDir, rung.profile), { recursive: true })
+  for (const skip of plan.skipped)
+    logger.info('profile skipped', { profile: skip.profile, reason: skip.reason })
+  // From the limit, not from what the container claims: a forged short duration buys no
+  // shorter budget, and a forged long one no longer (inputs are read to the limit at most).
+  const timeoutMs = ffmpegTimeoutMs(config.FFMPEG_TIMEOUT, config.MAX_DURATION_SECONDS)
+  for (const run of plan.runs) {
+    const started = performance.now()
+    const onLine = run.progress ? progressReporter(probe.duration, ctx.onProgress) : undefined
+    await runProcess(config.FFMPEG_PATH, run.args, {
+      timeoutMs,
+      signal: ctx.signal,
+      maxStdout: 0,
+      nice: config.FFMPEG_NICE,
+      memoryLimitMb: config.memoryLimitMb,
+      // A run that reports progress and stops reporting is hung: the time budget comes from
+      // MAX_DURATION_SECONDS (hours), so a short video would wait that long without this.
+      stallTimeoutMs: run.progress ? config.FFMPEG_STALL_SECONDS * 1000 : 0,
+      onLine,
+    }).catch((error: unknown) => {
+      throw explainFailure(
+        error,
+        { [`file:${input}`]: 'input', [input]: 'input', [outDir]: 'output' },
+        scratch,
+        timeoutMs,
+      )
+    })
+    const seconds = (performance.now() - started) / 1000
+    for (const output of run.outputs) ctx.metrics.duration.observe({ profile: output.profile }, seconds)
+    logger.info('ffmpeg run finished', {
+      profiles: run.outputs.map((o) => o.profile),
+      duration_ms: Math.round(seconds * 1000),
+    })
+  }
+  return {
+    written: plan.runs.flatMap((run) => run.outputs),
+    skipped: plan.skipped,
+    finish: async (byProfile, duration) => {
+      const finished = []
+      if (plan.hls)
+        finished.push(
+          await finishHls(
+            plan.hls,
+            byProfile,
+            probe.hasAudio,
+            Number(outputFps(probe) ?? probe.frameRate) || null,
+          ),
+        )
+      if (plan.storyboard)
+        finished.push(await finishStoryboard(plan.storyboard, outDir, duration ?? probe.duration ?? 0))
+      return finished
+    },
+  }
+}
+
+/** A video of at least two chunks is encoded in chunks (below, one run costs less and is as quick). */
+export function inChunks(duration: number | null, chunkSeconds: number): boolean {
+  return chunkSeconds > 0 && duration !== null && duration >= 2 * chunkSeconds
+}
+
+/**
+ * What an encoder's failure says in the job record: this machine's paths named (`input`,
+ * `output`), a full disk as `disk_full`, the memory limit and the time ceiling as what they are.
+ */
+export function explainFailure(
+  error: unknown,
+  paths: Record<string, string>,
+  scratch: string,
+  timeoutMs: number,
+): unknown {
+  const scrubbed = scrubPaths(error, paths)
+  // "No space left on device" somewhere in what ffmpeg said: the outputs met a full disk.
+  if (scrubbed instanceof ProcessError && noSpaceIn(scrubbed.stderr))
+    return diskFull(scratch, { cause: scrubbed })
+  return atCeiling(overMemoryLimit(scrubbed), timeoutMs)
 }
 
 /** Turn ffmpeg's -progress lines into percent and ETA, at most once a second. */

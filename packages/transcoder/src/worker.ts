@@ -1,6 +1,7 @@
 import {
   type BlockingConnection,
   blockingConnection,
+  type ChunkClaim,
   type Claim,
   errorMessage,
   type JobStore,
@@ -10,12 +11,21 @@ import {
   subscribeTo,
   type TranscoderMetrics,
 } from '@vpp/shared'
+import { encodeItem } from './chunks/encode-item.ts'
+import type { EncodePlan } from './chunks/encode-plan.ts'
 import type { TranscoderConfig } from './config.ts'
 import { ProcessError } from './ffmpeg-process.ts'
-import { classifyFailure, Health, type InfraFailure, probeHealth, probeTargets } from './health.ts'
-import { LostClaimError, processJob } from './process-job.ts'
+import {
+  classifyFailure,
+  Health,
+  type InfraFailure,
+  probeHealth,
+  probeTargets,
+  scratchVolume,
+} from './health.ts'
+import { explainFailure, LostClaimError, processJob } from './process-job.ts'
 import { RetentionSweeper } from './retention-sweeper.ts'
-import { errorCode, finalError, isPermanent, retryDelayMs } from './retry-policy.ts'
+import { errorCode, ffmpegTimeoutMs, finalError, isPermanent, retryDelayMs } from './retry-policy.ts'
 
 export interface TranscoderDeps {
   config: TranscoderConfig
@@ -31,8 +41,14 @@ export interface TranscoderDeps {
 
 interface Active {
   entryId: string
+  /** The stream it came from: jobs, or a chunk stream. */
+  stream: string
   jobId: string
   claim?: Claim
+  /** A chunk work item's hold, when it is one. */
+  chunk?: ChunkClaim
+  /** A chunked job's coordinator waiting on its items: it holds no slot. */
+  released?: boolean
   /** Aborted when the claim is lost. */
   lost: AbortController
   /** Already started by the previous job's finish (finishAndTakeNext). */
@@ -44,7 +60,7 @@ interface Active {
   done: Promise<void>
 }
 
-type Entry = { id: string; message: Record<string, string> }
+type Entry = { id: string; stream: string; message: Record<string, string> }
 
 /** A consumer of the group idle this long, holding no entry, is a transcoder long gone. */
 const CONSUMER_IDLE_MS = 24 * 3600_000
@@ -87,7 +103,12 @@ export class Transcoder {
   /** Resolved when a running job ends (one shared promise, however many jobs run). */
   #freeing: Promise<void> | undefined
   #freed: (() => void) | undefined
-  #claimCursor = '0-0'
+  /** XAUTOCLAIM's cursor on each stream. */
+  readonly #claimCursors = new Map<string, string>()
+  /** Entries read past the free slots (a blocking read served several streams): started first. */
+  readonly #held: Entry[] = []
+  /** Slots in use: running work, not counting coordinators that gave theirs back. */
+  #busy = 0
   #lastClaimAt = 0
   /** A stalled entry waits: the next free slot takes it over (no next entry from the finish). */
   #stalledWaiting = false
@@ -277,9 +298,14 @@ export class Transcoder {
           await Promise.race([this.#stopped, this.#wellAgain()])
           continue
         }
-        if (this.#active.size >= config.WORKER_CONCURRENCY) {
+        if (this.#busy >= config.WORKER_CONCURRENCY) {
           // Wait for a free slot, or for close().
           await Promise.race([this.#stopped, this.#slotFreed()])
+          continue
+        }
+        const held = this.#held.shift()
+        if (held) {
+          this.#begin(held)
           continue
         }
         if (this.#stalledWaiting || Date.now() - this.#lastClaimAt >= this.#claimEveryMs) {
@@ -288,13 +314,7 @@ export class Transcoder {
           await this.#claimStalled()
           continue
         }
-        const reply = (await reader.xReadGroup(
-          store.keys.group,
-          config.consumerName,
-          { key: store.keys.stream, id: '>' },
-          { COUNT: config.WORKER_CONCURRENCY - this.#active.size, BLOCK: this.#blockMs },
-        )) as Array<{ messages: Entry[] }> | null
-        for (const stream of reply ?? []) for (const entry of stream.messages) this.#begin(entry)
+        await this.#read(reader)
       } catch (error) {
         if (this.#stopping.signal.aborted) break
         logger.warn('reading the job stream failed; retrying', { error: errorMessage(error) })
@@ -305,28 +325,77 @@ export class Transcoder {
     }
   }
 
-  /** XAUTOCLAIM: take over entries idle longer than CLAIM_IDLE_MS (their transcoder died). */
+  /**
+   * Take what waits, in order: new jobs (their plans are quick, and a short one runs at once), the
+   * first items of chunked jobs (a new job's turn comes early), then the other chunk items, in
+   * the order queued (a running job's remaining chunks before a later job's). Non-blocking reads
+   * in that order; with nothing anywhere, one blocking read of all three streams, whose extra
+   * entries (it may serve several at once) are held for the next free slots.
+   */
+  async #read(reader: BlockingConnection['client']): Promise<void> {
+    const { config, store } = this.#deps
+    const streams = store.group.streams
+    for (const stream of streams) {
+      const free = config.WORKER_CONCURRENCY - this.#busy
+      if (free <= 0) return
+      const entries = await this.#readGroup(reader, [stream], free)
+      if (entries.length === 0) continue
+      for (const entry of entries) this.#begin(entry)
+      return
+    }
+    const entries = await this.#readGroup(reader, streams, 1, this.#blockMs)
+    for (const entry of entries) {
+      if (this.#busy < config.WORKER_CONCURRENCY) this.#begin(entry)
+      else this.#held.push(entry)
+    }
+  }
+
+  async #readGroup(
+    reader: BlockingConnection['client'],
+    streams: string[],
+    count: number,
+    blockMs?: number,
+  ): Promise<Entry[]> {
+    const { config, store } = this.#deps
+    const reply = (await reader.xReadGroup(
+      store.keys.group,
+      config.consumerName,
+      streams.map((key) => ({ key, id: '>' })),
+      blockMs === undefined ? { COUNT: count } : { COUNT: count, BLOCK: blockMs },
+    )) as Array<{ name: string; messages: Array<{ id: string; message: Record<string, string> }> }> | null
+    return (reply ?? []).flatMap((stream) => stream.messages.map((m) => ({ ...m, stream: stream.name })))
+  }
+
+  /** XAUTOCLAIM: take over entries idle longer than CLAIM_IDLE_MS (their transcoder died), on every stream. */
   async #claimStalled(): Promise<void> {
     const { config, store, logger } = this.#deps
-    const free = config.WORKER_CONCURRENCY - this.#active.size
-    if (free <= 0) return
-    const reply = await store.group.claimStalled(
-      config.consumerName,
-      config.CLAIM_IDLE_MS,
-      this.#claimCursor,
-      free,
-    )
-    this.#claimCursor = reply.cursor
-    // Entries deleted from the stream while pending: their job can never be delivered again.
-    for (const entryId of reply.deleted) {
-      const jobId = await store.failLostEntry(entryId, new Date())
-      logger.warn('pending entry was deleted; job dead-lettered', { entry_id: entryId, job_id: jobId })
-    }
-    for (const entry of reply.messages) {
-      if (this.#active.has(entry.id)) continue
-      logger.warn('taking over a stalled job', { job_id: entry.message.job_id, entry_id: entry.id })
-      this.#deps.metrics.recovered.inc()
-      this.#begin(entry)
+    for (const stream of store.group.streams) {
+      const free = config.WORKER_CONCURRENCY - this.#busy
+      if (free <= 0) return
+      const reply = await store.group.claimStalled(
+        config.consumerName,
+        config.CLAIM_IDLE_MS,
+        this.#claimCursors.get(stream) ?? '0-0',
+        free,
+        stream,
+      )
+      this.#claimCursors.set(stream, reply.cursor)
+      // Entries deleted from the stream while pending: their job can never be delivered again (a
+      // chunk item's coordinator queues it again).
+      for (const entryId of stream === store.keys.stream ? reply.deleted : []) {
+        const jobId = await store.failLostEntry(entryId, new Date())
+        logger.warn('pending entry was deleted; job dead-lettered', { entry_id: entryId, job_id: jobId })
+      }
+      for (const message of reply.messages) {
+        if (this.#active.has(message.id)) continue
+        logger.warn('taking over stalled work', {
+          job_id: message.message.job_id,
+          item: message.message.item,
+          entry_id: message.id,
+        })
+        this.#deps.metrics.recovered.inc()
+        this.#begin({ ...message, stream })
+      }
     }
   }
 
@@ -340,7 +409,11 @@ export class Transcoder {
       const deleted = await store.takeDeletedJobs(100)
       const kept: string[] = []
       for (const id of deleted) {
-        await Promise.all([storage.removeOutputs(id), storage.removeUpload(id)]).catch(() => kept.push(id))
+        await Promise.all([
+          storage.removeOutputs(id),
+          storage.removeUpload(id),
+          storage.removePieces(id),
+        ]).catch(() => kept.push(id))
       }
       await store.returnDeletedJobs(kept)
       if (deleted.length > 0)
@@ -363,7 +436,7 @@ export class Transcoder {
   /** With every slot busy: is a dead transcoder's entry waiting? Then the next free slot is its. */
   async #watchStalled(): Promise<void> {
     const { config, store, logger } = this.#deps
-    if (this.#stalledWaiting || this.#active.size < config.WORKER_CONCURRENCY) return
+    if (this.#stalledWaiting || this.#busy < config.WORKER_CONCURRENCY) return
     try {
       this.#stalledWaiting = await store.group.hasStalled(config.CLAIM_IDLE_MS)
     } catch (error) {
@@ -387,19 +460,29 @@ export class Transcoder {
     if (this.#stopping.signal.aborted) return
     const active: Active = {
       entryId: entry.id,
+      stream: entry.stream,
       jobId: entry.message.job_id ?? '',
       lost: new AbortController(),
       stop: new AbortController(),
       prestarted,
       done: Promise.resolve(),
     }
-    active.done = this.#handle(active).finally(() => {
+    this.#busy++
+    const item = entry.message.item
+    const work = item !== undefined ? this.#handleChunk(active, item) : this.#handle(active)
+    active.done = work.finally(() => {
       this.#active.delete(entry.id)
-      this.#freed?.()
-      this.#freed = undefined
-      this.#freeing = undefined
+      if (!active.released) this.#release()
     })
     this.#active.set(entry.id, active)
+  }
+
+  /** A slot is free again. */
+  #release(): void {
+    this.#busy--
+    this.#freed?.()
+    this.#freed = undefined
+    this.#freeing = undefined
   }
 
   /** Run one entry's job to its end. Never rejects: every outcome is recorded or logged. */
@@ -457,6 +540,15 @@ export class Transcoder {
           signal: active.stop.signal,
           // Asked before publishing: Redis being slow or away is waited out, not taken for a no.
           stillOwner: () => this.#record(() => store.heartbeat(claim, config.consumerName), log),
+          chunking: {
+            work: store.chunks,
+            claim,
+            release: () => {
+              if (active.released) return
+              active.released = true
+              this.#release()
+            },
+          },
           onProgress: (percent, eta) => {
             store.reportProgress(claim, percent, eta).catch(() => {}) // progress is best effort
           },
@@ -475,6 +567,144 @@ export class Transcoder {
         entry_id: entryId,
         error: errorMessage(error),
       })
+    }
+  }
+
+  /**
+   * Run one chunk work item to its end: started under a new lease, encoded (encodeItem), its
+   * outcome recorded only while the lease is still this transcoder's. Never rejects.
+   */
+  async #handleChunk(active: Active, item: string): Promise<void> {
+    const { config, store, metrics, storage } = this.#deps
+    const { jobId } = active
+    const log = this.#deps.logger.child({ job_id: jobId, item })
+    try {
+      const started = await store.chunks.start(
+        jobId,
+        item,
+        active.stream,
+        active.entryId,
+        config.consumerName,
+      )
+      if (!started.started) {
+        log.debug('chunk entry settled without work', { why: started.why, entry_id: active.entryId })
+        return
+      }
+      const claim = started.claim
+      active.chunk = claim
+      const attempt = started.attempts
+      if (this.#health.sick) {
+        const reason = `Returned uncounted: transcoder ${config.consumerName} is sick`
+        await this.#record(
+          () =>
+            store.chunks.finish(claim, {
+              outcome: 'retry',
+              error: reason,
+              code: 'transcoder_unhealthy',
+              due: new Date(),
+              uncounted: true,
+            }),
+          log,
+        )
+        return
+      }
+      if (attempt > config.MAX_ATTEMPTS) {
+        const error = `Gave up after ${attempt - 1} attempts: the transcoder running it stopped before finishing`
+        await this.#record(
+          () => store.chunks.finish(claim, { outcome: 'failed', error, code: 'worker_lost' }),
+          log,
+        )
+        metrics.chunks.inc({ status: 'failed' })
+        return
+      }
+      const plan = JSON.parse(started.plan) as EncodePlan
+      const begun = performance.now()
+      let reported = 0
+      const timeoutMs = ffmpegTimeoutMs(config.FFMPEG_TIMEOUT, config.MAX_DURATION_SECONDS)
+      metrics.active.inc()
+      try {
+        const result = await encodeItem(plan, item, claim.lease, {
+          jobId,
+          config,
+          storage,
+          logger: log,
+          signal: active.stop.signal,
+          onProgress: (seconds, partial) => {
+            // What the item published (the audio's first segments) is passed on at once.
+            if (!partial && performance.now() - reported < 1000) return
+            reported = performance.now()
+            store.chunks.progress(claim, seconds, partial).catch(() => {}) // progress is best effort
+          },
+          explain: (error, paths) => explainFailure(error, paths, scratchVolume(storage.backend), timeoutMs),
+        })
+        const recorded = await this.#record(
+          () => store.chunks.finish(claim, { outcome: 'done', result: JSON.stringify(result) }),
+          log,
+        )
+        this.#health.succeeded()
+        const seconds = (performance.now() - begun) / 1000
+        metrics.chunks.inc({ status: recorded ? 'completed' : 'lost' })
+        metrics.chunkDuration.observe(seconds)
+        if (recorded) log.info('chunk done', { attempt, duration_ms: Math.round(seconds * 1000) })
+        else log.warn('chunk was taken over before its result was recorded; result dropped')
+      } catch (error) {
+        await this.#chunkFailed(claim, attempt, error, active, log)
+      } finally {
+        metrics.active.dec()
+      }
+    } catch (error) {
+      // Redis could not record the outcome: the entry stays pending and XAUTOCLAIM recovers it.
+      log.error('could not record the chunk outcome; it will be recovered', { error: errorMessage(error) })
+    }
+  }
+
+  async #chunkFailed(claim: ChunkClaim, attempt: number, error: unknown, active: Active, log: Logger) {
+    const { config, store, metrics } = this.#deps
+    if (active.canceled || active.lost.signal.aborted || error instanceof LostClaimError) {
+      metrics.chunks.inc({ status: 'lost' })
+      log.info('chunk stopped: its job was canceled, or it was taken over')
+      return
+    }
+    if (this.#killing.signal.aborted) {
+      log.warn('chunk stopped by shutdown; left pending for another transcoder')
+      return
+    }
+    const message = errorMessage(error)
+    const code = errorCode(error)
+    const run = error instanceof ProcessError ? error : (error as Error | undefined)?.cause
+    if (run instanceof ProcessError) metrics.ffmpegFailures.inc({ reason: run.reason })
+    const infra = classifyFailure(error)
+    if (infra && this.#infraFailed(infra)) {
+      const reason = `Returned uncounted: transcoder ${config.consumerName} is sick (${infra.reason})`
+      const due = new Date()
+      await this.#record(
+        () => store.chunks.finish(claim, { outcome: 'retry', error: reason, code, due, uncounted: true }),
+        log,
+      )
+      return
+    }
+    if (isPermanent(error) || attempt >= config.MAX_ATTEMPTS) {
+      const final = finalError(message, attempt)
+      if (
+        await this.#record(() => store.chunks.finish(claim, { outcome: 'failed', error: final, code }), log)
+      ) {
+        metrics.chunks.inc({ status: 'failed' })
+        log.error('chunk failed; its job fails', {
+          error: final,
+          stderr: run instanceof ProcessError ? run.stderr.slice(-1000) : undefined,
+        })
+      }
+      return
+    }
+    const due = new Date(Date.now() + retryDelayMs(attempt, config.RETRY_BASE_MS, config.RETRY_MAX_MS))
+    if (
+      await this.#record(
+        () => store.chunks.finish(claim, { outcome: 'retry', error: message, code, due }),
+        log,
+      )
+    ) {
+      metrics.chunks.inc({ status: 'retrying' })
+      log.warn('chunk failed; will retry', { error: message, retry_at: due.toISOString() })
     }
   }
 
@@ -497,13 +727,19 @@ export class Transcoder {
       () => store.finishAndTakeNext(claim, { status: 'completed', outputs, skipped }, now, takeNext),
       log,
     )
-    if (next) this.#begin({ id: next.entryId, message: { job_id: next.jobId } }, next.start)
+    if (next)
+      this.#begin(
+        { id: next.entryId, stream: store.keys.stream, message: { job_id: next.jobId } },
+        next.start,
+      )
     if (!recorded) return log.warn('job was taken over before its result was recorded; result dropped')
     // The renditions are published: the upload is no longer needed (failed jobs keep theirs,
     // for a retry from the dead-letter queue).
-    await this.#deps.storage
-      .removeUpload(claim.jobId)
-      .catch((error: unknown) => log.warn('could not remove the upload', { error: errorMessage(error) }))
+    await Promise.all([
+      this.#deps.storage.removeUpload(claim.jobId),
+      this.#deps.storage.removePieces(claim.jobId),
+      store.chunks.forget(claim.jobId),
+    ]).catch((error: unknown) => log.warn('could not remove the upload', { error: errorMessage(error) }))
     metrics.processed.inc({ status: 'completed', profile: 'all' })
     for (const output of outputs) metrics.processed.inc({ status: 'completed', profile: output.profile })
     metrics.duration.observe({ profile: 'all' }, (performance.now() - startedAt) / 1000)
@@ -531,7 +767,7 @@ export class Transcoder {
       log.warn('job was taken over by another transcoder; this attempt is dropped')
       return
     }
-    if (this.#killing.signal.aborted) {
+    if (this.#killing.signal.aborted || (active.released && this.#stopping.signal.aborted)) {
       log.warn('job stopped by shutdown; left pending for another transcoder')
       return
     }
@@ -604,6 +840,21 @@ export class Transcoder {
   async #heartbeat(): Promise<void> {
     const { store, config, logger } = this.#deps
     for (const active of this.#active.values()) {
+      if (active.chunk && !active.lost.signal.aborted) {
+        try {
+          if (!(await store.chunks.heartbeat(active.chunk, config.consumerName))) {
+            logger.warn('chunk lost (taken over, or its job stopped); stopping it', {
+              job_id: active.jobId,
+              item: active.chunk.item,
+            })
+            active.lost.abort()
+            active.stop.abort()
+          }
+        } catch (error) {
+          logger.warn('chunk heartbeat failed', { job_id: active.jobId, error: errorMessage(error) })
+        }
+        continue
+      }
       if (!active.claim || active.lost.signal.aborted) continue
       try {
         if (!(await store.heartbeat(active.claim, config.consumerName))) {
@@ -621,8 +872,11 @@ export class Transcoder {
 
   async #promoteDue(): Promise<void> {
     try {
-      const queued = await this.#deps.store.promoteDue(new Date())
+      const now = new Date()
+      const queued = await this.#deps.store.promoteDue(now)
       if (queued > 0) this.#deps.logger.info('retries queued', { count: queued })
+      const chunks = await this.#deps.store.chunks.promoteDue(now)
+      if (chunks > 0) this.#deps.logger.info('chunk retries queued', { count: chunks })
     } catch (error) {
       this.#deps.logger.debug('queueing due retries failed', { error: errorMessage(error) })
     }
@@ -636,6 +890,9 @@ export class Transcoder {
     this.#closing ??= (async () => {
       this.#stopping.abort()
       clearTimeout(this.#probeTimer)
+      // Coordinators of chunked jobs only wait: they stop at once, their jobs left pending for
+      // another transcoder (which picks up the recorded plan).
+      for (const active of this.#active.values()) if (active.released) active.stop.abort()
       void this.#reader?.close() // ends a blocking XREADGROUP now rather than after BLOCK
       void this.#unsubscribe?.()
       // A sweep under way stops at its next job and releases its lock (before Redis is closed).

@@ -8,25 +8,38 @@ export class ConsumerGroup {
     readonly keys: RedisKeys,
   ) {}
 
-  /** Create the consumer group (from the stream's start, so no entry is ever skipped). */
+  /** The streams the group reads, in the order work is taken: new jobs, first chunk items, the rest. */
+  get streams(): string[] {
+    return [this.keys.stream, this.keys.chunksFirst, this.keys.chunks]
+  }
+
+  /** Create the consumer group on each stream (from its start, so no entry is ever skipped). */
   async ensure(): Promise<void> {
-    try {
-      await this.redis.call(
-        this.redis.client.xGroupCreate(this.keys.stream, this.keys.group, '0', { MKSTREAM: true }),
-      )
-    } catch (error) {
-      if (!String(error).includes('BUSYGROUP')) throw error
+    for (const stream of this.streams) {
+      try {
+        await this.redis.call(
+          this.redis.client.xGroupCreate(stream, this.keys.group, '0', { MKSTREAM: true }),
+        )
+      } catch (error) {
+        if (!String(error).includes('BUSYGROUP')) throw error
+      }
     }
   }
 
   /**
    * XAUTOCLAIM: take over for `consumer` up to `count` entries idle longer than `minIdleMs`
-   * (their transcoder died), scanning from `cursor`. `deleted`: entries deleted from the stream
-   * while pending (see failLostEntry).
+   * (their transcoder died), scanning `stream` (default: the jobs stream) from `cursor`.
+   * `deleted`: entries deleted from the stream while pending (see failLostEntry).
    */
-  async claimStalled(consumer: string, minIdleMs: number, cursor: string, count: number) {
+  async claimStalled(
+    consumer: string,
+    minIdleMs: number,
+    cursor: string,
+    count: number,
+    stream = this.keys.stream,
+  ) {
     const reply = await this.redis.call(
-      this.redis.client.xAutoClaim(this.keys.stream, this.keys.group, consumer, minIdleMs, cursor, {
+      this.redis.client.xAutoClaim(stream, this.keys.group, consumer, minIdleMs, cursor, {
         COUNT: count,
       }),
     )
@@ -37,12 +50,15 @@ export class ConsumerGroup {
     return { cursor: reply.nextId, messages, deleted: reply.deletedMessages }
   }
 
-  /** Whether some pending entry has been idle longer than `minIdleMs` (a dead transcoder's). */
+  /** Whether some pending entry of any stream has been idle longer than `minIdleMs` (a dead transcoder's). */
   async hasStalled(minIdleMs: number): Promise<boolean> {
-    const stalled = await this.redis.call(
-      this.redis.client.xPendingRange(this.keys.stream, this.keys.group, '-', '+', 1, { IDLE: minIdleMs }),
-    )
-    return stalled.length > 0
+    for (const stream of this.streams) {
+      const stalled = await this.redis.call(
+        this.redis.client.xPendingRange(stream, this.keys.group, '-', '+', 1, { IDLE: minIdleMs }),
+      )
+      if (stalled.length > 0) return true
+    }
+    return false
   }
 
   /**
@@ -50,11 +66,16 @@ export class ConsumerGroup {
    * entry (each transcoder start is a new consumer name). Returns the names removed.
    */
   async removeIdleConsumers(self: string, minIdleMs: number): Promise<string[]> {
-    return (await this.redis.script(
-      'removeIdleConsumers',
-      [this.keys.stream],
-      [this.keys.group, String(minIdleMs), self],
-    )) as string[]
+    const removed = new Set<string>()
+    for (const stream of this.streams) {
+      const names = (await this.redis.script(
+        'removeIdleConsumers',
+        [stream],
+        [this.keys.group, String(minIdleMs), self],
+      )) as string[]
+      for (const name of names) removed.add(name)
+    }
+    return [...removed]
   }
 
   /** Settle a stream entry that names no job we can run (acknowledged and deleted). */

@@ -1,4 +1,5 @@
 export * from './api-bodies.ts'
+export * from './chunk-work.ts'
 export * from './consumer-group.ts'
 export * from './dead-letters.ts'
 export * from './events.ts'

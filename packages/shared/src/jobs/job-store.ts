@@ -7,6 +7,7 @@ import {
   redisTarget,
 } from '../redis/redis.ts'
 import { type RedisKeys, redisKeys } from '../redis/redis-keys.ts'
+import { ChunkWork } from './chunk-work.ts'
 import { ConsumerGroup } from './consumer-group.ts'
 import { DeadLetters } from './dead-letters.ts'
 import { EventLog } from './events.ts'
@@ -75,6 +76,8 @@ export class JobStore {
   readonly group: ConsumerGroup
   readonly retention: Retention
   readonly events: EventLog
+  /** The work items of jobs encoded in chunks. */
+  readonly chunks: ChunkWork
   readonly #dlqMaxLen: number
   readonly #readHash: (key: string) => Promise<Record<string, string>>
 
@@ -89,6 +92,7 @@ export class JobStore {
     this.group = new ConsumerGroup(this.redis, keys)
     this.retention = new Retention(this.redis, keys)
     this.events = new EventLog(this.redis, keys)
+    this.chunks = new ChunkWork(this.redis, keys)
     this.#dlqMaxLen = options.dlqMaxLen ?? 0
     this.#readHash = options.readHash ?? ((key) => this.client.hGetAll(key))
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { access, mkdir, mkdtemp, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import { AppError } from '../errors.ts'
 import { JOB_ID_PATTERN } from '../jobs/job.ts'
 import {
   isOutputName,
@@ -154,14 +155,14 @@ export class LocalStorage extends LocalUploadStorage implements MediaStorage {
     )
   }
 
-  async workDir(jobId: string): Promise<string> {
+  async workDir(jobId: string, task = 'job'): Promise<string> {
     // In OUTPUT_DIR/.work, so publishing is a rename on one filesystem, and a job that fails
     // leaves no directory of its own behind.
     const work = join(this.outputDir, '.work')
     await mkdir(work, { recursive: true })
     // Left by earlier attempts of the job that died (SIGKILL, power loss): the caller holds the
     // job's lease now, so nothing else writes there.
-    const prefix = `${checkId(jobId)}.`
+    const prefix = `${checkId(jobId)}.${checkName(task)}.`
     for (const name of await readdir(work)) {
       if (name.startsWith(prefix)) await rm(join(work, name), { recursive: true, force: true })
     }
@@ -189,6 +190,29 @@ export class LocalStorage extends LocalUploadStorage implements MediaStorage {
 
   async removeOutputs(jobId: string): Promise<void> {
     await rm(join(this.outputDir, checkId(jobId)), { recursive: true, force: true })
+  }
+
+  /** OUTPUT_DIR/.pieces/{job_id}/: one filesystem with the work directories (a rename each way). */
+  #pieces(jobId: string): string {
+    return join(this.outputDir, '.pieces', checkId(jobId))
+  }
+
+  async putPiece(jobId: string, name: string, path: string): Promise<void> {
+    const dir = this.#pieces(jobId)
+    await mkdir(dir, { recursive: true })
+    await rename(path, join(dir, checkName(name)))
+  }
+
+  async localPiece(jobId: string, name: string): Promise<string> {
+    const path = join(this.#pieces(jobId), checkName(name))
+    await access(path).catch((error: NodeJS.ErrnoException) => {
+      throw new AppError('storage_error', `Piece ${name} of job ${jobId} is missing (${error.code})`)
+    })
+    return path
+  }
+
+  async removePieces(jobId: string): Promise<void> {
+    await rm(this.#pieces(jobId), { recursive: true, force: true })
   }
 
   async removeUpload(id: string): Promise<void> {

@@ -136,10 +136,10 @@ export class S3Storage implements MediaStorage {
     }
   }
 
-  async workDir(jobId: string): Promise<string> {
+  async workDir(jobId: string, task = 'job'): Promise<string> {
     const { scratchDir } = this.options
     await mkdir(scratchDir, { recursive: true })
-    const prefix = `job-${checkId(jobId)}-`
+    const prefix = `job-${checkId(jobId)}-${checkName(task)}-`
     // Left by earlier attempts of this job on this machine that died.
     for (const name of await readdir(scratchDir)) {
       if (name.startsWith(prefix)) await rm(join(scratchDir, name), { recursive: true, force: true })
@@ -183,8 +183,45 @@ export class S3Storage implements MediaStorage {
     return published
   }
 
+  pieceKey(jobId: string, name: string): string {
+    return `pieces/${checkId(jobId)}/${checkName(name)}`
+  }
+
+  async putPiece(jobId: string, name: string, path: string): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.options.bucket,
+        Key: this.pieceKey(jobId, name),
+        Body: createReadStream(path),
+        ContentLength: (await stat(path)).size,
+      }),
+    )
+  }
+
+  async localPiece(jobId: string, name: string, dir: string): Promise<string> {
+    const path = join(dir, checkName(name))
+    try {
+      const object = await this.client.send(
+        new GetObjectCommand({ Bucket: this.options.bucket, Key: this.pieceKey(jobId, name) }),
+      )
+      await pipeline(object.Body as Readable, createWriteStream(path))
+    } catch (error) {
+      if (isNotFound(error))
+        throw new AppError('storage_error', `Piece ${this.pieceKey(jobId, name)} is not in the bucket`)
+      throw error
+    }
+    return path
+  }
+
+  async removePieces(jobId: string): Promise<void> {
+    await this.#removePrefix(`pieces/${checkId(jobId)}/`)
+  }
+
   async removeOutputs(jobId: string): Promise<void> {
-    const prefix = `outputs/${checkId(jobId)}/`
+    await this.#removePrefix(`outputs/${checkId(jobId)}/`)
+  }
+
+  async #removePrefix(prefix: string): Promise<void> {
     for (;;) {
       const listed = await this.client.send(
         new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: prefix }),

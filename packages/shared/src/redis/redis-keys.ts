@@ -73,6 +73,20 @@ export interface RedisKeys {
    * it becomes job `id` (expires with the upload).
    */
   tusUpload(id: string): string
+  /**
+   * Streams of chunk work items `{ job_id, item }` (a chunk `c00003`, or `audio`), read by the
+   * transcoders' group after `stream`: `chunksFirst` holds each job's first items (its audio and
+   * first chunk: a new job gets a turn early), `chunks` the rest, taken in order.
+   */
+  readonly chunksFirst: string
+  readonly chunks: string
+  /** Sorted set: `{job_id} {item}` of chunk items waiting out a retry's backoff, scored by when (ms) due. */
+  readonly chunksDelayed: string
+  /**
+   * Hash: one job's chunked encode: its plan, and each item's state, attempts, lease, entry and
+   * result (`{item}:{field}`). Named from `statusCounts`'s prefix in delete-job (`chunkjob:`).
+   */
+  chunkJob(id: string): string
   /** Hash holding one job record. */
   job(id: string): string
   /** String: the job_id created under an Idempotency-Key (`scope` = client + key), kept 24 h. */
@@ -109,6 +123,10 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     webhook: (id) => `${prefix}:webhook:${id}`,
     deliveries: (jobId) => `${prefix}:deliveries:${jobId}`,
     tusUpload: (id) => `${prefix}:tus:${id}`,
+    chunksFirst: `${prefix}:chunks:first`,
+    chunks: `${prefix}:chunks`,
+    chunksDelayed: `${prefix}:chunks:delayed`,
+    chunkJob: (id) => `${prefix}:chunkjob:${id}`,
     job: (id) => `${prefix}:job:${id}`,
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rate: (client, window) => `${prefix}:rate:${client}:${window}`,

@@ -44,9 +44,10 @@ export interface MediaStorage extends UploadStorage {
   hasUpload(id: string): Promise<boolean>
   /**
    * A private directory for one attempt at job `jobId` (its renditions, and the input when it
-   * must be copied near ffmpeg). Work directories of earlier attempts of the job are removed.
+   * must be copied near ffmpeg), or at one `task` of it (a chunk: `c00003`). Work directories of
+   * earlier attempts of the same job and task are removed.
    */
-  workDir(jobId: string): Promise<string>
+  workDir(jobId: string, task?: string): Promise<string>
   /** A local path ffmpeg can read job `id`'s upload from: the stored file, or a copy in `workDir`. */
   localUpload(id: string, workDir: string): Promise<string>
   /**
@@ -60,6 +61,16 @@ export interface MediaStorage extends UploadStorage {
   removeUpload(id: string): Promise<void>
   /** Remove every published file of job `jobId` (the job was deleted). */
   removeOutputs(jobId: string): Promise<void>
+  /**
+   * Keep a file a job's chunked encode passes between transcoders (a part of the source, a
+   * chunk's rendition, the audio) under `name`, private to the pipeline: moved from `path`
+   * (local disk) or PUT once (S3). Names are unique to the attempt that writes them.
+   */
+  putPiece(jobId: string, name: string, path: string): Promise<void>
+  /** A local path of piece `name` of job `jobId`: where it is kept (local), or a copy in `dir` (S3). */
+  localPiece(jobId: string, name: string, dir: string): Promise<string>
+  /** Remove every piece of job `jobId` (its encode is assembled, or the job is deleted). */
+  removePieces(jobId: string): Promise<void>
 }
 
 /**

@@ -26,9 +26,16 @@ const seconds = (t: number) => t.toFixed(6)
 /**
  * The source's video stream cut into the plan's parts by stream copy, at its own keyframes (the
  * segment muxer cuts at the first keyframe at or after each time): Matroska files named by
- * `partPattern` (`part-%05d.mkv`, from 0), each with timestamps from zero.
+ * `partPattern` (`part-%05d.mkv`, from 0), each with timestamps from zero; and, with `audioPart`,
+ * its audio stream whole in a Matroska file of its own. One read of the source, nothing decoded.
  */
-export function splitArgs(input: string, probe: Probe, plan: ChunkPlan, partPattern: string): string[] {
+export function splitArgs(
+  input: string,
+  probe: Probe,
+  plan: ChunkPlan,
+  partPattern: string,
+  audioPart?: string,
+): string[] {
   const cuts = plan.parts.slice(1).map((part) => seconds(Math.max(0, part.start - CUT_EARLY_S)))
   return [
     ...COMMON,
@@ -47,6 +54,7 @@ export function splitArgs(input: string, probe: Probe, plan: ChunkPlan, partPatt
     '1',
     ...(cuts.length > 0 ? ['-segment_times', cuts.join(',')] : []),
     partPattern,
+    ...(audioPart ? ['-map', '0:a:0', '-c', 'copy', '-f', 'matroska', audioPart] : []),
   ]
 }
 
@@ -86,6 +94,11 @@ export interface ChunkRunOptions {
   fps: string | null
   tiles?: ChunkTiles
   thumbnail?: ChunkThumbnail
+  /**
+   * The last chunk: read to the end of its part, whatever the plan says the end is (a header
+   * that claims less than the file holds must not cut the video short).
+   */
+  toEnd?: boolean
 }
 
 /**
@@ -146,9 +159,7 @@ export function chunkArgs(
     '-f',
     'matroska',
     ...(chunk.seek > 0 ? ['-ss', seconds(chunk.seek)] : []),
-    // biome-ignore format: flag and value on one line
-    '-t',
-    seconds(chunk.end - chunk.start),
+    ...(options.toEnd ? [] : ['-t', seconds(chunk.end - chunk.start)]),
     '-i',
     `file:${part.path}`,
     '-filter_complex',
@@ -166,8 +177,9 @@ export function chunkArgs(
 }
 
 /** The rendition's chunk file and its HLS segments from one encoder (`tee`). */
-function teeArgs(path: string, hls: NonNullable<ChunkOutput['hls']>): string[] {
+function teeArgs(path: string, hls: NonNullable<AudioOutput['hls']>): string[] {
   return hlsTee('f=mp4', path, {
+    live: hls.live,
     segmentSeconds: hls.segmentSeconds,
     init: `${hls.name}-init.mp4`,
     segments: `${hls.dir}/${hls.name}-%03d.m4s`,
@@ -198,25 +210,33 @@ function encoder(profile: VideoProfile): string[] {
   ]
 }
 
-/** One audio encode of the whole source: what a set of renditions shares. */
+/** One audio encode: what a set of renditions shares. */
 export interface AudioOutput {
   codec: 'aac' | 'opus'
   kbps: number
   path: string
+  /** The HLS audio rendition too, from the same encoder (AAC): fMP4 segments as ChunkOutput's. */
+  hls?: { dir: string; name: string; segmentSeconds: number; live?: boolean }
 }
 
 /**
- * The audio, once, for the whole duration: one encoder per codec and bitrate the renditions use
- * (AAC in MP4 for MP4 and HLS, Opus in WebM), stereo, from one decode of the audio stream only.
+ * The audio, once, for the whole duration, from the audio part (splitArgs): one encoder per codec
+ * and bitrate the renditions use (AAC in MP4 for MP4 and HLS, Opus in WebM), stereo, from one
+ * decode. `-progress` as the chunk runs report it.
  */
-export function audioArgs(input: string, probe: Probe, outputs: readonly AudioOutput[]): string[] {
-  const args = [...COMMON, ...inputArgs(input, probe, { threads: 0 })]
-  for (const { codec, kbps, path } of outputs) {
+export function audioArgs(audioPart: string, outputs: readonly AudioOutput[]): string[] {
+  // biome-ignore format: flag and value on one line
+  const args = [
+    ...COMMON,
+    '-progress', 'pipe:1', '-stats_period', '0.5',
+    // Our own part file: Matroska, nothing else to confine it from.
+    '-protocol_whitelist', 'file', '-f', 'matroska', '-i', `file:${audioPart}`,
+  ]
+  for (const { codec, kbps, path, hls } of outputs) {
     // biome-ignore format: flag and value on one line
-    args.push(
-      '-map', '0:a:0', '-vn', '-c:a', codec === 'aac' ? 'aac' : 'libopus', '-b:a', `${kbps}k`, '-ac', '2',
-      '-f', codec === 'aac' ? 'mp4' : 'webm', path,
-    )
+    args.push('-map', '0:a:0', '-vn', '-c:a', codec === 'aac' ? 'aac' : 'libopus', '-b:a', `${kbps}k`, '-ac', '2')
+    if (hls) args.push(...teeArgs(path, hls))
+    else args.push('-f', codec === 'aac' ? 'mp4' : 'webm', path)
   }
   return args
 }

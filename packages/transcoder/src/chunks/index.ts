@@ -9,5 +9,5 @@ export {
   splitArgs,
 } from './args.ts'
 export { decodeSpan, shiftSegment, trackTimescale } from './fragments.ts'
-export { type Chunk, type ChunkPlan, keyframeArgs, type Part, parseKeyframes, planChunks } from './plan.ts'
+export { type Chunk, type ChunkPlan, keyframeArgs, type Part, parsePackets, planChunks } from './plan.ts'
 export { type MediaPlaylist, mediaPlaylist, type Segment } from './playlist.ts'

@@ -31,34 +31,47 @@ export interface ChunkPlan {
 }
 
 /**
- * ffprobe arguments that list the packets of the video stream as `pts_time,flags` lines (`K` in
- * the flags: a keyframe). Reads the container's packets only: nothing is decoded.
+ * ffprobe arguments that list the packets of the video stream as `pts_time,duration_time,flags`
+ * lines (`K` in the flags: a keyframe). Reads the container's packets only: nothing is decoded.
  */
 export function keyframeArgs(input: string, probe: Probe): string[] {
   // biome-ignore format: flag and value on one line
   return [
     '-v', 'error', ...CONFINE,
     '-select_streams', String(probe.videoIndex),
-    '-show_entries', 'packet=pts_time,flags',
+    '-show_entries', 'packet=pts_time,duration_time,flags',
     '-of', 'csv=p=0',
     `file:${input}`,
   ]
 }
 
-/** Pure: the keyframe times (seconds, ascending, distinct) in keyframeArgs' output. */
-export function parseKeyframes(csv: string): number[] {
+/**
+ * Pure: from keyframeArgs' output, the keyframe times (seconds, ascending, distinct), and where
+ * the video ends as its packets say (the latest packet's end: what the file holds, whatever its
+ * header claims); null with no packet.
+ */
+export function parsePackets(csv: string): { keyframes: number[]; end: number | null } {
   const times = new Set<number>()
+  let end: number | null = null
   for (const line of csv.split('\n')) {
-    const [time, flags] = line.trim().split(',')
+    const [time, duration, flags] = line.trim().split(',')
     const seconds = Number(time)
-    if (flags?.includes('K') && time !== '' && Number.isFinite(seconds)) times.add(seconds)
+    if (time === '' || time === undefined || !Number.isFinite(seconds)) continue
+    const length = Number(duration)
+    end = Math.max(end ?? 0, seconds + (Number.isFinite(length) ? length : 0))
+    if (flags?.includes('K')) times.add(seconds)
   }
-  return [...times].sort((a, b) => a - b)
+  return { keyframes: [...times].sort((a, b) => a - b), end }
 }
 
 export interface PlanOptions {
   /** CHUNK_SECONDS: the length a chunk aims at. */
   chunkSeconds: number
+  /**
+   * Exact lengths of the first chunks (the stream's start, which a viewer waits for: short ones
+   * are encoded soonest), cut frame-accurately wherever the keyframes are. Default: none.
+   */
+  lead?: readonly number[]
 }
 
 /**
@@ -68,14 +81,21 @@ export interface PlanOptions {
  * keyframes are sparser than that (a screen recording with one a minute), the chunk starts exactly
  * at its aimed time and reads the part that holds it from the part's keyframe (`seek`: decoded,
  * not kept: the decode a frame-accurate cut costs). A last chunk of half a chunk or less joins the
- * one before it.
+ * one before it. The `lead` chunks come first, exactly as long as asked.
  */
 export function planChunks(keyframes: readonly number[], duration: number, options: PlanOptions): ChunkPlan {
   const { chunkSeconds } = options
   const keys = keyframes.filter((t) => t >= 0 && t < duration)
   if (keys[0] !== 0) keys.unshift(0) // the first packet is where decoding starts, whatever it says
   const starts: number[] = [0]
-  for (let aim = chunkSeconds; aim < duration - chunkSeconds / 2; ) {
+  let lead = 0
+  for (const length of options.lead ?? []) {
+    // Only while a whole chunk is left after them.
+    if (lead + length + chunkSeconds > duration) break
+    lead += length
+    starts.push(lead)
+  }
+  for (let aim = lead + chunkSeconds; aim < duration - chunkSeconds / 2; ) {
     const previous = starts.at(-1) as number
     const key = keys.find((t) => t >= aim && t > previous)
     if (key !== undefined && key < aim + chunkSeconds) {

@@ -59,6 +59,7 @@ job_event(KEYS[2], KEYS[1], 'job.deleted', 'deleted')
 redis.call('DEL', KEYS[1])
 -- Its webhook delivery log ({prefix}:deliveries:{job_id}).
 redis.call('DEL', key_prefix(KEYS[2]) .. 'deliveries:' .. job_id)
+redis.call('DEL', key_prefix(KEYS[2]) .. 'chunkjob:' .. job_id)
 -- What a resumable upload left of it ({prefix}:tus:{job_id}).
 redis.call('DEL', key_prefix(KEYS[2]) .. 'tus:' .. job_id)
 redis.call('SADD', KEYS[8], job_id)

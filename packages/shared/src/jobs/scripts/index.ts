@@ -1,4 +1,12 @@
 import { CANCEL_JOB_LUA } from './cancel-job.ts'
+import {
+  CHUNK_HEARTBEAT_LUA,
+  FINISH_CHUNK_LUA,
+  PLAN_CHUNKS_LUA,
+  PLAYABLE_LUA,
+  PROMOTE_CHUNKS_LUA,
+  START_CHUNK_LUA,
+} from './chunk-work.ts'
 import { CREATE_JOB_LUA } from './create-job.ts'
 import { DELETE_JOB_LUA } from './delete-job.ts'
 import { DISCARD_DEAD_LETTER_LUA } from './discard-dead-letter.ts'
@@ -38,5 +46,11 @@ export const SCRIPTS = {
   expireOutputs: withIncludes(EXPIRE_OUTPUTS_LUA),
   extendLock: withIncludes(EXTEND_LOCK_LUA),
   releaseLock: withIncludes(RELEASE_LOCK_LUA),
+  planChunks: withIncludes(PLAN_CHUNKS_LUA),
+  startChunk: withIncludes(START_CHUNK_LUA),
+  chunkHeartbeat: withIncludes(CHUNK_HEARTBEAT_LUA),
+  finishChunk: withIncludes(FINISH_CHUNK_LUA),
+  promoteChunks: withIncludes(PROMOTE_CHUNKS_LUA),
+  playable: withIncludes(PLAYABLE_LUA),
 }
 export type ScriptName = keyof typeof SCRIPTS

@@ -1,0 +1,139 @@
+/**
+ * Pure: what a chunked encode makes and how it is cut, decided once by the job's coordinator and
+ * kept (JSON) in the job's chunk hash: every transcoder that takes one of its items reads it
+ * there, so none probes the source again.
+ */
+import type { ImageProfile, Profile, StoryboardProfile, VideoProfile } from '@vpp/shared'
+import { ladder, outputFps, type Skipped, storyboardPlan, thumbnailTime } from '../build-args.ts'
+import type { Probe } from '../probe.ts'
+import type { Chunk, Part } from './plan.ts'
+import { planChunks } from './plan.ts'
+
+export interface EncodePlan {
+  /** Seconds of video, as its packets say (capped by MAX_DURATION_SECONDS plus a second). */
+  duration: number
+  probe: Probe
+  /** A constant output rate for variable or too-high rates (outputFps); null: the source's. */
+  fps: string | null
+  /** Every video rendition, in ladder order. */
+  videos: VideoProfile[]
+  /** The HLS ladder: its H.264 rungs, and the audio rendition's AAC bitrate (null: no audio). */
+  hls: { profile: string; rungs: string[]; segmentSeconds: number; audioKbps: number | null } | null
+  /** The audio encodes the renditions share (empty: no audio). */
+  audio: Array<{ codec: 'aac' | 'opus'; kbps: number }>
+  storyboard: {
+    profile: string
+    interval: number
+    tileWidth: number
+    tileHeight: number
+    columns: number
+    rows: number
+    tiles: number
+  } | null
+  thumbnail: { profile: ImageProfile; at: number } | null
+  /** The source's parts, each a piece (`part-l{lease}-00003.mkv`). */
+  parts: Array<Part & { piece: string }>
+  /** The source's audio stream, a piece of its own; null: no audio. */
+  audioPart: string | null
+  chunks: Chunk[]
+  skipped: Skipped[]
+}
+
+/**
+ * The first chunks' lengths: the first 4 s of the stream in two 2 s chunks, encoded side by side
+ * as soon as the job is planned (a player starts once about that much is in).
+ */
+export const LEAD_SECONDS = [2, 2]
+
+/** The name of chunk `index`'s work item: `c00003`. */
+export const chunkItem = (index: number) => `c${String(index).padStart(5, '0')}`
+export const AUDIO_ITEM = 'audio'
+
+/**
+ * Pure: the plan of a chunked encode of `profiles` from a source described by `probe`, cut at
+ * `keyframes` into chunks of about `chunkSeconds` (planChunks). `lease`: the coordinator's, in
+ * the parts' names, so that parts of two coordinators never share a name.
+ */
+export function encodePlan(
+  probe: Probe,
+  profiles: readonly Profile[],
+  cut: { keyframes: readonly number[]; duration: number; chunkSeconds: number },
+  options: { hlsSegmentSeconds: number; storyboardInterval?: number; lease: string | number },
+): EncodePlan {
+  const { videos, skipped } = ladder(profiles, probe)
+  const hlsProfile = profiles.find((p) => p.kind === 'hls')
+  const rungs = hlsProfile ? videos.filter((p) => p.codec === 'h264') : []
+  if (hlsProfile && rungs.length === 0)
+    skipped.push({ profile: hlsProfile.name, reason: 'no H.264 rendition to package' })
+  const audio = new Map<string, { codec: 'aac' | 'opus'; kbps: number }>()
+  if (probe.hasAudio) {
+    for (const video of videos) {
+      const codec = video.container === 'webm' ? 'opus' : 'aac'
+      audio.set(`${codec}-${video.audioBitrateKbps}`, { codec, kbps: video.audioBitrateKbps })
+    }
+  }
+  const hlsAudio =
+    probe.hasAudio && rungs.length > 0 ? Math.max(...rungs.map((r) => r.audioBitrateKbps)) : null
+  const { chunks, parts } = planChunks(cut.keyframes, cut.duration, {
+    chunkSeconds: cut.chunkSeconds,
+    lead: LEAD_SECONDS,
+  })
+  const board = profiles.find((p): p is StoryboardProfile => p.kind === 'storyboard')
+  const sized = { ...probe, duration: cut.duration }
+  const storyboard = board
+    ? storyboardPlan({ input: '', outDir: '' }, board, sized, {
+        threads: 0,
+        storyboardInterval: options.storyboardInterval,
+      })
+    : undefined
+  const thumbnail = profiles.find((p): p is ImageProfile => p.kind === 'image')
+  return {
+    duration: cut.duration,
+    probe,
+    fps: outputFps(probe),
+    videos,
+    hls:
+      hlsProfile && rungs.length > 0
+        ? {
+            profile: hlsProfile.name,
+            rungs: rungs.map((r) => r.name),
+            segmentSeconds: options.hlsSegmentSeconds,
+            audioKbps: hlsAudio,
+          }
+        : null,
+    audio: [...audio.values()],
+    storyboard: storyboard
+      ? {
+          profile: storyboard.profile,
+          interval: storyboard.interval,
+          tileWidth: storyboard.tileWidth,
+          tileHeight: storyboard.tileHeight,
+          columns: storyboard.columns,
+          rows: storyboard.rows,
+          tiles: storyboard.tiles,
+        }
+      : null,
+    thumbnail: thumbnail ? { profile: thumbnail, at: Number(thumbnailTime(cut.duration)) } : null,
+    parts: parts.map((part) => ({
+      ...part,
+      piece: `part-l${options.lease}-${String(part.index).padStart(5, '0')}.mkv`,
+    })),
+    audioPart: probe.hasAudio ? `audio-l${options.lease}.mka` : null,
+    chunks,
+    skipped,
+  }
+}
+
+/**
+ * The work items of a plan, in the order queued. First (a new job's turn comes early): the lead
+ * chunks, then the audio (published as it is encoded, it covers their seconds within a moment);
+ * then the other chunks.
+ */
+export function planItems(plan: EncodePlan): Array<{ name: string; first: boolean }> {
+  const lead = plan.chunks.filter((c) => c.index < LEAD_SECONDS.length)
+  return [
+    ...lead.map((chunk) => ({ name: chunkItem(chunk.index), first: true })),
+    ...(plan.audioPart ? [{ name: AUDIO_ITEM, first: true }] : []),
+    ...plan.chunks.slice(lead.length).map((chunk) => ({ name: chunkItem(chunk.index), first: false })),
+  ]
+}
