@@ -19,7 +19,14 @@ import {
   redisKeys,
 } from '@vpp/shared'
 import { mediaFiles } from '@vpp/shared/node'
-import { markPlayable, queuedJob, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
+import {
+  markPlayable,
+  queuedJob,
+  startTestRedis,
+  type TestRedis,
+  takeJob,
+  tempDir,
+} from '@vpp/shared/testing'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createApp, type StatusDeps } from './app.ts'
 import { MediaSigner } from './media-token.ts'
@@ -63,15 +70,7 @@ const bearer = (key: string) => ({ headers: { Authorization: `Bearer ${key}` } }
 /** A job created (by `owner`, with keys) and started as a transcoder would; its claim. */
 async function processing(id: string, owner?: string) {
   await store.create(queuedJob(id), undefined, owner)
-  const reply = (await client.xReadGroup(
-    store.keys.group,
-    'w',
-    { key: store.keys.stream, id: '>' },
-    { COUNT: 1 },
-  )) as Array<{ messages: Array<{ id: string }> }>
-  const started = await store.start(id, reply[0]?.messages[0]?.id ?? '', 'w', new Date())
-  if (!started.started) throw new Error('not started')
-  return started.claim
+  return takeJob(store)
 }
 
 const MASTER =

@@ -1,4 +1,5 @@
 import type { Job } from '../jobs/job.ts'
+import type { Claim } from '../jobs/job-hash.ts'
 import type { JobStore } from '../jobs/job-store.ts'
 import { withIncludes } from '../jobs/scripts/fragments.ts'
 
@@ -38,4 +39,22 @@ return job_event(KEYS[2], KEYS[1], 'job.playable', 'processing')
 export async function markPlayable(store: JobStore, id: string, at: Date): Promise<string> {
   const keys = [store.keys.job(id), store.keys.statusCounts]
   return (await store.client.eval(MARK_PLAYABLE_LUA, { keys, arguments: [at.toISOString()] })) as string
+}
+
+/**
+ * Take the next entry of the job stream and start its job as a transcoder would (as `consumer`):
+ * the job is `processing` under the returned claim. For tests with no transcoder running.
+ */
+export async function takeJob(store: JobStore, consumer = 'test'): Promise<Claim> {
+  const reply = (await store.client.xReadGroup(
+    store.keys.group,
+    consumer,
+    { key: store.keys.stream, id: '>' },
+    { COUNT: 1 },
+  )) as Array<{ messages: Array<{ id: string; message: Record<string, string> }> }> | null
+  const entry = reply?.[0]?.messages[0]
+  if (!entry) throw new Error('no entry in the job stream')
+  const started = await store.start(entry.message.job_id ?? '', entry.id, consumer, new Date())
+  if (!started.started) throw new Error(`job ${entry.message.job_id} not started: ${started.status}`)
+  return started.claim
 }
