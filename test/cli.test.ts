@@ -11,7 +11,15 @@ import { type AddressInfo, createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { DlqList, Job, JobPage } from '@vpp/client'
 import type { RunningService } from '@vpp/shared/node'
-import { makeClip, mp4Bytes, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
+import {
+  makeClip,
+  markPlayable,
+  mp4Bytes,
+  startTestRedis,
+  type TestRedis,
+  takeJob,
+  tempDir,
+} from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { run } from '../packages/cli/src/run.ts'
 import { type Pipeline, startPipeline } from './harness.ts'
@@ -335,6 +343,35 @@ describe('vpp with API keys, no transcoder', () => {
     expect(
       (await vpp(['jobs', '--status', 'canceled'], { ...env, VPP_API_KEY: OTHER })).stdout,
     ).not.toContain(id)
+  })
+
+  it('wait and job: a job transcoded in chunks is playable, at its signed stream URL, before it completes', async () => {
+    const id = (await vpp(['upload', clip], env)).stdout.trim()
+    // No transcoder here: the test runs the job as one would.
+    const claim = await takeJob(pipeline.store)
+    expect(claim.jobId).toBe(id)
+    await markPlayable(pipeline.store, id, new Date())
+    const master = new RegExp(`^ {2}hls +http://\\S+/media/\\d+\\.[\\w-]+/${id}/hls/master\\.m3u8$`, 'm')
+    const shown = await vpp(['job', id], env)
+    expect(shown.stdout).toMatch(/^status +processing$/m)
+    expect(shown.stdout).toMatch(/^playable +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/m)
+    expect(shown.stdout).toMatch(master)
+
+    // Completed once wait has said the stream plays.
+    let finished: Promise<boolean> | undefined
+    const waited = await vpp(['wait', id], env, (stderr) => {
+      if (stderr.includes('playable: '))
+        finished ??= pipeline.store.finish(claim, { status: 'completed', outputs: [] }, new Date())
+    })
+    expect(waited.code, waited.stderr).toBe(0)
+    expect(await finished).toBe(true)
+    const lines = waited.stderr.split('\n')
+    const playable = lines.findIndex((line) => line.startsWith('playable: '))
+    expect(lines[playable]).toMatch(
+      new RegExp(`^playable: http://\\S+/media/\\d+\\.[\\w-]+/${id}/hls/master\\.m3u8$`),
+    )
+    expect(lines.indexOf('processing')).toBeLessThan(playable)
+    expect(lines.findIndex((line) => line.startsWith(`job ${id} completed`))).toBeGreaterThan(playable)
   })
 
   it('resumes an interrupted upload: Ctrl-C exits 130, the same command again continues at its offset', async () => {

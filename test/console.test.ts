@@ -7,14 +7,28 @@
  * refuses a wrong one, and uploads and plays with the right one (CORS preflights to ingest,
  * signed media). Screenshots of each page go to SCREENSHOT_DIR.
  */
-import { writeFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { promisify } from 'node:util'
 import type { DlqList } from '@vpp/client'
 import { freePort } from '@vpp/shared/node'
-import { makeClip, mp4Bytes, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
+import {
+  makeClip,
+  markPlayable,
+  mp4Bytes,
+  queuedJob,
+  startTestRedis,
+  type TestRedis,
+  takeJob,
+  tempDir,
+} from '@vpp/shared/testing'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser, PHONE, type TestBrowser } from './browser.ts'
 import { type Pipeline, startPipeline } from './harness.ts'
+
+const run = promisify(execFile)
 
 let redis: TestRedis
 let dir: Awaited<ReturnType<typeof tempDir>>
@@ -39,9 +53,13 @@ afterAll(async () => {
 
 /**
  * A pipeline whose media URLs and console settings name the ports it really listens on (the
- * page, hls.js and the player fetch them), with one transcoder.
+ * page, hls.js and the player fetch them), with one transcoder unless `transcoder` is false.
  */
-async function pipeline(name: string, extra: Record<string, string> = {}): Promise<Pipeline> {
+async function pipeline(
+  name: string,
+  extra: Record<string, string> = {},
+  transcoder = true,
+): Promise<Pipeline> {
   const [statusPort, ingestPort] = [await freePort(), await freePort()]
   const p = await startPipeline(redis, `${dir.path}/${name}`, {
     STATUS_PORT: String(statusPort),
@@ -50,7 +68,7 @@ async function pipeline(name: string, extra: Record<string, string> = {}): Promi
     INGEST_PUBLIC_URL: `http://127.0.0.1:${ingestPort}`,
     ...extra,
   })
-  await p.transcoder()
+  if (transcoder) await p.transcoder()
   return p
 }
 
@@ -255,5 +273,143 @@ describe('the console, keys on', () => {
     await page.getByRole('alert').filter({ hasText: 'needs an admin key' }).waitFor()
     expect(await page.getByLabel('Pipeline stats').count()).toBe(0)
     expect(browser.errors(page).filter((e) => !/status of 40[13]/.test(e))).toEqual([])
+  })
+})
+
+/** An HLS stream as a transcoder publishes it: the master, a rung's init file and segments. */
+interface HlsStream {
+  master: string
+  init: Buffer
+  /** The media playlist's lines before its first segment. */
+  head: string
+  /** Each segment: its `#EXTINF` line and file name, and its bytes. */
+  segments: Array<{ entry: string; name: string; bytes: Buffer }>
+}
+
+/**
+ * `clip` as an HLS stream of 1 s fMP4 segments in one rung, `180p` (the transcoder's layout:
+ * `hls/master.m3u8`, `hls/180p/index.m3u8`, `init.mp4`, `segment-NNN.m4s`), written whole by
+ * ffmpeg into `dir`, read back so that a test can publish it a chunk at a time.
+ */
+async function hlsStream(clip: string, dir: string): Promise<HlsStream> {
+  await mkdir(`${dir}/180p`, { recursive: true })
+  await run('ffmpeg', [
+    ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-i', clip],
+    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-force_key_frames', 'expr:gte(t,n_forced*1)'],
+    ...['-c:a', 'aac', '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod'],
+    ...['-hls_segment_type', 'fmp4', '-hls_fmp4_init_filename', 'init.mp4'],
+    ...['-hls_segment_filename', `${dir}/180p/segment-%03d.m4s`, '-master_pl_name', 'master.m3u8'],
+    `${dir}/180p/index.m3u8`,
+  ])
+  const playlist = await readFile(`${dir}/180p/index.m3u8`, 'utf8')
+  const lines = playlist.trim().split('\n')
+  const first = lines.findIndex((line) => line.startsWith('#EXTINF'))
+  const segments: HlsStream['segments'] = []
+  for (let i = first; i + 1 < lines.length && lines[i]?.startsWith('#EXTINF'); i += 2) {
+    const name = lines[i + 1] ?? ''
+    segments.push({ entry: `${lines[i]}\n${name}\n`, name, bytes: await readFile(`${dir}/180p/${name}`) })
+  }
+  return {
+    master: (await readFile(`${dir}/180p/master.m3u8`, 'utf8')).replace('index.m3u8', '180p/index.m3u8'),
+    init: await readFile(`${dir}/180p/init.mp4`),
+    head: `${lines.slice(0, first).join('\n')}\n`,
+    segments,
+  }
+}
+
+describe('the console, a job transcoded in chunks', () => {
+  let p: Pipeline
+  let page: Page
+  beforeAll(async () => {
+    // No transcoder: the test publishes the job's stream as one would, chunk by chunk.
+    p = await pipeline('chunks', {}, false)
+    page = await browser.newPage()
+  })
+  afterAll(async () => {
+    await page?.close()
+    await p?.close()
+  })
+
+  it('plays the stream from its start while the job processes, as it grows, and on through its completion', async () => {
+    const long = await makeClip(`${dir.path}/long.mp4`, { width: 320, height: 180, seconds: 8, audio: true })
+    const stream = await hlsStream(long, `${dir.path}/long-hls`)
+    expect(stream.segments.length).toBeGreaterThanOrEqual(8)
+    const id = randomUUID()
+    await p.store.create(queuedJob(id, { filename: 'growing.mp4', profiles: ['360p', 'hls'] }))
+    const claim = await takeJob(p.store)
+    const folder = `${p.env.DATA_DIR}/output/${id}`
+    const rung = `${folder}/hls/180p`
+    let written = 0
+    /** The rung's playlist with the first `count` segments (new files first), growing or ended. */
+    const publish = async (count: number, ended = false) => {
+      const segments = stream.segments.slice(0, count)
+      for (const segment of segments.slice(written)) await writeFile(`${rung}/${segment.name}`, segment.bytes)
+      written = Math.max(written, count)
+      const head = ended ? stream.head : stream.head.replace('PLAYLIST-TYPE:VOD', 'PLAYLIST-TYPE:EVENT')
+      const playlist = head + segments.map((s) => s.entry).join('') + (ended ? '#EXT-X-ENDLIST\n' : '')
+      // Replaced whole, as a writer renames a new file over it: a reader never sees half of one.
+      await writeFile(`${rung}/index.m3u8.tmp`, playlist)
+      await rename(`${rung}/index.m3u8.tmp`, `${rung}/index.m3u8`)
+    }
+    await mkdir(rung, { recursive: true })
+    await writeFile(`${rung}/init.mp4`, stream.init)
+    // Six seconds: hls.js would start such a growing playlist 3 s in, near its live edge.
+    await publish(6)
+    await writeFile(`${folder}/hls/master.m3u8`, stream.master)
+    await markPlayable(p.store, id, new Date())
+
+    await page.goto(`${p.status}/#/jobs/${id}`)
+    await page.locator('article.job-page[data-status="processing"]').waitFor()
+    const player = page.locator('figure.player[data-player="hls.js"]')
+    await player.waitFor()
+    const video = page.getByLabel('Video', { exact: true })
+    const state = () =>
+      video.evaluate((element) => {
+        const v = element as HTMLVideoElement
+        return {
+          time: v.currentTime,
+          from: v.played.length ? v.played.start(0) : -1,
+          src: v.src,
+          ended: v.ended,
+        }
+      })
+    await video.evaluate((element) => {
+      const v = element as HTMLVideoElement
+      v.playbackRate = 2
+      return v.play()
+    })
+    await expect.poll(async () => (await state()).time, { timeout: 20_000 }).toBeGreaterThan(1)
+    expect((await state()).from).toBeLessThan(0.5) // from the start, not the live edge
+
+    // The next chunk: past the six seconds the player first had.
+    await publish(stream.segments.length)
+    await expect.poll(async () => (await state()).time, { timeout: 20_000 }).toBeGreaterThan(6.5)
+    const before = await state()
+    await browser.screenshot(page, 'console-job-processing')
+
+    // Completed: the playlist ends, the record has the MP4 too; the player goes on, not reloaded.
+    await publish(stream.segments.length, true)
+    await copyFile(long, `${folder}/360p.mp4`)
+    const output = { width: 320, height: 180, duration: 8, size_bytes: 1, bitrate: 1 }
+    await p.store.finish(
+      claim,
+      {
+        status: 'completed',
+        outputs: [
+          { ...output, profile: '360p', path: `${folder}/360p.mp4`, codec: 'h264' },
+          { ...output, profile: 'hls', path: `${folder}/hls/master.m3u8`, codec: 'hls' },
+        ],
+      },
+      new Date(),
+    )
+    await page.locator('article.job-page[data-status="completed"]').waitFor()
+    await page.getByRole('link', { name: 'Download 360p' }).waitFor()
+    await expect.poll(async () => (await state()).ended, { timeout: 20_000 }).toBe(true)
+    const after = await state()
+    expect(after.src).toBe(before.src) // the same MediaSource: hls.js was not loaded again
+    expect(after.time).toBeGreaterThan(before.time)
+    expect(after.from).toBeLessThan(0.5)
+    expect(await player.getAttribute('data-hls-errors')).toBe('0')
+    expect(browser.errors(page)).toEqual([])
   })
 })

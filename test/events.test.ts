@@ -5,8 +5,16 @@
  */
 
 import { writeFile } from 'node:fs/promises'
-import { createLogger } from '@vpp/shared'
-import { makeClip, mp4Bytes, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
+import { createLogger, toHash } from '@vpp/shared'
+import {
+  makeClip,
+  markPlayable,
+  mp4Bytes,
+  queuedJob,
+  startTestRedis,
+  type TestRedis,
+  tempDir,
+} from '@vpp/shared/testing'
 import { startStatus, loadConfig as statusConfig } from '@vpp/status'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Pipeline, spawnService, startPipeline } from './harness.ts'
@@ -189,5 +197,44 @@ describe('a job retried from the dead-letter queue', () => {
     expect(types.filter((t) => t === 'job.failed')).toHaveLength(2)
     expect(types.indexOf('job.queued', 1)).toBeGreaterThan(types.indexOf('job.failed'))
     expect(types.at(-1)).toBe('job.failed')
+  })
+})
+
+describe('a job playable while processing', () => {
+  it('has job.playable on its own stream and the feed, with the master URL, and its stream goes on', async () => {
+    // The record of a job a transcoder is running (none here: nothing else touches it).
+    const id = 'playable-0b3c5f0e-3c1e-4d8a'
+    const { store } = pipeline
+    await store.client.hSet(store.keys.job(id), toHash(queuedJob(id, { status: 'processing', attempts: 1 })))
+    const own = openSse(`${pipeline.status}/jobs/${id}/events`)
+    const feed = openSse(`${pipeline.status}/events`)
+    expect([await own.status, await feed.status]).toEqual([200, 200])
+    const eventId = await markPlayable(store, id, new Date())
+    const record = await (await fetch(`${pipeline.status}/jobs/${id}`)).json()
+    expect(record.playback).toEqual({
+      hls: expect.stringMatching(new RegExp(`/media/${id}/hls/master\\.m3u8$`)),
+      mp4: null,
+      thumbnail: null,
+      storyboard: null,
+    })
+    for (const stream of [own, feed]) {
+      const [event] = await stream.waitFor(1)
+      expect(event).toEqual({
+        event: 'job.playable',
+        id: eventId,
+        data: {
+          type: 'job.playable',
+          job_id: id,
+          status: 'processing',
+          at: new Date(Number(eventId.split('-')[0])).toISOString(),
+          playback: record.playback,
+        },
+      })
+    }
+    // Not a final event: the job's own stream stays open.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(await Promise.race([own.ended.then(() => 'ended'), Promise.resolve('open')])).toBe('open')
+    own.close()
+    feed.close()
   })
 })

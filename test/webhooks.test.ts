@@ -10,9 +10,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { loadConfig as ingestConfig, startIngest } from '@vpp/ingest'
-import { createLogger, UploadResponseSchema } from '@vpp/shared'
+import { createLogger, toHash, UploadResponseSchema } from '@vpp/shared'
 import type { RunningService } from '@vpp/shared/node'
-import { makeClip, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
+import {
+  makeClip,
+  markPlayable,
+  queuedJob,
+  startTestRedis,
+  type TestRedis,
+  tempDir,
+} from '@vpp/shared/testing'
 import { startWebhooks, loadConfig as statusConfig } from '@vpp/status'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -45,6 +52,8 @@ const workerEnv = (): Record<string, string> => ({
   ...pipeline.env,
   WEBHOOK_SECRET: SECRET,
   WEBHOOK_URLS: `${receiverUrl}/all`,
+  // job.playable too (jobs here make no HLS stream: only the test of it sends one).
+  WEBHOOK_EVENTS: 'job.completed,job.failed,job.canceled,job.playable',
   WEBHOOK_RETRY_SCHEDULE: SCHEDULE.map((ms) => `${ms}ms`).join(','),
   WEBHOOK_TIMEOUT_MS: '1000',
   WEBHOOK_METRICS_PORT: '0',
@@ -150,6 +159,31 @@ describe('webhooks', () => {
     ])
     // WEBHOOK_URLS got it too, once.
     expect(at('/all', id).map((r) => JSON.parse(r.body).type)).toEqual(['job.completed'])
+  })
+
+  it('sends job.playable to a target that selects it, with the job and its stream URL', async () => {
+    // The record of a job a transcoder is running (none is: nothing else touches it).
+    const id = 'playable-5d3c0a4e-1111-4222'
+    const { store } = pipeline
+    const job = queuedJob(id, { status: 'processing', attempts: 1, callback_url: `${receiverUrl}/playable` })
+    await store.client.hSet(store.keys.job(id), toHash(job))
+    await markPlayable(store, id, new Date())
+    await eventually(() => at('/playable', id).length === 1 && at('/all', id).length === 1, 10_000, 'both')
+    const record = await (await fetch(`${pipeline.status}/jobs/${id}`)).json()
+    expect(record.playback?.hls).toMatch(new RegExp(`/media/${id}/hls/master\\.m3u8$`))
+    for (const path of ['/playable', '/all']) {
+      const [delivery] = at(path, id)
+      expect(new Webhook(SECRET).verify(delivery?.body ?? '', delivery?.headers ?? {})).toEqual({
+        type: 'job.playable',
+        timestamp: expect.any(String),
+        data: record,
+      })
+    }
+    await eventually(async () => (await deliveriesOf(id)).length === 2, 5000, 'the deliveries logged')
+    expect((await deliveriesOf(id)).map((d) => [d.event, d.status_code])).toEqual([
+      ['job.playable', 204],
+      ['job.playable', 204],
+    ])
   })
 
   it('spaces attempts at a dead receiver by the schedule, then gives up, and the job completes on time', async () => {

@@ -6,8 +6,9 @@ import { CliError } from './usage.ts'
 
 /**
  * Follow a job over its event stream to its final event (`vpp upload --wait`, `vpp wait`):
- * status changes as lines on stderr, the transcode as a progress bar with its ETA; then the
- * playback URLs and outputs on stdout (the job record with --json). 0 when it completed, 1
+ * status changes as lines on stderr (for a job transcoded in chunks, `playable:` and the HLS
+ * master's URL as soon as its stream plays), the transcode as a progress bar with its ETA; then
+ * the playback URLs and outputs on stdout (the job record with --json). 0 when it completed, 1
  * when it failed, was canceled or was deleted.
  */
 export async function follow(
@@ -82,6 +83,11 @@ async function untilFinal(
         reporter.note(
           `attempt failed: ${event.error ?? 'unknown error'}; trying again${event.next_attempt_at ? ` at ${event.next_attempt_at}` : ''}`,
         )
+        break
+      case 'job.playable':
+        // A job transcoded in chunks: its stream plays from here on, and grows until completed.
+        reporter.end()
+        reporter.note(event.playback?.hls ? `playable: ${event.playback.hls}` : 'playable')
         break
       case 'job.completed':
         reporter.update(1, transcodeLine(100))

@@ -83,6 +83,7 @@ export function jobText(job: Job): string {
         ? `${Math.floor(job.progress)}%${job.eta_seconds === undefined ? '' : ` (ETA ${formatDuration(job.eta_seconds)})`}`
         : undefined,
     ],
+    ['playable', job.playable_at && formatTime(job.playable_at)],
     ['error', job.error && (job.error_code ? `${job.error} (${job.error_code})` : job.error)],
     ['next try', job.next_attempt_at && formatTime(job.next_attempt_at)],
     ['expired', job.expired_at && formatTime(job.expired_at)],

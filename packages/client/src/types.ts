@@ -29,7 +29,8 @@ export interface RetryResponse {
 /**
  * One event of `GET /jobs/{id}/events`: its `data` (the log entry without its owner and webhook
  * target) with the SSE `id:` it came with, and on `job.completed` the media URLs of
- * `GET /jobs/{id}`. `status` is `deleted` on `job.deleted`.
+ * `GET /jobs/{id}`; on `job.playable` (a job transcoded in chunks, still processing) `playback`
+ * with the HLS master's URL alone. `status` is `deleted` on `job.deleted`.
  */
 export type JobStreamEvent = Omit<JobEvent, 'client' | 'callback_url' | 'type' | 'status'> & {
   type: EventType

@@ -201,6 +201,7 @@ export function createApp(deps: StatusDeps) {
       const first = c.req.param('first')
       let id = first
       let file = c.req.param('rest')
+      let status: JobStatus | null
       if (MEDIA_TOKEN.test(first)) {
         const slash = file.indexOf('/')
         id = file.slice(0, slash)
@@ -216,17 +217,26 @@ export function createApp(deps: StatusDeps) {
         }
         if (check === 'invalid')
           throw new AppError('forbidden', 'This media URL is not signed for this job', 403)
-        if (!isOutputName(file) || !(await deps.store.servesMedia(id))) throw mediaNotFound(c.req.path)
+        if (!isOutputName(file)) throw mediaNotFound(c.req.path)
+        status = await deps.store.servesMedia(id)
       } else {
         if (!JOB_ID_PATTERN.test(id) || !isOutputName(file)) throw mediaNotFound(c.req.path)
-        // A deleted or expired job's files may linger until a transcoder removes them: they are
-        // gone already.
-        if (!(await deps.store.servesMedia(id, viewerOf(c)))) throw mediaNotFound(c.req.path)
+        status = await deps.store.servesMedia(id, viewerOf(c))
       }
+      // A deleted or expired job's files may linger until a transcoder removes them: they are
+      // gone already.
+      if (!status) throw mediaNotFound(c.req.path)
       c.set('mediaFile', `${id}/${file}`)
       const response = await serve(c, next)
       if (!response) throw mediaNotFound(c.req.path)
-      return response
+      // The playlists of a job not completed may still grow (one transcoded in chunks publishes
+      // its stream as it goes): asked again every time, revalidated by ETag (304 while the same).
+      // A completed job's are final and keep their short max-age. Set on the context (c.res):
+      // Hono puts the context's headers over those of an answer a handler returns.
+      if (status === 'completed' || !file.endsWith('.m3u8')) return response
+      c.res = response
+      c.header('Cache-Control', 'no-cache')
+      return c.res
     }
     app.get('/media/:first/:rest{.+}', mediaDoc, media)
     // Hono answers HEAD with the GET route (the same handler): this one is there for its description.

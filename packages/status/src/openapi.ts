@@ -116,7 +116,9 @@ export const getJobDoc = documentRoute({
   tags: ['Jobs'],
   summary: 'Get a job',
   description:
-    "Its status, progress, outputs with their URLs and, once completed, `playback`. Another key's job answers 404.",
+    'Its status, progress, outputs with their URLs and, once completed, `playback`; while processing, once ' +
+    '`playable_at` is set (a job transcoded in chunks), `playback.hls` alone: the stream as published so far. ' +
+    "Another key's job answers 404.",
   parameters: [JOB_ID_PARAM],
   responses: {
     200: answer('The job', json(JobSchema)),
@@ -189,7 +191,9 @@ const MEDIA_HEADERS = headers({
     'video/mp4, video/webm, image/jpeg, application/vnd.apple.mpegurl, video/iso.segment, text/vtt',
   ETag: 'A weak ETag (304 on revalidation)',
   'Last-Modified': 'When the file was written',
-  'Cache-Control': '`public, max-age=31536000, immutable` for renditions, segments and images',
+  'Cache-Control':
+    '`public, max-age=31536000, immutable` for renditions, segments and images; `public, max-age=60` for ' +
+    'playlists and cues, but `no-cache` for the playlists of a job not completed (they grow while it is transcoded in chunks)',
   'Accept-Ranges': '`bytes`',
 })
 

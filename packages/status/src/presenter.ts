@@ -8,16 +8,27 @@ import type { MediaSigner } from './media-token.ts'
 export type DirectUrl = (jobId: string, name: string) => Promise<string | undefined> | string | undefined
 
 /**
+ * The HLS master's name in a job's folder: where a job transcoded in chunks publishes its stream
+ * while it grows, and where it stays once completed.
+ */
+const HLS_MASTER = 'hls/master.m3u8'
+
+/** A job whose HLS stream plays while it is still processing (transcoded in chunks). */
+const streaming = (job: Job) => job.status === 'processing' && job.playable_at !== undefined
+
+/**
  * The job as a client sees it: each output's `url` (`direct`'s when it gives one, else under
- * `folder`, the job's `/media/…/{job_id}` URL), and once completed `playback`: the HLS master,
- * the best H.264 MP4, the thumbnail and the storyboard, null for what was not made.
+ * `folder`, the job's `/media/…/{job_id}` URL), and `playback`: once completed the HLS master,
+ * the best H.264 MP4, the thumbnail and the storyboard, null for what was not made; while
+ * processing with `playable_at`, the HLS master alone (found the same way as an output's URL).
  */
 export function withMedia(job: Job, folder: string | undefined, direct?: DirectUrl): Job | Promise<Job> {
-  if (!folder || job.outputs.length === 0) return playback(job, job.outputs)
+  if (!folder || (job.outputs.length === 0 && !streaming(job))) return playback(job, job.outputs)
   const named = job.outputs.map((output) => {
     const at = output.path.lastIndexOf(`/${job.job_id}/`)
     return at < 0 ? undefined : output.path.slice(at + job.job_id.length + 2)
   })
+  const master = streaming(job) ? HLS_MASTER : undefined
   // Without `direct` (outputs through `/media`), nothing to wait for: no promise a job.
   if (!direct) {
     return playback(
@@ -26,20 +37,30 @@ export function withMedia(job: Job, folder: string | undefined, direct?: DirectU
         const name = named[i]
         return name === undefined ? output : { ...output, url: `${folder}/${name}` }
       }),
+      master && `${folder}/${master}`,
     )
   }
-  return Promise.all(
-    job.outputs.map(async (output, i) => {
-      const name = named[i]
-      if (name === undefined) return output
-      return { ...output, url: (await direct(job.job_id, name)) ?? `${folder}/${name}` }
-    }),
-  ).then((outputs) => playback(job, outputs))
+  const url = async (name: string) => (await direct(job.job_id, name)) ?? `${folder}/${name}`
+  return Promise.all([
+    Promise.all(
+      job.outputs.map(async (output, i) => {
+        const name = named[i]
+        return name === undefined ? output : { ...output, url: await url(name) }
+      }),
+    ),
+    master && url(master),
+  ]).then(([outputs, stream]) => playback(job, outputs, stream))
 }
 
-/** The job with `outputs`, and once completed its `playback`. */
-function playback(job: Job, outputs: Job['outputs']): Job {
+/**
+ * The job with `outputs`, and its `playback`: once completed, from them; while processing, the
+ * HLS master's URL `stream` when the job is playable (undefined: none).
+ */
+function playback(job: Job, outputs: Job['outputs'], stream?: string): Job {
   const url = (profile: string) => outputs.find((o) => o.profile === profile)?.url ?? null
+  if (job.status === 'processing' && stream) {
+    return { ...job, outputs, playback: { hls: stream, mp4: null, thumbnail: null, storyboard: null } }
+  }
   if (job.status !== 'completed') return { ...job, outputs }
   const mp4 = outputs
     .filter((o) => o.codec === 'h264' && o.path.endsWith('.mp4'))
@@ -98,11 +119,16 @@ export class Presenter {
 
   /**
    * An event's `data` as SSE clients see it: `{ type, job_id, status, at }` and what applies
-   * (progress, error, outputs and playback with the media URLs of `GET /jobs/{id}`); the owner
-   * and webhook target stay inside.
+   * (progress, error, outputs and playback with the media URLs of `GET /jobs/{id}`; on
+   * `job.playable`, playback with the HLS master); the owner and webhook target stay inside.
    */
   async event(event: JobEvent): Promise<Record<string, unknown>> {
     const { id: _id, client: _client, callback_url: _callback, outputs, ...data } = event
+    if (event.type === 'job.playable') {
+      const none: Job['outputs'] = []
+      const job = { job_id: event.job_id, status: 'processing', playable_at: event.at, outputs: none } as Job
+      return { ...data, playback: (await this.job(job)).playback }
+    }
     if (!outputs) return data
     const shown = await this.job({ job_id: event.job_id, status: 'completed', outputs } as Job)
     return { ...data, outputs: shown.outputs, playback: shown.playback }

@@ -9,7 +9,7 @@ import { formatDuration, formatTime } from './format.ts'
 
 const PAGE = 50
 
-/** A job as the list shows it, after an event about it. */
+/** A job as the list and its page show it, after an event about it. */
 export function applyEvent(job: Job, event: JobStreamEvent): Job {
   if (event.type === 'job.deleted') return job
   const next: Job = { ...job, status: event.status as JobStatus, updated_at: event.at }
@@ -18,6 +18,11 @@ export function applyEvent(job: Job, event: JobStreamEvent): Job {
   if (event.status !== 'processing') delete next.eta_seconds
   if (event.status === 'completed') next.progress = 100
   if (event.error !== undefined) next.error = event.error
+  // A job transcoded in chunks: its stream plays from here on, while it is still processing.
+  if (event.type === 'job.playable') {
+    next.playable_at = event.at
+    if (event.playback) next.playback = event.playback
+  }
   return next
 }
 

@@ -1,13 +1,15 @@
 /**
- * One job: its status live (the job's event stream), the player once it has media, the
+ * One job: its status live (the job's event stream), the player once it has media (for a job
+ * transcoded in chunks, from its `job.playable` on, while it is still processing), the
  * renditions with their figures and download links, the thumbnail, the error and attempts of
  * a failed job, its metadata; cancel and delete.
  */
 import type { Job, Output, VppClient } from '@vpp/client'
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { formatBitrate, formatBytes, formatDuration, formatTime, isLive } from './format.ts'
 import { applyEvent } from './job-list.tsx'
 import { Player } from './player.tsx'
+import { sameFile } from './stream.ts'
 
 export function JobPage(props: { client: VppClient; id: string; onError: (error: unknown) => void }) {
   const { client, id } = props
@@ -51,6 +53,13 @@ export function JobPage(props: { client: VppClient; id: string; onError: (error:
     }
   }
 
+  // The stream the player was given, kept while later records name the same master under a fresh
+  // signature: the record of a completed job, after its stream played while it was processing,
+  // does not reload the player.
+  const stream = useRef<string | null>(null)
+  const hls = job?.playback?.hls ?? null
+  if (!sameFile(stream.current, hls, id)) stream.current = hls
+
   if (!job) return problem ? <p role="alert">{problem}</p> : <p class="loading">Loading job…</p>
   const playback = job.playback
   const media = playback && (playback.hls || playback.mp4)
@@ -84,7 +93,7 @@ export function JobPage(props: { client: VppClient; id: string; onError: (error:
       )}
       {media && playback && (
         <Player
-          hls={playback.hls}
+          hls={stream.current}
           mp4={playback.mp4}
           poster={playback.thumbnail}
           storyboard={playback.storyboard}
@@ -103,6 +112,12 @@ export function JobPage(props: { client: VppClient; id: string; onError: (error:
         <dd>{formatTime(job.created_at)}</dd>
         <dt>Updated</dt>
         <dd>{formatTime(job.updated_at)}</dd>
+        {job.playable_at && (
+          <>
+            <dt>Playable</dt>
+            <dd>{formatTime(job.playable_at)}</dd>
+          </>
+        )}
         {job.profiles && (
           <>
             <dt>Profiles</dt>

@@ -3,6 +3,11 @@
  * the browser's own HLS otherwise (Safari, iOS), the MP4 when there is no stream. Below the
  * video, a seek bar that shows the storyboard's tile for the time under the pointer.
  * `data-player` says which one plays; `data-hls-errors` counts hls.js's error events.
+ *
+ * The stream of a job transcoded in chunks plays while it is processing: its playlists are
+ * `EVENT` ones that grow (hls.js reloads them) until the job completes and they end. The player
+ * loads a stream once: the MP4, poster and storyboard that come with the completed job do not
+ * reload it.
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { formatClock } from './format.ts'
@@ -49,24 +54,37 @@ export interface PlayerProps {
   storyboard: string | null
 }
 
+/** Whether hls.js can play here (MediaSource). */
+const hasMse = () => 'MediaSource' in window || 'ManagedMediaSource' in window
+let nativeHls: boolean | undefined
+/** Whether the browser plays HLS itself (Safari, iOS). */
+const playsHls = () =>
+  (nativeHls ??= document.createElement('video').canPlayType('application/vnd.apple.mpegurl') !== '')
+
 export function Player({ hls, mp4, poster, storyboard }: PlayerProps) {
   const video = useRef<HTMLVideoElement>(null)
   const [engine, setEngine] = useState<'hls.js' | 'native' | 'mp4' | ''>('')
   const [errors, setErrors] = useState<HlsError[]>([])
   const [fatal, setFatal] = useState<string>()
+  // With a stream this browser plays, the MP4 is only the fallback of hls.js failing: read when
+  // needed, so that the MP4 of a job completed while its stream plays does not reload it.
+  const fallback = useRef(mp4)
+  fallback.current = mp4
+  const streams = hls !== null && (hasMse() || playsHls())
 
   useEffect(() => {
     const element = video.current
     if (!element) return
     let instance: HlsInstance | undefined
     let stopped = false
-    const mse = 'MediaSource' in window || 'ManagedMediaSource' in window
-    if (hls && mse) {
+    const mp4 = fallback.current
+    if (hls && hasMse()) {
       loadHls()
         .then((Hls) => {
           if (stopped) return
           if (!Hls.isSupported()) throw new Error('hls.js is not supported here')
-          instance = new Hls()
+          // From the start: a growing (EVENT) playlist would otherwise start near its live edge.
+          instance = new Hls({ startPosition: 0 })
           instance.on(Hls.Events.ERROR, (_name, data) => {
             setErrors((list) => [...list, data])
             if (data.fatal) setFatal(`${data.type}: ${data.details}`)
@@ -78,12 +96,13 @@ export function Player({ hls, mp4, poster, storyboard }: PlayerProps) {
         .catch((error: unknown) => {
           if (stopped) return
           setFatal(String(error))
+          const mp4 = fallback.current
           if (mp4) {
             element.src = mp4
             setEngine('mp4')
           }
         })
-    } else if (hls && element.canPlayType('application/vnd.apple.mpegurl')) {
+    } else if (hls && playsHls()) {
       element.src = hls
       setEngine('native')
     } else if (mp4) {
@@ -94,7 +113,7 @@ export function Player({ hls, mp4, poster, storyboard }: PlayerProps) {
       stopped = true
       instance?.destroy()
     }
-  }, [hls, mp4])
+  }, [hls, streams ? null : mp4])
 
   return (
     <figure class="player" data-player={engine} data-hls-errors={errors.length}>

@@ -88,7 +88,8 @@ export type DeliveryList = z.infer<typeof DeliveryListSchema>
 
 /**
  * The `data` of an event on the SSE streams: the event as the log has it (its owner and webhook
- * target left out), with `outputs` and `playback` as `GET /jobs/{job_id}` shows them.
+ * target left out), with `outputs` and `playback` as `GET /jobs/{job_id}` shows them (on
+ * `job.completed`; on `job.playable`, `playback` with the HLS master alone).
  */
 export const JobEventDataSchema = z
   .object({
@@ -102,7 +103,9 @@ export const JobEventDataSchema = z
     error_code: z.string().optional(),
     next_attempt_at: z.string().optional(),
     outputs: z.array(OutputSchema).optional(),
-    playback: JobSchema.shape.playback,
+    playback: JobSchema.shape.playback.describe(
+      'On `job.completed`, as `GET /jobs/{job_id}` shows it; on `job.playable`, the HLS master alone (the rest null)',
+    ),
   })
   .meta({ id: 'JobEventData' })
 export type JobEventData = z.infer<typeof JobEventDataSchema>

@@ -3,11 +3,15 @@ import type { RedisKeys } from '../redis/redis-keys.ts'
 import type { Output } from './job.ts'
 import type { RedisCalls } from './redis-calls.ts'
 
-/** What the event log says happened, one type per state change (and progress). */
+/**
+ * What the event log says happened, one type per state change (and progress, and the moment a
+ * job transcoded in chunks has a playable HLS stream: `job.playable`, while still processing).
+ */
 export const EVENT_TYPES = [
   'job.queued',
   'job.processing',
   'job.progress',
+  'job.playable',
   'job.retrying',
   'job.completed',
   'job.failed',

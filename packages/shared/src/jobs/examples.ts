@@ -82,6 +82,29 @@ export const JOB_EXAMPLE = {
   },
 }
 
+/** The same job while it transcodes in chunks, once its HLS stream is playable. */
+export const PLAYABLE_JOB_EXAMPLE = {
+  job_id: JOB_ID,
+  filename: 'video.mp4',
+  source: 'upload',
+  status: 'processing',
+  profiles: ['720p', 'hls', 'thumbnail'],
+  metadata: { user: 'u-1' },
+  created_at: '2026-11-25T20:54:27.073Z',
+  updated_at: '2026-11-25T20:54:27.412Z',
+  attempts: 1,
+  progress: 38.5,
+  eta_seconds: 3,
+  playable_at: '2026-11-25T20:54:29.118Z',
+  outputs: [],
+  playback: {
+    hls: `${MEDIA}/hls/master.m3u8`,
+    mp4: null,
+    thumbnail: null,
+    storyboard: null,
+  },
+}
+
 export const STATS_EXAMPLE = {
   queue_depth: 5,
   dlq_depth: 0,

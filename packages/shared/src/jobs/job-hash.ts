@@ -42,6 +42,7 @@ export function toHash(job: Job): Record<string, string> {
   if (job.metadata !== undefined) hash.metadata = JSON.stringify(job.metadata)
   if (job.callback_url !== undefined) hash.callback_url = job.callback_url
   if (job.error !== undefined) hash.error = job.error
+  if (job.playable_at !== undefined) hash.playable_at = job.playable_at
   return hash
 }
 
@@ -65,6 +66,7 @@ export function fromHash(hash: Record<string, string>): Job | null {
     next_attempt_at: hash.next_attempt_at,
     progress: hash.progress === undefined ? undefined : Number(hash.progress),
     eta_seconds: hash.eta_seconds === undefined ? undefined : Number(hash.eta_seconds),
+    playable_at: hash.playable_at,
     outputs: hash.outputs ? JSON.parse(hash.outputs) : [],
     expired_at: hash.expired_at,
     skipped: hash.skipped ? JSON.parse(hash.skipped) : undefined,

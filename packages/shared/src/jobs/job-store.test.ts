@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../logger.ts'
 import { closeRedis, connectRedis, type RedisClient } from '../redis/redis.ts'
 import { redisKeys } from '../redis/redis-keys.ts'
+import { markPlayable } from '../testing/jobs.ts'
 import { startTestRedis, type TestRedis } from '../testing/redis.ts'
 import type { Job } from './job.ts'
 import type { Claim } from './job-hash.ts'
@@ -266,6 +267,29 @@ describe('JobStore: progress and skipped profiles', () => {
     expect(job).toMatchObject({ status: 'completed', progress: 100, skipped })
     expect(job?.eta_seconds).toBeUndefined()
     expect(await store.reportProgress(claim, 10, 1)).toBe(false)
+  })
+})
+
+describe('JobStore: a job playable while processing', () => {
+  it('reads playable_at from the record, and the log has job.playable with the job and its owner', async () => {
+    const store = await freshStore()
+    await store.create({ ...newJob('pl'), callback_url: 'https://app.example/hook' }, undefined, 'key-1')
+    const claim = await take(store)
+    expect((await store.get('pl'))?.playable_at).toBeUndefined()
+    const id = await markPlayable(store, 'pl', at(2))
+    expect(await store.get('pl')).toMatchObject({ status: 'processing', playable_at: at(2).toISOString() })
+    const [event] = await store.events.after(id, 1, true)
+    expect(event).toMatchObject({
+      id,
+      type: 'job.playable',
+      job_id: 'pl',
+      status: 'processing',
+      client: 'key-1',
+      callback_url: 'https://app.example/hook',
+    })
+    // Kept once completed: when the stream became playable, before the end.
+    await store.finish(claim, { status: 'completed', outputs }, at(3))
+    expect(await store.get('pl')).toMatchObject({ status: 'completed', playable_at: at(2).toISOString() })
   })
 })
 

@@ -156,14 +156,17 @@ export class JobStore {
   }
 
   /**
-   * Whether job `id`'s files may be served to `viewer` (none: a signed URL, or no keys): it
-   * exists, is visible, and its outputs have not expired (their removal may lag the status).
+   * Job `id`'s status when its files may be served to `viewer` (none: a signed URL, or no keys):
+   * it exists, is visible, and its outputs have not expired (their removal may lag the status).
+   * Null when they may not. A `processing` job's files are served: the HLS stream of a job
+   * transcoded in chunks, published as it grows.
    */
-  async servesMedia(id: string, viewer?: Viewer): Promise<boolean> {
+  async servesMedia(id: string, viewer?: Viewer): Promise<JobStatus | null> {
     const [status, owner] = await this.redis.call(
       this.client.hmGet(this.keys.job(id), ['status', 'api_client']),
     )
-    return status !== null && status !== 'expired' && (!viewer || mayView(viewer, owner ?? undefined))
+    const served = status !== null && status !== 'expired' && (!viewer || mayView(viewer, owner ?? undefined))
+    return served ? (status as JobStatus) : null
   }
 
   /**

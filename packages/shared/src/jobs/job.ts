@@ -6,6 +6,7 @@ import {
   ERROR_BODY_EXAMPLE,
   JOB_EXAMPLE,
   OUTPUT_EXAMPLE,
+  PLAYABLE_JOB_EXAMPLE,
   STATS_EXAMPLE,
   UPLOAD_RESPONSE_EXAMPLE,
   UPLOAD_URL_REQUEST_EXAMPLE,
@@ -125,6 +126,12 @@ export const JobSchema = z
       .nonnegative()
       .optional()
       .describe('Estimated seconds left, while processing'),
+    playable_at: z.iso
+      .datetime()
+      .optional()
+      .describe(
+        'When its HLS stream became playable: the first segment of every rung published while it is still `processing` (a job transcoded in chunks, before `completed`); absent until then, and for a job whose stream was published whole at the end',
+      ),
     outputs: z
       .array(OutputSchema)
       .describe('Published renditions; emptied when the job expires (its files are removed)'),
@@ -146,9 +153,11 @@ export const JobSchema = z
         storyboard: z.string().nullable(),
       })
       .optional()
-      .describe("What a player needs, as URLs (null for what was not made); in the status API's answers"),
+      .describe(
+        "What a player needs, as URLs (null for what was not made), once completed; while `processing` with `playable_at`, the HLS master alone (the stream as published so far), the rest null. In the status API's answers",
+      ),
   })
-  .meta({ id: 'Job', examples: [JOB_EXAMPLE] })
+  .meta({ id: 'Job', examples: [JOB_EXAMPLE, PLAYABLE_JOB_EXAMPLE] })
 export type Job = z.infer<typeof JobSchema>
 
 /** The 202 body of `POST /upload` and `POST /upload-url` (the seed's shape, exactly). */

@@ -1,4 +1,7 @@
 import type { Job } from '../jobs/job.ts'
+import type { Claim } from '../jobs/job-hash.ts'
+import type { JobStore } from '../jobs/job-store.ts'
+import { withIncludes } from '../jobs/scripts/fragments.ts'
 
 /** A fresh `queued` job record (an upload named clip.mp4, now), with `fields` on top. */
 export function queuedJob(id: string, fields: Partial<Job> = {}): Job {
@@ -14,4 +17,44 @@ export function queuedJob(id: string, fields: Partial<Job> = {}): Job {
     outputs: [],
     ...fields,
   }
+}
+
+/** Lua: what a transcoder writes once the first chunk of every HLS rung is published. */
+const MARK_PLAYABLE_LUA = withIncludes(`
+--- @include "job_event"
+-- KEYS[1] job hash
+-- KEYS[2] status counts hash (names the event log's prefix)
+-- ARGV[1] playable_at (ISO 8601)
+-- Returns the job.playable event's id.
+redis.call('HSET', KEYS[1], 'playable_at', ARGV[1])
+return job_event(KEYS[2], KEYS[1], 'job.playable', 'processing')
+`)
+
+/**
+ * Make a processing job playable as a transcoder does when the first chunk of every HLS rung is
+ * published: `playable_at` on its record and a `job.playable` event in the log, in one step (the
+ * `job_event` fragment). For the tests of what reads them: status, SSE, webhooks, the console.
+ * Returns the event's id.
+ */
+export async function markPlayable(store: JobStore, id: string, at: Date): Promise<string> {
+  const keys = [store.keys.job(id), store.keys.statusCounts]
+  return (await store.client.eval(MARK_PLAYABLE_LUA, { keys, arguments: [at.toISOString()] })) as string
+}
+
+/**
+ * Take the next entry of the job stream and start its job as a transcoder would (as `consumer`):
+ * the job is `processing` under the returned claim. For tests with no transcoder running.
+ */
+export async function takeJob(store: JobStore, consumer = 'test'): Promise<Claim> {
+  const reply = (await store.client.xReadGroup(
+    store.keys.group,
+    consumer,
+    { key: store.keys.stream, id: '>' },
+    { COUNT: 1 },
+  )) as Array<{ messages: Array<{ id: string; message: Record<string, string> }> }> | null
+  const entry = reply?.[0]?.messages[0]
+  if (!entry) throw new Error('no entry in the job stream')
+  const started = await store.start(entry.message.job_id ?? '', entry.id, consumer, new Date())
+  if (!started.started) throw new Error(`job ${entry.message.job_id} not started: ${started.status}`)
+  return started.claim
 }
