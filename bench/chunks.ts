@@ -24,7 +24,7 @@ import {
   chunkArgs,
   concatList,
   keyframeArgs,
-  parseKeyframes,
+  parsePackets,
   planChunks,
   splitArgs,
 } from '../packages/transcoder/src/chunks/index.ts'
@@ -120,9 +120,11 @@ try {
   for (const chunkSeconds of values.chunks.split(',').map(Number)) {
     const work = join(dir.path, `chunks-${chunkSeconds}`)
     execFileSync('mkdir', ['-p', work])
-    const keyframes = parseKeyframes(execFileSync('ffprobe', keyframeArgs(source, probe)).toString())
+    const keyframes = parsePackets(execFileSync('ffprobe', keyframeArgs(source, probe)).toString()).keyframes
     const plan = planChunks(keyframes, probe.duration ?? seconds, { chunkSeconds })
-    const split = await cpu(splitArgs(source, probe, plan, join(work, 'part-%05d.mkv')))
+    const split = await cpu(
+      splitArgs(source, probe, plan, join(work, 'part-%05d.mkv', join(work, 'audio.mka'))),
+    )
     let chunksCpu = 0
     const files: string[] = []
     for (const chunk of plan.chunks) {
@@ -136,7 +138,7 @@ try {
       files.push(path)
     }
     const audio = join(work, 'audio.m4a')
-    const audioCpu = await cpu(audioArgs(source, probe, [{ codec: 'aac', kbps: 96, path: audio }]))
+    const audioCpu = await cpu(audioArgs(join(work, 'audio.mka'), [{ codec: 'aac', kbps: 96, path: audio }]))
     await writeFile(join(work, 'list.ffconcat'), concatList(files))
     const output = join(work, '360p.mp4')
     const assemble = await cpu(assembleArgs(join(work, 'list.ffconcat'), audio, 'mp4', output))

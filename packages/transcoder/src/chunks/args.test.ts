@@ -58,6 +58,13 @@ describe('splitArgs', () => {
     ])
   })
 
+  it('copies the audio stream whole into a part of its own in the same read', () => {
+    // biome-ignore format: flag and value on one line
+    expect(splitArgs('/up/job1', hd, plan, '/w/part-%05d.mkv', '/w/audio.mka').slice(-7)).toEqual([
+      '/w/part-%05d.mkv', '-map', '0:a:0', '-c', 'copy', '-f', 'matroska', '/w/audio.mka',
+    ].slice(-7))
+  })
+
   it('makes one part of a one-chunk plan', () => {
     const args = splitArgs('/up/job1', hd, planChunks([0], 8, { chunkSeconds: 10 }), '/w/part-%05d.mkv')
     expect(args).not.toContain('-segment_times')
@@ -79,9 +86,12 @@ describe('chunkArgs', () => {
     const options = { threads: 2, fps: null }
     for (const i of [0, 1, 2]) {
       const chunk = plan.chunks[i] as Chunk
+      // The last reads to the end of its part: a header that claims less does not cut it short.
+      const toEnd = i === 2
+      const input = head(`/w/part-0000${i}.mkv`)
       // biome-ignore format: one output a line
-      expect(chunkArgs(PART(i), chunk, hd, outputs, options)).toEqual([
-        ...head(`/w/part-0000${i}.mkv`),
+      expect(chunkArgs(PART(i), chunk, hd, outputs, { ...options, toEnd })).toEqual([
+        ...(toEnd ? input.filter((arg, at) => arg !== '-t' && input[at - 1] !== '-t') : input),
         '-filter_complex',
         '[0:v:0]split=2[s0][s1];[s0]scale=-2:360,format=yuv420p[v0];[s1]scale=-2:720,format=yuv420p[v1]',
         '-map', '[v0]', ...X264_360, '-threads', '2', '-an', '-f', 'mp4', '/w/c0-360p.mp4',
@@ -178,15 +188,24 @@ describe('chunkArgs with HLS', () => {
 })
 
 describe('audioArgs', () => {
-  it('encodes the audio once for the whole source: one encoder per codec and bitrate', () => {
+  it('encodes the audio part once: one encoder per codec and bitrate, the HLS audio from the AAC one', () => {
     const outputs = [
-      { codec: 'aac' as const, kbps: 128, path: '/w/audio-aac-128.m4a' },
+      {
+        codec: 'aac' as const,
+        kbps: 128,
+        path: '/w/audio-aac-128.m4a',
+        hls: { dir: '/w/hls/audio', name: 'audio-l1', segmentSeconds: 4, live: true },
+      },
       { codec: 'opus' as const, kbps: 96, path: '/w/audio-opus-96.webm' },
     ]
     // biome-ignore format: one output a line
-    expect(audioArgs('/up/job1', hd, outputs)).toEqual([
-      ...COMMON, ...SOURCE,
-      '-map', '0:a:0', '-vn', '-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-f', 'mp4', '/w/audio-aac-128.m4a',
+    expect(audioArgs('/w/audio.mka', outputs)).toEqual([
+      ...COMMON, '-progress', 'pipe:1', '-stats_period', '0.5',
+      '-protocol_whitelist', 'file', '-f', 'matroska', '-i', 'file:/w/audio.mka',
+      '-map', '0:a:0', '-vn', '-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-f', 'tee',
+      '[f=mp4]/w/audio-aac-128.m4a|[f=hls:hls_time=4:hls_playlist_type=event:hls_segment_type=fmp4:' +
+        'hls_fmp4_init_filename=audio-l1-init.mp4:hls_segment_filename=/w/hls/audio/audio-l1-%03d.m4s:' +
+        'hls_flags=independent_segments]/w/hls/audio/audio-l1.m3u8',
       '-map', '0:a:0', '-vn', '-c:a', 'libopus', '-b:a', '96k', '-ac', '2', '-f', 'webm', '/w/audio-opus-96.webm',
     ])
   })

@@ -13,7 +13,7 @@ import { masterPlaylist, playlistSegments } from '../packaging.ts'
 import { parseProbe, probeArgs } from '../probe.ts'
 import { assembleArgs, audioArgs, chunkArgs, concatList, splitArgs } from './args.ts'
 import { decodeSpan, shiftSegment, trackTimescale } from './fragments.ts'
-import { keyframeArgs, parseKeyframes, planChunks } from './plan.ts'
+import { keyframeArgs, parsePackets, planChunks } from './plan.ts'
 import { mediaPlaylist, type Segment } from './playlist.ts'
 
 const run = promisify(execFile)
@@ -110,9 +110,9 @@ async function chunked(input: string, chunkSeconds: number) {
   const work = join(dir.path, `work-${Math.random().toString(36).slice(2)}`)
   await run('mkdir', ['-p', work])
   const probe = parseProbe(JSON.parse((await run('ffprobe', probeArgs(input, 2 ** 31 - 1))).stdout))
-  const keyframes = parseKeyframes((await run('ffprobe', keyframeArgs(input, probe))).stdout)
+  const keyframes = parsePackets((await run('ffprobe', keyframeArgs(input, probe))).stdout).keyframes
   const plan = planChunks(keyframes, probe.duration ?? 0, { chunkSeconds })
-  await run('ffmpeg', splitArgs(input, probe, plan, join(work, 'part-%05d.mkv')))
+  await run('ffmpeg', splitArgs(input, probe, plan, join(work, 'part-%05d.mkv'), join(work, 'audio.mka')))
   const profile = PROFILES.find((p) => p.name === '360p') as VideoProfile
   const chunkFiles: string[] = []
   for (const chunk of plan.chunks) {
@@ -132,7 +132,7 @@ async function chunked(input: string, chunkSeconds: number) {
     chunkFiles.push(path)
   }
   const audio = join(work, 'audio.m4a')
-  await run('ffmpeg', audioArgs(input, probe, [{ codec: 'aac', kbps: 96, path: audio }]))
+  await run('ffmpeg', audioArgs(join(work, 'audio.mka'), [{ codec: 'aac', kbps: 96, path: audio }]))
   const list = join(work, 'chunks.ffconcat')
   await writeFile(list, concatList(chunkFiles))
   const output = join(work, '360p.mp4')
@@ -215,7 +215,7 @@ describe('a chunked encode, joined', () => {
     await run('mkdir', ['-p', work])
     const probe = parseProbe(JSON.parse((await run('ffprobe', probeArgs(input, 2 ** 31 - 1))).stdout))
     const plan = planChunks(
-      parseKeyframes((await run('ffprobe', keyframeArgs(input, probe))).stdout),
+      parsePackets((await run('ffprobe', keyframeArgs(input, probe))).stdout).keyframes,
       SECONDS,
       {
         chunkSeconds: 10,

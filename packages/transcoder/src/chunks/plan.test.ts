@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Probe } from '../probe.ts'
-import { keyframeArgs, parseKeyframes, planChunks } from './plan.ts'
+import { keyframeArgs, parsePackets, planChunks } from './plan.ts'
 
 const every = (step: number, until: number) =>
   Array.from({ length: Math.ceil(until / step) }, (_, i) => i * step)
@@ -15,7 +15,7 @@ describe('keyframeArgs', () => {
       '-select_streams',
       '1',
       '-show_entries',
-      'packet=pts_time,flags',
+      'packet=pts_time,duration_time,flags',
       '-of',
       'csv=p=0',
       'file:/up/job1',
@@ -23,15 +23,46 @@ describe('keyframeArgs', () => {
   })
 })
 
-describe('parseKeyframes', () => {
+describe('parsePackets', () => {
   it('keeps the keyframes, in order, once each, whatever the packet order', () => {
+    const csv =
+      '0.000000,0.033333,K_\n0.066667,0.033333,__\n4.000000,0.033333,K_\n2.000000,0.033333,K_\nN/A,0.033333,K_\n4.000000,0.033333,K_\n'
+    expect(parsePackets(csv).keyframes).toEqual([0, 2, 4])
+  })
+
+  it('ends where the latest packet ends, whatever the header claimed', () => {
     expect(
-      parseKeyframes('0.000000,K_\n0.066667,__\n4.000000,K_\n2.000000,K_\nN/A,K_\n4.000000,K_\n'),
-    ).toEqual([0, 2, 4])
+      parsePackets('0.000000,0.040000,K_\n7.960000,0.040000,__\n3.000000,0.040000,__\n').end,
+    ).toBeCloseTo(8)
+    expect(parsePackets('').end).toBeNull()
   })
 })
 
 describe('planChunks', () => {
+  it('starts with the lead chunks, exactly as long as asked, then cuts at keyframes', () => {
+    const plan = planChunks(every(2, 30), 30, { chunkSeconds: 10, lead: [2, 2] })
+    expect(plan.chunks.map((c) => [c.start, c.end, c.part, c.seek])).toEqual([
+      [0, 2, 0, 0],
+      [2, 4, 1, 0],
+      [4, 14, 2, 0],
+      [14, 24, 3, 0],
+      [24, 30, 4, 0],
+    ])
+    // No lead on a video too short to have a whole chunk after it.
+    expect(planChunks(every(2, 11), 11, { chunkSeconds: 10, lead: [2, 2] }).chunks).toHaveLength(1)
+  })
+
+  it('cuts the lead frame-accurately between sparse keyframes', () => {
+    const plan = planChunks([0, 12], 24, { chunkSeconds: 6, lead: [2, 2] })
+    expect(plan.chunks.map((c) => [c.start, c.part, c.seek])).toEqual([
+      [0, 0, 0],
+      [2, 0, 2],
+      [4, 0, 4],
+      [12, 1, 0],
+      [18, 1, 6],
+    ])
+  })
+
   it('cuts at the keyframes nearest past each chunk length: one part a chunk, no seeking', () => {
     const plan = planChunks(every(2, 30), 30, { chunkSeconds: 10 })
     expect(plan.parts).toEqual([
