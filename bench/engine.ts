@@ -3,6 +3,7 @@
  *
  *   npm run bench:engine                          # 8 s and 30 s noisy 1080p, and a camera clip
  *   npm run bench:engine -- --seconds 8 --rounds 2 --output engine.json
+ *   npm run bench:engine -- --chunked             # the chunked engine instead: bench/engine-chunked.ts
  *
  * For each source, in turn within each round:
  * - raw:       bench/raw-command.ts, written by hand (never by buildArgs): one decode split to
@@ -24,6 +25,13 @@ import { startTestRedis, tempDir } from '@vpp/shared/testing'
 import { parseProbe } from '@vpp/transcoder'
 import { startPipeline } from '../test/harness.ts'
 import { naiveCommands, RAW_LADDERS, rawCommands } from './raw-command.ts'
+
+// `--chunked`: the chunked engine's suite (time to playable, one job across transcoders, the
+// cost of chunking), with its own options; this file's suite does not run.
+if (process.argv.includes('--chunked')) {
+  await import('./engine-chunked.ts')
+  process.exit()
+}
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
