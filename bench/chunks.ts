@@ -21,6 +21,7 @@ import { parseProbe, probeArgs } from '@vpp/transcoder'
 import {
   assembleArgs,
   audioArgs,
+  audioPartFormat,
   chunkArgs,
   concatList,
   keyframeArgs,
@@ -123,7 +124,7 @@ try {
     const keyframes = parsePackets(execFileSync('ffprobe', keyframeArgs(source, probe)).toString()).keyframes
     const plan = planChunks(keyframes, probe.duration ?? seconds, { chunkSeconds })
     const split = await cpu(
-      splitArgs(source, probe, plan, join(work, 'part-%05d.mkv', join(work, 'audio.mka'))),
+      splitArgs(source, probe, plan, join(work, 'part-%05d.mkv'), join(work, 'audio.mka')),
     )
     let chunksCpu = 0
     const files: string[] = []
@@ -138,7 +139,9 @@ try {
       files.push(path)
     }
     const audio = join(work, 'audio.m4a')
-    const audioCpu = await cpu(audioArgs(join(work, 'audio.mka'), [{ codec: 'aac', kbps: 96, path: audio }]))
+    const audioCpu = await cpu(
+      audioArgs(join(work, 'audio.mka'), [{ codec: 'aac', kbps: 96, path: audio }], audioPartFormat(probe)),
+    )
     await writeFile(join(work, 'list.ffconcat'), concatList(files))
     const output = join(work, '360p.mp4')
     const assemble = await cpu(assembleArgs(join(work, 'list.ffconcat'), audio, 'mp4', output))

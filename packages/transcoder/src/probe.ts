@@ -16,6 +16,8 @@ export interface Probe {
   /** Frame timing varies (phone recordings): outputs get a constant rate. */
   variableFrameRate: boolean
   hasAudio: boolean
+  /** The first audio stream's codec, as ffprobe names it (`aac`), when there is one. */
+  audioCodec?: string
   /** The demuxer that read it, when it is one of INPUT_DEMUXERS (null: anything else). */
   demuxer: Demuxer | null
   /** ffprobe's name for the container (`mov,mp4,m4a,3gp,3g2,mj2`, `hls`, ...). */
@@ -234,6 +236,7 @@ export function parseProbe(json: FfprobeJson): Probe {
     // r_frame_rate is the base rate; an average well off it means frames come irregularly.
     variableFrameRate: average !== null && nominal !== null && Math.abs(average - nominal) / nominal > 0.01,
     hasAudio: streams.some((s) => s.codec_type === 'audio'),
+    audioCodec: streams.find((s) => s.codec_type === 'audio')?.codec_name,
     demuxer: INPUT_DEMUXERS[formatName as keyof typeof INPUT_DEMUXERS] ?? null,
     formatName,
     streams: streams.length,

@@ -204,6 +204,11 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
         height: output.height,
       })
     }
+    // One run: the stream is playable now, with everything else (a chunked job said so earlier).
+    if (chunking && outputs.some((output) => output.codec === 'hls')) {
+      if (await chunking.work.playable(chunking.claim, new Date()))
+        ctx.metrics.timeToPlayable.observe((Date.now() - Date.parse(job.created_at)) / 1000)
+    }
     return { outputs, skipped: encoded.skipped }
   } catch (error) {
     // A write of ours in the work directory (a folder, a playlist) that met a full disk.

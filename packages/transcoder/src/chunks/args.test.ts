@@ -1,7 +1,15 @@
 import { type ImageProfile, PROFILES, type VideoProfile } from '@vpp/shared'
 import { describe, expect, it } from 'vitest'
 import type { Probe } from '../probe.ts'
-import { assembleArgs, audioArgs, chunkArgs, chunkTiles, concatList, splitArgs } from './args.ts'
+import {
+  assembleArgs,
+  audioArgs,
+  audioPartFormat,
+  chunkArgs,
+  chunkTiles,
+  concatList,
+  splitArgs,
+} from './args.ts'
 import { type Chunk, type Part, planChunks } from './plan.ts'
 
 const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
@@ -63,6 +71,13 @@ describe('splitArgs', () => {
     expect(splitArgs('/up/job1', hd, plan, '/w/part-%05d.mkv', '/w/audio.mka').slice(-7)).toEqual([
       '/w/part-%05d.mkv', '-map', '0:a:0', '-c', 'copy', '-f', 'matroska', '/w/audio.mka',
     ].slice(-7))
+  })
+
+  it('copies AAC into MOV, where its priming stays skipped, and anything else into Matroska', () => {
+    const args = splitArgs('/up/job1', { ...hd, audioCodec: 'aac' }, plan, '/w/part-%05d.mkv', '/w/audio')
+    expect(args.slice(-3)).toEqual(['-f', 'mov', '/w/audio'])
+    expect(audioPartFormat({ audioCodec: 'opus' })).toBe('matroska')
+    expect(audioPartFormat({})).toBe('matroska')
   })
 
   it('makes one part of a one-chunk plan', () => {
@@ -199,7 +214,7 @@ describe('audioArgs', () => {
       { codec: 'opus' as const, kbps: 96, path: '/w/audio-opus-96.webm' },
     ]
     // biome-ignore format: one output a line
-    expect(audioArgs('/w/audio.mka', outputs)).toEqual([
+    expect(audioArgs('/w/audio.mka', outputs, 'matroska')).toEqual([
       ...COMMON, '-progress', 'pipe:1', '-stats_period', '0.5',
       '-protocol_whitelist', 'file', '-f', 'matroska', '-i', 'file:/w/audio.mka',
       '-map', '0:a:0', '-vn', '-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-f', 'tee',

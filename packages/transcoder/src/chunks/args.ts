@@ -24,10 +24,21 @@ export const CRF = { h264: 23, vp9: 33 } as const
 const seconds = (t: number) => t.toFixed(6)
 
 /**
+ * The container the audio part is copied into: MOV for the codecs it holds with their encoder
+ * delay (an edit list: AAC's 1024 priming samples stay skipped), Matroska for the rest (which
+ * would keep AAC's priming as sound: audio 21 ms late and long).
+ */
+export function audioPartFormat(probe: Pick<Probe, 'audioCodec'>): 'mov' | 'matroska' {
+  return ['aac', 'mp3', 'alac', 'pcm_s16le', 'pcm_s24le'].includes(probe.audioCodec ?? '')
+    ? 'mov'
+    : 'matroska'
+}
+
+/**
  * The source's video stream cut into the plan's parts by stream copy, at its own keyframes (the
  * segment muxer cuts at the first keyframe at or after each time): Matroska files named by
  * `partPattern` (`part-%05d.mkv`, from 0), each with timestamps from zero; and, with `audioPart`,
- * its audio stream whole in a Matroska file of its own. One read of the source, nothing decoded.
+ * its audio stream whole in a file of its own (audioPartFormat). One read, nothing decoded.
  */
 export function splitArgs(
   input: string,
@@ -54,7 +65,7 @@ export function splitArgs(
     '1',
     ...(cuts.length > 0 ? ['-segment_times', cuts.join(',')] : []),
     partPattern,
-    ...(audioPart ? ['-map', '0:a:0', '-c', 'copy', '-f', 'matroska', audioPart] : []),
+    ...(audioPart ? ['-map', '0:a:0', '-c', 'copy', '-f', audioPartFormat(probe), audioPart] : []),
   ]
 }
 
@@ -224,13 +235,17 @@ export interface AudioOutput {
  * and bitrate the renditions use (AAC in MP4 for MP4 and HLS, Opus in WebM), stereo, from one
  * decode. `-progress` as the chunk runs report it.
  */
-export function audioArgs(audioPart: string, outputs: readonly AudioOutput[]): string[] {
+export function audioArgs(
+  audioPart: string,
+  outputs: readonly AudioOutput[],
+  format: 'mov' | 'matroska',
+): string[] {
   // biome-ignore format: flag and value on one line
   const args = [
     ...COMMON,
     '-progress', 'pipe:1', '-stats_period', '0.5',
-    // Our own part file: Matroska, nothing else to confine it from.
-    '-protocol_whitelist', 'file', '-f', 'matroska', '-i', `file:${audioPart}`,
+    // Our own part file, in the container splitArgs chose: nothing else to confine it from.
+    '-protocol_whitelist', 'file', '-f', format, '-i', `file:${audioPart}`,
   ]
   for (const { codec, kbps, path, hls } of outputs) {
     // biome-ignore format: flag and value on one line

@@ -11,7 +11,7 @@ import { probeFile, tempDir } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { masterPlaylist, playlistSegments } from '../packaging.ts'
 import { parseProbe, probeArgs } from '../probe.ts'
-import { assembleArgs, audioArgs, chunkArgs, concatList, splitArgs } from './args.ts'
+import { assembleArgs, audioArgs, audioPartFormat, chunkArgs, concatList, splitArgs } from './args.ts'
 import { decodeSpan, shiftSegment, trackTimescale } from './fragments.ts'
 import { keyframeArgs, parsePackets, planChunks } from './plan.ts'
 import { mediaPlaylist, type Segment } from './playlist.ts'
@@ -132,7 +132,10 @@ async function chunked(input: string, chunkSeconds: number) {
     chunkFiles.push(path)
   }
   const audio = join(work, 'audio.m4a')
-  await run('ffmpeg', audioArgs(join(work, 'audio.mka'), [{ codec: 'aac', kbps: 96, path: audio }]))
+  await run(
+    'ffmpeg',
+    audioArgs(join(work, 'audio.mka'), [{ codec: 'aac', kbps: 96, path: audio }], audioPartFormat(probe)),
+  )
   const list = join(work, 'chunks.ffconcat')
   await writeFile(list, concatList(chunkFiles))
   const output = join(work, '360p.mp4')

@@ -133,13 +133,13 @@ async function cut(
       probe,
       plan,
       join(parts, 'part-%05d.mkv'),
-      plan.audioPart ? join(parts, 'audio.mka') : undefined,
+      plan.audioPart ? join(parts, 'audio') : undefined,
     ),
     { ...limits, timeoutMs: 3600_000, nice: config.FFMPEG_NICE },
   )
   for (const part of plan.parts)
     await storage.putPiece(jobId, part.piece, join(parts, `part-${String(part.index).padStart(5, '0')}.mkv`))
-  if (plan.audioPart) await storage.putPiece(jobId, plan.audioPart, join(parts, 'audio.mka'))
+  if (plan.audioPart) await storage.putPiece(jobId, plan.audioPart, join(parts, 'audio'))
   const queued = await chunking.work.plan(chunking.claim, JSON.stringify(plan), planItems(plan))
   if (!queued) throw ctx.lost()
   logger.info('chunked encode planned', {
@@ -173,6 +173,7 @@ async function follow(
   /** What the published playlists hold: `{chunks} {audio segments}`. */
   let published = ''
   let lastReport = 0
+  let reported = -1
   let lastRequeue = performance.now()
   for (;;) {
     ctx.signal.throwIfAborted()
@@ -202,7 +203,10 @@ async function follow(
       // The assembly is left at the end: 99.9 at most until the job completes.
       const percent = Math.min(99.9, progressPercent(encoded, plan.duration) ?? 0)
       const rate = encoded / ((now - started) / 1000)
-      ctx.onProgress?.(percent, rate > 0 ? Math.round((plan.duration - encoded) / rate) : null)
+      // Only when it moved: an event a second that says the same thing tells a viewer nothing.
+      if (percent > reported)
+        ctx.onProgress?.(percent, rate > 0 ? Math.round((plan.duration - encoded) / rate) : null)
+      reported = Math.max(reported, percent)
     }
     // Published once the first chunk is in and the audio covers it (the audio is published as
     // it is encoded), then at each chunk and each audio segment more.

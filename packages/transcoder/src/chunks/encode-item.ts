@@ -184,7 +184,7 @@ async function encodeAudio(
   // whole audio is encoded: each segment once the muxer has listed it, recorded as `partial`.
   const live = hls && plan.hls ? liveShare(plan.hls.profile, hlsDir, name, ctx) : null
   await encode(
-    audioArgs(partPath, outputs),
+    audioArgs(partPath, outputs, plan.audioFormat),
     { ...ctx, onProgress: (seconds) => live?.poll(seconds) ?? ctx.onProgress?.(seconds) },
     {
       [partPath]: 'part',

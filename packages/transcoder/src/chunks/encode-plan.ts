@@ -6,6 +6,7 @@
 import type { ImageProfile, Profile, StoryboardProfile, VideoProfile } from '@vpp/shared'
 import { ladder, outputFps, type Skipped, storyboardPlan, thumbnailTime } from '../build-args.ts'
 import type { Probe } from '../probe.ts'
+import { audioPartFormat } from './args.ts'
 import type { Chunk, Part } from './plan.ts'
 import { planChunks } from './plan.ts'
 
@@ -35,6 +36,8 @@ export interface EncodePlan {
   parts: Array<Part & { piece: string }>
   /** The source's audio stream, a piece of its own; null: no audio. */
   audioPart: string | null
+  /** Its container (audioPartFormat). */
+  audioFormat: 'mov' | 'matroska'
   chunks: Chunk[]
   skipped: Skipped[]
 }
@@ -118,7 +121,10 @@ export function encodePlan(
       ...part,
       piece: `part-l${options.lease}-${String(part.index).padStart(5, '0')}.mkv`,
     })),
-    audioPart: probe.hasAudio ? `audio-l${options.lease}.mka` : null,
+    audioPart: probe.hasAudio
+      ? `audio-l${options.lease}.${audioPartFormat(probe) === 'mov' ? 'mov' : 'mka'}`
+      : null,
+    audioFormat: audioPartFormat(probe),
     chunks,
     skipped,
   }

@@ -2,6 +2,7 @@ export {
   type AudioOutput,
   assembleArgs,
   audioArgs,
+  audioPartFormat,
   type ChunkOutput,
   CRF,
   chunkArgs,
