@@ -54,7 +54,9 @@ describe('GET /jobs/{id}/events', () => {
     expect(types[0]).toBe('job.queued')
     expect(types[1]).toBe('job.processing')
     expect(types.at(-1)).toBe('job.completed')
-    expect(new Set(types.slice(2, -1))).toEqual(new Set(['job.progress']))
+    // A 3 s clip is one run: its stream is playable as it completes, just before job.completed.
+    expect(new Set(types.slice(2, -2))).toEqual(new Set(['job.progress']))
+    expect(types.at(-2)).toBe('job.playable')
     for (const event of sse.events) {
       expect(event.data).toMatchObject({ type: event.event, job_id: id })
       expect(event.id).toMatch(/^\d+-\d+$/)
