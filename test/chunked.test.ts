@@ -68,10 +68,28 @@ describe('a chunked job', () => {
       TRANSCODE_PROFILES: '480p,360p,hls,thumbnail,storyboard',
     })
     const p = pipeline
-    await p.transcoder()
+    const transcoder = await p.transcoder()
     const id = await p.upload(clips.thirty)
     const job = await p.waitFor(id, ['completed', 'failed'], 120_000)
     expect(job.status).toBe('completed')
+    // Counted: every chunk and the audio once, one time to playable, a duration for each item.
+    const metrics = await (await fetch(`http://127.0.0.1:${transcoder.port}/metrics`)).text()
+    const value = (series: string) =>
+      Number(
+        metrics
+          .split('\n')
+          .find((line) => line.startsWith(series))
+          ?.split(' ')
+          .pop(),
+      )
+    const chunks = Number(
+      (await readFile(join(folder(p, id), 'hls', '360p', 'index.m3u8'), 'utf8')).match(
+        /c\d{5}-l\d+-000\.m4s/g,
+      )?.length,
+    )
+    expect(value('video_chunks_processed_total{status="completed"')).toBe(chunks + 1)
+    expect(value('video_chunk_duration_seconds_count')).toBe(chunks + 1)
+    expect(value('video_time_to_playable_seconds_count')).toBe(1)
     const out = folder(p, id)
     const master = join(out, 'hls', 'master.m3u8')
     const { stderr } = await run('ffmpeg', [
