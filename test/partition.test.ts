@@ -17,6 +17,10 @@
  *    rendition, but not the one the record describes. Once t1 learns it lost the job it PUTs
  *    nothing more (before the storage's publish took the job's signal, it PUT every file).
  *    Record, acknowledgement and counters stay fenced, as in 1.
+ * 3. A chunked job (CHUNK_SECONDS=3, HLS): t1, alone, plans it and takes its items one by one; its
+ *    link is cut while it encodes chunk c00002. t2 takes over the job and that chunk (a new lease)
+ *    and completes the job. After the heal t1's chunk is refused: every rung's playlist names
+ *    c00002's segments of t2's attempt only (`c00002-l2-…`), before and after the heal.
  *
  * Needs root (ip netns). Where namespaces cannot be made it is skipped, and says why.
  */
@@ -55,6 +59,8 @@ let dir: Awaited<ReturnType<typeof tempDir>> | undefined
 let store: JobStore | undefined
 let s3: S3Client | undefined
 let clip = ''
+/** 12 s: encoded in chunks with CHUNK_SECONDS=3 (2 s, 2 s, then 3 s ones). */
+let longClip = ''
 const transcoders = new Map<'t1' | 't2', HostProcess>()
 
 /** The variables every service gets: Redis and the bucket on their hosts. */
@@ -85,7 +91,11 @@ function startService(network: Network, host: string, service: string, env: Reco
   })
 }
 
-function startTranscoder(network: Network, host: 't1' | 't2'): HostProcess {
+function startTranscoder(
+  network: Network,
+  host: 't1' | 't2',
+  extra: Record<string, string> = {},
+): HostProcess {
   const transcoder = startService(network, host, 'transcoder', {
     CONSUMER_NAME: host,
     TRANSCODER_METRICS_PORT: String(PORTS.metrics),
@@ -96,6 +106,7 @@ function startTranscoder(network: Network, host: 't1' | 't2'): HostProcess {
     REDIS_COMMAND_TIMEOUT_MS: '1000',
     SHUTDOWN_GRACE_MS: '1000',
     LOG_LEVEL: 'info',
+    ...extra,
   })
   transcoders.set(host, transcoder)
   return transcoder
@@ -143,9 +154,9 @@ const outputsOf = (objects: Record<string, string>, id: string) =>
 /** The job hash as Redis has it, internal fields (lease, owner) included. */
 const record = (id: string) => (store as JobStore).client.hGetAll((store as JobStore).keys.job(id))
 
-async function upload(): Promise<string> {
+async function upload(path = clip): Promise<string> {
   const form = new FormData()
-  form.append('file', new Blob([await readFile(clip)]), 'partition.mp4')
+  form.append('file', new Blob([await readFile(path)]), 'partition.mp4')
   const res = await fetch(`http://${net?.address('api')}:${PORTS.ingest}/upload`, {
     method: 'POST',
     body: form,
@@ -304,6 +315,12 @@ describe.skipIf(unavailable !== undefined)(
         answers(`http://${network.address('t1')}:${PORTS.metrics}/healthz`, 30_000),
       ])
       clip = await clipMade
+      longClip = await makeClip(join(dir.path, 'long.mp4'), {
+        width: 854,
+        height: 480,
+        seconds: 12,
+        audio: true,
+      })
     })
 
     afterAll(async () => {
@@ -447,5 +464,66 @@ describe.skipIf(unavailable !== undefined)(
         mark('checked')
       })
     }, 120_000)
+
+    it("a chunked job, t1 cut off mid-chunk: t2 encodes that chunk again and completes the job; t1's late chunk is in no playlist or file", async () => {
+      const network = net as Network
+      for (const host of ['t1', 't2'] as const) await transcoders.get(host)?.stop()
+      const chunked = { CHUNK_SECONDS: '3', TRANSCODE_PROFILES: [...PROFILES, 'hls'].join(',') }
+      const t1 = startTranscoder(network, 't1', chunked)
+      await answers(`http://${network.address('t1')}:${PORTS.metrics}/healthz`, 30_000)
+      const { client, keys } = store as JobStore
+      await withTimeline(async (mark, cut) => {
+        const since = t1.cursor()
+        const id = await upload(longClip)
+        // t1 alone: it plans the job and takes its items one at a time. Cut off while it
+        // encodes c00002, it finishes that chunk during the partition.
+        await eventually(
+          async () => {
+            const chunks = await client.hGetAll(keys.chunkJob(id))
+            return chunks['c00002:holder'] === 't1' && chunks['c00002:state'] === 'running'
+          },
+          30_000,
+          't1 to encode c00002',
+        )
+        await cut()
+        mark('t1 cut off encoding c00002')
+        startTranscoder(network, 't2', chunked)
+        const job = await finished(id, 90_000)
+        mark('t2 completed the job')
+        expect(job.status, job.error).toBe('completed')
+        expect(job.outputs.find((o) => o.profile === '480p')?.duration).toBeCloseTo(12, 0)
+        const playlists = async () => {
+          const objects = Object.keys(outputsOf(await bucket(), id)).filter((key) =>
+            key.endsWith('index.m3u8'),
+          )
+          const texts: Record<string, string> = {}
+          for (const key of objects) {
+            const res = await fetch(`http://${network.address('s3')}:${PORTS.s3}/${BUCKET}/${key}`)
+            texts[key] = await res.text()
+          }
+          return texts
+        }
+        const before = await playlists()
+        // Every rung (and the audio): c00002 is named by t2's attempt only (lease 2).
+        const rungs = Object.entries(before).filter(([key]) => !key.includes('/audio/'))
+        expect(rungs.length).toBe(PROFILES.length)
+        for (const [key, text] of rungs) {
+          expect(text, key).toContain('#EXT-X-ENDLIST')
+          expect(text, key).toMatch(/^c00002-l2-\d{3}\.m4s$/m)
+          expect(text, key).not.toMatch(/c00002-l1-/)
+        }
+
+        await network.heal('t1')
+        mark('t1 healed')
+        await t1.waitFor(/chunk stopped|chunk lost|result dropped/, 60_000, since)
+        mark('t1 dropped its chunk')
+        await new Promise((resolve) => setTimeout(resolve, 2000))
+        // Whatever t1 still sent after the heal is named nowhere: the playlists are as t2 left them.
+        expect(await playlists()).toEqual(before)
+        expect(t1.since(since)).not.toContain(`"msg":"chunk done","job_id":"${id}","item":"c00002"`)
+        expect(await record(id)).toMatchObject({ status: 'completed' })
+        mark('checked')
+      })
+    }, 150_000)
   },
 )
