@@ -134,6 +134,8 @@ async function encodeChunk(
   for (const output of outputs) {
     const piece = `${name}-${outputFileName(output.profile)}`
     const bytes = (await stat(output.path)).size
+    // Lost meanwhile (taken over, canceled): nothing more is stored.
+    ctx.signal.throwIfAborted()
     await storage.putPiece(jobId, piece, output.path)
     result.renditions[output.profile.name] = { piece, bytes }
     if (output.hls && plan.hls) {
