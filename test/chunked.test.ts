@@ -61,6 +61,21 @@ const folder = (p: Pipeline, id: string) => join(p.env.DATA_DIR ?? '', 'output',
 /** The chunk hash of a job, as Redis holds it (empty once the job is assembled). */
 const chunkHash = (p: Pipeline, id: string) => p.store.client.hGetAll(p.store.keys.chunkJob(id))
 
+/**
+ * Watch a job's items as they go (the record goes once the job is assembled): `seen` gets each
+ * item's fields (`holder`, `state`, `attempts`, ...) every 25 ms. Returns the stop.
+ */
+function watchItems(p: Pipeline, id: string, seen: (item: string, key: string, value: string) => void) {
+  const timer = setInterval(async () => {
+    const hash = await chunkHash(p, id).catch(() => ({}) as Record<string, string>)
+    for (const [field, value] of Object.entries(hash)) {
+      const [item, key] = field.split(':')
+      if (item && key) seen(item, key, value)
+    }
+  }, 25)
+  return () => clearInterval(timer)
+}
+
 describe('a chunked job', () => {
   it('plays across every join: continuous packets, keyframes at the same times in every rung, the source length', async () => {
     pipeline = await startPipeline(redis, `${dir.path}/joins`, {
@@ -213,18 +228,13 @@ describe('a chunked job', () => {
     const victim = p.childTranscoder({ CONSUMER_NAME: 'victim' })
     await p.transcoder({ CONSUMER_NAME: 'survivor' })
     const id = await p.upload(clips.thirty)
-    // Every item's holders and attempts as they go (the record goes once the job is assembled).
+    // Every item's holders and attempts as they go.
     const holders = new Map<string, Set<string>>()
     const attempts = new Map<string, number>()
-    const watch = setInterval(async () => {
-      const hash = await chunkHash(p, id).catch(() => ({}) as Record<string, string>)
-      for (const [field, value] of Object.entries(hash)) {
-        const [item, key] = field.split(':')
-        if (!item || item === 'plan' || item === 'items') continue
-        if (key === 'holder') holders.set(item, (holders.get(item) ?? new Set()).add(value))
-        if (key === 'attempts') attempts.set(item, Math.max(attempts.get(item) ?? 0, Number(value)))
-      }
-    }, 50)
+    const stop = watchItems(p, id, (item, key, value) => {
+      if (key === 'holder') holders.set(item, (holders.get(item) ?? new Set()).add(value))
+      if (key === 'attempts') attempts.set(item, Math.max(attempts.get(item) ?? 0, Number(value)))
+    })
     try {
       let killed = ''
       await eventually(
@@ -257,7 +267,7 @@ describe('a chunked job', () => {
       expect(twice).toEqual([killed])
       expect(holders.get(killed)).toEqual(new Set(['victim', 'survivor']))
     } finally {
-      clearInterval(watch)
+      stop()
     }
   }, 240_000)
 
@@ -309,17 +319,13 @@ describe('a chunked job', () => {
     const long = await p.upload(clips.thirty)
     // How long the long job's chunks take: from first seen running to first seen done.
     const seen = new Map<string, { running?: number; done?: number }>()
-    const watch = setInterval(async () => {
-      const hash = await chunkHash(p, long).catch(() => ({}) as Record<string, string>)
-      for (const [field, value] of Object.entries(hash)) {
-        const [item, key] = field.split(':')
-        if (key !== 'state' || !item) continue
-        const times = seen.get(item) ?? {}
-        if (value === 'running') times.running ??= Date.now()
-        if (value === 'done') times.done ??= Date.now()
-        seen.set(item, times)
-      }
-    }, 25)
+    const stop = watchItems(p, long, (item, key, value) => {
+      if (key !== 'state') return
+      const times = seen.get(item) ?? {}
+      if (value === 'running') times.running ??= Date.now()
+      if (value === 'done') times.done ??= Date.now()
+      seen.set(item, times)
+    })
     try {
       await eventually(
         async () => [...seen.values()].filter((t) => t.done).length >= 3,
@@ -335,7 +341,7 @@ describe('a chunked job', () => {
       // second of slack for the polling and the scheduler).
       expect(busy).toBeLessThanOrEqual(alone + chunk + 1000)
     } finally {
-      clearInterval(watch)
+      stop()
     }
   }, 240_000)
 })

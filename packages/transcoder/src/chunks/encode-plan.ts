@@ -4,7 +4,14 @@
  * there, so none probes the source again.
  */
 import type { ImageProfile, Profile, StoryboardProfile, VideoProfile } from '@vpp/shared'
-import { ladder, outputFps, type Skipped, storyboardPlan, thumbnailTime } from '../build-args.ts'
+import {
+  ladder,
+  outputFps,
+  type Skipped,
+  type StoryboardPlan,
+  storyboardPlan,
+  thumbnailTime,
+} from '../build-args.ts'
 import type { Probe } from '../probe.ts'
 import { audioPartFormat } from './args.ts'
 import type { Chunk, Part } from './plan.ts'
@@ -22,15 +29,8 @@ export interface EncodePlan {
   hls: { profile: string; rungs: string[]; segmentSeconds: number; audioKbps: number | null } | null
   /** The audio encodes the renditions share (empty: no audio). */
   audio: Array<{ codec: 'aac' | 'opus'; kbps: number }>
-  storyboard: {
-    profile: string
-    interval: number
-    tileWidth: number
-    tileHeight: number
-    columns: number
-    rows: number
-    tiles: number
-  } | null
+  /** The storyboard's grid (its files are named where the tiles are laid out). */
+  storyboard: Omit<StoryboardPlan, 'tilePattern' | 'sheetPattern'> | null
   thumbnail: { profile: ImageProfile; at: number } | null
   /** The source's parts, each a piece (`part-l{lease}-00003.mkv`). */
   parts: Array<Part & { piece: string }>
@@ -105,17 +105,7 @@ export function encodePlan(
           }
         : null,
     audio: [...audio.values()],
-    storyboard: storyboard
-      ? {
-          profile: storyboard.profile,
-          interval: storyboard.interval,
-          tileWidth: storyboard.tileWidth,
-          tileHeight: storyboard.tileHeight,
-          columns: storyboard.columns,
-          rows: storyboard.rows,
-          tiles: storyboard.tiles,
-        }
-      : null,
+    storyboard: storyboard ? withoutPaths(storyboard) : null,
     thumbnail: thumbnail ? { profile: thumbnail, at: Number(thumbnailTime(cut.duration)) } : null,
     parts: parts.map((part) => ({
       ...part,
@@ -142,4 +132,8 @@ export function planItems(plan: EncodePlan): Array<{ name: string; first: boolea
     ...(plan.audioPart ? [{ name: AUDIO_ITEM, first: true }] : []),
     ...plan.chunks.slice(lead.length).map((chunk) => ({ name: chunkItem(chunk.index), first: false })),
   ]
+}
+
+function withoutPaths({ tilePattern, sheetPattern, ...grid }: StoryboardPlan) {
+  return grid
 }
