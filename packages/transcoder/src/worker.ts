@@ -424,7 +424,9 @@ export class Transcoder {
     try {
       const ids = await store.deadLetters.takeDiscardedUploads(100)
       const failed: string[] = []
-      for (const id of ids) await storage.removeUpload(id).catch(() => failed.push(id))
+      // The upload kept for a retry, and the pieces of its chunked encode.
+      for (const id of ids)
+        await Promise.all([storage.removeUpload(id), storage.removePieces(id)]).catch(() => failed.push(id))
       await store.deadLetters.returnDiscardedUploads(failed)
       if (ids.length > 0)
         logger.info('uploads of discarded dead letters removed', { count: ids.length - failed.length })

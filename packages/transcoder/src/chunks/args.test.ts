@@ -94,7 +94,7 @@ describe('chunkArgs', () => {
   // biome-ignore format: flag and value on one line
   const head = (input: string, seek: string[] = [], length = '10.000000') => [
     ...COMMON, '-progress', 'pipe:1', '-stats_period', '0.5',
-    '-protocol_whitelist', 'file', '-f', 'matroska', ...seek, '-t', length, '-i', `file:${input}`,
+    '-protocol_whitelist', 'file', '-f', 'matroska', '-noautorotate', ...seek, '-t', length, '-i', `file:${input}`,
   ]
 
   it('encodes the first, a middle and the last chunk to every rendition from one decode, video only', () => {
@@ -123,7 +123,7 @@ describe('chunkArgs', () => {
     expect(chunkArgs(PART(0), chunk, portrait, outputs.slice(0, 1), { threads: 0, fps: '30' })).toEqual([
       ...head('/w/part-00000.mkv', ['-ss', '10.000000']),
       '-filter_complex',
-      '[0:v:0]fps=30,split=1[s0];[s0]scale=360:-2,format=yuv420p[v0]',
+      '[0:v:0]transpose=clock,fps=30,split=1[s0];[s0]scale=360:-2,format=yuv420p[v0]',
       '-map', '[v0]', ...X264_360, '-an', '-f', 'mp4', '/w/c0-360p.mp4',
     ])
   })

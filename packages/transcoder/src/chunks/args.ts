@@ -20,6 +20,14 @@ const CUT_EARLY_S = 0.0005
  */
 export const CRF = { h264: 23, vp9: 33 } as const
 
+/** The filters ffmpeg's autorotate inserts for a clockwise rotation of the display matrix. */
+const ROTATE: Record<Probe['rotation'], string> = {
+  0: '',
+  90: 'transpose=clock,',
+  180: 'hflip,vflip,',
+  270: 'transpose=cclock,',
+}
+
 /** `12.5` -> `12.500000`: what ffmpeg reads back exactly. */
 const seconds = (t: number) => t.toFixed(6)
 
@@ -155,7 +163,9 @@ export function chunkArgs(
     // biome-ignore format: flag and value on one line
     extra.push('-map', '[thumb]', '-frames:v', '2', '-q:v', '3', '-update', '1', '-f', 'image2', thumb.path)
   }
-  const head = `[0:v:0]${options.fps ? `fps=${options.fps},` : ''}split=${branches.length}${branches.map((_, i) => `[s${i}]`).join('')}`
+  // The parts are Matroska, which keeps no rotation: turned here as ffmpeg's autorotate would.
+  const turn = ROTATE[probe.rotation]
+  const head = `[0:v:0]${turn}${options.fps ? `fps=${options.fps},` : ''}split=${branches.length}${branches.map((_, i) => `[s${i}]`).join('')}`
   const args = [
     ...COMMON,
     // biome-ignore format: flag and value on one line
@@ -169,6 +179,8 @@ export function chunkArgs(
     'file',
     '-f',
     'matroska',
+    // The rotation is ours to apply (ROTATE), whatever a later muxer keeps of it.
+    '-noautorotate',
     ...(chunk.seek > 0 ? ['-ss', seconds(chunk.seek)] : []),
     ...(options.toEnd ? [] : ['-t', seconds(chunk.end - chunk.start)]),
     '-i',
