@@ -167,6 +167,25 @@ describe('a chunked job', () => {
     expect(await chunkHash(p, id)).toEqual({})
   }, 180_000)
 
+  it('keeps a portrait phone video upright: the parts lose the rotation, the chunk runs apply it', async () => {
+    pipeline = await startPipeline(redis, `${dir.path}/rotated`, {
+      CHUNK_SECONDS: '4',
+      TRANSCODE_PROFILES: '360p',
+    })
+    const p = pipeline
+    await p.transcoder()
+    const rotated = await makeClip(`${dir.path}/rotated.mp4`, {
+      ...{ width: 640, height: 360, seconds: 12, fps: FPS, rotate: 90 },
+    })
+    const id = await p.upload(rotated)
+    expect((await p.waitFor(id, ['completed', 'failed'])).status).toBe('completed')
+    const { stdout } = await run('ffprobe', [
+      ...['-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0'],
+      join(folder(p, id), '360p.mp4'),
+    ])
+    expect(stdout.trim()).toBe('360,640')
+  }, 120_000)
+
   it('is playable before it is done: playback.hls while processing, the published part decodes, job.playable before job.completed', async () => {
     pipeline = await startPipeline(redis, `${dir.path}/early`, {
       CHUNK_SECONDS: '2',
