@@ -37,6 +37,7 @@ describe('parseProbe', () => {
       frameRate: 30000 / 1001,
       variableFrameRate: false,
       hasAudio: true,
+      audioCodec: 'aac',
       demuxer: 'mov',
       formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
       streams: 2,
