@@ -15,6 +15,7 @@ import {
   type ImageProfile,
   type Logger,
   MEDIA_TYPES,
+  type MediaStorage,
   type Output,
   outputFileName,
   PermanentJobError,
@@ -46,7 +47,7 @@ export interface CoordinatorContext {
   logger: Logger
   metrics: TranscoderMetrics
   signal: AbortSignal
-  storage: import('@vpp/shared').MediaStorage
+  storage: MediaStorage
   chunking: Chunking
   onProgress?: (percent: number, etaSeconds: number | null) => void
   /** Raised when the job was taken over or deleted: nothing more is done. */
