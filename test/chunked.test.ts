@@ -175,7 +175,7 @@ describe('a chunked job', () => {
     const p = pipeline
     await p.transcoder()
     const rotated = await makeClip(`${dir.path}/rotated.mp4`, {
-      ...{ width: 640, height: 360, seconds: 12, fps: FPS, rotate: 90 },
+      ...{ width: 640, height: 360, seconds: 12, fps: FPS, rotate: 90, audio: false },
     })
     const id = await p.upload(rotated)
     expect((await p.waitFor(id, ['completed', 'failed'])).status).toBe('completed')
