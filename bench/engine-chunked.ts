@@ -2,12 +2,12 @@
  * The chunked engine through the whole pipeline (issue 26): time to playable, one job shared by
  * transcoders, and what chunking costs. Started by bench/engine.ts when given `--chunked`.
  *
- *   npm run bench:engine -- --chunked                      # 30 s, 2 min and 10 min clips; ~45 min
+ *   npm run bench:engine -- --chunked                      # 30 s, 2 min and 10 min clips; ~16 min
  *   npm run bench:engine -- --chunked --seconds 30 --output /tmp/chunked.json   # to try the code
  *
  * Sources: a camera clip (../shared/media/bird.mkv) looped, scaled to 1920x1080 30 fps with light
- * grain and a sine tone, cached under --cache so that reruns do not make them again. Steps, in
- * one alternating round:
+ * grain and a sine tone, cached under --cache so that reruns do not make them again (the first
+ * run takes ~11 min more to make them, on 2 cores). Steps, in one alternating round:
  * 1. playable: each clip uploaded to a pipeline with one transcoder (its defaults); the time from
  *    the 202 to `job.playable` (SSE), and to the first moment the stream at `playback.hls` decodes
  *    its first 4 s (the rung the master lists first, with its audio, from local copies of the
