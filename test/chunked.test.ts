@@ -212,6 +212,10 @@ describe('a chunked job', () => {
     // Under PUBLIC_URL (not set here): the same path on the status service the test started.
     const masterUrl = new URL(new URL(playable?.playback?.hls ?? '').pathname, p.status).href
     const master = await (await fetch(masterUrl)).text()
+    // With its sound from the first play: the audio rendition is published as it is encoded.
+    expect(master).toContain('#EXT-X-MEDIA:TYPE=AUDIO')
+    const audioUrl = new URL('audio/index.m3u8', masterUrl).href
+    expect(await (await fetch(audioUrl)).text()).toMatch(/^audio-l\d+-\d{3}\.m4s$/m)
     const rung = master.split('\n').find((line) => line.endsWith('index.m3u8') && !line.startsWith('#')) ?? ''
     const rungUrl = new URL(rung, masterUrl).href
     const growing = await (await fetch(rungUrl)).text()

@@ -257,7 +257,7 @@ async function writeStream(
   if (!hls) return { files: [], variants: [] }
   const dir = join(outDir, hls.profile)
   const chunks = plan.chunks.slice(0, prefix).map((c) => resultOf<ChunkResult>(record, chunkItem(c.index)))
-  const audio = plan.audioPart ? (resultOf<AudioResult>(record, AUDIO_ITEM)?.hls ?? null) : null
+  const audio = audioShare(plan, record)
   const files: ExtraFile[] = []
   const write = async (name: string, text: string) => {
     await mkdir(join(dir, name, '..'), { recursive: true })
