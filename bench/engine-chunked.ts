@@ -4,6 +4,7 @@
  *
  *   npm run bench:engine -- --chunked                      # 30 s, 2 min and 10 min clips; ~16 min
  *   npm run bench:engine -- --chunked --seconds 30 --output /tmp/chunked.json   # to try the code
+ *   npm run bench:engine -- --chunked --playable-only --output /tmp/playable.json # step 1 only
  *
  * Sources: a camera clip (../shared/media/bird.mkv) looped, scaled to 1920x1080 30 fps with light
  * grain and a sine tone, cached under --cache so that reruns do not make them again (the first
@@ -45,6 +46,8 @@ const { values } = parseArgs({
     camera: { type: 'string', default: `${ROOT}../shared/media/bird.mkv` },
     cache: { type: 'string', default: join(tmpdir(), 'vpp-bench-sources') },
     output: { type: 'string', default: `${ROOT}bench/results/engine-chunked.json` },
+    /** Step 1 only (time to playable): a few minutes instead of a quarter of an hour. */
+    'playable-only': { type: 'boolean' },
   },
 })
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
@@ -438,6 +441,12 @@ try {
   out.playable = playable
   console.log('\n1. Time to playable (one transcoder, WORKER_CONCURRENCY=2)')
   console.table(playable)
+  if (values['playable-only']) {
+    out.load_after = load()
+    await writeFile(values.output, `${JSON.stringify(out, null, 2)}\n`)
+    console.log(`written: ${values.output}`)
+    process.exit(0)
+  }
 
   // 2 and 3: the job clip, alternating: chunked on 1 core, on 2 transcoders, one run on 1 core.
   const source = sources.get(jobSeconds) as string
