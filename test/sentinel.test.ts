@@ -66,6 +66,9 @@ const server = (port: number, extra: string[] = []) =>
       '',
       '--appendonly',
       'no',
+      // A rejoining replica syncs at once, not after the default 5 s wait for others to join.
+      '--repl-diskless-sync-delay',
+      '0',
       '--dir',
       dir.path,
       ...extra,
