@@ -88,7 +88,7 @@ describe('HLS and storyboard', () => {
       'hls',
       'storyboard',
     ])
-    expect(job.skipped?.map((s) => s.profile)).toEqual(['720p', 'webm_720p'])
+    expect(job.skipped?.map((s) => s.profile)).toEqual(['1440p', '1080p', '720p', 'webm_720p'])
     const hls = job.outputs.find((o) => o.profile === 'hls')
     expect(hls?.path.endsWith('/hls/master.m3u8')).toBe(true)
     expect(hls?.variants?.map((v) => [v.profile, v.width, v.height])).toEqual([

@@ -13,6 +13,8 @@ let redis: TestRedis
 let dir: Awaited<ReturnType<typeof tempDir>>
 let pipeline: Pipeline
 let clip = ''
+/** 4:3, between rungs: by default it gets a rendition at its own size too. */
+let vga = ''
 let files: Server
 let filesUrl = ''
 
@@ -20,6 +22,7 @@ beforeAll(async () => {
   redis = await startTestRedis()
   dir = await tempDir()
   clip = await makeClip(`${dir.path}/clip.mp4`, { width: 640, height: 360, seconds: 2, audio: true })
+  vga = await makeClip(`${dir.path}/vga.mp4`, { width: 640, height: 480, seconds: 2, audio: false })
   pipeline = await startPipeline(redis, `${dir.path}/data`, { URL_IMPORT_ALLOW_PRIVATE: 'true' })
   await pipeline.transcoder()
   files = createServer(async (_req, res) =>
@@ -37,10 +40,10 @@ afterAll(async () => {
 
 const metadata = { customer: 'c-42', tags: ['promo', 'ünïcode'], nested: { n: 1, ok: true } }
 
-async function uploadWith(fields: Record<string, string>) {
+async function uploadWith(fields: Record<string, string>, path = clip) {
   const form = new FormData()
   for (const [name, value] of Object.entries(fields)) form.append(name, value)
-  form.append('file', new Blob([await readFile(clip)]), 'clip.mp4')
+  form.append('file', new Blob([await readFile(path)]), 'clip.mp4')
   return fetch(`${pipeline.ingest}/upload`, { method: 'POST', body: form })
 }
 
@@ -65,6 +68,28 @@ describe('per-job options', () => {
       jobs: Array<{ job_id: string; metadata?: unknown }>
     }
     expect(listed.jobs.find((j) => j.job_id === job_id)?.metadata).toEqual(metadata)
+  })
+
+  it('makes the rendition at the source size only when the list names it; hls packages the rungs made', async () => {
+    const made = async (profiles: string) => {
+      const res = await uploadWith({ profiles }, vga)
+      expect(res.status).toBe(202)
+      const id = ((await res.json()) as { job_id: string }).job_id
+      const job = await pipeline.waitFor(id, ['completed', 'failed'], 60_000)
+      expect(job.status, job.error).toBe('completed')
+      expect(job.skipped).toEqual([])
+      const hls = job.outputs.find((o) => o.profile === 'hls')
+      return [
+        job.outputs.map((o) => o.profile),
+        hls?.variants?.map((v) => `${v.profile} ${v.width}x${v.height}`),
+      ]
+    }
+    expect(await made('360p,thumbnail,hls')).toEqual([['360p', 'thumbnail', 'hls'], ['360p 480x360']])
+    expect(await made('original,360p,hls')).toEqual([
+      ['original', '360p', 'hls'],
+      ['original 640x480', '360p 480x360'],
+    ])
+    expect(await made('webm_original')).toEqual([['webm_original'], undefined])
   })
 
   it('takes them as JSON on a URL import', async () => {

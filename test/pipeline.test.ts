@@ -120,13 +120,14 @@ async function probeOutputs(job: Job) {
 }
 
 describe('upload -> stream -> ffmpeg -> status', () => {
-  it('turns a 1080p upload with audio into the seed renditions, its own size, HLS and a storyboard', async () => {
+  it('turns a 1080p upload with audio into the ladder from 1080p down, VP9 at its own size, HLS and a storyboard', async () => {
     const job = await waitForJob(await upload(clips.hd))
-    expect(job).toMatchObject({ status: 'completed', attempts: 1, progress: 100, skipped: [] })
+    expect(job).toMatchObject({ status: 'completed', attempts: 1, progress: 100 })
+    expect(job.skipped).toEqual([{ profile: '1440p', reason: 'source is 1920x1080; 1440p would upscale it' }])
     expect(job.error).toBeUndefined()
     expect(job.eta_seconds).toBeUndefined()
     expect(job.outputs.map((o) => o.profile)).toEqual([
-      'original',
+      '1080p',
       '720p',
       '480p',
       '360p',
@@ -143,7 +144,7 @@ describe('upload -> stream -> ffmpeg -> status', () => {
       expect(output.size_bytes).toBeGreaterThan(1000)
     }
     expect(await probeOutputs(job)).toEqual({
-      original: { format: 'mov,mp4,m4a,3gp,3g2,mj2', video: 'h264', size: '1920x1080', audio: 'aac' },
+      '1080p': { format: 'mov,mp4,m4a,3gp,3g2,mj2', video: 'h264', size: '1920x1080', audio: 'aac' },
       '720p': { format: 'mov,mp4,m4a,3gp,3g2,mj2', video: 'h264', size: '1280x720', audio: 'aac' },
       '480p': { format: 'mov,mp4,m4a,3gp,3g2,mj2', video: 'h264', size: '854x480', audio: 'aac' },
       '360p': { format: 'mov,mp4,m4a,3gp,3g2,mj2', video: 'h264', size: '640x360', audio: 'aac' },
@@ -167,6 +168,8 @@ describe('upload -> stream -> ffmpeg -> status', () => {
     const job = await waitForJob(await upload(clips.small))
     expect(job.status).toBe('completed')
     expect(job.skipped).toEqual([
+      { profile: '1440p', reason: 'source is 640x360; 1440p would upscale it' },
+      { profile: '1080p', reason: 'source is 640x360; 1080p would upscale it' },
       { profile: '720p', reason: 'source is 640x360; 720p would upscale it' },
       { profile: '480p', reason: 'source is 640x360; 480p would upscale it' },
       { profile: 'webm_720p', reason: 'source is 640x360; webm_720p would upscale it' },
@@ -208,7 +211,14 @@ describe('upload -> stream -> ffmpeg -> status', () => {
       ['hls', '320x180'],
       ['storyboard', '160x90'],
     ])
-    expect(job.skipped?.map((s) => s.profile)).toEqual(['720p', '480p', '360p', 'webm_720p'])
+    expect(job.skipped?.map((s) => s.profile)).toEqual([
+      '1440p',
+      '1080p',
+      '720p',
+      '480p',
+      '360p',
+      'webm_720p',
+    ])
   })
 
   it('shows live progress and an ETA while transcoding', async () => {
@@ -285,7 +295,7 @@ describe('upload -> stream -> ffmpeg -> status', () => {
       expect(probed['480p']?.size).toBe('640x480')
       expect(probed['360p']?.size).toBe('480x360')
       expect(probed.thumbnail?.size).toBe('240x180')
-      expect(job.skipped?.map((s) => s.profile)).toEqual(['720p', 'webm_720p'])
+      expect(job.skipped?.map((s) => s.profile)).toEqual(['1440p', '1080p', '720p', 'webm_720p'])
     },
   )
 

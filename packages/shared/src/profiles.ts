@@ -46,10 +46,32 @@ export interface StoryboardProfile {
 export type Profile = VideoProfile | ImageProfile | HlsProfile | StoryboardProfile
 
 /**
- * The seed's table: 720p, 480p, 360p (H.264), thumbnail (JPEG), webm_720p (VP9); then the HLS
- * ladder of the H.264 renditions and the storyboard.
+ * The seed's table: 720p, 480p, 360p (H.264), thumbnail (JPEG), webm_720p (VP9), with 1440p and
+ * 1080p above it (made only from sources at least that tall: no two adjacent rungs are more than
+ * 2.25x apart in pixels up to 4K); then the HLS ladder of the H.264 renditions and the storyboard.
+ * Each bitrate is a ceiling: renditions are encoded at constant quality under it (capped CRF).
  */
 export const PROFILES: readonly Profile[] = [
+  {
+    name: '1440p',
+    kind: 'video',
+    codec: 'h264',
+    width: 2560,
+    height: 1440,
+    videoBitrateKbps: 8000,
+    audioBitrateKbps: 128,
+    container: 'mp4',
+  },
+  {
+    name: '1080p',
+    kind: 'video',
+    codec: 'h264',
+    width: 1920,
+    height: 1080,
+    videoBitrateKbps: 5000,
+    audioBitrateKbps: 128,
+    container: 'mp4',
+  },
   {
     name: '720p',
     kind: 'video',
@@ -95,8 +117,20 @@ export const PROFILES: readonly Profile[] = [
   { name: 'storyboard', kind: 'storyboard', tileWidth: 160, columns: 10, rows: 10, container: 'vtt' },
 ]
 
-/** Every profile's name, in the table's order: what per-job `profiles` may list. */
-export const PROFILE_NAMES: readonly string[] = PROFILES.map((p) => p.name)
+/**
+ * The renditions at the source's own size, by codec: made by default when no rung is within 10 %
+ * of the source, or when a job's `profiles` names them.
+ */
+export const SOURCE_SIZE_NAMES = { h264: 'original', vp9: 'webm_original' } as const
+
+/**
+ * What per-job `profiles` may list: every profile's name in the table's order, then the
+ * renditions at the source's own size.
+ */
+export const PROFILE_NAMES: readonly string[] = [
+  ...PROFILES.map((p) => p.name),
+  ...Object.values(SOURCE_SIZE_NAMES),
+]
 
 /** File name of a profile's output inside the job's output directory, e.g. `720p.mp4`. */
 export function outputFileName(profile: Profile): string {

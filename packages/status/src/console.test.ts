@@ -95,7 +95,19 @@ describe('the console at /', () => {
       ingest_url: 'http://ingest.example:8000',
       ingest_port: 8000,
       keys: true,
-      profiles: ['720p', '480p', '360p', 'thumbnail', 'webm_720p', 'hls', 'storyboard'],
+      profiles: [
+        '1440p',
+        '1080p',
+        '720p',
+        '480p',
+        '360p',
+        'thumbnail',
+        'webm_720p',
+        'hls',
+        'storyboard',
+        'original',
+        'webm_original',
+      ],
       statuses: ['queued', 'processing', 'retrying', 'completed', 'failed', 'canceled', 'expired'],
     })
     expect(await (await app({}).request('/console/config.json')).json()).toMatchObject({ ingest_url: null })

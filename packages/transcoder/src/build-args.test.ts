@@ -37,15 +37,16 @@ const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
 const PROGRESS = ['-progress', 'pipe:1', '-stats_period', '0.5']
 const MP4 = ['-movflags', '+faststart', '-f', 'mp4']
 const profile = (name: string) => PROFILES.find((p) => p.name === name) as Profile
-/** x264 at a profile bitrate, peak capped at it, a 2 s buffer, a keyframe every 2 s. */
+/** x264 at constant quality, capped at a profile bitrate with a 2 s buffer, a keyframe every 2 s. */
 // biome-ignore format: flag and value on one line
 const x264 = (kbps: number) => [
   '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high',
-  '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps * 2}k`, ...KEYFRAMES,
+  '-crf', '23', '-maxrate', `${kbps}k`, '-bufsize', `${kbps * 2}k`, ...KEYFRAMES,
 ]
+/** libvpx's constrained quality: constant quality, `-b:v` the ceiling. */
 // biome-ignore format: flag and value on one line
 const vp9 = (kbps: number) => [
-  '-c:v', 'libvpx-vp9', '-b:v', `${kbps}k`, '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1', ...KEYFRAMES,
+  '-c:v', 'libvpx-vp9', '-crf', '33', '-b:v', `${kbps}k`, '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1', ...KEYFRAMES,
 ]
 const aac = (kbps: number) => ['-c:a', 'aac', '-b:a', `${kbps}k`, '-ac', '2']
 const opus = (kbps: number) => ['-c:a', 'libopus', '-b:a', `${kbps}k`, '-ac', '2']
@@ -80,7 +81,10 @@ const BOARD_OUT = [
 describe('buildArgs', () => {
   it('makes every output of the table from one decode: MP4 + HLS rungs, VP9, thumbnail, storyboard', () => {
     const { runs, skipped, hls, storyboard } = buildArgs(paths, PROFILES, hd720)
-    expect(skipped).toEqual([])
+    expect(skipped).toEqual([
+      { profile: '1440p', reason: 'source is 1280x720; 1440p would upscale it' },
+      { profile: '1080p', reason: 'source is 1280x720; 1080p would upscale it' },
+    ])
     expect(runs).toHaveLength(2)
     // biome-ignore format: one output per block, flag and value on one line
     expect(runs[0]?.args).toEqual([
@@ -145,11 +149,11 @@ describe('buildArgs', () => {
     })
   })
 
-  it('keeps the source quality: a 1080p source also gets original and webm_original at its own size', () => {
+  it('keeps the source quality: a 1080p source gets the 1080p rung, and webm_original at its own size', () => {
     const { videos, skipped } = ladder(PROFILES, hd)
-    expect(skipped).toEqual([])
+    expect(skipped).toEqual([{ profile: '1440p', reason: 'source is 1920x1080; 1440p would upscale it' }])
     expect(videos.map((p) => [p.name, p.width, p.height, p.videoBitrateKbps, p.audioBitrateKbps])).toEqual([
-      ['original', 1920, 1080, 4600, 128],
+      ['1080p', 1920, 1080, 5000, 128],
       ['720p', 1280, 720, 2500, 128],
       ['480p', 854, 480, 1500, 128],
       ['360p', 640, 360, 800, 96],
@@ -162,6 +166,8 @@ describe('buildArgs', () => {
     const camera: Probe = { ...hd, width: 768, height: 432, duration: 3, frameRate: 25 }
     const { runs, skipped, hls } = buildArgs(paths, PROFILES, camera)
     expect(skipped).toEqual([
+      { profile: '1440p', reason: 'source is 768x432; 1440p would upscale it' },
+      { profile: '1080p', reason: 'source is 768x432; 1080p would upscale it' },
       { profile: '720p', reason: 'source is 768x432; 720p would upscale it' },
       { profile: '480p', reason: 'source is 768x432; 480p would upscale it' },
       { profile: 'webm_720p', reason: 'source is 768x432; webm_720p would upscale it' },
@@ -184,6 +190,75 @@ describe('buildArgs', () => {
       ...BOARD_OUT,
     ])
     expect(hls?.variants.map((v) => v.profile)).toEqual(['original', '360p'])
+  })
+
+  it('gives a 4K source every rung from 2160p down, no two adjacent ones more than 2.25x apart in pixels', () => {
+    const uhd: Probe = { ...hd, width: 3840, height: 2160 }
+    const { videos, skipped } = ladder(PROFILES, uhd)
+    expect(skipped).toEqual([])
+    expect(videos.map((p) => [p.name, p.width, p.height, p.videoBitrateKbps])).toEqual([
+      ['original', 3840, 2160, 14700],
+      ['1440p', 2560, 1440, 8000],
+      ['1080p', 1920, 1080, 5000],
+      ['720p', 1280, 720, 2500],
+      ['480p', 854, 480, 1500],
+      ['360p', 640, 360, 800],
+      ['webm_original', 3840, 2160, 10400],
+      ['webm_720p', 1280, 720, 2000],
+    ])
+    const h264 = videos.filter((p) => p.codec === 'h264').map((p) => p.width * p.height)
+    for (let i = 1; i < h264.length; i++)
+      expect((h264[i - 1] ?? 0) / (h264[i] ?? 1)).toBeLessThanOrEqual(2.25)
+  })
+
+  it('fills the gap above the table: an 8K source gets rungs between its own size and 1440p', () => {
+    const fullUhd: Probe = { ...hd, width: 7680, height: 4320 }
+    const { runs } = buildArgs(paths, [profile('1440p'), profile('hls')], fullUhd)
+    expect(runs[0]?.outputs.map((o) => [o.profile, o.media?.width, o.media?.height])).toEqual([
+      ['original', 7680, 4320],
+      ['2996p', 5326, 2996],
+      ['2076p', 3690, 2076],
+      ['1440p', 2560, 1440],
+      ['hls', undefined, undefined],
+    ])
+    const graph = runs[0]?.args[(runs[0]?.args.indexOf('-filter_complex') ?? 0) + 1]
+    expect(graph).toContain('[s1]scale=-2:2996,format=yuv420p[v1];[s2]scale=-2:2076,format=yuv420p[v2];')
+    // A portrait one is turned the same way.
+    const tall: Probe = { ...fullUhd, width: 4320, height: 7680 }
+    expect(ladder([profile('1440p')], tall).videos.map((p) => p.name)).toEqual([
+      'original',
+      '2996p',
+      '2076p',
+      '1440p',
+    ])
+  })
+
+  it('makes exactly the profiles a job asks for: the source-size rendition only when named', () => {
+    const vga: Probe = { ...hd, width: 640, height: 480, duration: 3 }
+    const asked = ['360p', 'thumbnail', 'hls']
+    const chosen = PROFILES.filter((p) => asked.includes(p.name))
+    const { runs, skipped, hls } = buildArgs(paths, chosen, vga, { threads: 0, asked })
+    expect(skipped).toEqual([])
+    expect(runs[0]?.outputs.map((o) => o.profile)).toEqual(['360p', 'hls', 'thumbnail'])
+    expect(hls?.variants.map((v) => v.profile)).toEqual(['360p'])
+    // By default the same source also gets its own size (no rung within 10 % of it).
+    expect(ladder(chosen, vga).videos.map((p) => p.name)).toEqual(['original', '360p'])
+    // Named, it is made, even alone, and even when a rung is close to it.
+    const withOriginal = [...asked, 'original', 'webm_original']
+    expect(ladder(chosen, vga, withOriginal).videos.map((p) => [p.name, p.videoBitrateKbps])).toEqual([
+      ['original', 1200],
+      ['360p', 800],
+      ['webm_original', 900],
+    ])
+    expect(ladder([], hd720, ['original']).videos.map((p) => [p.name, p.width, p.height])).toEqual([
+      ['original', 1280, 720],
+    ])
+    // An explicit list gets no rungs between: exactly what it names.
+    const fullUhd: Probe = { ...hd, width: 7680, height: 4320 }
+    expect(ladder([profile('1440p')], fullUhd, ['1440p', 'original']).videos.map((p) => p.name)).toEqual([
+      'original',
+      '1440p',
+    ])
   })
 
   it('makes no original when a rung is within 10 % of the source (a 400p source and its 360p rung)', () => {
@@ -227,7 +302,7 @@ describe('buildArgs', () => {
   it('gives a source smaller than every rung one rendition per codec at its own, even, size', () => {
     const tiny = { ...hd, width: 320, height: 180, hasAudio: false }
     const { runs, skipped } = buildArgs(paths, PROFILES, tiny)
-    expect(skipped.map((s) => s.profile)).toEqual(['720p', '480p', '360p', 'webm_720p'])
+    expect(skipped.map((s) => s.profile)).toEqual(['1440p', '1080p', '720p', '480p', '360p', 'webm_720p'])
     expect(runs[0]?.outputs.map((o) => o.profile)).toEqual([
       'original',
       'webm_original',

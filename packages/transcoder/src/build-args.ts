@@ -1,8 +1,11 @@
 import {
   type ImageProfile,
   outputFileName,
+  PROFILES,
   type Profile,
+  SOURCE_SIZE_NAMES,
   type StoryboardProfile,
+  type VideoCodec,
   type VideoProfile,
 } from '@vpp/shared'
 import { CONFINE, FORMAT_WHITELIST, NO_DREFS, type Probe } from './probe.ts'
@@ -71,6 +74,8 @@ export interface EncodeOptions {
   hlsSegmentSeconds?: number
   /** STORYBOARD_INTERVAL: seconds between storyboard tiles; unset: about 100 tiles in all. */
   storyboardInterval?: number
+  /** The job's own profile list, when it gave one: exactly those are made (ladder). */
+  asked?: readonly string[]
 }
 
 /** Arguments every run starts with. */
@@ -79,48 +84,67 @@ const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
 const MAX_FPS = 60
 /** A rung this close to the source's short side (or closer) stands for the source's own size. */
 const NEAR_SOURCE = 0.9
-/** Names of the renditions at the source's own size, by codec. */
-const ORIGINAL_NAMES = { h264: 'original', vp9: 'webm_original' } as const
+/** Adjacent H.264 rungs of the default ladder are at most this far apart in short side (2.25x in pixels). */
+const MAX_STEP = 1.5
 
 /**
- * Rendition at the source's own size (rounded down to even) for one codec family: `original`
- * (H.264 MP4) or `webm_original` (VP9 WebM). Its bitrate is the nearest rung's below it (or the
- * smallest rung's), scaled by the pixel count to the power 0.75, in steps of 50 kbps (at least 200).
+ * A rendition of `size` not in the table (the source's own size, or a rung above the table's),
+ * named `name`. Its ceiling is the nearest table rung's below it (or the smallest rung's), scaled
+ * by the pixel count to the power 0.75, in steps of 50 kbps (at least 200). The built-in table is
+ * the reference, whatever subset a job or TRANSCODE_PROFILES chose: the same source gets the
+ * same ceiling.
  */
-export function originalProfile(family: readonly VideoProfile[], probe: Probe): VideoProfile {
-  const codec = family[0]?.codec ?? 'h264'
-  const short = Math.min(probe.width, probe.height)
-  const byHeight = [...family].sort((a, b) => a.height - b.height)
+function sizedProfile(
+  name: string,
+  codec: VideoCodec,
+  size: { width: number; height: number },
+): VideoProfile {
+  const short = Math.min(size.width, size.height)
+  const family = PROFILES.filter((p): p is VideoProfile => p.kind === 'video' && p.codec === codec)
+  const byHeight = family.sort((a, b) => a.height - b.height)
   const reference = byHeight.filter((p) => p.height <= short).pop() ?? byHeight[0]
-  const scale = reference ? ((probe.width * probe.height) / (reference.width * reference.height)) ** 0.75 : 1
+  const scale = reference ? ((size.width * size.height) / (reference.width * reference.height)) ** 0.75 : 1
   const kbps = Math.max(200, Math.round(((reference?.videoBitrateKbps ?? 800) * scale) / 50) * 50)
   return {
-    name: ORIGINAL_NAMES[codec],
+    name,
     kind: 'video',
     codec,
-    width: probe.width,
-    height: probe.height,
+    width: size.width,
+    height: size.height,
     videoBitrateKbps: kbps,
     audioBitrateKbps: reference?.audioBitrateKbps ?? 96,
     container: codec === 'h264' ? 'mp4' : 'webm',
   }
 }
 
+/** The rendition at the source's own size for one codec family: `original` or `webm_original`. */
+export function originalProfile(codec: VideoCodec, probe: Probe): VideoProfile {
+  return sizedProfile(SOURCE_SIZE_NAMES[codec], codec, probe)
+}
+
 /**
- * The video ladder for one source, capped at it: every rung not taller than the source's short
- * side, and, per codec family, one rendition at the source's own size unless a rung is within
- * 10 % of it. The rungs left out are `skipped`, with the reason.
+ * The video ladder for one source, capped at it. Every rung not taller than the source's short
+ * side; the rungs left out are `skipped`, with the reason.
+ *
+ * - By default (`asked` unset), per codec family, one rendition at the source's own size unless a
+ *   rung is within 10 % of it; and when that is more than 2.25x the next H.264 rung in pixels (a
+ *   source above 4K), rungs in between, named by their short side (`2880p`).
+ * - With a job's own list (`asked`), exactly the profiles it names: the source-size renditions
+ *   only when it names them, nothing in between.
  */
 export function ladder(
   profiles: readonly Profile[],
   probe: Probe,
+  asked?: readonly string[],
 ): { videos: VideoProfile[]; skipped: Skipped[] } {
   const shortSide = Math.min(probe.width, probe.height)
   const skipped: Skipped[] = []
   const videos: VideoProfile[] = []
   for (const codec of ['h264', 'vp9'] as const) {
     const family = profiles.filter((p): p is VideoProfile => p.kind === 'video' && p.codec === codec)
-    if (family.length === 0) continue
+    const original = SOURCE_SIZE_NAMES[codec]
+    const askedOriginal = asked?.includes(original) ?? false
+    if (family.length === 0 && !askedOriginal) continue
     const made: VideoProfile[] = []
     for (const profile of family) {
       if (profile.height > shortSide) {
@@ -131,16 +155,43 @@ export function ladder(
       } else made.push(profile)
     }
     const top = Math.max(0, ...made.map((p) => p.height))
-    if (top < NEAR_SOURCE * shortSide) made.unshift(originalProfile(family, probe))
-    videos.push(...made)
+    if (asked ? askedOriginal : top < NEAR_SOURCE * shortSide) made.unshift(originalProfile(codec, probe))
+    videos.push(...(codec === 'h264' && !asked ? withoutGaps(made, probe) : made))
   }
-  // Back in the table's order of families (H.264 first unless the table says otherwise).
-  const firstOf = (codec: string) => profiles.findIndex((p) => p.kind === 'video' && p.codec === codec)
+  // Back in the table's order of families (H.264 first unless the table says otherwise; a family
+  // made only of its source-size rendition where the built-in table has it).
+  const firstOf = (codec: string) => {
+    const at = profiles.findIndex((p) => p.kind === 'video' && p.codec === codec)
+    return at >= 0 ? at : PROFILES.findIndex((p) => p.kind === 'video' && p.codec === codec) - 0.5
+  }
   videos.sort((a, b) => firstOf(a.codec) - firstOf(b.codec))
   return {
     videos,
     skipped: skipped.sort((a, b) => indexOf(profiles, a.profile) - indexOf(profiles, b.profile)),
   }
+}
+
+/**
+ * The rungs, tallest first. When the tallest is the source-size rendition and the next is more
+ * than MAX_STEP below it in short side (a 4320p source over a 1440p rung), rungs in between:
+ * evenly spaced in ratio, even-sized, at the source's aspect ratio. Between the table's own rungs
+ * the table decides.
+ */
+function withoutGaps(rungs: readonly VideoProfile[], probe: Probe): VideoProfile[] {
+  const short = (p: VideoProfile) => Math.min(p.width, p.height)
+  const [top, next, ...rest] = [...rungs].sort((a, b) => short(b) - short(a))
+  if (!top || !next || top.name !== SOURCE_SIZE_NAMES.h264) return [...rungs]
+  const ratio = short(top) / short(next)
+  const between = Math.ceil(Math.log(ratio) / Math.log(MAX_STEP) - 1e-9) - 1
+  const aspect = Math.max(probe.width, probe.height) / Math.min(probe.width, probe.height)
+  const added: VideoProfile[] = []
+  for (let k = between; k >= 1; k--) {
+    // A profile's height is the rendition's short side (its width the long one, nominally).
+    const height = Math.round((short(next) * ratio ** (k / (between + 1))) / 2) * 2
+    const width = Math.round((height * aspect) / 2) * 2
+    added.push(sizedProfile(`${height}p`, 'h264', { width, height }))
+  }
+  return [top, ...added, next, ...rest]
 }
 
 const indexOf = (profiles: readonly Profile[], name: string) => profiles.findIndex((p) => p.name === name)
@@ -161,7 +212,7 @@ export function buildArgs(
   probe: Probe,
   options: EncodeOptions = { threads: 0 },
 ): FfmpegPlan {
-  const { videos, skipped } = ladder(profiles, probe)
+  const { videos, skipped } = ladder(profiles, probe, options.asked)
   const hlsProfile = profiles.find((p) => p.kind === 'hls')
   const hlsRungs = hlsProfile ? videos.filter((p) => p.codec === 'h264') : []
   const hls: HlsPlan | undefined =
@@ -357,7 +408,7 @@ export function storyboardPlan(
  * without probing the file. The frames reach the filter already rotated: display size.
  */
 export function renditionSize(profile: VideoProfile, probe: Probe): { width: number; height: number } {
-  if (Object.values(ORIGINAL_NAMES).includes(profile.name as never)) {
+  if (Object.values(SOURCE_SIZE_NAMES).includes(profile.name as never)) {
     return { width: Math.trunc(probe.width / 2) * 2, height: Math.trunc(probe.height / 2) * 2 }
   }
   const even = (other: number, num: number, den: number) =>
@@ -386,7 +437,7 @@ export function thumbnailSize(profile: ImageProfile, probe: Probe): { width: num
  * size 4:2:0 needs. The `original` rendition keeps the source size, rounded down to even.
  */
 function scaleFilter(profile: VideoProfile, portrait: boolean): string {
-  if (Object.values(ORIGINAL_NAMES).includes(profile.name as never))
+  if (Object.values(SOURCE_SIZE_NAMES).includes(profile.name as never))
     return 'scale=trunc(iw/2)*2:trunc(ih/2)*2'
   return portrait ? `scale=${profile.height}:-2` : `scale=-2:${profile.height}`
 }
@@ -420,42 +471,36 @@ export function encodersFor(profiles: readonly Profile[]): string[] {
   return [...needed].sort()
 }
 
-function videoCodecArgs(profile: VideoProfile): string[] {
-  const rate = `${profile.videoBitrateKbps}k`
-  // A keyframe every 2 seconds whatever the frame rate, so players can seek (and segment) evenly.
+/**
+ * Capped CRF: constant quality, the profile's bitrate as a ceiling (x264: `-maxrate` with a 2 s
+ * `-bufsize`; libvpx: constrained quality, `-b:v` the ceiling). A static picture comes out well
+ * below the cap, a hard one at it. Chosen by measurement: docs/transcoding.md, "Rate control".
+ * Per chunk too: a chunk's rate control does not depend on its neighbours.
+ */
+export const CRF = { h264: 23, vp9: 33 } as const
+
+/** A rendition's video encoder: capped CRF, a keyframe every 2 s whatever the frame rate. */
+export function videoCodecArgs(profile: VideoProfile): string[] {
+  const cap = `${profile.videoBitrateKbps}k`
+  // Every 2 s of the run, from its first frame: players seek (and HLS segments cut) evenly, and
+  // a chunk starts on a segment boundary.
   const keyframes = ['-force_key_frames', 'expr:gte(t,n_forced*2)']
   if (profile.codec === 'h264') {
+    // biome-ignore format: flag and value on one line
     return [
-      '-c:v',
-      VIDEO_ENCODERS.h264,
+      '-c:v', VIDEO_ENCODERS.h264,
       // Measured (docs/transcoding.md, "Encoder settings"): the knee of speed against SSIM on camera footage.
-      '-preset',
-      'veryfast',
-      '-profile:v',
-      'high',
-      '-b:v',
-      rate,
-      // Cap the peak rate and the decoder buffer (2 s) so the stream plays over a link of that rate.
-      '-maxrate',
-      rate,
-      '-bufsize',
-      `${profile.videoBitrateKbps * 2}k`,
+      '-preset', 'veryfast', '-profile:v', 'high',
+      '-crf', String(CRF.h264), '-maxrate', cap, '-bufsize', `${profile.videoBitrateKbps * 2}k`,
       ...keyframes,
     ]
   }
+  // biome-ignore format: flag and value on one line
   return [
-    '-c:v',
-    VIDEO_ENCODERS.vp9,
-    '-b:v',
-    rate,
-    // Measured (docs/transcoding.md, "Encoder settings"): libvpx's realtime mode at speed 8 is within 0.001-0.006
-    // SSIM of "good" at speed 5 for about a quarter of the time, and keeps to the bitrate.
-    '-deadline',
-    'realtime',
-    '-cpu-used',
-    '8',
-    '-row-mt',
-    '1',
+    '-c:v', VIDEO_ENCODERS.vp9, '-crf', String(CRF.vp9), '-b:v', cap,
+    // Measured (docs/transcoding.md, "Encoder settings"): libvpx's realtime mode at speed 8 is
+    // within 0.001-0.006 SSIM of "good" at speed 5 for about a quarter of the time.
+    '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1',
     ...keyframes,
   ]
 }

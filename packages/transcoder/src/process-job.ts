@@ -140,16 +140,19 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
               chunking,
               lost: () => new LostClaimError(),
               createdAt: new Date(job.created_at),
+              asked: job.profiles,
             },
           )
-        : await encodeInOneRun(input, outDir, profiles, probe, ctx, scratch)
+        : await encodeInOneRun(input, outDir, profiles, probe, ctx, scratch, job.profiles)
     // In the profile table's order, whatever order the runs wrote them in; a rendition at the
     // source's own size comes just before its codec family's rungs.
     const order = (name: string) => {
       const at = config.profiles.findIndex((p) => p.name === name)
       if (at >= 0) return at
+      // Not in the table: a source-size rendition, or (H.264) a rung between it and the table's top.
       const codec = name === 'webm_original' ? 'vp9' : 'h264'
-      return config.profiles.findIndex((p) => p.kind === 'video' && p.codec === codec) - 0.5
+      const family = config.profiles.findIndex((p) => p.kind === 'video' && p.codec === codec)
+      return family - (name === 'original' || name === 'webm_original' ? 0.5 : 0.25)
     }
     const written = [...encoded.written].sort((a, b) => order(a.profile) - order(b.profile))
     const packaged = new Set(written.filter((output) => !output.media).map((output) => output.profile))
@@ -230,9 +233,11 @@ async function encodeInOneRun(
   probe: Probe,
   ctx: JobContext,
   scratch: string,
+  asked?: readonly string[],
 ): Promise<Encoded> {
   const { config, logger } = ctx
   const plan = buildArgs({ input, outDir }, profiles, probe, {
+    asked,
     threads: config.threads,
     maxPixels: config.MAX_PIXELS,
     maxDurationSeconds: config.MAX_DURATION_SECONDS,

@@ -6,20 +6,13 @@
  * (assembleArgs). No run decodes the whole source twice.
  */
 import type { ImageProfile, VideoProfile } from '@vpp/shared'
-import { hlsTee, inputArgs, thumbnailBranch } from '../build-args.ts'
+import { hlsTee, inputArgs, thumbnailBranch, videoCodecArgs } from '../build-args.ts'
 import type { Probe } from '../probe.ts'
 import type { Chunk, ChunkPlan, Part } from './plan.ts'
 
 const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
 /** Less than any frame's length: a cut time printed to the microsecond may not pass its keyframe. */
 const CUT_EARLY_S = 0.0005
-/**
- * Capped CRF: constant quality, the profile's bitrate as a ceiling with a 2 s buffer. A chunk's
- * rate control then does not depend on its neighbours (a 1-pass average bitrate would spend a
- * chunk's budget within the chunk). Starting points; issue 27 chooses them by measurement.
- */
-export const CRF = { h264: 23, vp9: 33 } as const
-
 /** The filters ffmpeg's autorotate inserts for a clockwise rotation of the display matrix. */
 const ROTATE: Record<Probe['rotation'], string> = {
   0: '',
@@ -189,7 +182,7 @@ export function chunkArgs(
     [head, ...branches.map((branch, i) => `[s${i}]${branch}`)].join(';'),
   ]
   outputs.forEach(({ profile, path, hls }, i) => {
-    args.push('-map', `[v${i}]`, ...encoder(profile))
+    args.push('-map', `[v${i}]`, ...videoCodecArgs(profile))
     if (options.threads > 0) args.push('-threads', String(options.threads))
     args.push(
       '-an',
@@ -212,25 +205,6 @@ function teeArgs(path: string, hls: NonNullable<AudioOutput['hls']>): string[] {
 
 function scale(profile: VideoProfile, portrait: boolean): string {
   return portrait ? `scale=${profile.height}:-2` : `scale=-2:${profile.height}`
-}
-
-function encoder(profile: VideoProfile): string[] {
-  const cap = `${profile.videoBitrateKbps}k`
-  // A keyframe every 2 s of the chunk, from its first frame: chunks start on segment boundaries.
-  const keyframes = ['-force_key_frames', 'expr:gte(t,n_forced*2)']
-  // biome-ignore format: flag and value on one line
-  if (profile.codec === 'h264')
-    return [
-      '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high',
-      '-crf', String(CRF.h264), '-maxrate', cap, '-bufsize', `${profile.videoBitrateKbps * 2}k`,
-      ...keyframes,
-    ]
-  // biome-ignore format: flag and value on one line
-  return [
-    '-c:v', 'libvpx-vp9', '-crf', String(CRF.vp9), '-b:v', cap,
-    '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1',
-    ...keyframes,
-  ]
 }
 
 /** One audio encode: what a set of renditions shares. */

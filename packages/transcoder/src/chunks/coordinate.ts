@@ -54,6 +54,8 @@ export interface CoordinatorContext {
   lost: () => Error
   /** When the job was created (its time to playable counts from there). */
   createdAt: Date
+  /** The job's own profile list, when it gave one: exactly those are made (ladder). */
+  asked?: readonly string[]
 }
 
 /** The files the chunked encode made for the job, as processJob's tail describes and publishes them. */
@@ -122,6 +124,7 @@ async function cut(
       hlsSegmentSeconds: config.HLS_SEGMENT_SECONDS,
       storyboardInterval: config.STORYBOARD_INTERVAL,
       lease: chunking.claim.lease,
+      asked: ctx.asked,
     },
   )
   const parts = join(work, 'parts')

@@ -61,9 +61,15 @@ export function encodePlan(
   probe: Probe,
   profiles: readonly Profile[],
   cut: { keyframes: readonly number[]; duration: number; chunkSeconds: number },
-  options: { hlsSegmentSeconds: number; storyboardInterval?: number; lease: string | number },
+  options: {
+    hlsSegmentSeconds: number
+    storyboardInterval?: number
+    lease: string | number
+    /** The job's own profile list, when it gave one (ladder). */
+    asked?: readonly string[]
+  },
 ): EncodePlan {
-  const { videos, skipped } = ladder(profiles, probe)
+  const { videos, skipped } = ladder(profiles, probe, options.asked)
   const hlsProfile = profiles.find((p) => p.kind === 'hls')
   const rungs = hlsProfile ? videos.filter((p) => p.codec === 'h264') : []
   if (hlsProfile && rungs.length === 0)

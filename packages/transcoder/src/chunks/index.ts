@@ -4,7 +4,6 @@ export {
   audioArgs,
   audioPartFormat,
   type ChunkOutput,
-  CRF,
   chunkArgs,
   concatList,
   splitArgs,
