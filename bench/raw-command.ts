@@ -8,14 +8,20 @@
  *   -filter_complex "[0:v]split=N[a][b]...;        decode once, one branch per encoder
  *       [a]scale=-2:720,format=yuv420p[v720];..."  short side = the rung, even width, 4:2:0
  *   -c:v libx264 -preset veryfast -profile:v high  H.264 as docs/transcoding.md's "Encoder settings" chose
- *   -b:v R -maxrate R -bufsize 2R                  the rung's bitrate, peak capped, 2 s buffer
+ *   -crf 21 -maxrate R -bufsize 2R                 capped CRF: constant quality (CRF chosen by
+ *                                                  bench:quality), the rung's bitrate as a
+ *                                                  ceiling over a 2 s buffer
  *   -force_key_frames expr:gte(t,n_forced*2)       a keyframe every 2 s
- *   -c:v libvpx-vp9 -b:v R -deadline realtime -cpu-used 8 -row-mt 1   VP9, realtime speed 8
+ *   -c:v libvpx-vp9 -crf 33 -b:v R                 VP9 constrained quality: CRF 33, -b:v the cap
+ *       -deadline realtime -cpu-used 8 -row-mt 1   realtime speed 8
  *   -c:a aac -b:a A -ac 2   /   -c:a libopus ...   stereo AAC in MP4, Opus in WebM
  *   -movflags +faststart -f mp4   /   -f webm      the index first, for progressive playback
  * and then the thumbnail the way one usually does it: `ffmpeg -ss 2 -i SRC -frames:v 1 -vf
  * scale=320:-2 thumbnail.jpg` (one frame, no representative-frame search).
  */
+
+/** The CRF of each codec, chosen from bench:quality's curve (docs/transcoding.md, "Encoder settings"). */
+export const RAW_CRF = { h264: 21, vp9: 33 } as const
 
 /** One rendition, written out by hand for a source of a known size. */
 export interface RawRendition {
@@ -23,6 +29,7 @@ export interface RawRendition {
   codec: 'h264' | 'vp9'
   /** ffmpeg scale expression. */
   scale: string
+  /** The profile's video bitrate: the ceiling of capped CRF. */
   videoKbps: number
   audioKbps: number
 }
@@ -49,25 +56,17 @@ export const RAW_LADDERS: Record<'1080p' | '480p', RawRendition[]> = {
 }
 
 function encoder(r: RawRendition, label: string, audio: boolean, out: string): string[] {
+  const cap = `${r.videoKbps}k`
+  // biome-ignore format: flag and value on one line
   const video =
     r.codec === 'h264'
-      ? ['-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-b:v', `${r.videoKbps}k`].concat([
-          '-maxrate',
-          `${r.videoKbps}k`,
-          '-bufsize',
-          `${r.videoKbps * 2}k`,
-        ])
+      ? [
+          '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high',
+          '-crf', String(RAW_CRF.h264), '-maxrate', cap, '-bufsize', `${r.videoKbps * 2}k`,
+        ]
       : [
-          '-c:v',
-          'libvpx-vp9',
-          '-b:v',
-          `${r.videoKbps}k`,
-          '-deadline',
-          'realtime',
-          '-cpu-used',
-          '8',
-          '-row-mt',
-          '1',
+          '-c:v', 'libvpx-vp9', '-crf', String(RAW_CRF.vp9), '-b:v', cap,
+          '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1',
         ]
   const sound = audio
     ? ['-map', '0:a:0', '-c:a', r.codec === 'h264' ? 'aac' : 'libopus', '-b:a', `${r.audioKbps}k`, '-ac', '2']
