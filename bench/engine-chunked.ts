@@ -390,7 +390,7 @@ async function handWritten720p(source: string, out: string, core: number) {
   const ffmpeg = [
     'ffmpeg', '-v', 'error', '-nostdin', '-y', '-i', source,
     '-vf', `scale=-2:${P720.height},format=yuv420p`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-crf', '23',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-crf', '21',
     '-maxrate', `${P720.videoBitrateKbps}k`, '-bufsize', `${P720.videoBitrateKbps * 2}k`,
     // A keyframe every 2 s, as the chunk runs force them.
     '-force_key_frames', 'expr:gte(t,n_forced*2)',

@@ -163,6 +163,19 @@ describe('a chunked job', () => {
       expect(decoded.stderr).toBe('')
     }
     expect(job.outputs.find((o) => o.profile === '360p')?.duration).toBeCloseTo(30, 1)
+    // Stored once: the stream from now on is byte ranges of the MP4s, muxed; the growing one (ended
+    // above) stays for its players until the retention sweep removes it.
+    const final = await readFile(master, 'utf8')
+    expect(final).not.toContain('TYPE=AUDIO')
+    expect([...final.matchAll(/#EXT-X-STREAM-INF:.*\n(.*)\n/g)].map((m) => m[1])).toEqual([
+      '480p.m3u8',
+      '360p.m3u8',
+    ])
+    const rung = await readFile(join(out, 'hls', '360p.m3u8'), 'utf8')
+    expect(rung).toMatch(/#EXT-X-MAP:URI="\.\.\/360p\.mp4",BYTERANGE="\d+@0"/)
+    expect(rung.match(/#EXT-X-BYTERANGE:\d+@\d+\n\.\.\/360p\.mp4\n/g)?.length).toBeGreaterThanOrEqual(7)
+    const [leftovers] = await p.store.retention.leftoversDue(new Date(Date.now() + 3600_000), 10)
+    expect(leftovers).toMatchObject({ job: id, folders: ['hls/480p', 'hls/360p', 'hls/audio'] })
     // Assembled: the pieces and the chunk record are gone.
     expect(await chunkHash(p, id)).toEqual({})
   }, 180_000)

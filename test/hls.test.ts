@@ -45,13 +45,22 @@ async function ffprobeJson(args: string[]) {
   return JSON.parse(stdout)
 }
 
-/** The first video packet of init + segment: its pts and whether it is a keyframe. */
-async function firstPacket(rungDir: string, segment: string): Promise<{ pts: number; key: boolean }> {
+interface Range {
+  length: number
+  offset: number
+}
+/** `length@offset` */
+const range = (text = '') => {
+  const [length = 0, offset = 0] = text.split('@').map(Number)
+  return { length, offset }
+}
+
+/** The first video packet of init + segment (byte ranges of an MP4): its pts and whether it is a keyframe. */
+async function firstPacket(mp4: string, init: Range, segment: Range): Promise<{ pts: number; key: boolean }> {
+  const bytes = await readFile(mp4)
   const joined = join(await mkdtemp(join(dir.path, 'seg-')), 'joined.mp4')
-  await writeFile(
-    joined,
-    Buffer.concat([await readFile(join(rungDir, 'init.mp4')), await readFile(join(rungDir, segment))]),
-  )
+  const part = (r: Range) => bytes.subarray(r.offset, r.offset + r.length)
+  await writeFile(joined, Buffer.concat([part(init), part(segment)]))
   const { packets } = await ffprobeJson([
     '-select_streams',
     'v:0',
@@ -102,9 +111,9 @@ describe('HLS and storyboard', () => {
     const master = await readFile(join(jobDir, 'hls/master.m3u8'), 'utf8')
     expect(master).toMatch(/^#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n/)
     const infos = [...master.matchAll(/#EXT-X-STREAM-INF:(.*)\n(.*)\n/g)]
-    expect(infos.map((m) => m[2])).toEqual(['480p/index.m3u8', '360p/index.m3u8'])
+    expect(infos.map((m) => m[2])).toEqual(['480p.m3u8', '360p.m3u8'])
     for (const [, attributes = '', uri = ''] of infos) {
-      const rung = uri.split('/')[0] ?? ''
+      const rung = uri.replace('.m3u8', '')
       const { streams } = await ffprobeJson([
         '-show_entries',
         'stream=codec_name,profile,level,width,height',
@@ -141,41 +150,52 @@ describe('HLS and storyboard', () => {
     expect(decoded.stderr).toBe('')
   })
 
-  it('cuts every rung at the same keyframes, each segment at most HLS_SEGMENT_SECONDS + 2 s', async () => {
+  it('stores each rung once: its segments are byte ranges of its MP4, cut at the same keyframes in every rung', async () => {
+    // Nothing but playlists in the stream's folder.
+    expect((await readdir(join(jobDir, 'hls'))).sort()).toEqual(['360p.m3u8', '480p.m3u8', 'master.m3u8'])
     const starts: number[][] = []
     for (const rung of ['480p', '360p']) {
-      const rungDir = join(jobDir, 'hls', rung)
-      const playlist = await readFile(join(rungDir, 'index.m3u8'), 'utf8')
-      expect(playlist).toContain('#EXT-X-MAP:URI="init.mp4"')
+      const playlist = await readFile(join(jobDir, 'hls', `${rung}.m3u8`), 'utf8')
+      const init = range(/#EXT-X-MAP:URI="\.\.\/[^"]+",BYTERANGE="(\d+@0)"/.exec(playlist)?.[1])
+      expect(playlist).toContain(`#EXT-X-MAP:URI="../${rung}.mp4",BYTERANGE="${init.length}@0"`)
       expect(playlist).toContain('#EXT-X-PLAYLIST-TYPE:VOD')
       const durations = [...playlist.matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1]))
       expect(durations.length).toBeGreaterThanOrEqual(3)
       for (const d of durations) expect(d).toBeLessThanOrEqual(SEGMENT + 2)
-      const segments = playlist.split('\n').filter((l) => l.endsWith('.m4s'))
-      const firsts = await Promise.all(segments.map((s) => firstPacket(rungDir, s)))
+      const segments = [...playlist.matchAll(/#EXT-X-BYTERANGE:(\d+@\d+)\n(.+)\n/g)].map((m) => {
+        expect(m[2]).toBe(`../${rung}.mp4`)
+        return range(m[1])
+      })
+      expect(segments).toHaveLength(durations.length)
+      // Back to back from the end of the init and the sidx to the end of the file.
+      const size = (await readFile(join(jobDir, `${rung}.mp4`))).length
+      segments.forEach((segment, i) => {
+        const previous = segments[i - 1]
+        if (previous) expect(segment.offset).toBe(previous.offset + previous.length)
+      })
+      const last = segments.at(-1) ?? { offset: 0, length: 0 }
+      expect(last.offset + last.length).toBeLessThanOrEqual(size)
+      expect(size - (last.offset + last.length)).toBeLessThan(4096) // the trailing mfra index
+      const firsts = await Promise.all(segments.map((s) => firstPacket(join(jobDir, `${rung}.mp4`), init, s)))
       for (const f of firsts) expect(f.key).toBe(true)
       starts.push(firsts.map((f) => f.pts))
     }
     expect(starts[1]).toEqual(starts[0])
   })
 
-  it('names only files inside its own folder in every playlist', async () => {
+  it('names only files of its own job in every playlist, by relative URIs', async () => {
     const hlsDir = join(jobDir, 'hls')
-    const playlists = [
-      join(hlsDir, 'master.m3u8'),
-      join(hlsDir, '480p/index.m3u8'),
-      join(hlsDir, '360p/index.m3u8'),
-    ]
-    for (const playlist of playlists) {
+    for (const name of ['master.m3u8', '480p.m3u8', '360p.m3u8']) {
+      const playlist = join(hlsDir, name)
       const text = await readFile(playlist, 'utf8')
       const uris = [
         ...text.split('\n').filter((l) => l !== '' && !l.startsWith('#')),
         ...[...text.matchAll(/URI="([^"]+)"/g)].map((m) => m[1] ?? ''),
       ]
       for (const uri of uris) {
-        expect(uri).not.toMatch(/^\/|^[a-z]+:|\.\./i)
+        expect(uri).not.toMatch(/^\/|^[a-z]+:/i)
         const target = normalize(join(dirname(playlist), uri))
-        expect(target.startsWith(`${hlsDir}/`)).toBe(true)
+        expect(target.startsWith(`${jobDir}/`)).toBe(true)
         expect(existsSync(target)).toBe(true)
       }
     }
@@ -211,19 +231,19 @@ describe('HLS and storyboard', () => {
   })
 
   it('publishes nothing when the HLS step fails', async () => {
-    // Real ffmpeg, then the init segments it wrote removed: the packaging after the run fails.
+    // Real ffmpeg, then the 360p MP4 it wrote cut short (no sidx left): the packaging after the run fails.
     const data = `${dir.path}/failing`
     const wrapper = join(dir.path, 'ffmpeg-losing-init.sh')
     await writeFile(
       wrapper,
-      `#!/bin/sh\nffmpeg "$@" || exit $?\nfind '${data}/output/.work' -name init.mp4 -delete\n`,
+      `#!/bin/sh\nffmpeg "$@" || exit $?\nfind '${data}/output/.work' -name 360p.mp4 -exec truncate -s 64 {} +\n`,
     )
     await chmod(wrapper, 0o755)
     pipeline = await startPipeline(redis, data, { MAX_ATTEMPTS: '1' })
     await pipeline.transcoder({ FFMPEG_PATH: wrapper })
     const failed = await pipeline.waitFor(await pipeline.upload(clip), ['completed', 'failed'], 120_000)
     expect(failed.status).toBe('failed')
-    expect(failed.error).toMatch(/init\.mp4/)
+    expect(failed.error).toMatch(/not a fragmented MP4 with a sidx in front/)
     expect(failed.outputs).toEqual([])
     expect(await readdir(`${data}/output`)).toEqual(['.work'])
     expect(await readdir(`${data}/output/.work`)).toEqual([])

@@ -41,7 +41,7 @@ const profile = (name: string) => PROFILES.find((p) => p.name === name) as Profi
 // biome-ignore format: flag and value on one line
 const x264 = (kbps: number) => [
   '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high',
-  '-crf', '23', '-maxrate', `${kbps}k`, '-bufsize', `${kbps * 2}k`, ...KEYFRAMES,
+  '-crf', '21', '-maxrate', `${kbps}k`, '-bufsize', `${kbps * 2}k`, ...KEYFRAMES,
 ]
 /** libvpx's constrained quality: constant quality, `-b:v` the ceiling. */
 // biome-ignore format: flag and value on one line
@@ -50,14 +50,13 @@ const vp9 = (kbps: number) => [
 ]
 const aac = (kbps: number) => ['-c:a', 'aac', '-b:a', `${kbps}k`, '-ac', '2']
 const opus = (kbps: number) => ['-c:a', 'libopus', '-b:a', `${kbps}k`, '-ac', '2']
-/** The MP4 and the HLS rung of one H.264 encoder, through the tee muxer. */
-const tee = (name: string, seconds = 4) => [
+/** An HLS rung's MP4: fragmented, a fragment a keyframe, its sidx in front (the playlist names its byte ranges). */
+const hlsRung = (name: string) => [
+  '-movflags',
+  '+frag_keyframe+delay_moov+default_base_moof+global_sidx',
   '-f',
-  'tee',
-  `[f=mp4:movflags=+faststart]${OUT}/${name}.mp4|` +
-    `[f=hls:hls_time=${seconds}:hls_playlist_type=vod:hls_segment_type=fmp4:hls_fmp4_init_filename=init.mp4:` +
-    `hls_segment_filename=${OUT}/hls/${name}/segment-%03d.m4s:hls_flags=independent_segments]` +
-    `${OUT}/hls/${name}/index.m3u8`,
+  'mp4',
+  `${OUT}/${name}.mp4`,
 ]
 const THUMB_OUT = ['-map', '[thumb]', '-frames:v', '2', '-q:v', '3', '-update', '1', '-f', 'image2']
 const FIT = 'force_original_aspect_ratio=decrease:force_divisible_by=2'
@@ -98,9 +97,9 @@ describe('buildArgs', () => {
         '[s3]scale=-2:720,format=yuv420p[v3];' +
         `[s4]${thumb('2.500', 90)};` +
         '[s5]fps=1/1,scale=160:90[board]',
-      '-map', '[v0]', '-map', '0:a:0', ...x264(2500), ...aac(128), ...tee('720p'),
-      '-map', '[v1]', '-map', '0:a:0', ...x264(1500), ...aac(128), ...tee('480p'),
-      '-map', '[v2]', '-map', '0:a:0', ...x264(800), ...aac(96), ...tee('360p'),
+      '-map', '[v0]', '-map', '0:a:0', ...x264(2500), ...aac(128), ...hlsRung('720p'),
+      '-map', '[v1]', '-map', '0:a:0', ...x264(1500), ...aac(128), ...hlsRung('480p'),
+      '-map', '[v2]', '-map', '0:a:0', ...x264(800), ...aac(96), ...hlsRung('360p'),
       '-map', '[v3]', '-map', '0:a:0', ...vp9(2000), ...opus(96), '-f', 'webm', `${OUT}/webm_720p.webm`,
       ...THUMB_OUT, `${OUT}/thumbnail.jpg`,
       ...BOARD_OUT,
@@ -119,9 +118,9 @@ describe('buildArgs', () => {
       profile: 'hls',
       dir: `${OUT}/hls`,
       variants: [
-        { profile: '720p', playlist: '720p/index.m3u8' },
-        { profile: '480p', playlist: '480p/index.m3u8' },
-        { profile: '360p', playlist: '360p/index.m3u8' },
+        { profile: '720p', playlist: '720p.m3u8' },
+        { profile: '480p', playlist: '480p.m3u8' },
+        { profile: '360p', playlist: '360p.m3u8' },
       ],
     })
     expect(storyboard).toEqual({
@@ -183,8 +182,8 @@ describe('buildArgs', () => {
         '[s2]scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p[v2];' +
         `[s3]${thumb('0.750', 75)};` +
         '[s4]fps=1/1,scale=160:90[board]',
-      '-map', '[v0]', '-map', '0:a:0', ...x264(1050), ...aac(96), ...tee('original'),
-      '-map', '[v1]', '-map', '0:a:0', ...x264(800), ...aac(96), ...tee('360p'),
+      '-map', '[v0]', '-map', '0:a:0', ...x264(1050), ...aac(96), ...hlsRung('original'),
+      '-map', '[v1]', '-map', '0:a:0', ...x264(800), ...aac(96), ...hlsRung('360p'),
       '-map', '[v2]', '-map', '0:a:0', ...vp9(950), ...opus(96), '-f', 'webm', `${OUT}/webm_original.webm`,
       ...THUMB_OUT, `${OUT}/thumbnail.jpg`,
       ...BOARD_OUT,
@@ -289,7 +288,7 @@ describe('buildArgs', () => {
       ...COMMON, ...PROGRESS,
       ...CONFINED, '-f', 'mov', '-enable_drefs', '0', '-max_pixels', '2073600', '-i', 'file:/up/job1',
       '-filter_complex', '[0:0]split=1[s0];[s0]scale=-2:360,format=yuv420p[v0]',
-      '-map', '[v0]', ...x264(800), '-threads', '1', '-an', ...tee('360p', 6),
+      '-map', '[v0]', ...x264(800), '-threads', '1', '-an', ...hlsRung('360p'),
     ])
   })
 

@@ -8,6 +8,7 @@ import {
   type VideoCodec,
   type VideoProfile,
 } from '@vpp/shared'
+import { FRAGMENTED_MP4 } from './byte-ranges.ts'
 import { CONFINE, FORMAT_WHITELIST, NO_DREFS, type Probe } from './probe.ts'
 
 /** One ffmpeg invocation and the files it writes. */
@@ -27,7 +28,10 @@ export interface Skipped {
 /** The HLS presentation the run writes, for the master playlist the transcoder adds. */
 export interface HlsPlan {
   profile: string
-  /** `{outDir}/{profile}`: master.m3u8 goes here, each rung in `{rung}/index.m3u8`. */
+  /**
+   * `{outDir}/{profile}`: master.m3u8 goes here, and each rung's playlist, `{rung}.m3u8`, of byte
+   * ranges of its MP4 (`../{rung}.mp4`): each rendition is stored once.
+   */
   dir: string
   /** The H.264 renditions packaged, in ladder order; `playlist` relative to `dir`. */
   variants: Array<{ profile: string; playlist: string }>
@@ -202,9 +206,9 @@ const indexOf = (profiles: readonly Profile[], name: string) => profiles.findInd
  *
  * One run decodes the input once and feeds, through a `split` filter graph, every video encoder,
  * the thumbnail (scaled first, then the representative frame picked) and the storyboard's tiles.
- * With `hls`, each H.264 encoder writes its MP4 and its HLS rung at once (the `tee` muxer): the
- * same packets, no second encode. A profile's height is the rendition's short side, so a portrait
- * video gets portrait renditions.
+ * With `hls`, each H.264 encoder writes a fragmented MP4 whose byte ranges its HLS rung names
+ * (finishHls): one file, no second encode. A profile's height is the rendition's short side, so a
+ * portrait video gets portrait renditions.
  */
 export function buildArgs(
   paths: RunPaths,
@@ -220,7 +224,7 @@ export function buildArgs(
       ? {
           profile: hlsProfile.name,
           dir: `${paths.outDir}/${hlsProfile.name}`,
-          variants: hlsRungs.map((p) => ({ profile: p.name, playlist: `${p.name}/index.m3u8` })),
+          variants: hlsRungs.map((p) => ({ profile: p.name, playlist: `${p.name}.m3u8` })),
         }
       : undefined
   if (hlsProfile && !hls) skipped.push({ profile: hlsProfile.name, reason: 'no H.264 rendition to package' })
@@ -241,8 +245,8 @@ export function buildArgs(
     outputArgs.push(...videoCodecArgs(profile))
     if (options.threads > 0) outputArgs.push('-threads', String(options.threads))
     outputArgs.push(...(probe.hasAudio ? audioArgs(profile) : ['-an']))
-    if (hls && profile.codec === 'h264') outputArgs.push(...teeArgs(path, hls, profile, options))
-    else outputArgs.push(...containerArgs(profile), path)
+    // A rung of the HLS stream is a fragmented MP4 that its playlist names byte ranges of.
+    outputArgs.push(...(hls && profile.codec === 'h264' ? FRAGMENTED_MP4 : containerArgs(profile)), path)
     outputs.push({
       profile: profile.name,
       path,
@@ -321,21 +325,6 @@ export function sheetRun(plan: StoryboardPlan): FfmpegRun {
     plan.sheetPattern,
   ]
   return { args, outputs: [], progress: false }
-}
-
-/**
- * The H.264 rendition's MP4 and its HLS rung from one encoder (`tee`): fMP4 segments of about
- * HLS_SEGMENT_SECONDS cut at the 2 s keyframes (so every rung cuts at the same times), an init
- * segment (`#EXT-X-MAP`), a VOD playlist with relative URIs only.
- */
-function teeArgs(path: string, hls: HlsPlan, profile: VideoProfile, options: EncodeOptions): string[] {
-  const dir = `${hls.dir}/${profile.name}`
-  return hlsTee(`f=mp4:movflags=+faststart`, path, {
-    segmentSeconds: options.hlsSegmentSeconds ?? 4,
-    init: 'init.mp4',
-    segments: `${dir}/segment-%03d.m4s`,
-    playlist: `${dir}/index.m3u8`,
-  })
 }
 
 /**
@@ -477,7 +466,7 @@ export function encodersFor(profiles: readonly Profile[]): string[] {
  * below the cap, a hard one at it. Chosen by measurement: docs/transcoding.md, "Rate control".
  * Per chunk too: a chunk's rate control does not depend on its neighbours.
  */
-export const CRF = { h264: 23, vp9: 33 } as const
+export const CRF = { h264: 21, vp9: 33 } as const
 
 /** A rendition's video encoder: capped CRF, a keyframe every 2 s whatever the frame rate. */
 export function videoCodecArgs(profile: VideoProfile): string[] {

@@ -1,7 +1,9 @@
-import { readdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
+import { rename, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Output } from '@vpp/shared'
 import type { HlsPlan, StoryboardPlan } from './build-args.ts'
+import { fragmentIndex, rangeSegments, readHead } from './byte-ranges.ts'
+import { mediaPlaylist } from './chunks/playlist.ts'
 
 /** A file to publish under the job's folder, besides the outputs themselves. */
 export interface ExtraFile {
@@ -124,14 +126,18 @@ export const sheetName = (profile: string) => (sheet: number) =>
   sheet === 1 ? `${profile}.jpg` : `${profile}-${sheet}.jpg`
 
 /**
- * After the run: the master playlist written from what the rungs really hold (segment sizes,
- * the encoder's avcC), and the `hls` output entry. `renditions`: the described MP4s by profile.
+ * After the encode: each rung's playlist, byte ranges of its fragmented MP4 (`../{rung}.mp4`, as
+ * its front `sidx` lists the fragments) in segments of about `segmentSeconds`, and the master
+ * written from what the rungs really hold (segment sizes, the encoder's avcC), and the `hls`
+ * output entry. `renditions`: the described MP4s by profile. The stream stores nothing but its
+ * playlists: the MP4s are its segments.
  */
 export async function finishHls(
   plan: HlsPlan,
   renditions: ReadonlyMap<string, Omit<Output, 'path'>>,
   hasAudio: boolean,
   frameRate: number | null,
+  segmentSeconds: number,
 ): Promise<{ output: Omit<Output, 'path'>; files: ExtraFile[] }> {
   const files: ExtraFile[] = []
   const variants: Variant[] = []
@@ -139,15 +145,23 @@ export async function finishHls(
   for (const rung of plan.variants) {
     const described = renditions.get(rung.profile)
     if (!described) throw new Error(`HLS rung ${rung.profile} has no rendition`)
-    const dir = join(plan.dir, rung.profile)
-    const playlistText = await readFile(join(plan.dir, rung.playlist), 'utf8')
-    const segments = playlistSegments(playlistText)
-    if (segments.length === 0) throw new Error(`HLS rung ${rung.profile} has no segments`)
-    const sized = await Promise.all(
-      segments.map(async (s) => ({ seconds: s.seconds, bytes: (await stat(join(dir, s.uri))).size })),
-    )
-    const { peak, average } = bandwidths(sized)
-    const init = await readFile(join(dir, 'init.mp4'))
+    const head = await readHead(join(plan.dir, '..', `${rung.profile}.mp4`))
+    const index = fragmentIndex(head)
+    const segments = rangeSegments(index.fragments, segmentSeconds)
+    if (segments.length === 0) throw new Error(`HLS rung ${rung.profile} has no fragments`)
+    const uri = `../${rung.profile}.mp4`
+    const text = mediaPlaylist({
+      init: uri,
+      initRange: index.init,
+      segments: segments.map(({ seconds, ...range }) => ({ uri, seconds, range })),
+      ended: true,
+      maxSegmentSeconds: segmentSeconds,
+    })
+    const path = join(plan.dir, rung.playlist)
+    await writeFile(path, text)
+    files.push({ name: `${plan.profile}/${rung.playlist}`, path })
+    bytes += Buffer.byteLength(text)
+    const { peak, average } = bandwidths(segments.map((s) => ({ bytes: s.length, seconds: s.seconds })))
     variants.push({
       playlist: rung.playlist,
       bandwidth: peak,
@@ -155,12 +169,8 @@ export async function finishHls(
       width: described.width,
       height: described.height,
       frameRate,
-      codecs: [avcCodec(init), ...(hasAudio ? ['mp4a.40.2'] : [])].join(','),
+      codecs: [avcCodec(head), ...(hasAudio ? ['mp4a.40.2'] : [])].join(','),
     })
-    for (const name of await readdir(dir)) {
-      files.push({ name: `${plan.profile}/${rung.profile}/${name}`, path: join(dir, name) })
-      bytes += (await stat(join(dir, name))).size
-    }
   }
   const master = masterPlaylist(variants)
   await writeFile(join(plan.dir, 'master.m3u8'), master)

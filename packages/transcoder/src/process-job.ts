@@ -43,6 +43,12 @@ import { atCeiling, ffmpegTimeoutMs, overMemoryLimit } from './retry-policy.ts'
  * last frames round up a little); ffmpeg reads up to a second past (inputArgs).
  */
 const PAST_LIMIT_TOLERANCE_S = 0.5
+/**
+ * How long past the video's own length a chunked job keeps the stream it published while it was
+ * encoded (the final one is byte ranges of the MP4s, under other names): a player that started on
+ * it plays it to the end, with ten minutes of pauses.
+ */
+const LEFTOVER_GRACE_S = 600
 
 export interface JobContext {
   config: TranscoderConfig
@@ -64,6 +70,8 @@ export interface JobContext {
 export interface JobResult {
   outputs: Output[]
   skipped: Skipped[]
+  /** Folders of the outputs kept until a time only (see Encoded.leftovers). */
+  leftovers?: { folders: string[]; until: Date }
 }
 
 /** The published file's content type, by extension. */
@@ -212,7 +220,13 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
       if (await chunking.work.playable(chunking.claim, new Date()))
         ctx.metrics.timeToPlayable.observe((Date.now() - Date.parse(job.created_at)) / 1000)
     }
-    return { outputs, skipped: encoded.skipped }
+    // Long enough for a player that started on the growing stream to play it to the end.
+    const until = new Date(Date.now() + ((duration ?? 0) + LEFTOVER_GRACE_S) * 1000)
+    return {
+      outputs,
+      skipped: encoded.skipped,
+      ...(encoded.leftovers ? { leftovers: { folders: encoded.leftovers, until } } : {}),
+    }
   } catch (error) {
     // A write of ours in the work directory (a folder, a playlist) that met a full disk.
     if (!(error instanceof AppError) && isNoSpace(error)) throw diskFull(scratch, { cause: error })
@@ -244,9 +258,8 @@ async function encodeInOneRun(
     hlsSegmentSeconds: config.HLS_SEGMENT_SECONDS,
     storyboardInterval: config.STORYBOARD_INTERVAL,
   })
-  // The HLS muxer writes each rung into a folder of its own; it does not make them.
-  for (const rung of plan.hls?.variants ?? [])
-    await mkdir(join(plan.hls?.dir ?? outDir, rung.profile), { recursive: true })
+  // The rungs' playlists go there once the MP4s are written (finishHls).
+  if (plan.hls) await mkdir(plan.hls.dir, { recursive: true })
   for (const skip of plan.skipped)
     logger.info('profile skipped', { profile: skip.profile, reason: skip.reason })
   // From the limit, not from what the container claims: a forged short duration buys no
@@ -292,6 +305,7 @@ async function encodeInOneRun(
             byProfile,
             probe.hasAudio,
             Number(outputFps(probe) ?? probe.frameRate) || null,
+            config.HLS_SEGMENT_SECONDS,
           ),
         )
       if (plan.storyboard)

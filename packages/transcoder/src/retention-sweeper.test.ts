@@ -94,6 +94,7 @@ function gated(storage: LocalStorage) {
     reached,
     storage: {
       removeUpload: (id: string) => storage.removeUpload(id),
+      removeOutputFolder: (id: string, folder: string) => storage.removeOutputFolder(id, folder),
       removeOutputs: async (id: string) => {
         arrived()
         await gate
@@ -156,6 +157,7 @@ describe('RetentionSweeper', () => {
     let delayMs = 60
     const slow = {
       removeUpload: (id: string) => storage.removeUpload(id),
+      removeOutputFolder: (id: string, folder: string) => storage.removeOutputFolder(id, folder),
       removeOutputs: async (id: string) => {
         await new Promise((resolve) => setTimeout(resolve, delayMs))
         await storage.removeOutputs(id)
@@ -188,6 +190,7 @@ describe('RetentionSweeper', () => {
     let failures = 1
     const flaky = {
       removeUpload: (id: string) => storage.removeUpload(id),
+      removeOutputFolder: (id: string, folder: string) => storage.removeOutputFolder(id, folder),
       removeOutputs: async (id: string) => {
         if (failures-- > 0) throw new Error('storage unavailable')
         await storage.removeOutputs(id)
@@ -224,6 +227,39 @@ describe('RetentionSweeper', () => {
     expect(await store.client.exists(store.keys.lock('retention'))).toBe(0)
     expect(await s.sweep()).toEqual({ swept: false, records: 0, outputs: 0 })
     expect(await s.close()).toBeUndefined() // twice: fine
+  })
+})
+
+describe('leftovers', () => {
+  it('removes the folders a completed job keeps for a while once they are due, and nothing else', async () => {
+    const { storage, store } = await setup()
+    await completedJob(store, storage, 'streamed', 0)
+    const job = join(storage.outputDir, 'streamed')
+    for (const folder of ['hls/720p', 'hls/audio']) {
+      await mkdir(join(job, folder), { recursive: true })
+      await writeFile(join(job, folder, 'c00000-l1-000.m4s'), 'segment')
+    }
+    await writeFile(join(job, 'hls/720p.m3u8'), 'the stream from now on')
+    await store.retention.keepUntil('streamed', ['hls/720p', 'hls/audio'], new Date(Date.now() + 60_000))
+    const s = sweeper(store, storage)
+    await s.sweep()
+    // Not due yet: kept.
+    expect(existsSync(join(job, 'hls/720p/c00000-l1-000.m4s'))).toBe(true)
+    await store.retention.keepUntil('later', ['hls/360p'], new Date(Date.now() + 60_000))
+    await store.retention.keepUntil('streamed', ['hls/720p', 'hls/audio'], new Date(Date.now() - 1))
+    await s.sweep()
+    expect(existsSync(join(job, 'hls/720p'))).toBe(false)
+    expect(existsSync(join(job, 'hls/audio'))).toBe(false)
+    expect(existsSync(join(job, 'hls/720p.m3u8'))).toBe(true)
+    expect(existsSync(join(job, '360p.mp4'))).toBe(true)
+    // Done with: out of the set; the other job's still waits.
+    expect(await store.retention.leftoversDue(new Date(Date.now() + 120_000), 10)).toEqual([
+      {
+        job: 'later',
+        folders: ['hls/360p'],
+        member: JSON.stringify({ job: 'later', folders: ['hls/360p'] }),
+      },
+    ])
   })
 })
 

@@ -32,7 +32,7 @@ export interface SweepResult {
 export interface RetentionDeps {
   config: Pick<TranscoderConfig, 'JOB_RETENTION_DAYS' | 'OUTPUT_RETENTION_DAYS' | 'RETENTION_SWEEP_MS'>
   store: JobStore
-  storage: Pick<MediaStorage, 'removeOutputs' | 'removeUpload'>
+  storage: Pick<MediaStorage, 'removeOutputs' | 'removeUpload' | 'removeOutputFolder'>
   logger: Logger
   metrics?: Pick<TranscoderMetrics, 'retentionExpired'>
   /** The lock's lease (tests shorten it). */
@@ -45,6 +45,8 @@ export interface RetentionDeps {
  * - with OUTPUT_RETENTION_DAYS, moves completed jobs older than that to `expired` (one Lua step
  *   each, which also marks their outputs for removal), then removes the marked outputs: the
  *   record stops pointing at the files before they go, and a removal that fails stays marked;
+ * - removes what completed jobs kept for a while only (the segments a chunked job's stream was
+ *   published in while it was encoded, once its players have had time to finish);
  * - deletes finished jobs older than JOB_RETENTION_DAYS as DELETE /jobs/{id} does (the delete
  *   script, checking again that the job is still finished and old enough); their files go to the
  *   deleted-jobs set the transcoders drain (outputs, and the upload kept for a failed job).
@@ -94,6 +96,7 @@ export class RetentionSweeper {
     try {
       if (this.#deps.config.OUTPUT_RETENTION_DAYS !== undefined) await this.#expireOutputs(lease, result)
       await this.#removeExpiredOutputs(lease)
+      await this.#removeLeftovers(lease)
       await this.#expireRecords(lease, result)
     } finally {
       await lock.release().catch(() => {}) // else its lease runs out
@@ -146,6 +149,29 @@ export class RetentionSweeper {
       await store.retention.outputsRemoved(removed)
       // Less than a full batch, or some failed (they would be drawn again at once): done for now.
       if (ids.length < BATCH || removed.length < ids.length) return
+    }
+  }
+
+  /** Remove what completed jobs kept for a while only (the stream published while encoding). */
+  async #removeLeftovers(lease: Lease): Promise<void> {
+    const { store, storage, logger } = this.#deps
+    for (let batch = 0; batch < MAX_BATCHES && (await this.#keep(lease)); batch++) {
+      const due = await store.retention.leftoversDue(new Date(), BATCH)
+      const removed: string[] = []
+      for (const { job, folders, member } of due) {
+        if (!(await this.#keep(lease))) break
+        try {
+          for (const folder of folders) await storage.removeOutputFolder(job, folder)
+          removed.push(member)
+        } catch (error) {
+          logger.warn('could not remove a job’s leftovers; tried again next sweep', {
+            job_id: job,
+            error: errorMessage(error),
+          })
+        }
+      }
+      await store.retention.leftoversRemoved(removed)
+      if (due.length < BATCH) return
     }
   }
 

@@ -713,7 +713,7 @@ export class Transcoder {
   /** Record a finished job (and take the next entry in the same step), then tidy up and count. */
   async #completed(
     claim: Claim,
-    { outputs, skipped }: Awaited<ReturnType<typeof processJob>>,
+    { outputs, skipped, leftovers }: Awaited<ReturnType<typeof processJob>>,
     log: Logger,
     startedAt: number,
   ): Promise<void> {
@@ -741,6 +741,9 @@ export class Transcoder {
       this.#deps.storage.removeUpload(claim.jobId),
       this.#deps.storage.removePieces(claim.jobId),
       store.chunks.forget(claim.jobId),
+      // The stream as it was published while encoding, for players that started on it: kept a
+      // while, then removed by the retention sweep.
+      leftovers ? store.retention.keepUntil(claim.jobId, leftovers.folders, leftovers.until) : null,
     ]).catch((error: unknown) => log.warn('could not remove the upload', { error: errorMessage(error) }))
     metrics.processed.inc({ status: 'completed', profile: 'all' })
     for (const output of outputs) metrics.processed.inc({ status: 'completed', profile: output.profile })

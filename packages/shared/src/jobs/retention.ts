@@ -57,6 +57,34 @@ export class Retention {
     if (jobIds.length > 0) await this.redis.call(this.redis.client.sRem(this.keys.expiredOutputs, jobIds))
   }
 
+  /**
+   * Folders of job `jobId`'s outputs to remove at `due`: what its stream was published in while it
+   * was encoded, kept for the players that started on it.
+   */
+  async keepUntil(jobId: string, folders: readonly string[], due: Date): Promise<void> {
+    const member = JSON.stringify({ job: jobId, folders })
+    await this.redis.call(
+      this.redis.client.zAdd(this.keys.leftovers, { score: due.getTime(), value: member }),
+    )
+  }
+
+  /** Up to `limit` folders due for removal at `now`, oldest first (left in the set until `leftoversRemoved`). */
+  async leftoversDue(
+    now: Date,
+    limit: number,
+  ): Promise<Array<{ job: string; folders: string[]; member: string }>> {
+    const members = await this.#before(this.keys.leftovers, now, limit)
+    return members.map((member) => ({
+      ...(JSON.parse(member) as { job: string; folders: string[] }),
+      member,
+    }))
+  }
+
+  /** These leftovers are gone. */
+  async leftoversRemoved(members: string[]): Promise<void> {
+    if (members.length > 0) await this.redis.call(this.redis.client.zRem(this.keys.leftovers, members))
+  }
+
   /** The lock one sweeper holds at a time (`{prefix}:lock:retention`), with a lease of `leaseMs`. */
   lock(leaseMs: number): LeaseLock {
     return new LeaseLock(this.redis, this.keys.lock('retention'), leaseMs)

@@ -192,6 +192,10 @@ export class LocalStorage extends LocalUploadStorage implements MediaStorage {
     await rm(join(this.outputDir, checkId(jobId)), { recursive: true, force: true })
   }
 
+  async removeOutputFolder(jobId: string, folder: string): Promise<void> {
+    await rm(join(this.outputDir, checkId(jobId), checkName(folder)), { recursive: true, force: true })
+  }
+
   /** OUTPUT_DIR/.pieces/{job_id}/: one filesystem with the work directories (a rename each way). */
   #pieces(jobId: string): string {
     return join(this.outputDir, '.pieces', checkId(jobId))

@@ -221,6 +221,10 @@ export class S3Storage implements MediaStorage {
     await this.#removePrefix(`outputs/${checkId(jobId)}/`)
   }
 
+  async removeOutputFolder(jobId: string, folder: string): Promise<void> {
+    await this.#removePrefix(`outputs/${checkId(jobId)}/${checkName(folder)}/`)
+  }
+
   async #removePrefix(prefix: string): Promise<void> {
     for (;;) {
       const listed = await this.client.send(

@@ -28,6 +28,11 @@ export interface RedisKeys {
   readonly outputRetention: string
   /** Set: ids of expired jobs whose outputs a transcoder is still to remove. */
   readonly expiredOutputs: string
+  /**
+   * Sorted set: the files a completed job keeps for a while only (the segments its stream was
+   * published in while it was encoded), by when they go; members are JSON `{ job, folders }`.
+   */
+  readonly leftovers: string
   /** String: a lock (`retention`: one transcoder sweeps at a time), holding its holder's token, with a lease. */
   lock(name: string): string
   /** Set: job ids whose kept uploads a transcoder is to remove (their dead letters were discarded). */
@@ -109,6 +114,7 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     retention: `${prefix}:retention`,
     outputRetention: `${prefix}:retention:outputs`,
     expiredOutputs: `${prefix}:expired-outputs`,
+    leftovers: `${prefix}:leftovers`,
     lock: (name) => `${prefix}:lock:${name}`,
     index: (status) => `${prefix}:index:${status}`,
     ownerIndex: (client, status) => `${prefix}:index:key:${client}:${status}`,

@@ -61,6 +61,8 @@ export interface MediaStorage extends UploadStorage {
   removeUpload(id: string): Promise<void>
   /** Remove every published file of job `jobId` (the job was deleted). */
   removeOutputs(jobId: string): Promise<void>
+  /** Remove the published files of job `jobId` under `folder` (`hls/720p`), if any. */
+  removeOutputFolder(jobId: string, folder: string): Promise<void>
   /**
    * Keep a file a job's chunked encode passes between transcoders (a part of the source, a
    * chunk's rendition, the audio) under `name`, private to the pipeline: moved from `path`

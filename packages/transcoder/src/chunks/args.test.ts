@@ -46,7 +46,7 @@ const PART = (i: number) => ({ path: `/w/part-0000${i}.mkv`, part: plan.parts[i]
 // biome-ignore format: flag and value on one line
 const X264_360 = [
   '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high',
-  '-crf', '23', '-maxrate', '800k', '-bufsize', '1600k', '-force_key_frames', 'expr:gte(t,n_forced*2)',
+  '-crf', '21', '-maxrate', '800k', '-bufsize', '1600k', '-force_key_frames', 'expr:gte(t,n_forced*2)',
 ]
 // biome-ignore format: flag and value on one line
 const VP9_720 = [
@@ -233,7 +233,7 @@ describe('assembly', () => {
     )
   })
 
-  it('joins the chunks and the audio by stream copy: MP4 with faststart, WebM, or video alone', () => {
+  it('joins the chunks and the audio by stream copy: MP4 with faststart, WebM, video alone, or a fragmented HLS rung', () => {
     // biome-ignore format: flag and value on one line
     const concat = ['-protocol_whitelist', 'file', '-f', 'concat', '-safe', '0', '-i', 'file:/w/360p.ffconcat']
     // biome-ignore format: flag and value on one line
@@ -244,6 +244,13 @@ describe('assembly', () => {
     // biome-ignore format: flag and value on one line
     expect(assembleArgs('/w/360p.ffconcat', null, 'webm', '/w/v.webm')).toEqual([
       ...COMMON, ...concat, '-map', '0:v:0', '-c', 'copy', '-f', 'webm', '/w/v.webm',
+    ])
+    // A rung of the HLS stream: fragmented, its sidx in front, for the playlist's byte ranges.
+    // biome-ignore format: flag and value on one line
+    expect(assembleArgs('/w/360p.ffconcat', '/w/audio.m4a', 'mp4', '/w/360p.mp4', true)).toEqual([
+      ...COMMON, ...concat, '-protocol_whitelist', 'file', '-i', 'file:/w/audio.m4a',
+      '-map', '0:v:0', '-map', '1:a:0', '-c', 'copy',
+      '-movflags', '+frag_keyframe+delay_moov+default_base_moof+global_sidx', '-f', 'mp4', '/w/360p.mp4',
     ])
   })
 })

@@ -7,6 +7,7 @@
  */
 import type { ImageProfile, VideoProfile } from '@vpp/shared'
 import { hlsTee, inputArgs, thumbnailBranch, videoCodecArgs } from '../build-args.ts'
+import { FRAGMENTED_MP4 } from '../byte-ranges.ts'
 import type { Probe } from '../probe.ts'
 import type { Chunk, ChunkPlan, Part } from './plan.ts'
 
@@ -249,14 +250,17 @@ export function concatList(paths: readonly string[]): string {
 
 /**
  * A rendition from its chunks (listed in `list`, see concatList) and its audio, by stream copy:
- * MP4 with its index first (faststart), or WebM.
+ * MP4 with its index first (faststart), or WebM. A rung of the HLS stream (`hlsRung`) is a
+ * fragmented MP4 instead, whose byte ranges its playlist names (finishHls).
  */
 export function assembleArgs(
   list: string,
   audio: string | null,
   container: VideoProfile['container'],
   path: string,
+  hlsRung = false,
 ): string[] {
+  const mp4 = hlsRung ? FRAGMENTED_MP4 : ['-movflags', '+faststart', '-f', 'mp4']
   return [
     ...COMMON,
     // Our own list of our own files (absolute paths: -safe 0), read by the concat demuxer only.
@@ -276,7 +280,7 @@ export function assembleArgs(
     ...(audio ? ['-map', '1:a:0'] : []),
     '-c',
     'copy',
-    ...(container === 'mp4' ? ['-movflags', '+faststart', '-f', 'mp4'] : ['-f', 'webm']),
+    ...(container === 'mp4' ? mp4 : ['-f', 'webm']),
     path,
   ]
 }

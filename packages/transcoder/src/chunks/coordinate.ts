@@ -25,7 +25,14 @@ import {
 import { type FfmpegRun, renditionSize, type StoryboardPlan, sheetRun, thumbnailSize } from '../build-args.ts'
 import type { TranscoderConfig } from '../config.ts'
 import { runProcess } from '../ffmpeg-process.ts'
-import { bandwidths, type ExtraFile, finishStoryboard, masterPlaylist, type Variant } from '../packaging.ts'
+import {
+  bandwidths,
+  type ExtraFile,
+  finishHls,
+  finishStoryboard,
+  masterPlaylist,
+  type Variant,
+} from '../packaging.ts'
 import type { Probe } from '../probe.ts'
 import { progressPercent } from '../progress.ts'
 import { assembleArgs, concatList, splitArgs } from './args.ts'
@@ -62,6 +69,11 @@ export interface CoordinatorContext {
 export interface Encoded {
   written: FfmpegRun['outputs']
   skipped: EncodePlan['skipped']
+  /**
+   * Folders published while the job was encoded that its outputs no longer name (the growing
+   * stream's segments and playlists), kept for the players that started on them, then removed.
+   */
+  leftovers?: string[]
   /** The packaged outputs (HLS, storyboard), once the renditions are described. */
   finish: (
     renditions: ReadonlyMap<string, Omit<Output, 'path'>>,
@@ -371,7 +383,7 @@ async function assemble(
     const audioPiece = audio?.pieces[key]
     const audioPath = audioPiece ? await storage.localPiece(jobId, audioPiece, pieces) : null
     const path = join(dirs.out, outputFileName(profile))
-    await run(assembleArgs(list, audioPath, profile.container, path))
+    await run(assembleArgs(list, audioPath, profile.container, path, plan.hls?.rungs.includes(profile.name)))
     written.push({
       profile: profile.name,
       path,
@@ -410,39 +422,36 @@ async function assemble(
     board.tiles = k
     written.push({ profile: board.profile, path: join(dirs.out, `${board.profile}.vtt`) })
   }
+  const hls = plan.hls
   return {
     written,
     skipped: plan.skipped,
-    finish: async (_renditions, duration) => {
+    // The growing stream's folders (its segments, and its playlists, ended below).
+    leftovers: hls
+      ? [...hls.rungs, ...(audio ? ['audio'] : [])].map((f) => `${hls.profile}/${f}`)
+      : undefined,
+    finish: async (renditions, duration) => {
       const finished: Array<{ output: Omit<Output, 'path'>; files: ExtraFile[] }> = []
-      const hls = plan.hls
       if (hls) {
-        const { files, variants } = await writeStream(plan, record, plan.chunks.length, dirs.out, true, true)
-        const top = variants.reduce((a, b) => (b.height > a.height ? b : a))
-        const segmentBytes = chunks.reduce(
-          (sum, c) =>
-            sum + Object.values(c.hls).reduce((s, h) => s + h.segments.reduce((t, x) => t + x.bytes, 0), 0),
-          0,
-        )
-        const audioBytes = audio?.hls?.segments.reduce((t, x) => t + x.bytes, 0) ?? 0
-        finished.push({
-          output: {
+        // The growing stream ends (VOD) under its own names, so that a player that started on it
+        // plays on; its segments are kept a while (leftovers). Then the stream from now on: byte
+        // ranges of the MP4s just assembled, and a master of its own (what new players load).
+        const { files: growing } = await writeStream(plan, record, plan.chunks.length, dirs.out, true, true)
+        const final = await finishHls(
+          {
             profile: hls.profile,
-            width: top.width,
-            height: top.height,
-            duration,
-            size_bytes: segmentBytes + audioBytes,
-            bitrate: top.averageBandwidth,
-            codec: 'hls',
-            variants: hls.rungs.map((rung, i) => ({
-              profile: rung,
-              width: variants[i]?.width ?? 0,
-              height: variants[i]?.height ?? 0,
-              bandwidth: variants[i]?.bandwidth ?? 0,
-            })),
+            dir: join(dirs.out, hls.profile),
+            variants: hls.rungs.map((rung) => ({ profile: rung, playlist: `${rung}.m3u8` })),
           },
+          renditions,
+          plan.probe.hasAudio,
+          Number(plan.fps ?? plan.probe.frameRate) || null,
+          hls.segmentSeconds,
+        )
+        finished.push({
+          output: { ...final.output, duration },
           // The master is a written output of its own (the job's `hls` entry).
-          files: files.filter((f) => f.name !== `${hls.profile}/master.m3u8`),
+          files: [...growing.filter((f) => f.name !== `${hls.profile}/master.m3u8`), ...final.files],
         })
       }
       if (board) {

@@ -6,7 +6,7 @@
  * under one init segment: a few bytes a fragment, no re-encode, no remux.
  */
 
-interface Box {
+export interface Box {
   type: string
   /** Offset of the box's first byte in the buffer. */
   start: number
@@ -16,7 +16,7 @@ interface Box {
 }
 
 /** The boxes laid end to end in `bytes[from, to)`. */
-function boxes(bytes: Uint8Array, from = 0, to = bytes.length): Box[] {
+export function boxes(bytes: Uint8Array, from = 0, to = bytes.length): Box[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const found: Box[] = []
   for (let at = from; at + 8 <= to; ) {

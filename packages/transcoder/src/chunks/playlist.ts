@@ -9,11 +9,15 @@ export interface Segment {
   /** Relative to the playlist. */
   uri: string
   seconds: number
+  /** Part of the file at `uri` (`#EXT-X-BYTERANGE`): a segment of an MP4 download. */
+  range?: { offset: number; length: number }
 }
 
 export interface MediaPlaylist {
   /** The init segment every segment plays under (the first chunk's: see shiftSegment). */
   init: string
+  /** The init segment as part of the file at `init` (the `ftyp` and `moov` of an MP4). */
+  initRange?: { offset: number; length: number }
   segments: readonly Segment[]
   /** The last chunk is in: VOD, ended. */
   ended: boolean
@@ -36,9 +40,16 @@ export function mediaPlaylist(playlist: MediaPlaylist): string {
     '#EXT-X-MEDIA-SEQUENCE:0',
     `#EXT-X-PLAYLIST-TYPE:${playlist.ended ? 'VOD' : 'EVENT'}`,
     '#EXT-X-INDEPENDENT-SEGMENTS',
-    `#EXT-X-MAP:URI="${playlist.init}"`,
-    ...playlist.segments.flatMap((segment) => [`#EXTINF:${segment.seconds.toFixed(6)},`, segment.uri]),
+    `#EXT-X-MAP:URI="${playlist.init}"${playlist.initRange ? `,BYTERANGE="${byteRange(playlist.initRange)}"` : ''}`,
+    ...playlist.segments.flatMap((segment) => [
+      `#EXTINF:${segment.seconds.toFixed(6)},`,
+      ...(segment.range ? [`#EXT-X-BYTERANGE:${byteRange(segment.range)}`] : []),
+      segment.uri,
+    ]),
     ...(playlist.ended ? ['#EXT-X-ENDLIST'] : []),
     '',
   ].join('\n')
 }
+
+/** `length@offset`, as EXT-X-BYTERANGE and EXT-X-MAP's BYTERANGE write a range. */
+const byteRange = (range: { offset: number; length: number }) => `${range.length}@${range.offset}`
