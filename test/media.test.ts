@@ -86,10 +86,10 @@ describe.each(RUNTIMES)('media URLs on %s', (runtime) => {
       [local(job.playback?.storyboard), outputFile('storyboard'), 'text/vtt', 'short'],
       [local(hls), outputFile('hls'), 'application/vnd.apple.mpegurl', 'short'],
       [
-        local(hls.replace('master.m3u8', '360p/segment-000.m4s')),
-        outputFile('hls').replace('master.m3u8', '360p/segment-000.m4s'),
-        'video/iso.segment',
-        'immutable',
+        local(hls.replace('master.m3u8', '360p.m3u8')),
+        outputFile('hls').replace('master.m3u8', '360p.m3u8'),
+        'application/vnd.apple.mpegurl',
+        'short',
       ],
     ]
     for (const [url, path, type, caching] of cases) {

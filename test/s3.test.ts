@@ -114,15 +114,17 @@ describe('STORAGE_BACKEND=s3', () => {
     const playlist = await fetch(master)
     expect(playlist.status).toBe(200)
     expect(playlist.headers.get('content-type')).toBe('application/vnd.apple.mpegurl')
-    // A segment: 302 to a presigned GET, which a Range request follows to 206.
-    const variant = await (await fetch(new URL('360p/index.m3u8', master))).text()
-    const segment = variant.split('\n').find((line) => line.endsWith('.m4s')) ?? ''
-    const redirect = await fetch(new URL(`360p/${segment}`, master), { redirect: 'manual' })
+    // A segment, a byte range of the MP4: 302 to a presigned GET, which a Range request follows to 206.
+    const rung = new URL('360p.m3u8', master)
+    const variant = await (await fetch(rung)).text()
+    const segment = variant.split('\n').find((line) => line.endsWith('.mp4')) ?? ''
+    expect(segment).toBe('../360p.mp4')
+    const redirect = await fetch(new URL(segment, rung), { redirect: 'manual' })
     expect(redirect.status).toBe(302)
     expect(redirect.headers.get('location')).toContain(
-      `${s3.endpoint}/${s3.bucket}/outputs/${job.job_id}/hls/360p/`,
+      `${s3.endpoint}/${s3.bucket}/outputs/${job.job_id}/360p.mp4`,
     )
-    const part = await fetch(new URL(`360p/${segment}`, master), { headers: { Range: 'bytes=0-99' } })
+    const part = await fetch(new URL(segment, rung), { headers: { Range: 'bytes=0-99' } })
     expect(part.status).toBe(206)
     expect((await part.arrayBuffer()).byteLength).toBe(100)
     await plays(master)
