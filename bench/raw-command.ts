@@ -36,12 +36,12 @@ export interface RawRendition {
 
 /**
  * What the pipeline makes of each benchmark source, as a person would list it: a 1080p source
- * gets its own size and the 720/480/360 rungs in H.264, its own size and 720p in VP9; the
+ * gets the 1080/720/480/360 rungs in H.264, its own size and 720p in VP9; the
  * 640x480 camera clip gets 480p and 360p in H.264 and its own size in VP9.
  */
 export const RAW_LADDERS: Record<'1080p' | '480p', RawRendition[]> = {
   '1080p': [
-    { name: 'original', codec: 'h264', scale: 'scale=1920:1080', videoKbps: 4600, audioKbps: 128 },
+    { name: '1080p', codec: 'h264', scale: 'scale=-2:1080', videoKbps: 5000, audioKbps: 128 },
     { name: '720p', codec: 'h264', scale: 'scale=-2:720', videoKbps: 2500, audioKbps: 128 },
     { name: '480p', codec: 'h264', scale: 'scale=-2:480', videoKbps: 1500, audioKbps: 128 },
     { name: '360p', codec: 'h264', scale: 'scale=-2:360', videoKbps: 800, audioKbps: 96 },
