@@ -177,8 +177,8 @@ async function sweptLeftovers(p: Pipeline, job: Job, list: () => Promise<Map<str
   const id = job.job_id
   const farFuture = new Date(Date.now() + 24 * 3600_000)
   const mine = async () => (await p.store.retention.leftoversDue(farFuture, 100)).filter((l) => l.job === id)
-  // Registered just after the job is recorded completed.
-  await eventually(async () => (await mine()).length === 1, 10_000, 'the leftovers to be listed')
+  // Listed before the job is recorded completed.
+  expect(await mine()).toHaveLength(1)
   const [leftovers] = await mine()
   const folders = leftovers?.folders ?? []
   expect(folders).toEqual(['hls/360p', 'hls/audio'])

@@ -725,6 +725,14 @@ export class Transcoder {
     const takeNext =
       this.#stopping.signal.aborted || this.#stalledWaiting || this.#health.sick ? '' : config.consumerName
     const now = new Date()
+    // The stream as it was published while encoding, kept a while for players that started on it,
+    // then removed by the retention sweep: listed before the job is recorded, so that no crash
+    // between the two leaves it behind for good (a takeover that completes lists it again).
+    if (leftovers)
+      await this.#record(
+        () => store.retention.keepUntil(claim.jobId, leftovers.folders, leftovers.until),
+        log,
+      )
     const { recorded, next } = await this.#record(
       () => store.finishAndTakeNext(claim, { status: 'completed', outputs, skipped }, now, takeNext),
       log,
@@ -741,9 +749,6 @@ export class Transcoder {
       this.#deps.storage.removeUpload(claim.jobId),
       this.#deps.storage.removePieces(claim.jobId),
       store.chunks.forget(claim.jobId),
-      // The stream as it was published while encoding, for players that started on it: kept a
-      // while, then removed by the retention sweep.
-      leftovers ? store.retention.keepUntil(claim.jobId, leftovers.folders, leftovers.until) : null,
     ]).catch((error: unknown) => log.warn('could not remove the upload', { error: errorMessage(error) }))
     metrics.processed.inc({ status: 'completed', profile: 'all' })
     for (const output of outputs) metrics.processed.inc({ status: 'completed', profile: output.profile })
