@@ -36,6 +36,7 @@ import {
   writtenDurationArgs,
 } from './probe.ts'
 import { etaSeconds, progressParser, progressPercent } from './progress.ts'
+import { measureQuality } from './quality.ts'
 import { atCeiling, ffmpegTimeoutMs, overMemoryLimit } from './retry-policy.ts'
 
 /**
@@ -177,10 +178,12 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
     // means the input is longer than it, whatever its container claimed. Nothing is published.
     if (duration !== null && duration > config.MAX_DURATION_SECONDS + PAST_LIMIT_TOLERANCE_S)
       throw longerThanClaimed(probe.duration, config.MAX_DURATION_SECONDS)
+    // Each video rendition's SSIM against the source, on a sample (both engines' renditions).
+    const ssim = await measureQuality(input, probe, written, duration, ctx)
     const media = await Promise.all(
       written
         .filter((output) => !packaged.has(output.profile))
-        .map((output) => describeWritten(output, duration)),
+        .map((output) => describeWritten(output, duration, ssim.get(output.profile))),
     )
     const byProfile = new Map(media.map((output) => [output.profile, output]))
     const extra: ExtraFile[] = []
@@ -418,6 +421,7 @@ async function writtenDuration(path: string, ctx: JobContext): Promise<number | 
 async function describeWritten(
   output: FfmpegRun['outputs'][number],
   duration: number | null,
+  ssim: number | undefined,
 ): Promise<Omit<Output, 'path'>> {
   if (!output.media) throw new Error(`output ${output.profile} has no description`)
   const size = (await stat(output.path)).size
@@ -430,6 +434,7 @@ async function describeWritten(
     size_bytes: size,
     bitrate: still || !duration ? null : Math.round((size * 8) / duration),
     codec: output.media.codec,
+    ...(ssim === undefined ? {} : { ssim }),
   }
 }
 

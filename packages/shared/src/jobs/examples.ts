@@ -34,6 +34,7 @@ export const OUTPUT_EXAMPLE = {
   size_bytes: 711860,
   bitrate: 2817000,
   codec: 'h264',
+  ssim: 0.9871,
 }
 
 export const JOB_EXAMPLE = {

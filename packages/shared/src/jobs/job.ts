@@ -59,6 +59,14 @@ export const OutputSchema = z
       .default(null)
       .describe('Bits per second over the whole file; null for still images'),
     codec: z.string(),
+    ssim: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        "Video renditions: SSIM against the source, 0 to 1 (identical), the mean over a sample of 1 % of the frames in runs of 4, evenly spread: an estimate, within about 0.01 of the whole video's. Each frame against the source's at the same time scaled to the rendition's size (bicubic), luma and chroma together (ffmpeg's `ssim`, `All`)",
+      ),
     variants: z
       .array(
         z.object({
