@@ -158,6 +158,18 @@ describe('the console, keys off', () => {
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('image/jpeg')
     expect(await page.getByRole('link', { name: 'Download 360p' }).getAttribute('href')).toMatch(/360p\.mp4$/)
+    // Each rendition's SSIM against the source, in its own column.
+    const rendition = page
+      .getByRole('row')
+      .filter({ has: page.getByRole('rowheader', { name: '360p', exact: true }) })
+    const headers = await page
+      .getByRole('table')
+      .filter({ has: rendition })
+      .getByRole('columnheader')
+      .allTextContents()
+    // The row's first column is its header, not a cell.
+    const ssim = rendition.getByRole('cell').nth(headers.indexOf('SSIM') - 1)
+    expect(await ssim.textContent()).toMatch(/^0\.9\d{3}$/)
     await browser.screenshot(page, 'console-job')
     expect(await unnamedControls(page)).toEqual([])
 

@@ -201,6 +201,9 @@ function Renditions({ outputs }: { outputs: Output[] }) {
               <th scope="col">Profile</th>
               <th scope="col">Resolution</th>
               <th scope="col">Bitrate</th>
+              <th scope="col" title="Similarity to the source on a sample of frames (1: identical)">
+                SSIM
+              </th>
               <th scope="col">Size</th>
               <th scope="col">Codec</th>
               <th scope="col">File</th>
@@ -214,6 +217,7 @@ function Renditions({ outputs }: { outputs: Output[] }) {
                   {output.width}×{output.height}
                 </td>
                 <td>{formatBitrate(output.bitrate)}</td>
+                <td>{output.ssim?.toFixed(4) ?? '—'}</td>
                 <td>{formatBytes(output.size_bytes)}</td>
                 <td>{output.codec}</td>
                 <td>
