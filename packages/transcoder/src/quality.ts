@@ -5,12 +5,12 @@
  * the `All:` value). Pure argument building and parsing, and the runner that calls them.
  *
  * A sample costs its decoding: the source and every rendition from their keyframes before it. On
- * the 8 s noisy 1080p clip (a 33 CPU s job) a source frame takes 28 ms, a frame of all six
+ * the 8 s noisy 1080p clip (a 34 CPU s job) a source frame takes 28 ms, a frame of all six
  * renditions 14 ms, a keyframe of each several times that. So, measured there
  * (docs/transcoding.md, "Quality"):
  * - one ffmpeg run a sample, each input seeked with `-ss` (frame-accurate: decoded from the
  *   keyframe before), rather than a `select` filter, which decodes every frame: the source's
- *   alone are 7 CPU s, 21 % of the job;
+ *   alone are 7 CPU s, 20 % of the job;
  * - a sample starts on the frame after a source keyframe, so the source costs a GOP's start (not
  *   on the keyframe: sharper than its neighbours, it reads up to 0.02 low);
  * - and at least SAMPLE_LEAD_S after a rendition keyframe: the frames just after one read up to
@@ -20,7 +20,7 @@
  *   evens out the swings from frame to frame: 0.0075 off the whole video's SSIM (root mean
  *   square over the places a sample can be) instead of 0.0091 on the clip's 1080p, 0.0042
  *   instead of 0.0058 on a 720p camera-like clip;
- * - one run in SAMPLE_EVERY frames, 1 % of the frames: 4.0 % of the job's CPU there (single
+ * - one run in SAMPLE_EVERY frames, 1 % of the frames: 4.0-4.2 % of the job's CPU there (single
  *   frames at 1 %, two runs, took 6.7 %).
  */
 import { extname } from 'node:path'
