@@ -178,12 +178,14 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
     // means the input is longer than it, whatever its container claimed. Nothing is published.
     if (duration !== null && duration > config.MAX_DURATION_SECONDS + PAST_LIMIT_TOLERANCE_S)
       throw longerThanClaimed(probe.duration, config.MAX_DURATION_SECONDS)
-    // Each video rendition's SSIM against the source, on a sample (both engines' renditions).
-    const ssim = await measureQuality(input, probe, written, duration, ctx)
+    // Each video rendition's SSIM against the source, on a sample (both engines' renditions),
+    // measured while the playlists and the storyboard's sheets are made.
+    const quality = measureQuality(input, probe, written, duration, ctx)
+    quality.catch(() => {}) // awaited below; a failure of the packaging first is the one thrown
     const media = await Promise.all(
       written
         .filter((output) => !packaged.has(output.profile))
-        .map((output) => describeWritten(output, duration, ssim.get(output.profile))),
+        .map((output) => describeWritten(output, duration)),
     )
     const byProfile = new Map(media.map((output) => [output.profile, output]))
     const extra: ExtraFile[] = []
@@ -191,7 +193,12 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
       byProfile.set(finished.output.profile, finished.output)
       extra.push(...finished.files)
     }
-    const described = written.map((output) => byProfile.get(output.profile) as Omit<Output, 'path'>)
+    const ssim = await quality
+    const described = written.map((output) => {
+      const description = byProfile.get(output.profile) as Omit<Output, 'path'>
+      const measured = ssim.get(output.profile)
+      return measured === undefined ? description : { ...description, ssim: measured }
+    })
     // Fencing: a worker that lost the job (taken over after a stall) must not overwrite the files
     // of the one that holds it now.
     if (!(await ctx.stillOwner())) throw new LostClaimError()
@@ -421,7 +428,6 @@ async function writtenDuration(path: string, ctx: JobContext): Promise<number | 
 async function describeWritten(
   output: FfmpegRun['outputs'][number],
   duration: number | null,
-  ssim: number | undefined,
 ): Promise<Omit<Output, 'path'>> {
   if (!output.media) throw new Error(`output ${output.profile} has no description`)
   const size = (await stat(output.path)).size
@@ -434,7 +440,6 @@ async function describeWritten(
     size_bytes: size,
     bitrate: still || !duration ? null : Math.round((size * 8) / duration),
     codec: output.media.codec,
-    ...(ssim === undefined ? {} : { ssim }),
   }
 }
 
