@@ -230,6 +230,8 @@ describe('buildArgs', () => {
       '2076p',
       '1440p',
     ])
+    // Below the built-in table's top, the table decides: TRANSCODE_PROFILES=360p gets no others.
+    expect(ladder([profile('360p')], fullUhd).videos.map((p) => p.name)).toEqual(['original', '360p'])
   })
 
   it('makes exactly the profiles a job asks for: the source-size rendition only when named', () => {

@@ -176,15 +176,18 @@ export function ladder(
 }
 
 /**
- * The rungs, tallest first. When the tallest is the source-size rendition and the next is more
- * than MAX_STEP below it in short side (a 4320p source over a 1440p rung), rungs in between:
- * evenly spaced in ratio, even-sized, at the source's aspect ratio. Between the table's own rungs
- * the table decides.
+ * The rungs, tallest first. When the tallest is the source-size rendition and the next is the
+ * built-in table's top rung, more than MAX_STEP below it in short side (a 4320p source over
+ * 1440p), rungs in between: evenly spaced in ratio, even-sized, at the source's aspect ratio.
+ * Below that rung, the table decides.
  */
 function withoutGaps(rungs: readonly VideoProfile[], probe: Probe): VideoProfile[] {
   const short = (p: VideoProfile) => Math.min(p.width, p.height)
   const [top, next, ...rest] = [...rungs].sort((a, b) => short(b) - short(a))
-  if (!top || !next || top.name !== SOURCE_SIZE_NAMES.h264) return [...rungs]
+  // Only over the built-in table's top rung: an operator who left the tall rungs out of
+  // TRANSCODE_PROFILES (360p alone, say) gets no others.
+  const tableTop = Math.max(...PROFILES.map((p) => (p.kind === 'video' && p.codec === 'h264' ? p.height : 0)))
+  if (!top || !next || top.name !== SOURCE_SIZE_NAMES.h264 || next.height < tableTop) return [...rungs]
   const ratio = short(top) / short(next)
   const between = Math.ceil(Math.log(ratio) / Math.log(MAX_STEP) - 1e-9) - 1
   const aspect = Math.max(probe.width, probe.height) / Math.min(probe.width, probe.height)
