@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { ConfigError } from './api/errors.ts'
 import { apiKeysVar, baseConfigShape, boolVar, parseEnv, parseSize, resolvePaths } from './config.ts'
-import { ConfigError } from './errors.ts'
 
 describe('parseSize', () => {
   it('reads plain bytes and binary units, any case', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ConfigError } from './errors.ts'
+import { ConfigError } from './api/errors.ts'
 
 const SIZE_UNITS: Record<string, number> = {
   '': 1,

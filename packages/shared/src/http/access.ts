@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { bearerAuth } from 'hono/bearer-auth'
 import { timingSafeEqual } from 'hono/utils/buffer'
-import { AppError } from '../errors.ts'
-import type { RedisCalls } from '../jobs/redis-calls.ts'
+import { AppError } from '../api/errors.ts'
+import type { RedisCalls } from '../redis/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
 import { isIpLiteral } from '../security/url-policy.ts'
 

@@ -1,5 +1,5 @@
 import type { Context } from 'hono'
-import { AppError } from '../errors.ts'
+import { AppError } from '../api/errors.ts'
 
 /**
  * How to answer a GET with a `Range` header for a file of `size` bytes (RFC 9110 §14): 206 with

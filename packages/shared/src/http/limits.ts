@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
+import { AppError } from '../api/errors.ts'
 import { Deadlines } from '../deadlines.ts'
-import { AppError } from '../errors.ts'
 
 /** Largest body of a JSON route: `{"url": ...}` with a 2048-character URL, escaped, fits. */
 export const JSON_BODY_LIMIT = 16 * 1024

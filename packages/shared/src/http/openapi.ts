@@ -7,7 +7,7 @@ import {
   uniqueSymbol,
 } from 'hono-openapi'
 import { z } from 'zod'
-import { ErrorBodySchema } from '../jobs/job.ts'
+import { ErrorBodySchema } from '../api/job.ts'
 
 /**
  * The pieces every route's OpenAPI description is made of (with hono-openapi's describeRoute,

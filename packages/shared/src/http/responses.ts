@@ -1,7 +1,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { AppError } from '../errors.ts'
+import { AppError } from '../api/errors.ts'
 import type { Logger } from '../logger.ts'
 import { isRedisUnavailable, type RedisClient } from '../redis/redis.ts'
 

@@ -1,6 +1,6 @@
+import type { RedisCalls } from '../redis/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
 import type { Claim } from './job-hash.ts'
-import type { RedisCalls } from './redis-calls.ts'
 
 /** Where an item is: waiting in a stream, being encoded, waiting out a backoff, done, or given up. */
 export type ItemState = 'queued' | 'running' | 'retrying' | 'done' | 'failed'

@@ -1,7 +1,7 @@
+import type { DlqEntry, DlqList } from '../api/job.ts'
+import type { RedisCalls } from '../redis/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
-import type { DlqEntry, DlqList } from './job.ts'
 import { toDlqEntry } from './job-hash.ts'
-import type { RedisCalls } from './redis-calls.ts'
 
 /** The dead-letter queue: jobs that failed for good, until an operator retries or discards them. */
 export class DeadLetters {

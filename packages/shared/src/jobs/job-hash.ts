@@ -1,4 +1,4 @@
-import { type DlqEntry, type Job, JobSchema, type JobStatus } from './job.ts'
+import { type DlqEntry, type Job, JobSchema, type JobStatus } from '../api/job.ts'
 
 /** What a consumer holds while it processes a job: the entry and the lease (fencing token). */
 export interface Claim {

@@ -1,4 +1,6 @@
+import type { Job, JobStatus, Output, Skipped } from '../api/job.ts'
 import type { Logger } from '../logger.ts'
+import { ConsumerGroup } from '../redis/consumer-group.ts'
 import {
   COMMAND_TIMEOUT_MS,
   closeRedis,
@@ -6,15 +8,13 @@ import {
   type RedisClient,
   redisTarget,
 } from '../redis/redis.ts'
+import { RedisCalls } from '../redis/redis-calls.ts'
 import { type RedisKeys, redisKeys } from '../redis/redis-keys.ts'
 import { ChunkWork } from './chunk-work.ts'
-import { ConsumerGroup } from './consumer-group.ts'
 import { DeadLetters } from './dead-letters.ts'
 import { EventLog } from './events.ts'
-import type { Job, JobStatus, Output, Skipped } from './job.ts'
 import { type Claim, fromHash, type StartReply, type StartResult, startResult, toHash } from './job-hash.ts'
 import { PipelineStats } from './pipeline-stats.ts'
-import { RedisCalls } from './redis-calls.ts'
 import { Retention } from './retention.ts'
 
 /** How long the finished-jobs set keeps an entry (only the rate window is read). */

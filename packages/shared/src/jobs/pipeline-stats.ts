@@ -1,6 +1,6 @@
+import type { JobStatus, Stats } from '../api/job.ts'
+import type { RedisCalls } from '../redis/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
-import type { JobStatus, Stats } from './job.ts'
-import type { RedisCalls } from './redis-calls.ts'
 
 /** `processing_rate_per_minute` counts jobs finished over this window. */
 export const RATE_WINDOW_MS = 5 * 60_000

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { JOB_STATUSES } from '../api/job.ts'
 import { createLogger } from '../logger.ts'
 import { closeRedis, connectRedis, type RedisClient } from '../redis/redis.ts'
 import { redisKeys } from '../redis/redis-keys.ts'
 import { queuedJob } from '../testing/jobs.ts'
 import { startTestRedis, type TestRedis } from '../testing/redis.ts'
-import { JOB_STATUSES } from './job.ts'
 import type { Claim } from './job-hash.ts'
 import { JobStore } from './job-store.ts'
 

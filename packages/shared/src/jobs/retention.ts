@@ -1,6 +1,6 @@
+import { LeaseLock } from '../redis/lease-lock.ts'
+import type { RedisCalls } from '../redis/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
-import { LeaseLock } from './lease-lock.ts'
-import type { RedisCalls } from './redis-calls.ts'
 
 /**
  * What retention expires, read from the sorted sets the job scripts keep (no key scan): finished

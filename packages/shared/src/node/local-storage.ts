@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { access, mkdir, mkdtemp, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { AppError } from '../errors.ts'
-import { JOB_ID_PATTERN } from '../jobs/job.ts'
+import { AppError } from '../api/errors.ts'
+import { JOB_ID_PATTERN } from '../api/job.ts'
 import {
   isOutputName,
   type MediaStorage,

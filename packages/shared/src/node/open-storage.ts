@@ -1,6 +1,6 @@
 import type { z } from 'zod'
+import { ConfigError } from '../api/errors.ts'
 import type { Paths, storageConfigShape } from '../config.ts'
-import { ConfigError } from '../errors.ts'
 import type { MediaStorage } from '../storage/storage.ts'
 import { LocalStorage } from './local-storage.ts'
 import { S3Storage } from './s3-storage.ts'

@@ -14,7 +14,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import { AppError } from '../errors.ts'
+import { AppError } from '../api/errors.ts'
 import type { MediaStorage, OutputFile, PublishedOutput, UploadSink } from '../storage/storage.ts'
 import { checkId, checkName } from './local-storage.ts'
 

@@ -1,2 +1,5 @@
+export * from './consumer-group.ts'
+export * from './lease-lock.ts'
 export * from './redis.ts'
+export * from './redis-calls.ts'
 export * from './redis-keys.ts'

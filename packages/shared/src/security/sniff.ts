@@ -1,4 +1,4 @@
-import { PermanentJobError } from '../errors.ts'
+import { PermanentJobError } from '../api/errors.ts'
 
 /** Container families accepted by content (and the demuxers that read them). */
 export type Container = 'mp4' | 'avi' | 'matroska'

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js'
-import { PermanentJobError } from '../errors.ts'
+import { PermanentJobError } from '../api/errors.ts'
 
 /**
  * URL imports fetch what a stranger names, from inside our network. These checks keep them to the

@@ -1,4 +1,4 @@
-import type { Job } from '../jobs/job.ts'
+import type { Job } from '../api/job.ts'
 import type { Claim } from '../jobs/job-hash.ts'
 import type { JobStore } from '../jobs/job-store.ts'
 import { withIncludes } from '../jobs/scripts/fragments.ts'

@@ -1,6 +1,6 @@
 import { Deadlines } from '../deadlines.ts'
-import { type RedisClient, RedisTimeoutError } from '../redis/redis.ts'
-import { SCRIPTS, type ScriptName } from './scripts/index.ts'
+import { SCRIPTS, type ScriptName } from '../jobs/scripts/index.ts'
+import { type RedisClient, RedisTimeoutError } from './redis.ts'
 
 /**
  * How the job store talks to Redis: every command under one deadline (REDIS_COMMAND_TIMEOUT_MS),

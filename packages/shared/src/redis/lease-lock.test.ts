@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../logger.ts'
-import { closeRedis, connectRedis, type RedisClient } from '../redis/redis.ts'
-import { redisKeys } from '../redis/redis-keys.ts'
 import { startTestRedis, type TestRedis } from '../testing/redis.ts'
 import { LeaseLock } from './lease-lock.ts'
+import { closeRedis, connectRedis, type RedisClient } from './redis.ts'
 import { RedisCalls } from './redis-calls.ts'
+import { redisKeys } from './redis-keys.ts'
 
 let redis: TestRedis
 let client: RedisClient

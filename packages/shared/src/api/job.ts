@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { AppError } from '../errors.ts'
+import { AppError } from './errors.ts'
 import {
   DLQ_ENTRY_EXAMPLE,
   DLQ_LIST_EXAMPLE,

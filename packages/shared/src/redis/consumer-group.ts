@@ -1,5 +1,5 @@
-import type { RedisKeys } from '../redis/redis-keys.ts'
 import type { RedisCalls } from './redis-calls.ts'
+import type { RedisKeys } from './redis-keys.ts'
 
 /** The transcoders' consumer group on the jobs stream: creating it, takeovers, housekeeping. */
 export class ConsumerGroup {

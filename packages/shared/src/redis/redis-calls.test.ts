@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../logger.ts'
-import { closeRedis, connectRedis, type RedisClient, RedisTimeoutError } from '../redis/redis.ts'
 import { startTestRedis, type TestRedis } from '../testing/redis.ts'
+import { closeRedis, connectRedis, type RedisClient, RedisTimeoutError } from './redis.ts'
 import { RedisCalls } from './redis-calls.ts'
 
 let redis: TestRedis
