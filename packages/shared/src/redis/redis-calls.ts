@@ -1,5 +1,5 @@
 import { Deadlines } from '../deadlines.ts'
-import { SCRIPTS, type ScriptName } from '../jobs/scripts/index.ts'
+import { SCRIPTS, type ScriptName } from '../store/scripts/index.ts'
 import { type RedisClient, RedisTimeoutError } from './redis.ts'
 
 /**

@@ -1,7 +1,7 @@
 import type { Job } from '../api/job.ts'
-import type { Claim } from '../jobs/job-hash.ts'
-import type { JobStore } from '../jobs/job-store.ts'
-import { withIncludes } from '../jobs/scripts/fragments.ts'
+import type { Claim } from '../store/job-hash.ts'
+import type { JobStore } from '../store/job-store.ts'
+import { withIncludes } from '../store/scripts/fragments.ts'
 
 /** A fresh `queued` job record (an upload named clip.mp4, now), with `fields` on top. */
 export function queuedJob(id: string, fields: Partial<Job> = {}): Job {
