@@ -1,6 +1,7 @@
 import { PROFILES, type Profile } from '@vpp/shared'
 import { describe, expect, it } from 'vitest'
-import { buildArgs, ladder, outputFps, storyboardPlan, teeEscape, thumbnailTime } from './build-args.ts'
+import { buildArgs } from './build-args.ts'
+import { ladder, outputFps, storyboardPlan, teeEscape, thumbnailTime } from './ffmpeg-args/index.ts'
 import type { Probe } from './probe.ts'
 
 const paths = { input: '/up/job1', outDir: '/out/job1/.tmp' }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { AppError, diskFull, PermanentJobError, PROFILES } from '@vpp/shared'
 import { tempDir } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encodersFor } from './build-args.ts'
+import { encodersFor } from './ffmpeg-args/index.ts'
 import { ProcessError, runProcess } from './ffmpeg-process.ts'
 import {
   classifyFailure,

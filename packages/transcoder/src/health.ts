@@ -9,8 +9,8 @@ import {
   type MediaStorage,
   PermanentJobError,
 } from '@vpp/shared'
-import { encodersFor } from './build-args.ts'
 import type { TranscoderConfig } from './config.ts'
+import { encodersFor } from './ffmpeg-args/index.ts'
 import { ProcessError, runProcess } from './ffmpeg-process.ts'
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { StoryboardPlan } from './build-args.ts'
+import type { StoryboardPlan } from './ffmpeg-args/index.ts'
 import {
   avcCodec,
   bandwidths,

@@ -1,9 +1,9 @@
 import { rename, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Output } from '@vpp/shared'
-import type { HlsPlan, StoryboardPlan } from './build-args.ts'
 import { fragmentIndex, rangeSegments, readHead } from './byte-ranges.ts'
 import { mediaPlaylist } from './chunks/playlist.ts'
+import type { HlsPlan, StoryboardPlan } from './ffmpeg-args/index.ts'
 
 /** A file to publish under the job's folder, besides the outputs themselves. */
 export interface ExtraFile {

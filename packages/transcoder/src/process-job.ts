@@ -16,10 +16,11 @@ import {
   type Skipped,
   type TranscoderMetrics,
 } from '@vpp/shared'
-import { buildArgs, type FfmpegRun, outputFps } from './build-args.ts'
+import { buildArgs } from './build-args.ts'
 import { type Chunking, type Encoded, encodeInChunks } from './chunks/coordinate.ts'
 import type { TranscoderConfig } from './config.ts'
 import { download } from './download.ts'
+import { type FfmpegRun, outputFps } from './ffmpeg-args/index.ts'
 import { lastLine, ProcessError, runProcess } from './ffmpeg-process.ts'
 import { noSpaceIn, scratchVolume, storageFailure, VOLUMES } from './health.ts'
 import { mp4Duration } from './mp4-duration.ts'

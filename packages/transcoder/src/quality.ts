@@ -25,8 +25,8 @@
  */
 import { extname } from 'node:path'
 import type { Logger } from '@vpp/shared'
-import { type EncodeOptions, type FfmpegRun, inputArgs, outputFps } from './build-args.ts'
 import type { TranscoderConfig } from './config.ts'
+import { type EncodeOptions, type FfmpegRun, inputArgs, outputFps } from './ffmpeg-args/index.ts'
 import { ProcessError, runProcess } from './ffmpeg-process.ts'
 import { CONFINE, FORMAT_WHITELIST, NO_DREFS, type Probe } from './probe.ts'
 

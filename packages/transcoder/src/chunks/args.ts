@@ -6,8 +6,8 @@
  * (assembleArgs). No run decodes the whole source twice.
  */
 import type { ImageProfile, VideoProfile } from '@vpp/shared'
-import { hlsTee, inputArgs, thumbnailBranch, videoCodecArgs } from '../build-args.ts'
 import { FRAGMENTED_MP4 } from '../byte-ranges.ts'
+import { hlsTee, inputArgs, thumbnailBranch, videoCodecArgs } from '../ffmpeg-args/index.ts'
 import type { Probe } from '../probe.ts'
 import type { Chunk, ChunkPlan, Part } from './plan.ts'
 

@@ -22,8 +22,14 @@ import {
   type Profile,
   type TranscoderMetrics,
 } from '@vpp/shared'
-import { type FfmpegRun, renditionSize, type StoryboardPlan, sheetRun, thumbnailSize } from '../build-args.ts'
 import type { TranscoderConfig } from '../config.ts'
+import {
+  type FfmpegRun,
+  renditionSize,
+  type StoryboardPlan,
+  sheetRun,
+  thumbnailSize,
+} from '../ffmpeg-args/index.ts'
 import { runProcess } from '../ffmpeg-process.ts'
 import {
   bandwidths,

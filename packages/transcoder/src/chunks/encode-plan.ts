@@ -11,7 +11,7 @@ import {
   type StoryboardPlan,
   storyboardPlan,
   thumbnailTime,
-} from '../build-args.ts'
+} from '../ffmpeg-args/index.ts'
 import type { Probe } from '../probe.ts'
 import { audioPartFormat } from './args.ts'
 import type { Chunk, Part } from './plan.ts'

@@ -1,0 +1,35 @@
+/** Pure: how every run starts, how it reads its input, and the frame rate it decodes at. */
+import { CONFINE, FORMAT_WHITELIST, NO_DREFS, type Probe } from '../probe.ts'
+import type { EncodeOptions } from './types.ts'
+
+/** Arguments every run starts with. */
+export const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
+/** Outputs never go above this frame rate (120 fps phone slow-motion plays at 60). */
+const MAX_FPS = 60
+
+/**
+ * The input, confined to what it is: a local file (no other protocol, no data references),
+ * read by the demuxer ffprobe found (never one chosen by probing again), decoded only at sizes
+ * within MAX_PIXELS (a stream may change size midway), and read no further than a second past
+ * MAX_DURATION_SECONDS, whatever length its container claims or hides. `file:` keeps the path
+ * from reading as a protocol.
+ */
+export function inputArgs(input: string, probe: Probe, options: EncodeOptions): string[] {
+  const args = [...CONFINE, '-format_whitelist', FORMAT_WHITELIST]
+  if (probe.demuxer) args.push('-f', probe.demuxer)
+  if (probe.demuxer === 'mov') args.push(...NO_DREFS)
+  if (options.maxPixels) args.push('-max_pixels', String(options.maxPixels))
+  // Always, whatever the container claims: a second past the limit, so a run whose output goes
+  // past the limit proves the input longer than it (duration_too_long), not merely cut at it.
+  if (options.maxDurationSeconds) args.push('-t', String(options.maxDurationSeconds + 1))
+  args.push('-i', `file:${input}`)
+  return args
+}
+
+/** The constant output rate for variable or too-high frame rates; null to keep the source's. */
+export function outputFps(probe: Probe): string | null {
+  if (probe.frameRate === null) return null
+  if (probe.frameRate > MAX_FPS) return String(MAX_FPS)
+  if (probe.variableFrameRate) return String(Math.min(MAX_FPS, Math.round(probe.frameRate)))
+  return null
+}
