@@ -1,7 +1,4 @@
-import type { Delivery, DeliveryTarget } from '@vpp/shared'
-
-/** A delivery log entry as the webhook worker wrote it (`target` missing in those written before it was kept). */
-type Entry = Omit<Delivery, 'target'> & { target?: DeliveryTarget }
+import type { Delivery, DeliveryLogEntry } from '@vpp/shared'
 
 /**
  * What `GET /jobs/{id}/deliveries` shows of a job's log to someone who may see the job. The
@@ -11,7 +8,7 @@ type Entry = Omit<Delivery, 'target'> & { target?: DeliveryTarget }
  * before the target was recorded are the callback's when their URL is the job's `callbackUrl`.
  */
 export function shownDeliveries(
-  entries: readonly Entry[],
+  entries: readonly DeliveryLogEntry[],
   viewer: { admin: boolean; callbackUrl: string | undefined },
 ): Delivery[] {
   const shown: Delivery[] = []

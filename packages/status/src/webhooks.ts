@@ -3,12 +3,14 @@ import { request as httpsRequest } from 'node:https'
 import {
   type AddressPolicy,
   checkImportUrl,
-  type DeliveryTarget,
+  type DeliveryDestination,
   type JobEvent,
   type JobStore,
   type Logger,
   type RedisClient,
   toEvent,
+  WebhookDeliveries,
+  type WebhookDelivery,
 } from '@vpp/shared'
 import { pinnedLookup } from '@vpp/shared/node'
 import { Counter, Histogram, type Registry } from 'prom-client'
@@ -42,8 +44,13 @@ export interface WebhookOptions {
 const RESULTS = ['delivered', 'failed', 'exhausted', 'refused'] as const
 type Result = (typeof RESULTS)[number]
 
-/** How many attempts a job's delivery log keeps. */
-const LOG_LENGTH = 100
+/** One attempt's result before the retry schedule is consulted, with what the log records of it. */
+interface Outcome {
+  result: Exclude<Result, 'exhausted'>
+  statusCode: number | null
+  error: string | null
+}
+
 /** Most bytes of a receiver's answer read (and dropped). */
 const MAX_ANSWER_BYTES = 64 * 1024
 
@@ -84,6 +91,7 @@ export class WebhookWorker {
   #wake = () => {}
   #loops: Promise<void>[] = []
   #reader: RedisClient | undefined
+  readonly #deliveries: WebhookDeliveries
 
   constructor(
     readonly store: JobStore,
@@ -95,16 +103,11 @@ export class WebhookWorker {
     readonly connect: () => Promise<RedisClient>,
   ) {
     this.#signer = new Webhook(options.secret)
+    this.#deliveries = new WebhookDeliveries(store.redis, store.keys)
   }
 
   async start(): Promise<void> {
-    const { client, keys } = this.store
-    // From now on: a first start does not send the whole history.
-    await this.store.redis
-      .call(client.xGroupCreate(keys.events, keys.webhookGroup, '$', { MKSTREAM: true }))
-      .catch((error: Error) => {
-        if (!String(error.message).includes('BUSYGROUP')) throw error
-      })
+    await this.#deliveries.ensureGroup()
     this.#reader = await this.connect()
     this.#loops = [this.#consume(this.#reader), this.#send()]
   }
@@ -129,27 +132,10 @@ export class WebhookWorker {
       try {
         if (Date.now() - lastClaim > claimIdleMs / 2) {
           lastClaim = Date.now()
-          const claimed = await this.store.redis.call(
-            this.store.client.xAutoClaim(
-              keys.events,
-              keys.webhookGroup,
-              this.options.consumer,
-              claimIdleMs,
-              '0-0',
-              {
-                COUNT: 100,
-              },
-            ),
-          )
-          for (const message of claimed.messages) {
-            if (message) await this.#enqueue(toEvent(message.id, message.message))
-          }
+          const claimed = await this.#deliveries.claimStaleEvents(this.options.consumer, claimIdleMs)
+          for (const event of claimed.events) await this.#enqueue(event)
           // Read but trimmed from the log before they were turned into deliveries: nothing to send.
-          if (claimed.deletedMessages.length > 0) {
-            await this.store.redis.call(
-              this.store.client.xAck(keys.events, keys.webhookGroup, claimed.deletedMessages),
-            )
-          }
+          await this.#deliveries.ackEvents(claimed.deleted)
         }
         const reply = (await reader.xReadGroup(
           keys.webhookGroup,
@@ -170,53 +156,31 @@ export class WebhookWorker {
 
   /** An event's deliveries, one per target it goes to; the event acknowledged with them. */
   async #enqueue(event: JobEvent): Promise<void> {
-    const { keys } = this.store
     // Each with its kind: the job's own callback_url is its owner's to see, WEBHOOK_URLS are not.
-    const targets: Array<[url: string, target: DeliveryTarget]> = this.options.events.includes(event.type)
+    const destinations: DeliveryDestination[] = this.options.events.includes(event.type)
       ? [
-          ...this.options.urls.map((url): [string, DeliveryTarget] => [url, 'operator']),
-          ...(event.callback_url ? [[event.callback_url, 'callback'] as [string, DeliveryTarget]] : []),
+          ...this.options.urls.map((url) => ({ url, target: 'operator' as const })),
+          ...(event.callback_url ? [{ url: event.callback_url, target: 'callback' as const }] : []),
         ]
       : []
-    const deliveries: string[] = []
     let body = ''
-    if (targets.length > 0) {
+    if (destinations.length > 0) {
       // The job as GET /jobs/{id} answers it now (its last state, when it has gone on since).
       const job = await this.store.get(event.job_id)
       const data = job ? await this.presenter.job(job) : await this.presenter.event(event)
       body = JSON.stringify({ type: event.type, timestamp: event.at, data })
-      for (const [i, [url, target]] of targets.entries()) {
-        deliveries.push(
-          keys.webhook(`${event.id}:${i}`),
-          url,
-          `msg_${event.id.replace('-', '_')}_${i}`,
-          target,
-        )
-      }
     }
-    await this.store.redis.script(
-      'enqueueDeliveries',
-      [keys.webhooksDue, keys.events],
-      [keys.webhookGroup, event.id, String(Date.now()), event.job_id, event.type, body, ...deliveries],
-    )
-    if (deliveries.length > 0) this.#wake()
+    await this.#deliveries.enqueue(event, destinations, body, Date.now())
+    if (destinations.length > 0) this.#wake()
   }
 
   /** Take due deliveries while there is room, each sent on its own. */
   async #send(): Promise<void> {
-    const { keys } = this.store
     const lease = this.options.timeoutMs + 5000
     while (!this.#closed) {
       try {
         const room = this.options.concurrency - this.#running
-        const claimed =
-          room > 0
-            ? ((await this.store.redis.script(
-                'claimDeliveries',
-                [keys.webhooksDue],
-                [String(Date.now()), String(lease), String(room)],
-              )) as string[])
-            : []
+        const claimed = room > 0 ? await this.#deliveries.claimDue(Date.now(), lease, room) : []
         for (const key of claimed) {
           this.#running++
           void this.#attempt(key).finally(() => {
@@ -235,10 +199,8 @@ export class WebhookWorker {
 
   /** Milliseconds until the next delivery is due (at most a second, so new work is never missed long). */
   async #nextDue(): Promise<number> {
-    const [next] = await this.store.redis.call(
-      this.store.client.zRangeWithScores(this.store.keys.webhooksDue, 0, 0),
-    )
-    return next ? Math.min(1000, Math.max(10, next.score - Date.now())) : 1000
+    const next = await this.#deliveries.nextDue()
+    return next !== null ? Math.min(1000, Math.max(10, next - Date.now())) : 1000
   }
 
   #sleep(ms: number): Promise<void> {
@@ -253,51 +215,37 @@ export class WebhookWorker {
 
   /** One attempt at one delivery, and its outcome recorded. */
   async #attempt(key: string): Promise<void> {
-    const { keys } = this.store
-    const delivery = await this.store.redis.call(this.store.client.hGetAll(key))
-    if (!delivery.url) return // settled by a worker whose lease had run out meanwhile
+    const delivery = await this.#deliveries.read(key)
+    if (!delivery) return // settled by a worker whose lease had run out meanwhile
     const target = new URL(delivery.url).origin
     const perTarget = Math.max(1, Math.floor(this.options.concurrency / 4))
     if ((this.#inFlight.get(target) ?? 0) >= perTarget) {
       // Its target has all it may take: back in a moment, no attempt counted.
-      await this.store.redis.call(
-        this.store.client.zAdd(keys.webhooksDue, { score: Date.now() + 500, value: key }, { XX: true }),
-      )
+      await this.#deliveries.postpone(key, Date.now() + 500)
       return
     }
     this.#inFlight.set(target, (this.#inFlight.get(target) ?? 0) + 1)
-    const attempt = Number(delivery.attempt ?? 0) + 1
+    const attempt = delivery.attempt + 1
     const started = performance.now()
-    let statusCode: number | null = null
-    let error: string | null = null
-    let result: Result
+    let outcome: Outcome
     try {
-      statusCode = await this.#post(delivery.url, delivery.webhook_id ?? '', delivery.body ?? '')
-      result = statusCode >= 200 && statusCode < 300 ? 'delivered' : 'failed'
-      if (result === 'failed') error = `HTTP ${statusCode}`
-    } catch (cause) {
-      const code = (cause as { code?: string }).code
-      error =
-        code === 'url_not_allowed'
-          ? String((cause as Error).message)
-          : (code ?? String((cause as Error).message))
-      result = code === 'url_not_allowed' ? 'refused' : 'failed'
+      outcome = await this.#outcome(delivery)
     } finally {
       this.#inFlight.set(target, (this.#inFlight.get(target) ?? 1) - 1)
     }
     this.metrics.latency.observe((performance.now() - started) / 1000)
     const wait = this.options.schedule[attempt - 1]
-    if (result === 'failed' && wait === undefined) result = 'exhausted'
+    const result: Result = outcome.result === 'failed' && wait === undefined ? 'exhausted' : outcome.result
     this.metrics.deliveries.inc({ result })
     const entry = {
       event: delivery.type,
       url: delivery.url,
       target: delivery.target,
       attempt,
-      status_code: statusCode,
-      error,
+      status_code: outcome.statusCode,
+      error: outcome.error,
       at: new Date().toISOString(),
-      webhook_id: delivery.webhook_id,
+      webhook_id: delivery.webhookId,
     }
     if (result !== 'delivered') {
       this.logger.warn('webhook delivery failed', {
@@ -306,18 +254,27 @@ export class WebhookWorker {
         retry_in_ms: result === 'failed' ? wait : null,
       })
     }
-    const jobId = delivery.job_id ?? ''
-    await this.store.redis.script(
-      'settleDelivery',
-      [key, keys.webhooksDue, keys.deliveries(jobId), keys.job(jobId)],
-      [
-        result === 'failed' ? 'again' : 'done',
-        String(Date.now() + (wait ?? 0)),
-        JSON.stringify(entry),
-        String(LOG_LENGTH),
-        String(attempt),
-      ],
-    )
+    await this.#deliveries.settle(delivery, {
+      again: result === 'failed',
+      dueAt: Date.now() + (wait ?? 0),
+      entry,
+    })
+  }
+
+  /** POST the delivery once: what came of it, before the retry schedule has its say. */
+  async #outcome(delivery: WebhookDelivery): Promise<Outcome> {
+    try {
+      const statusCode = await this.#post(delivery.url, delivery.webhookId, delivery.body)
+      const delivered = statusCode >= 200 && statusCode < 300
+      return delivered
+        ? { result: 'delivered', statusCode, error: null }
+        : { result: 'failed', statusCode, error: `HTTP ${statusCode}` }
+    } catch (cause) {
+      const code = (cause as { code?: string }).code
+      return code === 'url_not_allowed'
+        ? { result: 'refused', statusCode: null, error: String((cause as Error).message) }
+        : { result: 'failed', statusCode: null, error: code ?? String((cause as Error).message) }
+    }
   }
 
   /**
