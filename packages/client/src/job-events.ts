@@ -2,7 +2,10 @@ import { VppError } from './client-error.ts'
 import { readSse, type SseMessage } from './sse.ts'
 import type { JobStreamEvent } from './types.ts'
 
-/** After these a job's own stream ends (status's FINAL_EVENTS). */
+/**
+ * After these a job's own stream ends: the contract's FINAL_EVENTS, not imported as a value
+ * because `@vpp/shared/api` loads zod (in the CLI's start and the console's bundle).
+ */
 const FINAL_EVENTS: ReadonlySet<string> = new Set([
   'job.completed',
   'job.failed',

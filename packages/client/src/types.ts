@@ -1,41 +1,44 @@
 /**
- * What the API answers, as the shared zod schemas infer it. Type-only imports: nothing of
- * `@vpp/shared` (Redis, S3, prom-client) is loaded at run time, so the client stays small enough
+ * What the API answers, as the contract's zod schemas (`@vpp/shared/api`) infer it. Type-only
+ * imports: nothing of the contract (nor zod) is loaded at run time, so the client stays small
  * for a browser and quick to start in the CLI.
  */
-import type { EventType, Job, JobEvent, JobStatus } from '@vpp/shared'
+import type {
+  DlqRetryResponse,
+  JobEventData,
+  JobPageSchema,
+  JobStatus,
+} from '@vpp/shared/api'
+import type { z } from 'zod'
 
-export type { DlqEntry, DlqList, EventType, Job, JobStatus, Output, Stats, UploadResponse } from '@vpp/shared'
+export type {
+  CancelResponse,
+  DlqEntry,
+  DlqList,
+  EventType,
+  Job,
+  JobStatus,
+  Output,
+  Stats,
+  UploadResponse,
+} from '@vpp/shared/api'
 
 /** One page of `GET /jobs`, newest first; `next_cursor` is null on the last page. */
-export interface JobPage {
-  jobs: Job[]
-  next_cursor: string | null
-}
-
-/** `POST /jobs/{id}/cancel`'s 202. */
-export interface CancelResponse {
-  job_id: string
-  status: 'canceled'
-}
+export type JobPage = z.infer<typeof JobPageSchema>
 
 /** `POST /dlq/{message_id}/retry`'s 202. */
-export interface RetryResponse {
-  job_id: string
-  status: 'queued'
-  message: string
-}
+export type RetryResponse = DlqRetryResponse
 
 /**
- * One event of `GET /jobs/{id}/events`: its `data` (the log entry without its owner and webhook
- * target) with the SSE `id:` it came with, and on `job.completed` the media URLs of
- * `GET /jobs/{id}`; on `job.playable` (a job transcoded in chunks, still processing) `playback`
- * with the HLS master's URL alone. `status` is `deleted` on `job.deleted`.
+ * One event of `GET /jobs/{id}/events`: its `data` (the contract's JobEventData: the log entry
+ * without its owner and webhook target, and on `job.completed` the media URLs of
+ * `GET /jobs/{id}`; on `job.playable`, `playback` with the HLS master's URL alone) with the SSE
+ * `id:` it came with. `status` is `deleted` on `job.deleted`.
  */
-export type JobStreamEvent = Omit<JobEvent, 'client' | 'callback_url' | 'type' | 'status'> & {
-  type: EventType
+export type JobStreamEvent = Omit<JobEventData, 'status'> & {
+  /** The SSE `id:`: the log entry's id, what `lastEventId` resumes after. */
+  id: string
   status: JobStatus | 'deleted'
-  playback?: Job['playback']
 }
 
 /** Per-job options of both create endpoints. */
