@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { LocalStorage } from '@vpp/shared/node'
 import { afterAll, describe, expect, it } from 'vitest'
 import { form, mp4Bytes, useIngestFixture } from './test-fixture.ts'
-import { tusStorage } from './tus-storage.ts'
+import { tusStorage } from './tus/storage.ts'
 
 const fixture = useIngestFixture()
 // Mounted while the file loads, so that the tests can be skipped by name when it cannot be

@@ -21,8 +21,8 @@ import {
 import type { Context } from 'hono'
 import { createApp } from './app.ts'
 import type { IngestConfig } from './config.ts'
-import { RedisLocker } from './tus-locker.ts'
-import { tusStorage } from './tus-storage.ts'
+import { RedisLocker } from './tus/locker.ts'
+import { tusStorage } from './tus/storage.ts'
 
 /**
  * The ingest app wired to Redis and storage, on any runtime: `clientAddress` is the runtime's

@@ -16,7 +16,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { UploadFormSchema } from './openapi.ts'
 import { useIngestFixture } from './test-fixture.ts'
-import { tusStorage } from './tus-storage.ts'
+import { tusStorage } from './tus/storage.ts'
 
 const KEY = 'openapi-test-key-0123456789'
 const fixture = useIngestFixture()

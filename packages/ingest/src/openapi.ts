@@ -18,7 +18,7 @@ import { type DescribeRouteOptions, describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 
 /**
- * What ingest's OpenAPI document says of each route: app.ts and tus-uploads.ts put each of these
+ * What ingest's OpenAPI document says of each route: the modules of routes/ put each of these
  * in front of its route's handler (hono-openapi's describeRoute), so a route and its
  * description are declared together, and a route without one is missing from the document
  * (which the tests catch).
@@ -71,7 +71,20 @@ const OPTION_ERRORS: readonly ErrorCase[] = [
   ['url_not_allowed', '10.0.0.5 is not a public address'],
 ]
 
-/** `POST /upload`: its multipart fields (read by receiveUpload as they stream, not by zod). */
+/**
+ * The job options as text fields: `POST /upload`'s multipart fields and a tus upload's
+ * `Upload-Metadata` entries (optionFields parses both with it, then jobOptions checks them).
+ */
+export const JobOptionFieldsSchema = z.object({
+  profiles: z.string().optional().describe('Profile names, comma-separated: `720p,hls`'),
+  metadata: z.string().optional().describe('Your own JSON object, as JSON text (1 KB at most)'),
+  callback_url: z
+    .string()
+    .optional()
+    .describe("An http(s) URL on the public internet for this job's webhooks"),
+})
+
+/** `POST /upload`: its multipart fields (read by receiveUpload as they stream; the options by JobOptionFieldsSchema). */
 export const UploadFormSchema = z
   .object({
     file: z.string().meta({
@@ -79,12 +92,7 @@ export const UploadFormSchema = z
       contentMediaType: 'application/octet-stream',
       description: 'The video (mp4, mov, avi, mkv or webm, by name and by content), at most MAX_FILE_SIZE',
     }),
-    profiles: z.string().optional().describe('Profile names, comma-separated: `720p,hls`'),
-    metadata: z.string().optional().describe('Your own JSON object, as JSON text (1 KB at most)'),
-    callback_url: z
-      .string()
-      .optional()
-      .describe("An http(s) URL on the public internet for this job's webhooks"),
+    ...JobOptionFieldsSchema.shape,
   })
   .meta({
     id: 'UploadForm',

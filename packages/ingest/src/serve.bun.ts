@@ -1,8 +1,8 @@
 import { createLogger, serveOnBun } from '@vpp/shared'
 import { closeAll, closeOnSignal, runMain } from '@vpp/shared/node'
 import { getConnInfo } from 'hono/bun'
-import { isUpload } from './app.ts'
 import { loadConfig } from './config.ts'
+import { isUpload } from './limits.ts'
 import { buildIngest } from './main.ts'
 
 // Bun entry point: `npm run start:ingest:bun` (the same variables as the Node one).

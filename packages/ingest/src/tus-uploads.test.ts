@@ -2,7 +2,7 @@ import { LocalStorage } from '@vpp/shared/node'
 import { tempDir } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { form, useIngestFixture } from './test-fixture.ts'
-import { tusStorage } from './tus-storage.ts'
+import { tusStorage } from './tus/storage.ts'
 
 const fixture = useIngestFixture()
 let dir: Awaited<ReturnType<typeof tempDir>>

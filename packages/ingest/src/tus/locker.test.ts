@@ -16,7 +16,7 @@ import {
 } from '@vpp/shared'
 import { startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { RedisLocker, type RedisLockerOptions } from './tus-locker.ts'
+import { RedisLocker, type RedisLockerOptions } from './locker.ts'
 
 const silent = createLogger({ service: 'test', level: 'silent' })
 let redis: TestRedis

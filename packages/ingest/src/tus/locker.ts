@@ -8,6 +8,8 @@ import {
   type RedisCalls,
   type RedisClient,
   type RedisKeys,
+  type ReleaseRequest,
+  TusRecords,
 } from '@vpp/shared'
 
 /** Lease of an upload's lock: how long a dead holder keeps the upload from everyone else. */
@@ -45,6 +47,8 @@ export interface RedisLockerOptions {
 interface LockerState {
   readonly redis: RedisCalls
   readonly keys: RedisKeys
+  /** Where release requests are published. */
+  readonly records: TusRecords
   readonly leaseMs: number
   readonly acquireTimeoutMs: number
   readonly logger: Logger | undefined
@@ -78,6 +82,7 @@ export class RedisLocker implements Locker {
     this.#state = {
       redis: options.redis,
       keys: options.keys,
+      records: new TusRecords(options.redis, options.keys),
       leaseMs: options.leaseMs ?? TUS_LOCK_LEASE_MS,
       acquireTimeoutMs: options.acquireTimeoutMs ?? TUS_LOCK_ACQUIRE_TIMEOUT_MS,
       logger: options.logger,
@@ -139,13 +144,7 @@ export class RedisLocker implements Locker {
   }
 }
 
-interface ReleaseRequest {
-  /** The upload. */
-  id: string
-  /** The asking lock's `self`: a lock never answers its own request (sent before it got the lock). */
-  by: string
-}
-
+/** `by` is the asking lock's `self`: a lock never answers its own request (sent before it got the lock). */
 function isReleaseRequest(value: unknown): value is ReleaseRequest {
   const request = value as Partial<ReleaseRequest> | null
   return typeof request?.id === 'string' && typeof request.by === 'string'
@@ -309,9 +308,7 @@ class RedisLock implements Lock {
   }
 
   #ask(): Promise<number> {
-    const request: ReleaseRequest = { id: this.id, by: this.#self }
-    const { redis, keys } = this.state
-    return redis.call(redis.client.publish(keys.tusReleaseChannel, JSON.stringify(request)))
+    return this.state.records.askRelease({ id: this.id, by: this.#self })
   }
 }
 

@@ -6,11 +6,30 @@ import { pipeline } from 'node:stream/promises'
 import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3'
 import { FileStore } from '@tus/file-store'
 import { S3Store } from '@tus/s3-store'
-import { ERRORS, type Locker, type Upload } from '@tus/utils'
+import { type DataStore, ERRORS, type Locker, type Upload } from '@tus/utils'
 import { diskFull, isNoSpace } from '@vpp/shared'
 import { type LocalStorage, type S3Storage, s3ClientConfig } from '@vpp/shared/node'
-import { UPLOAD_VOLUME } from './receive-upload.ts'
-import type { TusStorage } from './tus-uploads.ts'
+import { UPLOAD_VOLUME } from '../receive-upload.ts'
+
+/** What the tus routes store uploads with: the backend's tus data store, and its bookkeeping. */
+export interface TusStorage {
+  /** `@tus/file-store` over UPLOAD_DIR, or `@tus/s3-store` on the bucket. */
+  datastore: DataStore
+  /** The data store's id of job `jobId`'s upload: the job id (local) or `uploads/{job_id}` (S3). */
+  storeId(jobId: string): string
+  /** The first `length` bytes already stored of upload `storeId` (a resumed start is sniffed whole). */
+  storedHead(storeId: string, length: number): Promise<Uint8Array>
+  /** Drop the data store's own record of a finished upload (its `.json` / `.info`); the file stays. */
+  forget(storeId: string): Promise<void>
+  /** Make a finished upload durable before its job exists (fsync a local file; S3 is already). */
+  persist(storeId: string): Promise<void>
+  /** The lock shared by every replica (Redis); default: in this process only. */
+  locker?: Locker
+  /** UPLOAD_EXPIRY_HOURS, in ms: an upload not finished by then is removed. */
+  expiryMs: number
+  /** Where it writes locally, as a `disk_full` message names it (default the upload volume). */
+  volume?: string
+}
 
 /** S3 multipart part size of resumable uploads (S3's minimum is 5 MiB), as multipart uploads use. */
 const PART_SIZE = 8 * 1024 * 1024
