@@ -1,6 +1,7 @@
 import type { RedisCalls } from '../redis/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
 import type { Claim } from './job-hash.ts'
+import { eventKeys } from './job-outcomes.ts'
 
 /** Where an item is: waiting in a stream, being encoded, waiting out a backoff, done, or given up. */
 export type ItemState = 'queued' | 'running' | 'retrying' | 'done' | 'failed'
@@ -187,8 +188,8 @@ export class ChunkWork {
     return Number(
       await this.redis.script(
         'promoteChunks',
-        [k.chunksDelayed, k.chunksFirst, k.chunks, k.statusCounts],
-        [String(now.getTime()), String(limit)],
+        [k.chunksDelayed, k.chunksFirst, k.chunks],
+        [String(now.getTime()), String(limit), k.job(''), k.chunkJob('')],
       ),
     )
   }
@@ -199,7 +200,7 @@ export class ChunkWork {
     return (
       (await this.redis.script(
         'playable',
-        [k.job(claim.jobId), k.statusCounts],
+        [k.job(claim.jobId), ...eventKeys(k)],
         [String(claim.lease), now.toISOString()],
       )) === 1
     )

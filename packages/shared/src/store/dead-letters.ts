@@ -2,6 +2,7 @@ import type { DlqEntry, DlqList } from '../api/job.ts'
 import type { RedisCalls } from '../redis/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
 import { toDlqEntry } from './job-hash.ts'
+import { eventKeys, indexPrefix } from './job-outcomes.ts'
 
 /** The dead-letter queue: jobs that failed for good, until an operator retries or discards them. */
 export class DeadLetters {
@@ -35,8 +36,8 @@ export class DeadLetters {
     const k = this.keys
     const queued = await this.redis.script(
       'retryDeadLetter',
-      [k.dlq, k.job(entry.job_id), k.statusCounts, k.stream, k.entries, k.retention],
-      [messageId, entry.job_id, now.toISOString()],
+      [k.dlq, k.job(entry.job_id), k.statusCounts, k.stream, k.entries, k.retention, ...eventKeys(k)],
+      [messageId, entry.job_id, now.toISOString(), indexPrefix(k)],
     )
     return queued === 1 ? entry.job_id : null
   }

@@ -7,7 +7,7 @@ import { markPlayable } from '../testing/jobs.ts'
 import { startTestRedis, type TestRedis } from '../testing/redis.ts'
 import type { Claim } from './job-hash.ts'
 import { JobStore, type JobStoreOptions } from './job-store.ts'
-import { withIncludes } from './scripts/fragments.ts'
+import { isLuaError, LUA_ERRORS, STORE_SCRIPTS, withIncludes } from './lua/index.ts'
 
 let redis: TestRedis
 let client: RedisClient
@@ -563,6 +563,23 @@ describe('withIncludes', () => {
     const source = withIncludes('--- @include "holds_lease"\n--- @include "holds_lease"\nreturn 1')
     expect(source.match(/local function holds_lease/g)).toHaveLength(1)
     expect(() => withIncludes('--- @include "no_such"')).toThrow('unknown Lua include "no_such"')
+  })
+  it("loads the store's scripts, each with its N", () => {
+    expect(STORE_SCRIPTS.finish.keys).toBe(10)
+    expect(STORE_SCRIPTS.delete.keys).toBe(15)
+    expect(STORE_SCRIPTS.finish.source).not.toContain('@include')
+  })
+
+  it('raises errors by their stable code, and refuses a call with another number of KEYS before Redis sees it', async () => {
+    const store = await freshStore()
+    await store.create(newJob('twice'))
+    const error = await store.create(newJob('twice')).catch((e: unknown) => e)
+    expect(isLuaError(error, LUA_ERRORS.jobExists)).toBe(true)
+    expect(String(error)).toContain('VPP_JOB_EXISTS job twice exists')
+    await expect(store.redis.script('heartbeat', [store.keys.job('twice')], [])).rejects.toThrow(
+      'Lua script heartbeat takes 2 KEYS, called with 1',
+    )
+    await expect(store.redis.script('no_such', [], [])).rejects.toThrow('unknown Lua script no_such')
   })
 })
 

@@ -1,56 +1,21 @@
-import type { Job, JobStatus, Output, Skipped } from '../api/job.ts'
-import type { Logger } from '../logger.ts'
+import type { Job, JobStatus } from '../api/job.ts'
 import { ConsumerGroup } from '../redis/consumer-group.ts'
-import {
-  COMMAND_TIMEOUT_MS,
-  closeRedis,
-  connectRedis,
-  type RedisClient,
-  redisTarget,
-} from '../redis/redis.ts'
+import { COMMAND_TIMEOUT_MS, type RedisClient } from '../redis/redis.ts'
 import { RedisCalls } from '../redis/redis-calls.ts'
-import { type RedisKeys, redisKeys } from '../redis/redis-keys.ts'
+import type { RedisKeys } from '../redis/redis-keys.ts'
 import { ChunkWork } from './chunk-work.ts'
 import { DeadLetters } from './dead-letters.ts'
 import { EventLog } from './events.ts'
 import { type Claim, fromHash, type StartReply, type StartResult, startResult, toHash } from './job-hash.ts'
+import { deleteKeys, eventKeys, finishCall, indexPrefix } from './job-outcomes.ts'
+import type { CreateResult, Finished, JobPage, Result, Viewer } from './job-types.ts'
+import { mayView } from './job-types.ts'
+import { STORE_SCRIPTS } from './lua/index.ts'
 import { PipelineStats } from './pipeline-stats.ts'
 import { Retention } from './retention.ts'
 
-/** How long the finished-jobs set keeps an entry (only the rate window is read). */
-const FINISHED_RETENTION_MS = 60 * 60_000
 /** How long an Idempotency-Key names the job it created. */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600
-
-type Result =
-  | { status: 'completed'; outputs: Output[]; skipped?: Skipped[] }
-  | { status: 'failed'; error: string; code: string }
-
-export type CreateResult = { created: true } | { created: false; jobId: string }
-
-/**
- * Who is asking, when API keys are on: the key's id, and whether it is an admin key (which sees
- * every job). Without keys there is no viewer and every job is visible.
- */
-export interface Viewer {
-  client: string
-  admin: boolean
-}
-
-/** A job is visible to an admin, and to the key that created it. */
-const mayView = (viewer: Viewer, owner: string | undefined) => viewer.admin || owner === viewer.client
-
-/** One page of a listing. */
-export interface JobPage {
-  jobs: Job[]
-  nextCursor: string | null
-}
-
-/** What finishAndTakeNext hands back: whether it was recorded, and the next job it started. */
-export interface Finished {
-  recorded: boolean
-  next: { entryId: string; jobId: string; start: StartResult } | null
-}
 
 export interface JobStoreOptions {
   /** Deadline of every command (REDIS_COMMAND_TIMEOUT_MS); 0: none. */
@@ -86,7 +51,7 @@ export class JobStore {
     readonly keys: RedisKeys,
     options: JobStoreOptions = {},
   ) {
-    this.redis = new RedisCalls(client, options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS)
+    this.redis = new RedisCalls(client, options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS, STORE_SCRIPTS)
     this.deadLetters = new DeadLetters(this.redis, keys)
     this.stats = new PipelineStats(this.redis, keys)
     this.group = new ConsumerGroup(this.redis, keys)
@@ -108,13 +73,14 @@ export class JobStore {
     const fields = Object.entries(toHash(job)).flat()
     // The API key's id (never the key): only it (and admin keys) may see the job.
     if (owner !== undefined) fields.push('api_client', owner)
-    const keys = [k.job(job.job_id), k.statusCounts, k.totalJobs, k.stream, k.entries]
-    if (idempotencyKey !== undefined) keys.push(k.idempotency(idempotencyKey))
-    const [outcome, value] = (await this.redis.script('create', keys, [
-      job.job_id,
-      String(IDEMPOTENCY_TTL_SECONDS),
-      ...fields,
-    ])) as [string, string]
+    // No idempotency key: '' in its place (create-8.lua).
+    const idempotency = idempotencyKey === undefined ? '' : k.idempotency(idempotencyKey)
+    const keys = [k.job(job.job_id), k.statusCounts, k.totalJobs, k.stream, k.entries, idempotency]
+    const [outcome, value] = (await this.redis.script(
+      'create',
+      [...keys, ...eventKeys(k)],
+      [job.job_id, String(IDEMPOTENCY_TTL_SECONDS), indexPrefix(k), ...fields],
+    )) as [string, string]
     return outcome === 'existing' && value !== job.job_id
       ? { created: false, jobId: value }
       : { created: true }
@@ -211,8 +177,8 @@ export class JobStore {
   async start(jobId: string, entryId: string, consumer: string, now: Date): Promise<StartResult> {
     const reply = await this.redis.script(
       'start',
-      [this.keys.job(jobId), this.keys.statusCounts],
-      [now.toISOString(), consumer, entryId],
+      [this.keys.job(jobId), this.keys.statusCounts, ...eventKeys(this.keys)],
+      [now.toISOString(), consumer, entryId, indexPrefix(this.keys)],
     )
     return startResult(jobId, entryId, reply as StartReply)
   }
@@ -253,8 +219,8 @@ export class JobStore {
     const k = this.keys
     const before = await this.redis.script(
       'cancel',
-      [k.job(jobId), k.statusCounts, k.stream, k.delayed, k.entries, k.retention],
-      [k.group, now.toISOString(), k.cancelChannel, String(now.getTime())],
+      [k.job(jobId), k.statusCounts, k.stream, k.delayed, k.entries, k.retention, ...eventKeys(k)],
+      [k.group, now.toISOString(), k.cancelChannel, String(now.getTime()), indexPrefix(k)],
     )
     return before === '' ? null : (before as JobStatus)
   }
@@ -281,9 +247,11 @@ export class JobStore {
    * it had (`null`: no such job).
    */
   async delete(jobId: string): Promise<JobStatus | null> {
-    const before = await this.redis.script('delete', this.#deleteKeys(jobId), [
-      this.keys.group,
-      this.keys.cancelChannel,
+    const k = this.keys
+    const before = await this.redis.script('delete', deleteKeys(k, jobId), [
+      k.group,
+      k.cancelChannel,
+      indexPrefix(k),
     ])
     return before === '' ? null : (before as JobStatus)
   }
@@ -295,9 +263,10 @@ export class JobStore {
    */
   async expireRecord(jobId: string, finishedBefore: Date): Promise<'deleted' | 'kept' | 'missing'> {
     const k = this.keys
-    const before = await this.redis.script('delete', this.#deleteKeys(jobId), [
+    const before = await this.redis.script('delete', deleteKeys(k, jobId), [
       k.group,
       k.cancelChannel,
+      indexPrefix(k),
       String(finishedBefore.getTime()),
     ])
     if (before === 'kept') return 'kept'
@@ -306,22 +275,6 @@ export class JobStore {
       Promise.all([this.client.zRem(k.retention, jobId), this.client.zRem(k.outputRetention, jobId)]),
     )
     return 'missing'
-  }
-
-  #deleteKeys(jobId: string): string[] {
-    const k = this.keys
-    return [
-      k.job(jobId),
-      k.statusCounts,
-      k.stream,
-      k.delayed,
-      k.entries,
-      k.finished,
-      k.dlq,
-      k.deletedJobs,
-      k.retention,
-      k.outputRetention,
-    ]
   }
 
   /** Up to `count` deleted jobs whose files are to be removed, taken off the set (SPOP). */
@@ -348,35 +301,10 @@ export class JobStore {
     return jobId
   }
 
-  #finish(
-    jobId: string,
-    entryId: string,
-    lease: string,
-    result: Result,
-    now: Date,
-    takeNextFor: string,
-  ): Promise<unknown> {
-    const k = this.keys
-    return this.redis.script(
-      'finish',
-      [k.job(jobId), k.statusCounts, k.stream, k.finished, k.dlq, k.entries, k.retention, k.outputRetention],
-      [
-        k.group,
-        entryId,
-        result.status,
-        now.toISOString(),
-        String(now.getTime()),
-        JSON.stringify(result.status === 'completed' ? result.outputs : []),
-        result.status === 'failed' ? result.error : '',
-        String(FINISHED_RETENTION_MS),
-        lease,
-        result.status === 'completed' ? JSON.stringify(result.skipped ?? []) : '',
-        result.status === 'failed' ? result.code : '',
-        takeNextFor,
-        k.job(''),
-        String(this.#dlqMaxLen),
-      ],
-    )
+  #finish(jobId: string, entryId: string, lease: string, result: Result, now: Date, takeNextFor: string) {
+    const call = { jobId, entryId, lease, result, now, takeNextFor }
+    const [keys, args] = finishCall(this.keys, call, this.#dlqMaxLen)
+    return this.redis.script('finish', keys, args)
   }
 
   /**
@@ -387,7 +315,7 @@ export class JobStore {
     const k = this.keys
     const parked = await this.redis.script(
       'retry',
-      [k.job(claim.jobId), k.statusCounts, k.stream, k.delayed, k.entries],
+      [k.job(claim.jobId), k.statusCounts, k.stream, k.delayed, k.entries, ...eventKeys(k)],
       [
         k.group,
         claim.entryId,
@@ -397,6 +325,7 @@ export class JobStore {
         error,
         String(claim.lease),
         code,
+        indexPrefix(k),
       ],
     )
     return parked === 1
@@ -412,8 +341,8 @@ export class JobStore {
     const k = this.keys
     const returned = await this.redis.script(
       'returnJob',
-      [k.job(claim.jobId), k.statusCounts, k.stream, k.entries],
-      [k.group, claim.entryId, now.toISOString(), reason, code, String(claim.lease)],
+      [k.job(claim.jobId), k.statusCounts, k.stream, k.entries, ...eventKeys(k)],
+      [k.group, claim.entryId, now.toISOString(), reason, code, String(claim.lease), indexPrefix(k)],
     )
     return returned === 1
   }
@@ -434,7 +363,7 @@ export class JobStore {
   async reportProgress(claim: Claim, progress: number, etaSeconds: number | null): Promise<boolean> {
     const updated = await this.redis.script(
       'progress',
-      [this.keys.job(claim.jobId), this.keys.statusCounts],
+      [this.keys.job(claim.jobId), ...eventKeys(this.keys)],
       [String(claim.lease), String(progress), etaSeconds === null ? '' : String(etaSeconds)],
     )
     return updated === 1
@@ -454,36 +383,3 @@ export class JobStore {
 
 /** One WAIT of `replicated`, in ms. */
 const WAIT_SLICE_MS = 50
-
-/** Connect to Redis (REDIS_URL, or REDIS_SENTINELS) and open the job store under REDIS_KEY_PREFIX (consumer group ensured). */
-export async function openJobStore(
-  config: Parameters<typeof redisTarget>[0] & {
-    REDIS_KEY_PREFIX: string
-    REDIS_COMMAND_TIMEOUT_MS?: number
-    EVENTS_MAXLEN?: number
-  },
-  logger: Logger,
-  options: Omit<JobStoreOptions, 'commandTimeoutMs'> & {
-    /** With sentinels: connections to the primary (one more per blocking reader leased). */
-    poolSize?: number
-  } = {},
-): Promise<JobStore> {
-  const commandTimeoutMs = config.REDIS_COMMAND_TIMEOUT_MS ?? COMMAND_TIMEOUT_MS
-  const { poolSize, ...storeOptions } = options
-  const client = await connectRedis(redisTarget(config), logger, { commandTimeoutMs, poolSize })
-  const store = new JobStore(client, redisKeys(config.REDIS_KEY_PREFIX), {
-    ...storeOptions,
-    commandTimeoutMs,
-  })
-  try {
-    await store.group.ensure()
-    // Read by every script that logs an event; the services share one value (the last started wins).
-    if (config.EVENTS_MAXLEN !== undefined) {
-      await store.redis.call(client.hSet(store.keys.config, 'events_maxlen', String(config.EVENTS_MAXLEN)))
-    }
-  } catch (error) {
-    await closeRedis(client)
-    throw error
-  }
-  return store
-}

@@ -1,6 +1,7 @@
 import { LeaseLock } from '../redis/lease-lock.ts'
 import type { RedisCalls } from '../redis/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
+import { eventKeys, indexPrefix } from './job-outcomes.ts'
 
 /**
  * What retention expires, read from the sorted sets the job scripts keep (no key scan): finished
@@ -41,8 +42,8 @@ export class Retention {
     const k = this.keys
     const expired = await this.redis.script(
       'expireOutputs',
-      [k.job(jobId), k.statusCounts, k.outputRetention, k.expiredOutputs],
-      [jobId, String(cutoff.getTime()), now.toISOString()],
+      [k.job(jobId), k.statusCounts, k.outputRetention, k.expiredOutputs, ...eventKeys(k)],
+      [jobId, String(cutoff.getTime()), now.toISOString(), indexPrefix(k)],
     )
     return expired === 1
   }

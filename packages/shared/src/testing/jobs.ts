@@ -1,7 +1,8 @@
 import type { Job } from '../api/job.ts'
 import type { Claim } from '../store/job-hash.ts'
+import { eventKeys } from '../store/job-outcomes.ts'
 import type { JobStore } from '../store/job-store.ts'
-import { withIncludes } from '../store/scripts/fragments.ts'
+import { withIncludes } from '../store/lua/index.ts'
 
 /** A fresh `queued` job record (an upload named clip.mp4, now), with `fields` on top. */
 export function queuedJob(id: string, fields: Partial<Job> = {}): Job {
@@ -23,11 +24,12 @@ export function queuedJob(id: string, fields: Partial<Job> = {}): Job {
 const MARK_PLAYABLE_LUA = withIncludes(`
 --- @include "job_event"
 -- KEYS[1] job hash
--- KEYS[2] status counts hash (names the event log's prefix)
+-- KEYS[2] job event log stream
+-- KEYS[3] settings hash (events_maxlen)
 -- ARGV[1] playable_at (ISO 8601)
 -- Returns the job.playable event's id.
 redis.call('HSET', KEYS[1], 'playable_at', ARGV[1])
-return job_event(KEYS[2], KEYS[1], 'job.playable', 'processing')
+return job_event({ events = KEYS[2], config = KEYS[3] }, KEYS[1], 'job.playable', 'processing')
 `)
 
 /**
@@ -37,7 +39,7 @@ return job_event(KEYS[2], KEYS[1], 'job.playable', 'processing')
  * Returns the event's id.
  */
 export async function markPlayable(store: JobStore, id: string, at: Date): Promise<string> {
-  const keys = [store.keys.job(id), store.keys.statusCounts]
+  const keys = [store.keys.job(id), ...eventKeys(store.keys)]
   return (await store.client.eval(MARK_PLAYABLE_LUA, { keys, arguments: [at.toISOString()] })) as string
 }
 
