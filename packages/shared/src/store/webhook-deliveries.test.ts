@@ -116,6 +116,9 @@ describe('WebhookDeliveries', () => {
     expect(await deliveries.read(key)).toBeNull()
     expect(await deliveries.nextDue()).toBeNull()
     expect(await deliveries.log('job-1')).toEqual([first, second])
+    expect(await deliveries.callbackUrl('job-1')).toBeUndefined()
+    await client.hSet(keys.job('job-1'), 'callback_url', 'https://app.example/cb')
+    expect(await deliveries.callbackUrl('job-1')).toBe('https://app.example/cb')
   })
 
   it('keeps no log for a job that no longer exists, and only the last entries of one that does', async () => {

@@ -176,4 +176,12 @@ export class WebhookDeliveries {
     const entries = await this.redis.call(this.redis.client.lRange(this.keys.deliveries(jobId), 0, -1))
     return entries.map((entry) => JSON.parse(entry) as DeliveryLogEntry)
   }
+
+  /**
+   * Job `jobId`'s callback_url, if any: whose log entries written before the target was kept are
+   * the callback's (see DeliveryLogEntry).
+   */
+  async callbackUrl(jobId: string): Promise<string | undefined> {
+    return (await this.redis.call(this.redis.client.hGet(this.keys.job(jobId), 'callback_url'))) ?? undefined
+  }
 }
