@@ -100,8 +100,9 @@ export class WebhookDeliveries {
    */
   async enqueue(event: JobEvent, destinations: readonly DeliveryDestination[], body: string, now: number) {
     const k = this.keys
+    // Each delivery's key is k.webhook(`${event.id}:${i}`): the script joins the prefix and the id.
     const deliveries = destinations.flatMap(({ url, target }, i) => [
-      k.webhook(`${event.id}:${i}`),
+      `${event.id}:${i}`,
       url,
       `msg_${event.id.replace('-', '_')}_${i}`,
       target,
@@ -109,7 +110,7 @@ export class WebhookDeliveries {
     const made = await this.redis.script(
       'enqueueDeliveries',
       [k.webhooksDue, k.events],
-      [k.webhookGroup, event.id, String(now), event.job_id, event.type, body, ...deliveries],
+      [k.webhookGroup, event.id, String(now), event.job_id, event.type, body, k.webhook(''), ...deliveries],
     )
     return Number(made)
   }
