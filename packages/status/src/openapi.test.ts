@@ -35,9 +35,9 @@ import {
 } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from './app.ts'
-import { ConsoleConfigSchema } from './console.ts'
 import { EventHub } from './event-hub.ts'
 import { MediaSigner } from './media-token.ts'
+import { ConsoleConfigSchema } from './routes/console.ts'
 
 const KEY = 'openapi-test-key-0123456789'
 let redis: TestRedis

@@ -11,7 +11,6 @@ import {
   errors,
   headers,
   JOB_EXAMPLE,
-  JOB_STATUSES,
   JobPageSchema,
   JobSchema,
   json,
@@ -24,9 +23,10 @@ import {
 import type { DescribeRouteOptions } from 'hono-openapi'
 
 /**
- * What status's OpenAPI document says of each route: app.ts puts each of these in front of its
- * route's handler (hono-openapi's describeRoute), so a route and its description are declared
- * together, and a route without one is missing from the document (which the tests catch).
+ * What status's OpenAPI document says of each route: the route modules (routes/) put each of
+ * these in front of its route's handler (hono-openapi's describeRoute), so a route and its
+ * description are declared together, and a route without one is missing from the document (which
+ * the tests catch). A query's parameters come from the zod schema its route validates it with.
  */
 
 export const STATUS_API: ApiInfo = {
@@ -83,29 +83,6 @@ export const listJobsDoc = documentRoute({
   description:
     'Newest first, a page at a time; a cursor never repeats or skips a job, even while jobs are being created. ' +
     'Each key lists its own jobs (admin keys: every job).',
-  parameters: [
-    {
-      in: 'query',
-      name: 'status',
-      description: 'Only jobs in this status',
-      schema: { type: 'string', enum: [...JOB_STATUSES] },
-      example: 'completed',
-    },
-    {
-      in: 'query',
-      name: 'limit',
-      description: 'Jobs a page',
-      schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-      example: 20,
-    },
-    {
-      in: 'query',
-      name: 'cursor',
-      description: "The previous page's `next_cursor`",
-      schema: { type: 'string', pattern: '^\\d{1,15}$' },
-      example: '118',
-    },
-  ],
   responses: {
     200: answer('A page of jobs', json(JobPageSchema)),
     ...errors({ 400: [['bad_request', 'limit must be a whole number from 1 to 100']], ...COMMON }),
@@ -342,22 +319,6 @@ export const dlqDoc = documentRoute({
   tags: ['Operations'],
   summary: 'The dead-letter queue',
   description: 'Jobs that failed for good, oldest first, until retried or discarded. Admin keys only.',
-  parameters: [
-    {
-      in: 'query',
-      name: 'limit',
-      description: 'Entries a page',
-      schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-      example: 100,
-    },
-    {
-      in: 'query',
-      name: 'after',
-      description: "The last page's last `message_id`",
-      schema: { type: 'string', pattern: '^\\d{1,20}-\\d{1,20}$' },
-      example: MESSAGE_ID,
-    },
-  ],
   responses: {
     200: answer('A page of entries', json(DlqListSchema)),
     ...errors({

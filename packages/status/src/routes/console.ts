@@ -5,7 +5,7 @@
  */
 import { CONSOLE_FILES, type ConsoleFile, consoleAssets } from '@vpp/console'
 import { AppError, answer, assetResponse, errors, JOB_STATUSES, json, NO_KEY, text } from '@vpp/shared'
-import type { Context, Env, Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
 
@@ -60,8 +60,9 @@ async function serve(c: Context, name: ConsoleFile) {
   return assetResponse(c, asset, 'no-cache')
 }
 
-/** `GET /`, `/console/config.json` and `/console/{file}` on `app` (status's global limits apply). */
-export function mountConsole<E extends Env>(app: Hono<E>, options: ConsoleOptions) {
+/** `GET /`, `/console/config.json` and `/console/{file}` (status's global limits apply). */
+export function consoleRoutes(options: ConsoleOptions) {
+  const app = new Hono()
   const config = {
     ingest_url: options.ingestUrl ?? null,
     ingest_port: options.ingestPort ?? 8000,
@@ -117,4 +118,5 @@ export function mountConsole<E extends Env>(app: Hono<E>, options: ConsoleOption
       return serve(c, name)
     },
   )
+  return app
 }

@@ -17,9 +17,9 @@ import {
 } from '@vpp/shared'
 import { pageAssets, startTestRedis, type TestRedis } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createApp } from './app.ts'
+import { createApp } from '../app.ts'
+import { MediaSigner } from '../media-token.ts'
 import { ConsoleConfigSchema } from './console.ts'
-import { MediaSigner } from './media-token.ts'
 
 const KEY = 'console-test-key-0123456789'
 let redis: TestRedis

@@ -1,0 +1,137 @@
+import {
+  AppError,
+  type CancelResponse,
+  JOB_ID_PATTERN,
+  JOB_STATUSES,
+  type Job,
+  type JobStore,
+} from '@vpp/shared'
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { shownDeliveries } from '../delivery-log.ts'
+import { cancelJobDoc, deleteJobDoc, deliveriesDoc, getJobDoc, listJobsDoc, statsDoc } from '../openapi.ts'
+import type { StatusEnv } from '../status-deps.ts'
+import { adminOnly, firstValue, jobNotFound, type RouteContext, validQuery } from './context.ts'
+
+const LIMIT_ERROR = 'limit must be a whole number from 1 to 100'
+
+/** `GET /jobs`'s query: validated by it, and its parameters in the OpenAPI document. */
+export const ListJobsQuerySchema = z.object({
+  status: z.preprocess(
+    firstValue,
+    z
+      .enum(JOB_STATUSES, { error: `status must be one of ${JOB_STATUSES.join(', ')}` })
+      .optional()
+      .describe('Only jobs in this status')
+      .meta({ examples: ['completed'] }),
+  ),
+  limit: z.preprocess(
+    firstValue,
+    z.coerce
+      .number({ error: LIMIT_ERROR })
+      .int({ error: LIMIT_ERROR })
+      .min(1, { error: LIMIT_ERROR })
+      .max(100, { error: LIMIT_ERROR })
+      .default(20)
+      .describe('Jobs a page')
+      .meta({ examples: [20] }),
+  ),
+  cursor: z.preprocess(
+    firstValue,
+    z
+      .string()
+      .regex(/^\d{1,15}$/, { error: 'cursor must be the next_cursor of a previous page' })
+      .optional()
+      .describe("The previous page's `next_cursor`")
+      .meta({ examples: ['118'] }),
+  ),
+})
+
+/**
+ * Job records: list, read, cancel, delete, their webhook deliveries; and the pipeline's stats
+ * (admin keys only).
+ */
+export function jobRoutes(ctx: RouteContext) {
+  const { deps, now, presenter, viewerOf, visibleJob } = ctx
+  const routes = new Hono<StatusEnv>()
+
+  /** `?status=` (one of the statuses), `?limit=` (1-100, default 20), `?cursor=` from the last page. */
+  routes.get('/jobs', listJobsDoc, validQuery(ListJobsQuerySchema), async (c) => {
+    const { status, limit, cursor } = c.req.valid('query')
+    const page = await deps.store.list({
+      status,
+      limit,
+      cursor: cursor === undefined ? undefined : Number(cursor),
+      viewer: viewerOf(c),
+    })
+    const jobs = page.jobs.map((job) => presenter.job(job))
+    // Presented at once unless media URLs are signed or S3's: then the promises.
+    const shown = jobs.some((job) => job instanceof Promise) ? await Promise.all(jobs) : (jobs as Job[])
+    return c.json({ jobs: shown, next_cursor: page.nextCursor })
+  })
+
+  routes.get('/jobs/:job_id', getJobDoc, async (c) => {
+    const id = c.req.param('job_id')
+    // Anything that cannot name a job is not looked up.
+    const job = JOB_ID_PATTERN.test(id) ? await deps.store.get(id, viewerOf(c)) : null
+    if (!job) throw jobNotFound(id)
+    return c.json(await presenter.job(job))
+  })
+
+  /**
+   * The job's webhook delivery attempts, oldest first (the last 100): those at its callback_url,
+   * and to admin keys (or anyone, keys off) those at WEBHOOK_URLS, without their secrets.
+   */
+  routes.get('/jobs/:job_id/deliveries', deliveriesDoc, async (c) => {
+    const id = c.req.param('job_id')
+    await visibleJob(c, id)
+    const { entries, callbackUrl } = await deliveryLog(deps.store, id)
+    const admin = viewerOf(c)?.admin ?? true
+    return c.json({ deliveries: shownDeliveries(entries, { admin, callbackUrl }) })
+  })
+
+  routes.delete('/jobs/:job_id', deleteJobDoc, async (c) => {
+    const id = c.req.param('job_id')
+    await visibleJob(c, id)
+    const before = await deps.store.delete(id)
+    deps.forgetJob?.(id)
+    if (before === null) throw jobNotFound(id)
+    deps.logger.info('job deleted', { job_id: id, status_before: before })
+    return c.body(null, 204)
+  })
+
+  routes.post('/jobs/:job_id/cancel', cancelJobDoc, async (c) => {
+    const id = c.req.param('job_id')
+    await visibleJob(c, id)
+    const before = await deps.store.cancel(id, now())
+    deps.forgetJob?.(id)
+    if (before === null) throw jobNotFound(id)
+    if (before === 'completed' || before === 'failed' || before === 'expired') {
+      throw new AppError('job_finished', `Job ${id} is already ${before}; it cannot be canceled`, 409)
+    }
+    if (before !== 'canceled') deps.logger.info('job canceled', { job_id: id, status_before: before })
+    return c.json({ job_id: id, status: 'canceled' } satisfies CancelResponse, 202)
+  })
+
+  // Without keys everyone is admin: no middleware (an async frame a request) to say so.
+  if (ctx.keysOn) routes.use('/stats', adminOnly)
+  routes.get('/stats', statsDoc, async (c) => c.json(await deps.store.stats.read(now())))
+
+  return routes
+}
+
+/**
+ * Job `id`'s delivery log, and its callback_url when an entry needs it.
+ * TODO(issue 28): typed store method. Needs JobStore methods for LRANGE deliveries(id) 0 -1
+ * (parsed) and HGET job(id) callback_url; until then the one raw read of status is here.
+ */
+async function deliveryLog(store: JobStore, id: string) {
+  const entries = (await store.redis.call(store.client.lRange(store.keys.deliveries(id), 0, -1))).map(
+    (entry) => JSON.parse(entry),
+  )
+  // Only entries written before their target was recorded need the job's callback_url.
+  const callbackUrl = entries.some((entry) => entry.target === undefined)
+    ? ((await store.redis.call(store.client.hGet(store.keys.job(id), 'callback_url'))) ?? undefined)
+    : undefined
+  return { entries, callbackUrl }
+}
