@@ -32,8 +32,24 @@ export function tusRoutes(ctx: IngestContext, storage: TusStorage) {
   const limits = ctx.limits.upload
   const options = (c: Context) => discovery(server, c.req.raw)
 
-  /** Creation: ours to check first (no deferred or empty length, Idempotency-Key, rate), then tus's. */
-  const create = async (c: Context<AccessEnv>) => {
+  const create = creation(ctx, server, storage, handle)
+  const existing = ofAnUpload(ctx, handle)
+
+  // One registration per method, each with its own description. (Hono answers HEAD with the GET
+  // route, the same handler: the HEAD one is there for its description.)
+  return new Hono<AccessEnv>()
+    .options('/uploads', tusOptionsDoc, limits, options)
+    .post('/uploads', tusCreateDoc, limits, create)
+    .on('HEAD', '/uploads/:id', tusOffsetDoc, limits, existing)
+    .patch('/uploads/:id', tusPatchDoc, limits, existing)
+    .delete('/uploads/:id', tusDeleteDoc, limits, existing)
+    .get('/uploads/:id', tusGetDoc, limits, existing)
+    .options('/uploads/:id', tusOptionsDoc, limits, options)
+}
+
+/** Creation: ours to check first (no deferred or empty length, Idempotency-Key, rate), then tus's. */
+function creation(ctx: IngestContext, server: Server, storage: TusStorage, handle: TusHandler) {
+  return async (c: Context<AccessEnv>) => {
     if (c.req.header('upload-defer-length') !== undefined) {
       throw new AppError(
         'defer_length_unsupported',
@@ -58,9 +74,11 @@ export function tusRoutes(ctx: IngestContext, storage: TusStorage) {
     await ctx.takeRate(client)
     return handle(c, { owner: c.get('apiClient'), client, idempotency })
   }
+}
 
-  /** HEAD, PATCH, DELETE (and GET) of an upload: ours to check first, then tus's. */
-  const existing = async (c: Context<AccessEnv>) => {
+/** HEAD, PATCH, DELETE (and GET) of an upload: ours to check first, then tus's. */
+function ofAnUpload(ctx: IngestContext, handle: TusHandler) {
+  return async (c: Context<AccessEnv>) => {
     const id = c.req.param('id') ?? ''
     if (!JOB_ID_PATTERN.test(id)) throw new AppError('not_found', `No upload ${id}`, 404)
     // Another key's upload is as absent as a missing one.
@@ -83,21 +101,13 @@ export function tusRoutes(ctx: IngestContext, storage: TusStorage) {
     }
     return handle(c, { owner: owner || undefined, client: ctx.clientOf(c) })
   }
-
-  // One registration per method, each with its own description. (Hono answers HEAD with the GET
-  // route, the same handler: the HEAD one is there for its description.)
-  return new Hono<AccessEnv>()
-    .options('/uploads', tusOptionsDoc, limits, options)
-    .post('/uploads', tusCreateDoc, limits, create)
-    .on('HEAD', '/uploads/:id', tusOffsetDoc, limits, existing)
-    .patch('/uploads/:id', tusPatchDoc, limits, existing)
-    .delete('/uploads/:id', tusDeleteDoc, limits, existing)
-    .get('/uploads/:id', tusGetDoc, limits, existing)
-    .options('/uploads/:id', tusOptionsDoc, limits, options)
 }
 
+/** A tus request, answered by tus with `caller` known to its hooks. */
+type TusHandler = (c: Context<AccessEnv>, caller: Caller) => Promise<Response>
+
 /** The tus request, with the caller known to the hooks and its body under the upload timeouts. */
-function tusHandler(ctx: IngestContext, server: Server, callers: Callers) {
+function tusHandler(ctx: IngestContext, server: Server, callers: Callers): TusHandler {
   const { deps, limits } = ctx
   return async (c: Context<AccessEnv>, caller: Caller) => {
     let stopped: 'client_aborted' | 'upload_timeout' | undefined
