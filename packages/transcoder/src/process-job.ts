@@ -1,4 +1,4 @@
-import { mkdir, rm, stat } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { extname, join, relative } from 'node:path'
 import {
   AppError,
@@ -11,7 +11,6 @@ import {
   MEDIA_TYPES,
   type MediaStorage,
   type Output,
-  PermanentJobError,
   type Profile,
   type Skipped,
   type TranscoderMetrics,
@@ -19,32 +18,17 @@ import {
 import { buildArgs } from './build-args.ts'
 import { type Chunking, type Encoded, encodeInChunks } from './chunks/coordinate.ts'
 import type { TranscoderConfig } from './config.ts'
+import { describeOutputs } from './describe-outputs.ts'
 import { download } from './download.ts'
-import { type FfmpegRun, outputFps } from './ffmpeg-args/index.ts'
-import { lastLine, ProcessError, runProcess } from './ffmpeg-process.ts'
+import { outputFps } from './ffmpeg-args/index.ts'
+import { ProcessError, runProcess } from './ffmpeg-process.ts'
 import { noSpaceIn, scratchVolume, storageFailure, VOLUMES } from './health.ts'
-import { mp4Duration } from './mp4-duration.ts'
 import { type ExtraFile, finishHls, finishStoryboard } from './packaging.ts'
-import {
-  checkFirstLook,
-  checkInput,
-  type FfprobeJson,
-  firstLookArgs,
-  longerThanClaimed,
-  type Probe,
-  parseProbe,
-  probeArgs,
-  writtenDurationArgs,
-} from './probe.ts'
+import { checkInput, type Probe } from './probe.ts'
+import { probeInput } from './probe-input.ts'
 import { etaSeconds, progressParser, progressPercent } from './progress.ts'
-import { measureQuality } from './quality.ts'
 import { atCeiling, ffmpegTimeoutMs, overMemoryLimit } from './retry-policy.ts'
 
-/**
- * Seconds of output past MAX_DURATION_SECONDS that still count as within it (timestamps of the
- * last frames round up a little); ffmpeg reads up to a second past (inputArgs).
- */
-const PAST_LIMIT_TOLERANCE_S = 0.5
 /**
  * How long past the video's own length a chunked job keeps the stream it published while it was
  * encoded (the final one is byte ranges of the MP4s, under other names): a player that started on
@@ -80,30 +64,17 @@ export interface JobResult {
 const contentType = (name: string) => MEDIA_TYPES[extname(name).slice(1)] ?? 'application/octet-stream'
 
 /**
- * Run one job: fetch the input (URL imports), probe it, run ffmpeg, describe every output with
- * ffprobe, then publish the outputs under `{job_id}/` in storage. Outputs are written in a
- * private work directory first, so a failed run never leaves partial files where readers look.
+ * Run one job: fetch the input (URL imports), probe it, run ffmpeg, describe every output from
+ * what the plan set and ffmpeg wrote (describeOutputs: no ffprobe of each file; only a WebM's
+ * length is read with ffprobe), then publish the outputs under `{job_id}/` in storage. Outputs
+ * are written in a private work directory first, so a failed run never leaves partial files
+ * where readers look.
  */
 export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> {
   const { config, storage, logger } = ctx
   // Where ffmpeg writes, by the variable that places it: a full disk there is `disk_full`.
   const scratch = scratchVolume(storage.backend)
-  const stored = <T>(step: Promise<T>, volume: string) =>
-    step.catch((error: unknown) => {
-      throw storageFailure(error, volume)
-    })
-  if (job.source === 'url' && !(await stored(storage.hasUpload(job.job_id), VOLUMES.upload))) {
-    const sink = await stored(storage.create(job.job_id), VOLUMES.upload)
-    const bytes = await download(job.source_url ?? '', sink, {
-      maxBytes: config.MAX_FILE_SIZE,
-      timeoutMs: config.URL_IMPORT_TIMEOUT * 1000,
-      allowed: addressPolicy(config.URL_IMPORT_ALLOW_PRIVATE),
-      resolve: ctx.resolveHost,
-      signal: ctx.signal,
-      stillOwner: ctx.stillOwner,
-    })
-    logger.info('download complete', { size_bytes: bytes })
-  }
+  if (job.source === 'url') await importUrl(job, ctx)
 
   const workDir = await stored(storage.workDir(job.job_id), scratch)
   try {
@@ -131,102 +102,17 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
 
     const outDir = join(workDir, 'out')
     await mkdir(outDir)
-    // The job's own subset of the profiles, when it asked for one (names this transcoder does not
-    // make are left out).
-    const profiles = job.profiles
-      ? config.profiles.filter((p) => job.profiles?.includes(p.name))
-      : config.profiles
-    const chunking = ctx.chunking
-    const encoded =
-      chunking && inChunks(probe.duration, config.CHUNK_SECONDS)
-        ? await encodeInChunks(
-            job.job_id,
-            input,
-            probe,
-            profiles,
-            { work: workDir, out: outDir },
-            {
-              ...ctx,
-              chunking,
-              lost: () => new LostClaimError(),
-              createdAt: new Date(job.created_at),
-              asked: job.profiles,
-            },
-          )
-        : await encodeInOneRun(input, outDir, profiles, probe, ctx, scratch, job.profiles)
-    // In the profile table's order, whatever order the runs wrote them in; a rendition at the
-    // source's own size comes just before its codec family's rungs.
-    const order = (name: string) => {
-      const at = config.profiles.findIndex((p) => p.name === name)
-      if (at >= 0) return at
-      // Not in the table: a source-size rendition, or (H.264) a rung between it and the table's top.
-      const codec = name === 'webm_original' ? 'vp9' : 'h264'
-      const family = config.profiles.findIndex((p) => p.kind === 'video' && p.codec === codec)
-      return family - (name === 'original' || name === 'webm_original' ? 0.5 : 0.25)
-    }
-    const written = [...encoded.written].sort((a, b) => order(a.profile) - order(b.profile))
-    const packaged = new Set(written.filter((output) => !output.media).map((output) => output.profile))
-    // Described from what the plan set and ffmpeg wrote (no ffprobe of each file): size and
-    // codec from the plan, bytes from the file, duration from the first video rendition as
-    // written (every rendition is the same stretch of the input), whatever the container claimed:
-    // its MP4 movie header, read in place (ffprobe for a WebM).
-    const first = written.find((output) => output.media && output.media.codec !== 'mjpeg')
-    const duration = first
-      ? ((first.path.endsWith('.mp4') ? await mp4Duration(first.path) : null) ??
-        (await writtenDuration(first.path, ctx)))
-      : null
-    // ffmpeg reads at most a second past MAX_DURATION_SECONDS (inputArgs): output past the limit
-    // means the input is longer than it, whatever its container claimed. Nothing is published.
-    if (duration !== null && duration > config.MAX_DURATION_SECONDS + PAST_LIMIT_TOLERANCE_S)
-      throw longerThanClaimed(probe.duration, config.MAX_DURATION_SECONDS)
-    // Each video rendition's SSIM against the source, on a sample (both engines' renditions),
-    // measured while the playlists and the storyboard's sheets are made.
-    const quality = measureQuality(input, probe, written, duration, ctx)
-    quality.catch(() => {}) // awaited below; a failure of the packaging first is the one thrown
-    const media = await Promise.all(
-      written
-        .filter((output) => !packaged.has(output.profile))
-        .map((output) => describeWritten(output, duration)),
-    )
-    const byProfile = new Map(media.map((output) => [output.profile, output]))
-    const extra: ExtraFile[] = []
-    for (const finished of await encoded.finish(byProfile, duration)) {
-      byProfile.set(finished.output.profile, finished.output)
-      extra.push(...finished.files)
-    }
-    const ssim = await quality
-    const described = written.map((output) => {
-      const description = byProfile.get(output.profile) as Omit<Output, 'path'>
-      const measured = ssim.get(output.profile)
-      return measured === undefined ? description : { ...description, ssim: measured }
-    })
+    const encoded = await encode(job, input, probe, { work: workDir, out: outDir }, ctx, scratch)
+    const { written, described, extra, duration } = await describeOutputs(encoded, input, probe, ctx)
     // Fencing: a worker that lost the job (taken over after a stall) must not overwrite the files
     // of the one that holds it now.
     if (!(await ctx.stillOwner())) throw new LostClaimError()
-    // Every file in one publish: a job whose packaging failed above publishes nothing.
-    const files = [
+    const outputs = await publish(job, ctx, scratch, described, [
       ...written.map((output) => ({ name: relative(outDir, output.path), path: output.path })),
       ...extra,
-    ]
-    const published = await stored(
-      storage.publish(
-        job.job_id,
-        files.map((file) => ({ ...file, contentType: contentType(file.name) })),
-        // The check above is one moment: a claim lost during the upload stops it at the next file.
-        ctx.signal,
-      ),
-      storage.backend === 'local' ? VOLUMES.output : scratch,
-    )
-    const outputs = described.map((output, i) => ({ ...output, ...published[i] }) as Output)
-    for (const output of outputs) {
-      logger.info('rendition written', {
-        profile: output.profile,
-        size_bytes: output.size_bytes,
-        width: output.width,
-        height: output.height,
-      })
-    }
+    ])
     // One run: the stream is playable now, with everything else (a chunked job said so earlier).
+    const chunking = ctx.chunking
     if (chunking && outputs.some((output) => output.codec === 'hls')) {
       if (await chunking.work.playable(chunking.claim, new Date()))
         ctx.metrics.timeToPlayable.observe((Date.now() - Date.parse(job.created_at)) / 1000)
@@ -245,6 +131,85 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
   } finally {
     await rm(workDir, { recursive: true, force: true })
   }
+}
+
+/** A storage step whose failure is told as one of `volume` (a full disk there is `disk_full`). */
+const stored = <T>(step: Promise<T>, volume: string) =>
+  step.catch((error: unknown) => {
+    throw storageFailure(error, volume)
+  })
+
+/** A URL import's input, fetched into storage unless an earlier attempt did. */
+async function importUrl(job: Job, ctx: JobContext): Promise<void> {
+  const { config, storage } = ctx
+  if (await stored(storage.hasUpload(job.job_id), VOLUMES.upload)) return
+  const sink = await stored(storage.create(job.job_id), VOLUMES.upload)
+  const bytes = await download(job.source_url ?? '', sink, {
+    maxBytes: config.MAX_FILE_SIZE,
+    timeoutMs: config.URL_IMPORT_TIMEOUT * 1000,
+    allowed: addressPolicy(config.URL_IMPORT_ALLOW_PRIVATE),
+    resolve: ctx.resolveHost,
+    signal: ctx.signal,
+    stillOwner: ctx.stillOwner,
+  })
+  ctx.logger.info('download complete', { size_bytes: bytes })
+}
+
+/** The encode, in chunks when the job may be and the video is long enough, else in one run. */
+async function encode(
+  job: Job,
+  input: string,
+  probe: Probe,
+  dirs: { work: string; out: string },
+  ctx: JobContext,
+  scratch: string,
+): Promise<Encoded> {
+  const { config } = ctx
+  // The job's own subset of the profiles, when it asked for one (names this transcoder does not
+  // make are left out).
+  const profiles = job.profiles
+    ? config.profiles.filter((p) => job.profiles?.includes(p.name))
+    : config.profiles
+  const chunking = ctx.chunking
+  if (!chunking || !inChunks(probe.duration, config.CHUNK_SECONDS))
+    return encodeInOneRun(input, dirs.out, profiles, probe, ctx, scratch, job.profiles)
+  return encodeInChunks(job.job_id, input, probe, profiles, dirs, {
+    ...ctx,
+    chunking,
+    lost: () => new LostClaimError(),
+    createdAt: new Date(job.created_at),
+    asked: job.profiles,
+  })
+}
+
+/** Every file in one publish (a job whose packaging failed publishes nothing): the outputs, logged. */
+async function publish(
+  job: Job,
+  ctx: JobContext,
+  scratch: string,
+  described: ReadonlyArray<Omit<Output, 'path'>>,
+  files: ExtraFile[],
+): Promise<Output[]> {
+  const { storage, logger } = ctx
+  const published = await stored(
+    storage.publish(
+      job.job_id,
+      files.map((file) => ({ ...file, contentType: contentType(file.name) })),
+      // The check before is one moment: a claim lost during the upload stops it at the next file.
+      ctx.signal,
+    ),
+    storage.backend === 'local' ? VOLUMES.output : scratch,
+  )
+  const outputs = described.map((output, i) => ({ ...output, ...published[i] }) as Output)
+  for (const output of outputs) {
+    logger.info('rendition written', {
+      profile: output.profile,
+      size_bytes: output.size_bytes,
+      width: output.width,
+      height: output.height,
+    })
+  }
+  return outputs
 }
 
 /**
@@ -362,86 +327,6 @@ function progressReporter(
     const percent = progressPercent(outTime, duration)
     if (percent !== null) report(percent, etaSeconds(now - started, percent))
   })
-}
-
-async function probeInput(input: string, ctx: JobContext): Promise<Probe> {
-  // A missing or unreadable file is a storage problem (transient), not a bad video.
-  await stat(input).catch((error: NodeJS.ErrnoException) => {
-    throw new AppError('storage_error', `Input file is not readable (${error.code ?? error.message})`)
-  })
-  const { config } = ctx
-  const ffprobe = (args: string[]) =>
-    runProcess(config.FFPROBE_PATH, args, {
-      timeoutMs: 60_000,
-      signal: ctx.signal,
-      memoryLimitMb: config.memoryLimitMb,
-    })
-  let stdout: string
-  try {
-    // The container's own list first, no frame decoded: too many streams or frames too large are
-    // refused before the full probe decodes one frame of each stream.
-    ;({ stdout } = await ffprobe(firstLookArgs(input)))
-    checkFirstLook(JSON.parse(stdout) as FfprobeJson, {
-      maxPixels: config.MAX_PIXELS,
-      maxStreams: config.MAX_STREAMS,
-    })
-    ;({ stdout } = await ffprobe(probeArgs(input, config.MAX_PIXELS)))
-  } catch (error) {
-    const limited = overMemoryLimit(error)
-    if (limited !== error) throw limited
-    // ffprobe said no (exit status); killed by a signal (exit code null, e.g. out of memory) may pass.
-    if (error instanceof ProcessError && error.reason === 'exit' && error.exitCode !== null) {
-      // "[hls @ 0x55...] Format not on whitelist '...'": probing found a container we never read.
-      const refused = /\[([\w,]+) @ [^\]]*\] Format not on whitelist/.exec(error.stderr)?.[1]
-      if (refused) {
-        throw new PermanentJobError(
-          'unsupported_container',
-          `Input container ${refused} is not accepted; use mp4, mov, avi, mkv or webm`,
-        )
-      }
-      const why = lastLine(error.stderr.replaceAll(`file:${input}`, 'input').replaceAll(input, 'input'))
-      throw new PermanentJobError(
-        'invalid_input',
-        `Input is not a readable video file${why ? ` (${why})` : ''}`,
-      )
-    }
-    throw error
-  }
-  return parseProbe(JSON.parse(stdout) as FfprobeJson)
-}
-
-/**
- * Seconds of a written rendition, as its container says (ffmpeg wrote it: no forged header);
- * null when ffprobe cannot tell. ffmpeg's own -progress out_time is not it: it is the last
- * packet's start, in a muxer's time base (61 µs for a 3 s 1 fps MP4, in ffmpeg 5.1).
- */
-async function writtenDuration(path: string, ctx: JobContext): Promise<number | null> {
-  const { stdout } = await runProcess(ctx.config.FFPROBE_PATH, writtenDurationArgs(path), {
-    timeoutMs: 60_000,
-    signal: ctx.signal,
-    memoryLimitMb: ctx.config.memoryLimitMb,
-  })
-  const seconds = Number(stdout.trim())
-  return Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds * 1000) / 1000 : null
-}
-
-/** A written rendition or thumbnail, as the job record describes it. */
-async function describeWritten(
-  output: FfmpegRun['outputs'][number],
-  duration: number | null,
-): Promise<Omit<Output, 'path'>> {
-  if (!output.media) throw new Error(`output ${output.profile} has no description`)
-  const size = (await stat(output.path)).size
-  const still = output.media.codec === 'mjpeg'
-  return {
-    profile: output.profile,
-    width: output.media.width,
-    height: output.media.height,
-    duration: still ? null : duration,
-    size_bytes: size,
-    bitrate: still || !duration ? null : Math.round((size * 8) / duration),
-    codec: output.media.codec,
-  }
 }
 
 /** Error messages go into job records: say "input"/"output", not this machine's paths. */
