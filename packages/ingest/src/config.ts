@@ -13,49 +13,51 @@ import {
 import { z } from 'zod'
 
 /** The ingest service's variables (and the shared ones); see docs/configuration.md. */
-const shape = {
+export const configShape = {
   ...baseConfigShape,
   ...storageConfigShape,
   ...httpConfigShape,
-  /** Port of the upload API. */
-  INGEST_PORT: portVar(8000),
-  /** Interface to listen on. */
-  HOST: z.string().min(1).default('0.0.0.0'),
-  /** Comma-separated API keys; when set, every route but /healthz and /metrics needs one. */
-  API_KEYS: apiKeysVar,
-  /** Comma-separated admin keys: they also see every job, /stats and the dead-letter queue. */
-  ADMIN_API_KEYS: apiKeysVar,
-  /**
-   * Replicas that must hold a job's record before its 202 (`WAIT`); when they do not within a
-   * second, ingest answers 503 and keeps nothing. 0: answer once the primary has it.
-   */
-  REDIS_MIN_REPLICAS: intVar(0, 0, 16),
-  /** Jobs one client (API key, or address without keys) may create a minute; 0 turns the limit off. */
-  RATE_LIMIT_PER_MINUTE: intVar(60, 0, 1_000_000),
-  /** An upload that sends nothing for this long is dropped (408) and its partial file deleted. */
-  UPLOAD_IDLE_TIMEOUT_MS: intVar(30_000, 100, 3600_000),
-  /** Longest a whole upload may take, however steadily it trickles in. */
-  UPLOAD_TIMEOUT_MS: intVar(3600_000, 1000, 24 * 3600_000),
-  /**
-   * Behind a reverse proxy: tus's Location from X-Forwarded-Host/-Proto (or Forwarded), and the
-   * client's address (rate limits) from X-Forwarded-For. Off: both from the connection itself.
-   */
-  TRUST_PROXY: boolVar(false),
-  /** Let URL imports reach private and loopback addresses (tests and trusted networks only). */
-  URL_IMPORT_ALLOW_PRIVATE: boolVar(false),
-  /** Hours a resumable upload may stay unfinished before it is removed. */
+  INGEST_PORT: portVar(8000).describe(
+    'upload API port (status: where the console uploads when `INGEST_PUBLIC_URL` is unset)',
+  ),
+  HOST: z.string().min(1).default('0.0.0.0').describe('interface the HTTP servers listen on'),
+  API_KEYS: apiKeysVar.describe(
+    'comma-separated bearer keys (16+ characters each); when set, every route but `/healthz` and `/metrics` needs one. **Set it in production**',
+  ),
+  ADMIN_API_KEYS: apiKeysVar.describe(
+    'comma-separated admin keys: they also see every job, `/stats` and the dead-letter queue (plain keys see only their own jobs)',
+  ),
+  REDIS_MIN_REPLICAS: intVar(0, 0, 16).describe(
+    "replicas that must hold a new job's record (`WAIT`, up to 1 s) before its 202; else 503 and nothing is kept",
+  ),
+  RATE_LIMIT_PER_MINUTE: intVar(60, 0, 1_000_000).describe(
+    'jobs one client (API key; without keys, peer address) may create a minute; `0`: no limit',
+  ),
+  UPLOAD_IDLE_TIMEOUT_MS: intVar(30_000, 100, 3600_000).describe(
+    'an upload that sends nothing for this long gets 408 and its partial file is deleted',
+  ),
+  UPLOAD_TIMEOUT_MS: intVar(3600_000, 1000, 24 * 3600_000).describe(
+    'longest a whole upload may take, however steadily it trickles',
+  ),
+  TRUST_PROXY: boolVar(false).describe(
+    'behind a reverse proxy only: tus `Location` from `X-Forwarded-Host`/`-Proto` (or `Forwarded`), the client address (rate limits, idempotency) from the last `X-Forwarded-For` entry',
+  ),
+  URL_IMPORT_ALLOW_PRIVATE: boolVar(false).describe(
+    'let URL imports and webhooks reach private/loopback addresses (tests, trusted networks; metadata addresses stay refused)',
+  ),
   UPLOAD_EXPIRY_HOURS: z.coerce
     .number()
     .positive()
     .max(24 * 365)
-    .default(24),
+    .default(24)
+    .describe('hours a resumable (tus) upload may stay unfinished before it is removed'),
 }
 
 /** Every variable this service reads (compose.yaml is checked against it). */
-export const CONFIG_VARIABLES: readonly string[] = Object.keys(shape)
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(configShape)
 
 export function loadConfig(env: Env) {
-  const config = parseEnv(shape, env)
+  const config = parseEnv(configShape, env)
   return { ...config, ...resolvePaths(config) }
 }
 export type IngestConfig = ReturnType<typeof loadConfig>

@@ -58,6 +58,8 @@ export const boolVar = (fallback: boolean) =>
     .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
     .optional()
     .transform((text) => (text === undefined ? fallback : ['true', '1', 'yes'].includes(text)))
+    // The default as docs/configuration.md shows it (the transform hides it from the schema).
+    .meta({ default: `\`${fallback}\`` })
 
 /**
  * API_KEYS: comma-separated bearer keys; empty means no key is required (local use). Each key is
@@ -86,14 +88,10 @@ export const portVar = (fallback: number) => intVar(fallback, 0, 65535)
 
 /** Variables every service reads. Defaults are the local-development values. */
 export const baseConfigShape = {
-  /** Redis holding the job stream, job records and stats. */
   REDIS_URL: z
     .url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' })
-    .default('redis://localhost:6379'),
-  /**
-   * Redis Sentinel instead of REDIS_URL: comma-separated `host:port` of the sentinels. The
-   * services ask them for the primary of REDIS_SENTINEL_MASTER and follow its failovers.
-   */
+    .default('redis://localhost:6379')
+    .describe('Redis connection. Unset under `npm start`: a private redis-server is started'),
   REDIS_SENTINELS: z
     .string()
     .optional()
@@ -112,50 +110,64 @@ export const baseConfigShape = {
           return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port }
         })
       return nodes.length ? nodes : undefined
-    }),
-  /** The name of the primary the sentinels watch (their `sentinel monitor <name> …`). */
-  REDIS_SENTINEL_MASTER: z.string().min(1).default('mymaster'),
-  /** Prefix of every Redis key, so several pipelines (or test runs) can share one Redis. */
+    })
+    .describe(
+      'Redis Sentinel instead of `REDIS_URL`: comma-separated `host:port` of the sentinels; the services follow the primary through failovers ([operations](operations.md#redis-high-availability))',
+    ),
+  REDIS_SENTINEL_MASTER: z
+    .string()
+    .min(1)
+    .default('mymaster')
+    .describe('the name the sentinels monitor the primary under'),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
-    .default('vpp'),
-  /**
-   * Longest one Redis command may wait for its answer; the connection is also pinged every third
-   * of it and re-opened when it stays silent twice that long (a partition is noticed in seconds).
-   */
-  REDIS_COMMAND_TIMEOUT_MS: intVar(5000, 100, 600_000),
-  /** About how many entries the job event log keeps (SSE resume and webhooks read it). */
-  EVENTS_MAXLEN: intVar(100_000, 1000, 100_000_000),
-  /** Root of everything on disk; uploads and outputs live below it unless set apart. */
-  DATA_DIR: z.string().min(1).default('./data'),
-  /** Where uploads are stored (default DATA_DIR/uploads). */
-  UPLOAD_DIR: z.string().min(1).optional(),
-  /** Where renditions are written, as OUTPUT_DIR/{job_id}/{profile}.{ext} (default DATA_DIR/output). */
-  OUTPUT_DIR: z.string().min(1).optional(),
-  /** Largest accepted upload or URL import. */
-  MAX_FILE_SIZE: sizeVar('500MB'),
-  /**
-   * Bearer token `/metrics` asks for (`Authorization: Bearer <token>`), 16+ characters of the token
-   * alphabet; unset: `/metrics` is open.
-   */
+    .default('vpp')
+    .describe('prefix of every Redis key (several pipelines can share a Redis)'),
+  REDIS_COMMAND_TIMEOUT_MS: intVar(5000, 100, 600_000).describe(
+    'longest one Redis command waits for its answer; the connection is pinged every third of it and re-opened when silent twice that long',
+  ),
+  EVENTS_MAXLEN: intVar(100_000, 1000, 100_000_000).describe(
+    'about how many entries the job event log keeps (SSE resume, webhooks)',
+  ),
+  DATA_DIR: z
+    .string()
+    .min(1)
+    .default('./data')
+    .describe("root of uploads, outputs and the private Redis's data"),
+  UPLOAD_DIR: z.string().min(1).optional().meta({
+    description: 'where uploads are stored, as `{job_id}` (removed once the job completes)',
+    default: '`DATA_DIR/uploads`',
+  }),
+  OUTPUT_DIR: z.string().min(1).optional().meta({
+    description: 'renditions, as `{job_id}/{profile}.{mp4,webm,jpg}`',
+    default: '`DATA_DIR/output`',
+  }),
+  MAX_FILE_SIZE: sizeVar('500MB').describe(
+    'largest upload or URL import: `500MB`, `1GB`, `1.5GiB` or bytes (binary units)',
+  ),
   METRICS_TOKEN: z
     .string()
     .regex(/^[A-Za-z0-9._~+/-]{16,}=*$/, 'expected 16+ characters of A-Z a-z 0-9 - . _ ~ + / =')
-    .optional(),
-  /** `json` for JSON lines, `pretty` for people; unset: pretty on a terminal, JSON otherwise. */
-  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
-  LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
+    .optional()
+    .describe(
+      'bearer token `/metrics` asks for (`Authorization: Bearer <token>`, 16+ characters; else 401); unset: open. Prometheus sends it from a file ([operations](operations.md#metrics-and-alerts))',
+    ),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional().meta({
+    description: '`json` lines or `pretty`; default: pretty on a terminal, JSON otherwise',
+    default: 'auto',
+  }),
+  LOG_LEVEL: z
+    .enum(['silent', 'error', 'warn', 'info', 'debug'])
+    .default('info')
+    .describe('`silent`, `error`, `warn`, `info`, `debug`'),
 }
 
 /** Variables of the HTTP services (ingest and status). */
 export const httpConfigShape = {
-  /**
-   * Longest an ordinary request may take, body included (408 past it); uploads have their own
-   * limits. Node also wants a request's head within it.
-   */
-  REQUEST_TIMEOUT_MS: intVar(10_000, 100, 600_000),
-  /** Comma-separated origins whose pages may call the API and fetch media (CORS); `*` for any. */
+  REQUEST_TIMEOUT_MS: intVar(10_000, 100, 600_000).describe(
+    "longest an ordinary request may take, body included (408 `request_timeout`); uploads have their own limits. On Node a request's head must arrive within it",
+  ),
   CORS_ORIGINS: z
     .string()
     .default('*')
@@ -164,31 +176,48 @@ export const httpConfigShape = {
         .split(',')
         .map((o) => o.trim())
         .filter(Boolean),
-    ),
+    )
+    .describe('comma-separated origins whose pages may upload and fetch media (CORS)'),
 }
 
 /** Where uploads and renditions are kept (ingest and transcoder): local disk, or an S3 bucket. */
 export const storageConfigShape = {
-  /** `local` (UPLOAD_DIR, OUTPUT_DIR) or `s3` (S3_BUCKET on S3_ENDPOINT). */
-  STORAGE_BACKEND: z.enum(['local', 's3']).default('local'),
-  /** An S3-compatible server (`http://minio:9000`); unset: AWS S3. */
-  S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
-  /** Bucket holding `uploads/{id}` and `outputs/{job_id}/{profile}.{ext}`; required with s3. */
+  STORAGE_BACKEND: z
+    .enum(['local', 's3'])
+    .default('local')
+    .describe('`local` (`UPLOAD_DIR`, `OUTPUT_DIR`) or `s3` (the bucket below)'),
+  S3_ENDPOINT: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
+    .optional()
+    .meta({ description: 'an S3-compatible server, e.g. `http://minio:9000`', default: 'AWS' }),
   S3_BUCKET: z
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name')
-    .optional(),
-  S3_REGION: z.string().min(1).default('us-east-1'),
-  /** Path-style addressing (`endpoint/bucket/key`); default: on with S3_ENDPOINT, off for AWS. */
+    .optional()
+    .describe('bucket for `uploads/{id}` and `outputs/{job_id}/…`; required with `s3`'),
+  S3_REGION: z.string().min(1).default('us-east-1').describe('region'),
   S3_FORCE_PATH_STYLE: z
     .enum(['true', 'false'], { error: 'expected true or false' })
     .optional()
-    .transform((text) => (text === undefined ? undefined : text === 'true')),
-  /** Base URL of the outputs' `url` (`https://cdn.example.com/videos`); default: the endpoint's. */
-  S3_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
-  /** Credentials; unset: the AWS SDK's default chain (profiles, instance roles, ...). */
-  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
-  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+    .transform((text) => (text === undefined ? undefined : text === 'true'))
+    .meta({
+      description: '`endpoint/bucket/key` addressing (MinIO and most S3-compatible servers)',
+      default: 'on with `S3_ENDPOINT`',
+    }),
+  S3_PUBLIC_URL: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe(
+      "base of each output's `url` when the bucket is public (or behind a CDN); unset: status gives presigned GETs",
+    ),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional().meta({
+    description: "S3 credentials, the key id; unset: the AWS SDK's default chain (profiles, instance roles)",
+    default: 'SDK chain',
+  }),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional().meta({
+    description: 'S3 credentials, the secret key, with `AWS_ACCESS_KEY_ID`',
+    default: 'SDK chain',
+  }),
 }
 
 export type Env = Record<string, string | undefined>

@@ -15,30 +15,33 @@ import {
 import { z } from 'zod'
 
 /** The status service's variables (and the shared ones); see docs/configuration.md. */
-const shape = {
+export const configShape = {
   ...baseConfigShape,
   ...httpConfigShape,
   ...storageConfigShape,
-  /** Port of the status API. */
-  STATUS_PORT: portVar(8001),
+  STATUS_PORT: portVar(8001).describe('status API port'),
   /** Interface to listen on. */
   HOST: z.string().min(1).default('0.0.0.0'),
   /** Comma-separated API keys; when set, every route but /healthz and /metrics needs one. */
   API_KEYS: apiKeysVar,
   /** Comma-separated admin keys: they also see every job, /stats and the dead-letter queue. */
   ADMIN_API_KEYS: apiKeysVar,
-  /**
-   * Key of the media URLs' signatures (HMAC-SHA256); required when API keys are on, the same on
-   * every status replica. At least 32 characters.
-   */
-  MEDIA_SIGNING_SECRET: z.string().min(32, 'expected at least 32 characters').optional(),
-  /** Seconds a signed media URL is valid. */
-  MEDIA_URL_TTL: intVar(21600, 60, 30 * 86400),
-  /** S3 without S3_PUBLIC_URL: seconds a presigned GET of an output is valid. */
-  S3_PRESIGN_SECONDS: intVar(3600, 60, 7 * 86400),
-  /** S3: the endpoint as clients reach it, which presigned URLs name (default S3_ENDPOINT). */
-  S3_PRESIGN_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
-  /** Comma-separated URLs sent every job's events (those WEBHOOK_EVENTS selects). */
+  MEDIA_SIGNING_SECRET: z
+    .string()
+    .min(32, 'expected at least 32 characters')
+    .optional()
+    .describe(
+      "key of the media URLs' HMAC signatures, 32+ characters; **required** when `API_KEYS` or `ADMIN_API_KEYS` is set, the same on every status replica",
+    ),
+  MEDIA_URL_TTL: intVar(21600, 60, 30 * 86400).describe('seconds a signed media URL is valid'),
+  S3_PRESIGN_SECONDS: intVar(3600, 60, 7 * 86400).describe('how long a presigned GET of an output is valid'),
+  S3_PRESIGN_ENDPOINT: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
+    .optional()
+    .meta({
+      description: 'the S3 endpoint as clients reach it, which presigned URLs name',
+      default: '`S3_ENDPOINT`',
+    }),
   WEBHOOK_URLS: z
     .string()
     .default('')
@@ -54,13 +57,15 @@ const shape = {
         }
       }
       return urls
-    }),
-  /** Key of the webhook signatures, `whsec_<base64>` (Standard Webhooks); required to send any. */
+    })
+    .describe("comma-separated URLs sent every job's events (those `WEBHOOK_EVENTS` selects)"),
   WEBHOOK_SECRET: z
     .string()
     .regex(/^whsec_[A-Za-z0-9+/]{20,}={0,2}$/, 'expected whsec_ followed by 15+ bytes of base64')
-    .optional(),
-  /** Which events are sent, comma-separated (job.completed, job.failed, ...). */
+    .optional()
+    .describe(
+      '`whsec_<base64>` key of the Standard Webhooks signatures; required with `WEBHOOK_URLS`; without it nothing is sent',
+    ),
   WEBHOOK_EVENTS: z
     .string()
     .default('job.completed,job.failed,job.canceled')
@@ -78,10 +83,9 @@ const shape = {
         return z.NEVER
       }
       return types
-    }),
-  /** Time one delivery attempt may take. */
-  WEBHOOK_TIMEOUT_MS: intVar(10_000, 100, 120_000),
-  /** Waits between attempts (`5s,5m,30m,2h,5h,10h`: 7 attempts in all); units ms, s, m, h. */
+    })
+    .describe('the event types sent'),
+  WEBHOOK_TIMEOUT_MS: intVar(10_000, 100, 120_000).describe('time one attempt may take'),
   WEBHOOK_RETRY_SCHEDULE: z
     .string()
     .default('5s,5m,30m,2h,5h,10h')
@@ -92,29 +96,37 @@ const shape = {
         return z.NEVER
       }
       return waits as number[]
-    }),
-  /** Deliveries in flight at once, per worker (each target at most a quarter of them). */
-  WEBHOOK_CONCURRENCY: intVar(32, 1, 1000),
-  /** Port of the webhook worker's /metrics and /healthz. */
-  WEBHOOK_METRICS_PORT: portVar(9200),
+    })
+    .describe('waits before each further attempt (units `ms`, `s`, `m`, `h`)'),
+  WEBHOOK_CONCURRENCY: intVar(32, 1, 1000).describe(
+    'attempts in flight per worker (a target at most a quarter)',
+  ),
+  WEBHOOK_METRICS_PORT: portVar(9200).describe("the worker's `/metrics` and `/healthz`"),
   /** Whether webhooks may go to private, loopback and link-local addresses (as URL imports). */
   URL_IMPORT_ALLOW_PRIVATE: boolVar(false),
-  /** How often an idle SSE stream gets a comment line, so proxies keep it open. */
-  SSE_KEEPALIVE_MS: intVar(15_000, 100, 300_000),
-  /** Base of the media URLs in job records (default http://localhost:{STATUS_PORT}). */
-  PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
-  /** Where browsers reach ingest, for the console's uploads (default: the page's host, INGEST_PORT). */
-  INGEST_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  SSE_KEEPALIVE_MS: intVar(15_000, 100, 300_000).describe('how often a quiet SSE stream gets a comment line'),
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
+    .optional()
+    .meta({
+      description: 'base of the media URLs in job records: the address clients reach the status service at',
+      default: '`http://localhost:{STATUS_PORT}`',
+    }),
+  INGEST_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
+    .optional()
+    .meta({
+      description: "where browsers reach ingest: the web console's uploads go there",
+      default: "the page's host, `INGEST_PORT`",
+    }),
   /** Ingest's port: where the console uploads to when INGEST_PUBLIC_URL is unset. */
   INGEST_PORT: portVar(8000),
-  /** Whether status serves the web console at `/`. */
-  CONSOLE_ENABLED: boolVar(true),
-  /**
-   * The read cache of job records (`GET /jobs/{id}`, `GET /jobs`): how long status may answer
-   * one from memory (RESP3 client tracking drops it sooner when it changes); 0: off. Not with
-   * REDIS_SENTINELS (off there).
-   */
-  STATUS_READ_CACHE_MS: intVar(0, 0, 60_000),
+  CONSOLE_ENABLED: boolVar(true).describe(
+    'serve the web console at `/` (`npm run build:console` builds it; `npm start` does so first)',
+  ),
+  STATUS_READ_CACHE_MS: intVar(0, 0, 60_000).describe(
+    'read cache of job records (`GET /jobs/{id}`, `GET /jobs`): ms status may answer one from memory (`0`: off), dropped sooner when it changes (RESP3 client tracking). Off with `REDIS_SENTINELS`; see [API](api.md#read-cache)',
+  ),
 }
 
 /** `500ms`, `5s`, `5m`, `2h` as milliseconds; null when it is none of those. */
@@ -126,10 +138,10 @@ function durationMs(text: string): number | null {
 }
 
 /** Every variable this service reads (compose.yaml is checked against it). */
-export const CONFIG_VARIABLES: readonly string[] = Object.keys(shape)
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(configShape)
 
 export function loadConfig(env: Env) {
-  const config = parseEnv(shape, env)
+  const config = parseEnv(configShape, env)
   if ((config.API_KEYS.length || config.ADMIN_API_KEYS.length) && !config.MEDIA_SIGNING_SECRET) {
     throw new ConfigError(
       'Invalid configuration: MEDIA_SIGNING_SECRET is required when API_KEYS or ADMIN_API_KEYS is set (media URLs are signed with it; 32+ characters, e.g. openssl rand -hex 32)',
