@@ -1,7 +1,11 @@
+import { createGroup } from './group-reader.ts'
 import type { RedisCalls } from './redis-calls.ts'
 import type { RedisKeys } from './redis-keys.ts'
 
-/** The transcoders' consumer group on the jobs stream: creating it, takeovers, housekeeping. */
+/**
+ * The transcoders' consumer group on the jobs stream: creating it, housekeeping. Reading and
+ * takeovers are GroupReader's.
+ */
 export class ConsumerGroup {
   constructor(
     readonly redis: RedisCalls,
@@ -14,51 +18,8 @@ export class ConsumerGroup {
   }
 
   /** Create the consumer group on each stream (from its start, so no entry is ever skipped). */
-  async ensure(): Promise<void> {
-    for (const stream of this.streams) {
-      try {
-        await this.redis.call(
-          this.redis.client.xGroupCreate(stream, this.keys.group, '0', { MKSTREAM: true }),
-        )
-      } catch (error) {
-        if (!String(error).includes('BUSYGROUP')) throw error
-      }
-    }
-  }
-
-  /**
-   * XAUTOCLAIM: take over for `consumer` up to `count` entries idle longer than `minIdleMs`
-   * (their transcoder died), scanning `stream` (default: the jobs stream) from `cursor`.
-   * `deleted`: entries deleted from the stream while pending (see failLostEntry).
-   */
-  async claimStalled(
-    consumer: string,
-    minIdleMs: number,
-    cursor: string,
-    count: number,
-    stream = this.keys.stream,
-  ) {
-    const reply = await this.redis.call(
-      this.redis.client.xAutoClaim(stream, this.keys.group, consumer, minIdleMs, cursor, {
-        COUNT: count,
-      }),
-    )
-    const messages = reply.messages.filter((m) => m !== null) as Array<{
-      id: string
-      message: Record<string, string>
-    }>
-    return { cursor: reply.nextId, messages, deleted: reply.deletedMessages }
-  }
-
-  /** Whether some pending entry of any stream has been idle longer than `minIdleMs` (a dead transcoder's). */
-  async hasStalled(minIdleMs: number): Promise<boolean> {
-    for (const stream of this.streams) {
-      const stalled = await this.redis.call(
-        this.redis.client.xPendingRange(stream, this.keys.group, '-', '+', 1, { IDLE: minIdleMs }),
-      )
-      if (stalled.length > 0) return true
-    }
-    return false
+  ensure(): Promise<void> {
+    return createGroup(this.redis, this.streams, this.keys.group)
   }
 
   /**

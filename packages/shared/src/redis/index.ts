@@ -1,4 +1,5 @@
 export * from './consumer-group.ts'
+export * from './group-reader.ts'
 export * from './lease-lock.ts'
 export * from './redis.ts'
 export * from './redis-calls.ts'
