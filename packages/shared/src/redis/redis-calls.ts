@@ -1,6 +1,6 @@
 import { Deadlines } from '../deadlines.ts'
 import { type RedisClient, RedisTimeoutError } from './redis.ts'
-import { loadScripts, type ScriptTable } from './scripts.ts'
+import { type LuaScript, loadScripts, type ScriptTable } from './scripts.ts'
 
 /** The scripts of redis/ itself (LeaseLock's, ConsumerGroup's), from `lua/`. */
 export const REDIS_SCRIPTS = loadScripts(new URL('./lua/', import.meta.url), [
@@ -20,9 +20,11 @@ export const REDIS_SCRIPTS = loadScripts(new URL('./lua/', import.meta.url), [
  * stay in order), so a write that timed out may have happened: the writes retried after one are
  * idempotent.
  */
-export class RedisCalls {
+export type RedisScript = keyof typeof REDIS_SCRIPTS
+
+export class RedisCalls<Name extends string = string> {
   readonly #shas = new Map<string, string>()
-  readonly #scripts: ScriptTable
+  readonly #scripts: ScriptTable<Name | RedisScript>
   readonly #deadlines: Deadlines
   readonly #timedOut: () => RedisTimeoutError
 
@@ -31,7 +33,7 @@ export class RedisCalls {
     /** Deadline of one command; 0: none. */
     readonly timeoutMs: number,
     /** Scripts beside REDIS_SCRIPTS, by name. */
-    scripts: ScriptTable = {},
+    scripts: ScriptTable<Name> = {} as ScriptTable<Name>,
   ) {
     for (const name of Object.keys(scripts)) {
       if (name in REDIS_SCRIPTS) throw new Error(`Lua script ${name} is one of REDIS_SCRIPTS already`)
@@ -51,8 +53,8 @@ export class RedisCalls {
    * Run script `name` with `keys` (exactly as many as its N) and `args`. Throws, before sending
    * anything, on an unknown name or another number of keys.
    */
-  async script(name: string, keys: string[], args: string[]): Promise<unknown> {
-    const script = this.#scripts[name]
+  async script(name: Name | RedisScript, keys: string[], args: string[]): Promise<unknown> {
+    const script = this.#scripts[name] as LuaScript | undefined
     if (!script) throw new Error(`unknown Lua script ${name}`)
     if (keys.length !== script.keys) {
       throw new Error(`Lua script ${name} takes ${script.keys} KEYS, called with ${keys.length}`)

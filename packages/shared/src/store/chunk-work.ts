@@ -2,6 +2,7 @@ import type { RedisCalls } from '../redis/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
 import type { Claim } from './job-hash.ts'
 import { eventKeys } from './job-outcomes.ts'
+import type { StoreScript } from './lua/index.ts'
 
 /** Where an item is: waiting in a stream, being encoded, waiting out a backoff, done, or given up. */
 export type ItemState = 'queued' | 'running' | 'retrying' | 'done' | 'failed'
@@ -52,7 +53,7 @@ export type ChunkOutcome =
  */
 export class ChunkWork {
   constructor(
-    readonly redis: RedisCalls,
+    readonly redis: RedisCalls<StoreScript>,
     readonly keys: RedisKeys,
   ) {}
 

@@ -3,11 +3,12 @@ import type { RedisCalls } from '../redis/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
 import { toDlqEntry } from './job-hash.ts'
 import { eventKeys, indexPrefix } from './job-outcomes.ts'
+import type { StoreScript } from './lua/index.ts'
 
 /** The dead-letter queue: jobs that failed for good, until an operator retries or discards them. */
 export class DeadLetters {
   constructor(
-    readonly redis: RedisCalls,
+    readonly redis: RedisCalls<StoreScript>,
     readonly keys: RedisKeys,
   ) {}
 

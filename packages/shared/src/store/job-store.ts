@@ -10,7 +10,7 @@ import { type Claim, fromHash, type StartReply, type StartResult, startResult, t
 import { deleteKeys, eventKeys, finishCall, indexPrefix } from './job-outcomes.ts'
 import type { CreateResult, Finished, JobPage, Result, Viewer } from './job-types.ts'
 import { mayView } from './job-types.ts'
-import { STORE_SCRIPTS } from './lua/index.ts'
+import { STORE_SCRIPTS, type StoreScript } from './lua/index.ts'
 import { PipelineStats } from './pipeline-stats.ts'
 import { Retention } from './retention.ts'
 
@@ -35,7 +35,7 @@ export interface JobStoreOptions {
  * `group`, `deadLetters`, `stats` and `retention`.
  */
 export class JobStore {
-  readonly redis: RedisCalls
+  readonly redis: RedisCalls<StoreScript>
   readonly deadLetters: DeadLetters
   readonly stats: PipelineStats
   readonly group: ConsumerGroup

@@ -2,6 +2,7 @@ import { LeaseLock } from '../redis/lease-lock.ts'
 import type { RedisCalls } from '../redis/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
 import { eventKeys, indexPrefix } from './job-outcomes.ts'
+import type { StoreScript } from './lua/index.ts'
 
 /**
  * What retention expires, read from the sorted sets the job scripts keep (no key scan): finished
@@ -10,7 +11,7 @@ import { eventKeys, indexPrefix } from './job-outcomes.ts'
  */
 export class Retention {
   constructor(
-    readonly redis: RedisCalls,
+    readonly redis: RedisCalls<StoreScript>,
     readonly keys: RedisKeys,
   ) {}
 
