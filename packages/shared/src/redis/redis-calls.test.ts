@@ -34,4 +34,14 @@ describe('RedisCalls', () => {
     // The command that timed out still ran: its write is there, and replies kept their order.
     expect(await calls.call(client.get('k'))).toBe('written while frozen')
   })
+  it('runs its scripts by SHA, and sends the source again once Redis has lost it (SCRIPT FLUSH)', async () => {
+    const calls = new RedisCalls(client, 0)
+    await client.set('lock', 'mine')
+    expect(await calls.script('extendLock', ['lock'], ['other', '1000'])).toBe(0)
+    await client.scriptFlush()
+    // Its SHA is known but Redis has no such script now: NOSCRIPT, then the source.
+    expect(await calls.script('extendLock', ['lock'], ['mine', '1000'])).toBe(1)
+    expect(await calls.script('releaseLock', ['lock'], ['mine'])).toBe(1)
+    expect(await client.exists('lock')).toBe(0)
+  })
 })
