@@ -1,7 +1,5 @@
 import { AppError, JOB_ID_PATTERN, type Viewer } from '@vpp/shared'
 import type { Context, MiddlewareHandler } from 'hono'
-import { validator } from 'hono-openapi'
-import type { z } from 'zod'
 import { Presenter } from '../presenter.ts'
 import type { StatusDeps, StatusEnv } from '../status-deps.ts'
 
@@ -49,17 +47,3 @@ export const adminOnly: MiddlewareHandler<StatusEnv> = async (c, next) => {
   }
   await next()
 }
-
-/**
- * The query string checked against `schema`, which also describes its parameters in the OpenAPI
- * document (hono-openapi's validator). A bad one answers 400 `bad_request` with the message of
- * its first problem: each field's schema carries the message a client reads.
- */
-export function validQuery<T extends z.ZodType>(schema: T) {
-  return validator('query', schema, (result) => {
-    if (!result.success) throw new AppError('bad_request', result.error[0]?.message ?? 'Bad query', 400)
-  })
-}
-
-/** A query parameter's first value: `?limit=5&limit=6` is read as `?limit=5`. */
-export const firstValue = (value: unknown) => (Array.isArray(value) ? value[0] : value)

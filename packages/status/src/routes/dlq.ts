@@ -3,27 +3,16 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import { dlqDeleteDoc, dlqDoc, dlqRetryDoc } from '../openapi.ts'
 import type { StatusEnv } from '../status-deps.ts'
-import { adminOnly, firstValue, type RouteContext, validQuery } from './context.ts'
+import { adminOnly, type RouteContext } from './context.ts'
+import { limitParam, queryParam, validQuery } from './query.ts'
 
 /** Stream entry ids: `<ms>-<seq>`. */
 const MESSAGE_ID = /^\d{1,20}-\d{1,20}$/
-const LIMIT_ERROR = 'limit must be a whole number from 1 to 1000'
 
 /** `GET /dlq`'s query: validated by it, and its parameters in the OpenAPI document. */
 export const DlqQuerySchema = z.object({
-  limit: z.preprocess(
-    firstValue,
-    z.coerce
-      .number({ error: LIMIT_ERROR })
-      .int({ error: LIMIT_ERROR })
-      .min(1, { error: LIMIT_ERROR })
-      .max(1000, { error: LIMIT_ERROR })
-      .default(100)
-      .describe('Entries a page')
-      .meta({ examples: [100] }),
-  ),
-  after: z.preprocess(
-    firstValue,
+  limit: limitParam(1000, 100, 'Entries a page'),
+  after: queryParam(
     z
       .string()
       .regex(MESSAGE_ID, { error: 'after must be a message_id such as 1700000000000-0' })

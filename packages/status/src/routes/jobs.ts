@@ -11,33 +11,20 @@ import { z } from 'zod'
 import { shownDeliveries } from '../delivery-log.ts'
 import { cancelJobDoc, deleteJobDoc, deliveriesDoc, getJobDoc, listJobsDoc, statsDoc } from '../openapi.ts'
 import type { StatusEnv } from '../status-deps.ts'
-import { adminOnly, firstValue, jobNotFound, type RouteContext, validQuery } from './context.ts'
-
-const LIMIT_ERROR = 'limit must be a whole number from 1 to 100'
+import { adminOnly, jobNotFound, type RouteContext } from './context.ts'
+import { limitParam, queryParam, validQuery } from './query.ts'
 
 /** `GET /jobs`'s query: validated by it, and its parameters in the OpenAPI document. */
 export const ListJobsQuerySchema = z.object({
-  status: z.preprocess(
-    firstValue,
+  status: queryParam(
     z
       .enum(JOB_STATUSES, { error: `status must be one of ${JOB_STATUSES.join(', ')}` })
       .optional()
       .describe('Only jobs in this status')
       .meta({ examples: ['completed'] }),
   ),
-  limit: z.preprocess(
-    firstValue,
-    z.coerce
-      .number({ error: LIMIT_ERROR })
-      .int({ error: LIMIT_ERROR })
-      .min(1, { error: LIMIT_ERROR })
-      .max(100, { error: LIMIT_ERROR })
-      .default(20)
-      .describe('Jobs a page')
-      .meta({ examples: [20] }),
-  ),
-  cursor: z.preprocess(
-    firstValue,
+  limit: limitParam(100, 20, 'Jobs a page'),
+  cursor: queryParam(
     z
       .string()
       .regex(/^\d{1,15}$/, { error: 'cursor must be the next_cursor of a previous page' })
