@@ -139,8 +139,15 @@ describe('Outcomes', () => {
 
   it('dead-letters a permanent failure at once', async () => {
     const t = await setUp(['a'])
-    await t.outcomes.failed(t.claim, 1, new PermanentJobError('not a video'), t.active, logger, 10)
-    expect(await t.store.get('a')).toMatchObject({ status: 'failed' })
+    await t.outcomes.failed(
+      t.claim,
+      1,
+      new PermanentJobError('not_a_video', 'not a video'),
+      t.active,
+      logger,
+      10,
+    )
+    expect(await t.store.get('a')).toMatchObject({ status: 'failed', error_code: 'not_a_video' })
   })
 
   it('hands the job back uncounted once infrastructure failures make the transcoder sick', async () => {
