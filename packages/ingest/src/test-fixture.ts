@@ -90,33 +90,37 @@ export function useIngestFixture() {
       const prefix = redis.prefix()
       const store = overrides.store ?? new JobStore(client, redisKeys(prefix))
       if (!overrides.store) await store.group.ensure()
-      const uploadDir = `${dir.path}/${prefix}`
-      const registry = createRegistry('ingest')
-      const app = createApp({
-        storage: new LocalUploadStorage(uploadDir),
-        logger: createLogger({ service: 'ingest', level: 'silent' }),
-        registry,
-        metrics: createIngestMetrics(registry),
-        maxFileSize: MAX,
-        newId: () => `00000000-0000-0000-0000-${String(++ids).padStart(12, '0')}`,
-        ...overrides,
-        store,
-      })
-      return {
-        app,
-        store,
-        uploadDir,
-        /** Names in the upload directory (part files included). */
-        files: () => readdir(uploadDir).catch(() => [] as string[]),
-        upload: (body: FormData | string | ReadableStream, headers: Record<string, string> = {}) =>
-          app.request('/upload', { method: 'POST', body, headers, duplex: 'half' } as RequestInit),
-        importUrl: (body: unknown, headers: Record<string, string> = {}) =>
-          app.request('/upload-url', {
-            method: 'POST',
-            body: JSON.stringify(body),
-            headers: { 'content-type': 'application/json', ...headers },
-          }),
-      }
+      return testApp(store, `${dir.path}/${prefix}`, overrides, () => ++ids)
     },
+  }
+}
+
+/** An ingest app on `store`, its uploads in `uploadDir`, with request helpers. */
+function testApp(store: JobStore, uploadDir: string, overrides: Partial<IngestDeps>, nextId: () => number) {
+  const registry = createRegistry('ingest')
+  const app = createApp({
+    storage: new LocalUploadStorage(uploadDir),
+    logger: createLogger({ service: 'ingest', level: 'silent' }),
+    registry,
+    metrics: createIngestMetrics(registry),
+    maxFileSize: MAX,
+    newId: () => `00000000-0000-0000-0000-${String(nextId()).padStart(12, '0')}`,
+    ...overrides,
+    store,
+  })
+  return {
+    app,
+    store,
+    uploadDir,
+    /** Names in the upload directory (part files included). */
+    files: () => readdir(uploadDir).catch(() => [] as string[]),
+    upload: (body: FormData | string | ReadableStream, headers: Record<string, string> = {}) =>
+      app.request('/upload', { method: 'POST', body, headers, duplex: 'half' } as RequestInit),
+    importUrl: (body: unknown, headers: Record<string, string> = {}) =>
+      app.request('/upload-url', {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json', ...headers },
+      }),
   }
 }
