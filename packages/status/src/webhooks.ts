@@ -9,7 +9,7 @@ import {
   type Logger,
   type RedisClient,
   toEvent,
-  WebhookDeliveries,
+  type WebhookDeliveries,
   type WebhookDelivery,
 } from '@vpp/shared'
 import { pinnedLookup } from '@vpp/shared/node'
@@ -103,7 +103,7 @@ export class WebhookWorker {
     readonly connect: () => Promise<RedisClient>,
   ) {
     this.#signer = new Webhook(options.secret)
-    this.#deliveries = new WebhookDeliveries(store.redis, store.keys)
+    this.#deliveries = store.webhooks
   }
 
   async start(): Promise<void> {

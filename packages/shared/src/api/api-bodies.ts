@@ -17,6 +17,7 @@ export const JobPageSchema = z
     next_cursor: z.string().nullable().describe('Pass as `?cursor=` for the next page; null on the last one'),
   })
   .meta({ id: 'JobPage', examples: [{ jobs: [JOB_EXAMPLE], next_cursor: '118' }] })
+export type JobPage = z.infer<typeof JobPageSchema>
 
 /** `POST /jobs/{job_id}/cancel`: 202, also when it was canceled already. */
 export const CancelResponseSchema = z

@@ -11,27 +11,9 @@ import {
   UPLOAD_RESPONSE_EXAMPLE,
   UPLOAD_URL_REQUEST_EXAMPLE,
 } from './examples.ts'
+import { JOB_STATUSES } from './statuses.ts'
 
-/**
- * A job only moves forward: queued -> processing -> (retrying -> processing)* -> completed | failed,
- * or to canceled from any of the first three (POST /jobs/{id}/cancel), and completed -> expired
- * when its outputs are removed after OUTPUT_RETENTION_DAYS. The ways back are an operator's
- * retry from the dead-letter queue (failed -> queued) and a sick transcoder handing back the job
- * it holds, its attempt not counted (processing -> queued).
- */
-export const JOB_STATUSES = [
-  'queued',
-  'processing',
-  'retrying',
-  'completed',
-  'failed',
-  'canceled',
-  'expired',
-] as const
-/** Statuses a job never leaves on its own (but for completed -> expired, by retention). */
-export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'canceled', 'expired']
 export const JobStatusSchema = z.enum(JOB_STATUSES)
-export type JobStatus = z.infer<typeof JobStatusSchema>
 
 export const JobSourceSchema = z.enum(['upload', 'url'])
 export type JobSource = z.infer<typeof JobSourceSchema>

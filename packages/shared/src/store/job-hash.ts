@@ -1,4 +1,5 @@
-import { type DlqEntry, type Job, JobSchema, type JobStatus } from '../api/job.ts'
+import { type DlqEntry, type Job, JobSchema } from '../api/job.ts'
+import type { JobStatus } from '../api/statuses.ts'
 
 /** What a consumer holds while it processes a job: the entry and the lease (fencing token). */
 export interface Claim {

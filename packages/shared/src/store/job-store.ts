@@ -1,4 +1,5 @@
-import type { Job, JobStatus } from '../api/job.ts'
+import type { Job } from '../api/job.ts'
+import type { JobStatus } from '../api/statuses.ts'
 import { ConsumerGroup } from '../redis/consumer-group.ts'
 import { COMMAND_TIMEOUT_MS, type RedisClient } from '../redis/redis.ts'
 import { RedisCalls } from '../redis/redis-calls.ts'
@@ -8,11 +9,12 @@ import { DeadLetters } from './dead-letters.ts'
 import { EventLog } from './events.ts'
 import { type Claim, fromHash, type StartReply, type StartResult, startResult, toHash } from './job-hash.ts'
 import { deleteKeys, eventKeys, finishCall, indexPrefix } from './job-outcomes.ts'
-import type { CreateResult, Finished, JobPage, Result, Viewer } from './job-types.ts'
+import type { CreateResult, Finished, JobListing, Result, Viewer } from './job-types.ts'
 import { mayView } from './job-types.ts'
 import { STORE_SCRIPTS, type StoreScript } from './lua/index.ts'
 import { PipelineStats } from './pipeline-stats.ts'
 import { Retention } from './retention.ts'
+import { WebhookDeliveries } from './webhook-deliveries.ts'
 
 /** How long an Idempotency-Key names the job it created. */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600
@@ -43,6 +45,7 @@ export class JobStore {
   readonly events: EventLog
   /** The work items of jobs encoded in chunks. */
   readonly chunks: ChunkWork
+  readonly webhooks: WebhookDeliveries
   readonly #dlqMaxLen: number
   readonly #readHash: (key: string) => Promise<Record<string, string>>
 
@@ -58,6 +61,7 @@ export class JobStore {
     this.retention = new Retention(this.redis, keys)
     this.events = new EventLog(this.redis, keys)
     this.chunks = new ChunkWork(this.redis, keys)
+    this.webhooks = new WebhookDeliveries(this.redis, keys)
     this.#dlqMaxLen = options.dlqMaxLen ?? 0
     this.#readHash = options.readHash ?? ((key) => this.client.hGetAll(key))
   }
@@ -147,7 +151,7 @@ export class JobStore {
     limit: number
     cursor?: number
     viewer?: Viewer
-  }): Promise<JobPage> {
+  }): Promise<JobListing> {
     const status = options.status ?? 'all'
     const viewer = options.viewer
     const key =

@@ -20,8 +20,8 @@ export interface Viewer {
 /** A job is visible to an admin, and to the key that created it. */
 export const mayView = (viewer: Viewer, owner: string | undefined) => viewer.admin || owner === viewer.client
 
-/** One page of a listing. */
-export interface JobPage {
+/** One page of a listing, as the store reads it (the API's JobPage is its snake_case body). */
+export interface JobListing {
   jobs: Job[]
   nextCursor: string | null
 }

@@ -1,4 +1,5 @@
-import type { JobStatus, Stats } from '../api/job.ts'
+import type { Stats } from '../api/job.ts'
+import type { JobStatus } from '../api/statuses.ts'
 import type { RedisCalls } from '../redis/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { JOB_STATUSES } from '../api/job.ts'
+import { JOB_STATUSES } from '../api/statuses.ts'
 import { createLogger } from '../logger.ts'
 import { closeRedis, connectRedis, type RedisClient } from '../redis/redis.ts'
 import { redisKeys } from '../redis/redis-keys.ts'
