@@ -156,38 +156,47 @@ export function runProcess(bin: string, args: readonly string[], options: RunOpt
     })
     child.once('close', (code, signal) => {
       cleanup()
-      if (ended === 'timeout') {
-        return reject(
-          new ProcessError(
-            `FFmpeg timeout: ${name} ran longer than ${options.timeoutMs / 1000}s`,
-            'timeout',
-            stderr,
-          ),
-        )
-      }
-      if (ended === 'stalled') {
-        const quiet = (options.stallTimeoutMs ?? 0) / 1000
-        return reject(new ProcessError(`${name} stalled: no progress for ${quiet}s`, 'stalled', stderr))
-      }
-      if (ended === 'aborted') return reject(new ProcessError(`${name} cancelled`, 'aborted', stderr))
-      if (code === 0) return resolve({ stdout, stderr })
-      if (command !== bin && code === 127 && /failed to execute|No such file/.test(stderr)) {
-        return reject(new ProcessError(`${name} not found (${bin})`, 'spawn', stderr))
-      }
-      const last = lastLine(stderr)
-      const how = code === null ? `killed by ${signal}` : `exit code ${code}`
-      reject(
-        new ProcessError(
-          `${name} failed (${how})${last ? `: ${last}` : ''}`,
-          'exit',
-          stderr,
-          code,
-          signal,
-          memoryLimit(options.memoryLimitMb ?? 0).length > 0 ? (options.memoryLimitMb ?? 0) : 0,
-        ),
-      )
+      const failure = closeFailure({ name, bin, command, options, stderr }, ended, code, signal)
+      if (failure) reject(failure)
+      else resolve({ stdout, stderr })
     })
   })
+}
+
+/** Why a run that closed failed (a kill of ours, an exit status, a signal); null when it did not. */
+function closeFailure(
+  run: { name: string; bin: string; command: string; options: RunOptions; stderr: string },
+  ended: ProcessError['reason'] | undefined,
+  code: number | null,
+  signal: NodeJS.Signals | null,
+): ProcessError | null {
+  const { name, bin, command, options, stderr } = run
+  if (ended === 'timeout') {
+    return new ProcessError(
+      `FFmpeg timeout: ${name} ran longer than ${options.timeoutMs / 1000}s`,
+      'timeout',
+      stderr,
+    )
+  }
+  if (ended === 'stalled') {
+    const quiet = (options.stallTimeoutMs ?? 0) / 1000
+    return new ProcessError(`${name} stalled: no progress for ${quiet}s`, 'stalled', stderr)
+  }
+  if (ended === 'aborted') return new ProcessError(`${name} cancelled`, 'aborted', stderr)
+  if (code === 0) return null
+  if (command !== bin && code === 127 && /failed to execute|No such file/.test(stderr)) {
+    return new ProcessError(`${name} not found (${bin})`, 'spawn', stderr)
+  }
+  const last = lastLine(stderr)
+  const how = code === null ? `killed by ${signal}` : `exit code ${code}`
+  return new ProcessError(
+    `${name} failed (${how})${last ? `: ${last}` : ''}`,
+    'exit',
+    stderr,
+    code,
+    signal,
+    memoryLimit(options.memoryLimitMb ?? 0).length > 0 ? (options.memoryLimitMb ?? 0) : 0,
+  )
 }
 
 /** The last non-empty line of a tool's stderr: usually the sentence that says what went wrong. */

@@ -6,46 +6,29 @@
  * renditions assembled by stream copy. A takeover (its transcoder died) or a retry from the
  * dead-letter queue picks up the recorded plan and redoes only what was not recorded.
  */
-import { copyFile, mkdir, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import {
-  type ChunkJobRecord,
   type ChunkWork,
   type Claim,
-  type ImageProfile,
   type Logger,
-  MEDIA_TYPES,
   type MediaStorage,
   type Output,
-  outputFileName,
   PermanentJobError,
   type Profile,
   type TranscoderMetrics,
 } from '@vpp/shared'
 import type { TranscoderConfig } from '../config.ts'
-import {
-  type FfmpegRun,
-  renditionSize,
-  type StoryboardPlan,
-  sheetRun,
-  thumbnailSize,
-} from '../ffmpeg-args/index.ts'
+import type { FfmpegRun } from '../ffmpeg-args/index.ts'
 import { runProcess } from '../ffmpeg-process.ts'
-import {
-  bandwidths,
-  type ExtraFile,
-  finishHls,
-  finishStoryboard,
-  masterPlaylist,
-  type Variant,
-} from '../packaging.ts'
+import type { ExtraFile } from '../packaging.ts'
 import type { Probe } from '../probe.ts'
 import { progressPercent } from '../progress.ts'
-import { assembleArgs, concatList, splitArgs } from './args.ts'
-import { type AudioResult, audioKey, type ChunkResult, type HlsShare } from './encode-item.ts'
+import { splitArgs } from './args.ts'
+import { assemble } from './assemble.ts'
 import { AUDIO_ITEM, chunkItem, type EncodePlan, encodePlan, planItems } from './encode-plan.ts'
 import { keyframeArgs, parsePackets } from './plan.ts'
-import { mediaPlaylist } from './playlist.ts'
+import { audioShare, publishStream, seconds } from './stream.ts'
 
 /** What processJob hands the coordinator: the job's hold, and how to give its slot back. */
 export interface Chunking {
@@ -173,12 +156,6 @@ async function cut(
   return plan
 }
 
-/** An item's recorded result, parsed. */
-function resultOf<T>(record: ChunkJobRecord, item: string): T | null {
-  const found = record.items.find((i) => i.name === item)
-  return found?.state === 'done' && found.result ? (JSON.parse(found.result) as T) : null
-}
-
 /**
  * Follow the items until every one is done: progress about once a second, the HLS stream
  * published as the done chunks grow from the first, items whose entries were lost queued again.
@@ -249,223 +226,6 @@ async function follow(
       if (!(await chunking.work.plan(chunking.claim, '', []))) throw ctx.lost()
     }
     await sleep(FOLLOW_MS, ctx.signal)
-  }
-}
-
-/** Seconds of a list of segments. */
-const seconds = (segments: ReadonlyArray<{ seconds: number }>) =>
-  segments.reduce((sum, s) => sum + s.seconds, 0)
-
-/** The HLS audio published so far: all of it once the audio item is done, else what it recorded. */
-function audioShare(plan: EncodePlan, record: ChunkJobRecord): HlsShare | null {
-  if (!plan.audioPart || !plan.hls) return null
-  const done = resultOf<AudioResult>(record, AUDIO_ITEM)
-  if (done) return done.hls
-  const partial = record.items.find((i) => i.name === AUDIO_ITEM)?.partial
-  return partial ? (JSON.parse(partial) as HlsShare) : null
-}
-
-/** The HLS presentation's playlists over the first `prefix` chunks (written in `outDir`). */
-async function writeStream(
-  plan: EncodePlan,
-  record: ChunkJobRecord,
-  prefix: number,
-  outDir: string,
-  ended: boolean,
-  measured: boolean,
-): Promise<{ files: ExtraFile[]; variants: Variant[] }> {
-  const hls = plan.hls
-  if (!hls) return { files: [], variants: [] }
-  const dir = join(outDir, hls.profile)
-  const chunks = plan.chunks.slice(0, prefix).map((c) => resultOf<ChunkResult>(record, chunkItem(c.index)))
-  const audio = audioShare(plan, record)
-  const files: ExtraFile[] = []
-  const write = async (name: string, text: string) => {
-    await mkdir(join(dir, name, '..'), { recursive: true })
-    await writeFile(join(dir, name), text)
-    files.push({ name: `${hls.profile}/${name}`, path: join(dir, name) })
-  }
-  const maxSegmentSeconds = hls.segmentSeconds + 2
-  const end = plan.chunks[prefix - 1]?.end ?? 0
-  let audioPeak = 0
-  let audioAverage = 0
-  if (audio) {
-    // The audio that the video published so far covers (all of it once ended).
-    let at = 0
-    const segments = audio.segments.filter((s) => {
-      const starts = at
-      at += s.seconds
-      return ended || starts < end
-    })
-    await write('audio/index.m3u8', mediaPlaylist({ init: audio.init, segments, ended, maxSegmentSeconds }))
-    ;({ peak: audioPeak, average: audioAverage } = bandwidths(audio.segments))
-  }
-  const variants: Variant[] = []
-  for (const rung of hls.rungs) {
-    const shares = chunks.map((c) => c?.hls[rung]).filter((s): s is HlsShare => s !== undefined)
-    const first = shares[0]
-    if (!first) throw new Error(`HLS rung ${rung} has no first chunk`)
-    const segments = shares.flatMap((s) => s.segments)
-    await write(`${rung}/index.m3u8`, mediaPlaylist({ init: first.init, segments, ended, maxSegmentSeconds }))
-    const profile = plan.videos.find((v) => v.name === rung)
-    if (!profile) throw new Error(`HLS rung ${rung} is not a rendition`)
-    // Until every segment is in, the cap the encoder keeps to (capped CRF) stands for the peak.
-    const video = measured
-      ? bandwidths(segments)
-      : { peak: profile.videoBitrateKbps * 1000, average: profile.videoBitrateKbps * 1000 }
-    variants.push({
-      playlist: `${rung}/index.m3u8`,
-      bandwidth: video.peak + (measured ? audioPeak : (hls.audioKbps ?? 0) * 1000),
-      averageBandwidth: video.average + (measured ? audioAverage : (hls.audioKbps ?? 0) * 1000),
-      ...renditionSize(profile, plan.probe),
-      frameRate: Number(plan.fps ?? plan.probe.frameRate) || null,
-      codecs: [first.codecs, ...(audio ? [audio.codecs] : [])].join(','),
-    })
-  }
-  await write('master.m3u8', masterPlaylist(variants, audio ? { playlist: 'audio/index.m3u8' } : undefined))
-  return { files, variants }
-}
-
-/** Publish the growing stream (short-lived playlists; the segments are published by their items). */
-async function publishStream(
-  jobId: string,
-  plan: EncodePlan,
-  record: ChunkJobRecord,
-  prefix: number,
-  outDir: string,
-  ctx: CoordinatorContext,
-): Promise<void> {
-  const { files } = await writeStream(plan, record, prefix, outDir, false, false)
-  await ctx.storage.publish(
-    jobId,
-    files.map((f) => ({ ...f, contentType: MEDIA_TYPES.m3u8 as string })),
-    ctx.signal,
-  )
-}
-
-/**
- * Every rendition from its chunks and the audio by stream copy, the thumbnail and the storyboard's
- * tiles from the chunks that made them: no decode of the source.
- */
-async function assemble(
-  jobId: string,
-  plan: EncodePlan,
-  dirs: { work: string; out: string },
-  ctx: CoordinatorContext,
-): Promise<Encoded> {
-  const { config, storage, chunking } = ctx
-  const record = await chunking.work.read(jobId)
-  if (!record) throw ctx.lost()
-  const pieces = join(dirs.work, 'pieces')
-  await mkdir(pieces, { recursive: true })
-  const chunks = plan.chunks.map((c) => {
-    const result = resultOf<ChunkResult>(record, chunkItem(c.index))
-    if (!result) throw new Error(`chunk ${c.index} has no result`)
-    return result
-  })
-  const audio = plan.audioPart ? resultOf<AudioResult>(record, AUDIO_ITEM) : null
-  const written: FfmpegRun['outputs'] = []
-  const run = (args: string[]) =>
-    runProcess(config.FFMPEG_PATH, args, {
-      timeoutMs: 3600_000,
-      signal: ctx.signal,
-      nice: config.FFMPEG_NICE,
-      memoryLimitMb: config.memoryLimitMb,
-    })
-  for (const profile of plan.videos) {
-    const paths: string[] = []
-    for (const chunk of chunks) {
-      const piece = chunk.renditions[profile.name]?.piece
-      if (!piece) throw new Error(`a chunk has no ${profile.name}`)
-      // Absolute: the concat demuxer reads a relative name from the list's own folder.
-      paths.push(resolve(await storage.localPiece(jobId, piece, pieces)))
-    }
-    const list = resolve(pieces, `${profile.name}.ffconcat`)
-    await writeFile(list, concatList(paths))
-    const key = audioKey({
-      codec: profile.container === 'webm' ? 'opus' : 'aac',
-      kbps: profile.audioBitrateKbps,
-    })
-    const audioPiece = audio?.pieces[key]
-    const audioPath = audioPiece ? await storage.localPiece(jobId, audioPiece, pieces) : null
-    const path = join(dirs.out, outputFileName(profile))
-    await run(assembleArgs(list, audioPath, profile.container, path, plan.hls?.rungs.includes(profile.name)))
-    written.push({
-      profile: profile.name,
-      path,
-      media: { ...renditionSize(profile, plan.probe), codec: profile.codec },
-    })
-  }
-  if (plan.hls)
-    written.push({ profile: plan.hls.profile, path: join(dirs.out, plan.hls.profile, 'master.m3u8') })
-  const thumbnail = plan.thumbnail
-  const thumbPiece = chunks.find((c) => c.thumbnail)?.thumbnail
-  if (thumbnail && thumbPiece) {
-    const path = join(dirs.out, outputFileName(thumbnail.profile as ImageProfile))
-    await copyFile(await storage.localPiece(jobId, thumbPiece, pieces), path)
-    written.push({
-      profile: thumbnail.profile.name,
-      path,
-      media: { ...thumbnailSize(thumbnail.profile, plan.probe), codec: 'mjpeg' },
-    })
-  }
-  let board: StoryboardPlan | undefined
-  if (plan.storyboard) {
-    board = {
-      ...plan.storyboard,
-      tilePattern: join(dirs.out, `${plan.storyboard.profile}-tile-%05d.jpg`),
-      sheetPattern: join(dirs.out, `${plan.storyboard.profile}-%d.jpg`),
-    }
-    // The tiles in the whole video's order, numbered from 1 (tile k is file k + 1).
-    let k = 0
-    for (const chunk of chunks) {
-      for (const piece of chunk.tiles.pieces) {
-        k++
-        const to = board.tilePattern.replace('%05d', String(k).padStart(5, '0'))
-        await copyFile(await storage.localPiece(jobId, piece, pieces), to)
-      }
-    }
-    board.tiles = k
-    written.push({ profile: board.profile, path: join(dirs.out, `${board.profile}.vtt`) })
-  }
-  const hls = plan.hls
-  return {
-    written,
-    skipped: plan.skipped,
-    // The growing stream's folders (its segments, and its playlists, ended below).
-    leftovers: hls
-      ? [...hls.rungs, ...(audio ? ['audio'] : [])].map((f) => `${hls.profile}/${f}`)
-      : undefined,
-    finish: async (renditions, duration) => {
-      const finished: Array<{ output: Omit<Output, 'path'>; files: ExtraFile[] }> = []
-      if (hls) {
-        // The growing stream ends (VOD) under its own names, so that a player that started on it
-        // plays on; its segments are kept a while (leftovers). Then the stream from now on: byte
-        // ranges of the MP4s just assembled, and a master of its own (what new players load).
-        const { files: growing } = await writeStream(plan, record, plan.chunks.length, dirs.out, true, true)
-        const final = await finishHls(
-          {
-            profile: hls.profile,
-            dir: join(dirs.out, hls.profile),
-            variants: hls.rungs.map((rung) => ({ profile: rung, playlist: `${rung}.m3u8` })),
-          },
-          renditions,
-          plan.probe.hasAudio,
-          Number(plan.fps ?? plan.probe.frameRate) || null,
-          hls.segmentSeconds,
-        )
-        finished.push({
-          output: { ...final.output, duration },
-          // The master is a written output of its own (the job's `hls` entry).
-          files: [...growing.filter((f) => f.name !== `${hls.profile}/master.m3u8`), ...final.files],
-        })
-      }
-      if (board) {
-        await run(sheetRun(board).args)
-        finished.push(await finishStoryboard(board, dirs.out, duration ?? plan.duration))
-      }
-      return finished
-    },
   }
 }
 

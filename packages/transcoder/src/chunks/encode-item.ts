@@ -90,19 +90,7 @@ async function encodeChunk(
   const part = chunk && plan.parts[chunk.part]
   if (!chunk || !part) throw new Error(`the plan has no chunk ${index}`)
   const partPath = await storage.localPiece(jobId, part.piece, work)
-  const rungs = new Set(plan.hls?.rungs ?? [])
-  const outputs: ChunkOutput[] = []
-  for (const profile of plan.videos) {
-    const hls = rungs.has(profile.name) && plan.hls
-    if (hls) await mkdir(join(work, 'hls', profile.name), { recursive: true })
-    outputs.push({
-      profile,
-      path: join(work, `${name}-${outputFileName(profile)}`),
-      hls: hls
-        ? { dir: join(work, 'hls', profile.name), name, segmentSeconds: hls.segmentSeconds }
-        : undefined,
-    })
-  }
+  const outputs = await chunkOutputs(plan, name, work)
   const board = plan.storyboard
   const tiles = board ? chunkTiles(chunk, board.interval) : { first: 0, count: 0 }
   const thumb = plan.thumbnail
@@ -160,6 +148,24 @@ async function encodeChunk(
     result.thumbnail = `${name}-thumbnail.jpg`
   }
   return result
+}
+
+/** Where a chunk's renditions go in `work` (an HLS rung's segments in a folder of its own, made). */
+async function chunkOutputs(plan: EncodePlan, name: string, work: string): Promise<ChunkOutput[]> {
+  const rungs = new Set(plan.hls?.rungs ?? [])
+  const outputs: ChunkOutput[] = []
+  for (const profile of plan.videos) {
+    const hls = rungs.has(profile.name) && plan.hls
+    if (hls) await mkdir(join(work, 'hls', profile.name), { recursive: true })
+    outputs.push({
+      profile,
+      path: join(work, `${name}-${outputFileName(profile)}`),
+      hls: hls
+        ? { dir: join(work, 'hls', profile.name), name, segmentSeconds: hls.segmentSeconds }
+        : undefined,
+    })
+  }
+  return outputs
 }
 
 async function encodeAudio(
