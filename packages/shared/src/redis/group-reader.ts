@@ -28,7 +28,7 @@ export interface GroupReaderOptions {
   signal: AbortSignal
   /** How many entries may be taken now (the free slots); 0 waits for `roomFreed`. Default: 100. */
   room?: () => number
-  /** Resolves when room may have come (a slot freed). */
+  /** Resolves when room may have come (a slot freed); without it, room() is asked again every 50 ms. */
   roomFreed?: () => Promise<void>
   /** While it returns a promise, nothing is read or claimed until that resolves (a sick consumer). */
   paused?: () => Promise<void> | null
@@ -120,7 +120,7 @@ export class GroupReader {
       return
     }
     if (this.#room() <= 0) {
-      await Promise.race([this.#stopped, roomFreed?.() ?? this.#stopped])
+      await Promise.race([this.#stopped, roomFreed?.() ?? sleep(50)])
       return
     }
     const held = this.#held.shift()
