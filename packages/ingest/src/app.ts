@@ -45,7 +45,7 @@ export function createApp(deps: IngestDeps) {
   app.route('/', uploadUrlRoutes(ctx))
   if (deps.tus) app.route('/', tusRoutes(ctx, deps.tus))
 
-  app.get('/healthz', healthzDoc, small, (c) => redisHealth(c, deps.store.client))
+  app.get('/healthz', healthzDoc, small, (c) => redisHealth(c, deps.store))
   app.get('/metrics', metricsDoc, small, metricsAuth(deps.metricsToken), () => metricsResponse(deps.registry))
   mountApiDocs(app, INGEST_API, small)
   return app

@@ -5,7 +5,7 @@ import {
   idempotencyScope,
   type Job,
   RateLimiter,
-  TusRecords,
+  type TusRecords,
 } from '@vpp/shared'
 import type { Context } from 'hono'
 import type { IngestDeps } from './deps.ts'
@@ -36,7 +36,7 @@ export interface IngestContext {
 
 export function ingestContext(deps: IngestDeps): IngestContext {
   const now = deps.now ?? (() => new Date())
-  const limiter = new RateLimiter(deps.store.redis, deps.store.keys, deps.rateLimitPerMinute ?? 0)
+  const limiter = new RateLimiter(deps.store.rates, deps.rateLimitPerMinute ?? 0)
   const peer = deps.clientAddress ?? (() => undefined)
   const address = deps.trustProxy ? (c: Context) => forwardedFor(c) ?? peer(c) : peer
   const client = (c: Context<AccessEnv>) => clientOf(c, address)
@@ -58,6 +58,6 @@ export function ingestContext(deps: IngestDeps): IngestContext {
       await limiter.take(client(c))
       return { scope, first: undefined }
     },
-    tusRecords: new TusRecords(deps.store.redis, deps.store.keys),
+    tusRecords: deps.store.tus,
   }
 }

@@ -1,10 +1,12 @@
 import {
   AppError,
+  isLuaError,
   isRedisUnavailable,
   type Job,
   type JobOptions,
   type JobSource,
   type JobStore,
+  LUA_ERRORS,
   type UploadResponse,
 } from '@vpp/shared'
 import type { Context } from 'hono'
@@ -97,17 +99,9 @@ async function createOnce(store: JobStore, job: Job, idempotency: string | undef
     try {
       return await store.create(job, idempotency, owner)
     } catch (error) {
-      if (attempt > 1 && isJobExistsError(error, job.job_id)) return { created: true as const }
+      if (attempt > 1 && isLuaError(error, LUA_ERRORS.jobExists)) return { created: true as const }
       if (!isRedisUnavailable(error) || attempt >= 3) throw error
       await new Promise((resolve) => setTimeout(resolve, 500 * attempt))
     }
   }
-}
-
-/**
- * The create script refused job `jobId` because it is recorded already. Matched by the Lua
- * error's TEXT ("job {id} exists") until the scripts' errors carry stable codes.
- */
-function isJobExistsError(error: unknown, jobId: string): boolean {
-  return String(error).includes(`job ${jobId} exists`)
 }

@@ -1,6 +1,5 @@
 import { getConnInfo } from '@hono/node-server/conninfo'
 import {
-  closeRedis,
   connectRedis,
   createIngestMetrics,
   createRegistry,
@@ -39,8 +38,7 @@ export async function buildIngest(
   const expiryMs = config.UPLOAD_EXPIRY_HOURS * 3600_000
   // One lock per upload across every replica (a PATCH may reach any of them).
   const locker = new RedisLocker({
-    redis: store.redis,
-    keys: store.keys,
+    store,
     subscriber: () =>
       connectRedis(redisTarget(config), logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }),
     logger,
@@ -94,7 +92,7 @@ export async function buildIngest(
     close: closeAll([
       async () => clearInterval(sweeper),
       () => locker.close(),
-      () => closeRedis(store.client),
+      () => store.close(),
       () => closeStorage(storage),
     ]),
   }

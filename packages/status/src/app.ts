@@ -51,7 +51,7 @@ export function createApp(deps: StatusDeps) {
   if (deps.events) app.route('/', eventRoutes(ctx, deps.events))
   app.route('/', dlqRoutes(ctx))
 
-  app.get('/healthz', healthzDoc, (c) => redisHealth(c, deps.store.client))
+  app.get('/healthz', healthzDoc, (c) => redisHealth(c, deps.store))
   app.get('/metrics', metricsDoc, metricsAuth(deps.metricsToken), () => metricsResponse(deps.registry))
   if (deps.console) {
     app.route('/', consoleRoutes({ ...deps.console, keysOn: ctx.keysOn, profiles: PROFILE_NAMES }))

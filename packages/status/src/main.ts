@@ -1,7 +1,6 @@
 import { hostname } from 'node:os'
 import {
   addressPolicy,
-  closeRedis,
   connectRedis,
   createRegistry,
   jsonErrorHandler,
@@ -105,7 +104,7 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
   const close = async () => {
     await events.close()
     media.close()
-    await closeRedis(store.client)
+    await store.close()
     await reads?.close()
   }
   // Open event streams end first: a server's close waits for its connections.
@@ -161,7 +160,7 @@ export async function startWebhooks(config: StatusConfig, logger: Logger): Promi
   else logger.warn('webhooks off: WEBHOOK_SECRET is not set')
   const app = new Hono()
   app.onError(jsonErrorHandler(logger))
-  app.get('/healthz', (c) => redisHealth(c, store.client))
+  app.get('/healthz', (c) => redisHealth(c, store))
   app.get('/metrics', metricsAuth(config.METRICS_TOKEN), () => metricsResponse(registry))
   const server = await listen(app, config.WEBHOOK_METRICS_PORT, config.HOST, {
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
@@ -177,7 +176,7 @@ export async function startWebhooks(config: StatusConfig, logger: Logger): Promi
       () => server.close(),
       async () => worker?.close(),
       async () => media.close(),
-      () => closeRedis(store.client),
+      () => store.close(),
     ]),
   }
 }

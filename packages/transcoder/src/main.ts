@@ -1,5 +1,4 @@
 import {
-  closeRedis,
   createHttpMetrics,
   createRegistry,
   createTranscoderMetrics,
@@ -42,7 +41,7 @@ export async function startTranscoder(config: TranscoderConfig, logger: Logger):
   // 503 with the reason while it stands down as sick (disk full, ...); else Redis's answer.
   app.get('/healthz', (c) => {
     const sick = transcoder.sick
-    if (!sick) return redisHealth(c, store.client)
+    if (!sick) return redisHealth(c, store)
     return c.json({ status: 'unhealthy', reason: sick.reason, since: sick.since.toISOString() }, 503)
   })
   app.get('/metrics', metricsAuth(config.METRICS_TOKEN), () => metricsResponse(registry))
@@ -61,7 +60,7 @@ export async function startTranscoder(config: TranscoderConfig, logger: Logger):
     close: closeAll([
       () => transcoder.close(),
       () => server.close(),
-      () => closeRedis(store.client),
+      () => store.close(),
       () => closeStorage(storage),
     ]),
   }

@@ -47,8 +47,7 @@ async function replica(
   const store = new JobStore(client, redisKeys(prefix), { commandTimeoutMs })
   const subscribers: RedisClient[] = []
   const locker = new RedisLocker({
-    redis: store.redis,
-    keys: store.keys,
+    store,
     subscriber: async () => {
       const subscriber = await connectRedis(redis.url, silent)
       subscribers.push(subscriber)

@@ -3,13 +3,12 @@ import { ERRORS, type Lock, type Locker, type RequestRelease } from '@tus/server
 import {
   closeRedis,
   errorMessage,
-  LeaseLock,
+  type JobStore,
+  type LeaseLock,
   type Logger,
-  type RedisCalls,
   type RedisClient,
-  type RedisKeys,
   type ReleaseRequest,
-  TusRecords,
+  type TusRecords,
 } from '@vpp/shared'
 
 /** Lease of an upload's lock: how long a dead holder keeps the upload from everyone else. */
@@ -28,9 +27,8 @@ const RETRY_MS = 50
 const ASK_AGAIN_MS = 1000
 
 export interface RedisLockerOptions {
-  /** Commands under the job store's deadline (`store.redis`). */
-  redis: RedisCalls
-  keys: RedisKeys
+  /** The job store: its tus records, key names and leases (under its command deadline). */
+  store: Pick<JobStore, 'keys' | 'tus' | 'lease'>
   /**
    * A connection of its own for SUBSCRIBE (a subscribed connection takes no other commands), e.g.
    * `connectRedis(url, logger)`. Opened on the first `lock()`; the locker closes it in `close()`.
@@ -45,8 +43,7 @@ export interface RedisLockerOptions {
 
 /** What a lock needs of its locker. */
 interface LockerState {
-  readonly redis: RedisCalls
-  readonly keys: RedisKeys
+  readonly store: Pick<JobStore, 'keys' | 'lease'>
   /** Where release requests are published. */
   readonly records: TusRecords
   readonly leaseMs: number
@@ -80,9 +77,8 @@ export class RedisLocker implements Locker {
   constructor(options: RedisLockerOptions) {
     this.#options = options
     this.#state = {
-      redis: options.redis,
-      keys: options.keys,
-      records: new TusRecords(options.redis, options.keys),
+      store: options.store,
+      records: options.store.tus,
       leaseMs: options.leaseMs ?? TUS_LOCK_LEASE_MS,
       acquireTimeoutMs: options.acquireTimeoutMs ?? TUS_LOCK_ACQUIRE_TIMEOUT_MS,
       logger: options.logger,
@@ -120,7 +116,7 @@ export class RedisLocker implements Locker {
   async #subscribe(): Promise<void> {
     const subscriber = await this.#options.subscriber()
     try {
-      await subscriber.subscribe(this.#state.keys.tusReleaseChannel, (message) => this.#onRequest(message))
+      await subscriber.subscribe(this.#state.store.keys.tusReleaseChannel, (message) => this.#onRequest(message))
     } catch (error) {
       await closeRedis(subscriber)
       throw error
@@ -165,7 +161,7 @@ class RedisLock implements Lock {
     readonly id: string,
     readonly state: LockerState,
   ) {
-    this.#lease = new LeaseLock(state.redis, state.keys.tusLock(id), state.leaseMs)
+    this.#lease = state.store.lease(state.store.keys.tusLock(id), state.leaseMs)
   }
 
   /**

@@ -2,9 +2,8 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { bearerAuth } from 'hono/bearer-auth'
 import { timingSafeEqual } from 'hono/utils/buffer'
 import { AppError } from '../api/errors.ts'
-import type { RedisCalls } from '../redis/redis-calls.ts'
-import type { RedisKeys } from '../redis/redis-keys.ts'
 import { isIpLiteral } from '../security/url-policy.ts'
+import type { RateCounts } from '../store/rate-counts.ts'
 
 /**
  * Context variables set by the access middlewares: the key's id (`apiClient`), and whether it is
@@ -114,9 +113,8 @@ export class RateLimitedError extends AppError {
  */
 export class RateLimiter {
   constructor(
-    /** The job store's Redis calls: the same connection, under the same command deadline. */
-    readonly redis: RedisCalls,
-    readonly keys: RedisKeys,
+    /** The counts, on the job store's connection and under its command deadline. */
+    readonly counts: RateCounts,
     readonly perMinute: number,
     readonly now: () => number = Date.now,
   ) {}
@@ -126,15 +124,8 @@ export class RateLimiter {
     if (this.perMinute <= 0) return
     const now = this.now()
     const window = Math.floor(now / 60_000)
-    const key = this.keys.rate(clientId, window)
     const msLeft = (window + 1) * 60_000 - now
-    const [count] = (await this.redis.call(
-      this.redis.client
-        .multi()
-        .incr(key)
-        .pExpire(key, msLeft + 1000)
-        .exec(),
-    )) as [number, unknown]
+    const count = await this.counts.add(clientId, window, msLeft + 1000)
     if (count > this.perMinute)
       throw new RateLimitedError(this.perMinute, Math.max(1, Math.ceil(msLeft / 1000)))
   }

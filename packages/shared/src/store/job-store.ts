@@ -1,7 +1,15 @@
 import type { Job } from '../api/job.ts'
 import type { JobStatus } from '../api/statuses.ts'
+import type { Logger } from '../logger.ts'
 import { ConsumerGroup } from '../redis/consumer-group.ts'
-import { COMMAND_TIMEOUT_MS, type RedisClient } from '../redis/redis.ts'
+import { LeaseLock } from '../redis/lease-lock.ts'
+import {
+  type BlockingConnection,
+  blockingConnection,
+  COMMAND_TIMEOUT_MS,
+  closeRedis,
+  type RedisClient,
+} from '../redis/redis.ts'
 import { RedisCalls } from '../redis/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
 import { ChunkWork } from './chunk-work.ts'
@@ -13,7 +21,9 @@ import type { CreateResult, Finished, JobListing, Result, Viewer } from './job-t
 import { mayView } from './job-types.ts'
 import { STORE_SCRIPTS, type StoreScript } from './lua/index.ts'
 import { PipelineStats } from './pipeline-stats.ts'
+import { RateCounts } from './rate-counts.ts'
 import { Retention } from './retention.ts'
+import { TusRecords } from './tus-records.ts'
 import { WebhookDeliveries } from './webhook-deliveries.ts'
 
 /** How long an Idempotency-Key names the job it created. */
@@ -46,6 +56,10 @@ export class JobStore {
   /** The work items of jobs encoded in chunks. */
   readonly chunks: ChunkWork
   readonly webhooks: WebhookDeliveries
+  /** The tus uploads' bookkeeping. */
+  readonly tus: TusRecords
+  /** Per-client creation counts (the rate limit). */
+  readonly rates: RateCounts
   readonly #dlqMaxLen: number
   readonly #readHash: (key: string) => Promise<Record<string, string>>
 
@@ -62,8 +76,42 @@ export class JobStore {
     this.events = new EventLog(this.redis, keys)
     this.chunks = new ChunkWork(this.redis, keys)
     this.webhooks = new WebhookDeliveries(this.redis, keys)
+    this.tus = new TusRecords(this.redis, keys)
+    this.rates = new RateCounts(this.redis, keys)
     this.#dlqMaxLen = options.dlqMaxLen ?? 0
     this.#readHash = options.readHash ?? ((key) => this.client.hGetAll(key))
+  }
+
+  /** A lock on `key` held for `leaseMs` at a time, on this store's connection. */
+  lease(key: string, leaseMs: number): LeaseLock {
+    return new LeaseLock(this.redis, key, leaseMs)
+  }
+
+  /** Whether Redis answers a PING within `timeoutMs` (for /healthz). */
+  async reachable(timeoutMs = 1000): Promise<boolean> {
+    if (!this.client.isReady) return false
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const ok = await Promise.race([
+      this.client.ping().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs)
+      }),
+    ])
+    clearTimeout(timer)
+    return ok
+  }
+
+  /** A second connection to the same Redis, for blocking reads (which hold their connection). */
+  async blockingConnection(blockMs: number, logger: Logger): Promise<BlockingConnection> {
+    return blockingConnection(this.client, blockMs, logger)
+  }
+
+  /** Close the connection (destroy it if closing fails). */
+  close(): Promise<void> {
+    return closeRedis(this.client)
   }
 
   /**

@@ -107,18 +107,11 @@ export function jobRoutes(ctx: RouteContext) {
   return routes
 }
 
-/**
- * Job `id`'s delivery log, and its callback_url when an entry needs it.
- * TODO(issue 28): typed store method. Needs JobStore methods for LRANGE deliveries(id) 0 -1
- * (parsed) and HGET job(id) callback_url; until then the one raw read of status is here.
- */
+/** Job `id`'s delivery log, and its callback_url when an entry written before targets were kept needs it. */
 async function deliveryLog(store: JobStore, id: string) {
-  const entries = (await store.redis.call(store.client.lRange(store.keys.deliveries(id), 0, -1))).map(
-    (entry) => JSON.parse(entry),
-  )
-  // Only entries written before their target was recorded need the job's callback_url.
+  const entries = await store.webhooks.log(id)
   const callbackUrl = entries.some((entry) => entry.target === undefined)
-    ? ((await store.redis.call(store.client.hGet(store.keys.job(id), 'callback_url'))) ?? undefined)
+    ? await store.webhooks.callbackUrl(id)
     : undefined
   return { entries, callbackUrl }
 }
