@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import type { JobStatus } from '@vpp/client'
+import { JOB_STATUSES } from '@vpp/shared/api/constants'
 
 /** An error the CLI reports in a line of its own and exits with `exitCode`. */
 export class CliError extends Error {
@@ -37,23 +37,6 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>
 }
 
-/**
- * Every status a job can have: the contract's JOB_STATUSES, checked both ways at compile time.
- * Not imported as a value: `@vpp/shared/api` loads zod, ~0.1-0.2 s of the CLI's start.
- */
-export const STATUSES = [
-  'queued',
-  'processing',
-  'retrying',
-  'completed',
-  'failed',
-  'canceled',
-  'expired',
-] as const satisfies readonly JobStatus[]
-// Fails to compile if a status is added to the schema and not here.
-const allStatuses: Exclude<JobStatus, (typeof STATUSES)[number]> extends never ? true : never = true
-void allStatuses
-
 const COMMON: Record<string, OptionSpec> = {
   json: { type: 'boolean', help: 'print the answer as JSON on stdout' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
@@ -87,7 +70,7 @@ export const COMMANDS: CommandSpec[] = [
     args: [],
     summary: 'list jobs, newest first',
     options: {
-      status: { type: 'string', value: 'STATUS', help: `only these: ${STATUSES.join(', ')}` },
+      status: { type: 'string', value: 'STATUS', help: `only these: ${JOB_STATUSES.join(', ')}` },
       limit: { type: 'string', value: 'N', help: 'jobs per page, 1-100 (default 20)' },
       cursor: { type: 'string', value: 'CURSOR', help: 'the next page, as the last one said' },
     },

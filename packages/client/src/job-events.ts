@@ -1,17 +1,7 @@
+import { FINAL_EVENTS } from '@vpp/shared/api/constants'
 import { VppError } from './client-error.ts'
 import { readSse, type SseMessage } from './sse.ts'
 import type { JobStreamEvent } from './types.ts'
-
-/**
- * After these a job's own stream ends: the contract's FINAL_EVENTS, not imported as a value
- * because `@vpp/shared/api` loads zod (in the CLI's start and the console's bundle).
- */
-const FINAL_EVENTS: ReadonlySet<string> = new Set([
-  'job.completed',
-  'job.failed',
-  'job.canceled',
-  'job.deleted',
-])
 
 export interface EventsOptions {
   /** Start after this event (an `id` seen before) instead of at the job's first. */

@@ -1,15 +1,9 @@
 /**
  * What the API answers, as the contract's zod schemas (`@vpp/shared/api`) infer it. Type-only
- * imports: nothing of the contract (nor zod) is loaded at run time, so the client stays small
- * for a browser and quick to start in the CLI.
+ * imports: no schema (nor zod) is loaded at run time, so the client stays small for a browser and
+ * quick to start in the CLI; the few values it needs come from `@vpp/shared/api/constants`.
  */
-import type {
-  DlqRetryResponse,
-  JobEventData,
-  JobPageSchema,
-  JobStatus,
-} from '@vpp/shared/api'
-import type { z } from 'zod'
+import type { DlqRetryResponse, JobEventData, JobStatus } from '@vpp/shared/api'
 
 export type {
   CancelResponse,
@@ -17,14 +11,12 @@ export type {
   DlqList,
   EventType,
   Job,
+  JobPage,
   JobStatus,
   Output,
   Stats,
   UploadResponse,
 } from '@vpp/shared/api'
-
-/** One page of `GET /jobs`, newest first; `next_cursor` is null on the last page. */
-export type JobPage = z.infer<typeof JobPageSchema>
 
 /** `POST /dlq/{message_id}/retry`'s 202. */
 export type RetryResponse = DlqRetryResponse

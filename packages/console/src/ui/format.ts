@@ -1,5 +1,5 @@
 /** What the pages show of numbers and statuses. Pure. */
-import type { JobStatus } from '@vpp/client'
+import { FINAL_STATUSES, JOB_STATUSES } from '@vpp/shared/api/constants'
 
 export { formatBytes, formatDuration } from '@vpp/client'
 
@@ -25,6 +25,6 @@ export function formatClock(seconds: number): string {
 }
 
 /** Statuses a job may still leave by itself (cancel applies to these). */
-export const LIVE_STATUSES: readonly JobStatus[] = ['queued', 'processing', 'retrying']
+export const LIVE_STATUSES = JOB_STATUSES.filter((status) => !FINAL_STATUSES.includes(status))
 
 export const isLive = (status: string) => (LIVE_STATUSES as readonly string[]).includes(status)
