@@ -62,101 +62,156 @@ export function tusUpload(
   onProgress?: (progress: UploadProgress) => void,
 ): Promise<UploadResult> {
   return new Promise((resolve, reject) => {
-    if (options.signal?.aborted) return reject(options.signal.reason)
-    const metadata: Record<string, string> = {}
-    const filename = options.filename ?? (source as { name?: unknown }).name
-    if (typeof filename === 'string' && filename) metadata.filename = filename
-    if (options.profiles) metadata.profiles = options.profiles.join(',')
-    if (options.metadata) metadata.metadata = JSON.stringify(options.metadata)
-    if (options.callbackUrl) metadata.callback_url = options.callbackUrl
-    let resumedFrom: number | undefined
-    let started: UploadStart | undefined
-    let size = options.size ?? 0
-    /** The upload's entry in the URL storage, once it has one. */
-    let storageKey: string | undefined
-    const storage =
-      options.urlStorage &&
-      keyTelling(options.urlStorage, (key) => {
-        storageKey = key
-      })
-    const jobId = (url: string) => decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '')
+    const { signal } = options
+    if (signal?.aborted) return reject(signal.reason)
+    const state: UploadState = { size: options.size ?? 0 }
     const onAbort = () => {
-      upload.abort(false).finally(() => reject(options.signal?.reason))
+      upload.abort(false).finally(() => reject(signal?.reason))
     }
-    const settle = () => options.signal?.removeEventListener('abort', onAbort)
-    const upload = new tus.Upload(source as Blob, {
-      endpoint,
-      headers: {
-        ...headers,
-        ...(options.idempotencyKey ? { 'Idempotency-Key': options.idempotencyKey } : {}),
-      },
-      metadata,
-      chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
-      retryDelays: options.retryDelays ?? DEFAULT_RETRY_DELAYS,
-      ...(options.size === undefined ? {} : { uploadSize: options.size }),
-      fileReader: fileReader(options.size),
-      // Its entry is removed here, before resolving, rather than by tus-js-client's
-      // removeFingerprintOnSuccess, which does not wait for it (a CLI exits first).
-      ...(storage
-        ? { urlStorage: storage, storeFingerprintForResuming: true }
-        : { storeFingerprintForResuming: false }),
-      ...(options.fingerprint
-        ? { fingerprint: options.fingerprint as NonNullable<tus.UploadOptions['fingerprint']> }
-        : {}),
-      onShouldRetry(error, attempt) {
-        // tus-js-client's own rule: not after a 4xx but 409 (offset mismatch) and 423 (locked).
-        const status = error.originalResponse?.getStatus() ?? 0
-        const retry = status < 400 || status >= 500 || status === 409 || status === 423
-        if (retry) options.onRetry?.(attempt + 1, toVppError(error, endpoint))
-        return retry
-      },
-      onAfterResponse(req, res) {
-        // The HEAD of a remembered upload, before anything is sent: where it resumes.
-        if (resumedFrom === undefined && req.getMethod() === 'HEAD' && res.getStatus() === 200) {
-          resumedFrom = Number(res.getHeader('Upload-Offset') ?? 0)
-        }
-        if (req.getMethod() === 'POST') resumedFrom ??= 0
-      },
-      onUploadUrlAvailable() {
-        if (started || !upload.url) return
-        started = { job_id: jobId(upload.url), upload_url: upload.url, resumed_from: resumedFrom ?? 0 }
-        options.onStart?.(started)
-      },
-      onProgress(sent, total) {
-        size = total
-        if (started) onProgress?.({ ...started, sent, total })
-      },
+    const settle = () => signal?.removeEventListener('abort', onAbort)
+    const upload: tus.Upload = new tus.Upload(source as Blob, {
+      ...requestOptions(source, options, endpoint, headers, state),
+      ...progressCallbacks(() => upload.url, state, options, onProgress),
       onSuccess() {
         settle()
-        const url = upload.url ?? ''
-        const done = { job_id: jobId(url), upload_url: url, resumed_from: started?.resumed_from ?? 0, size }
-        const forget = storageKey && options.urlStorage?.removeUpload(storageKey)
-        Promise.resolve(forget).then(
-          () => resolve(done),
-          () => resolve(done), // a stale entry is harmless: resuming a finished upload finds it done
-        )
+        finish(upload.url ?? '', state, options.urlStorage).then(resolve)
       },
       onError(error) {
         settle()
         reject(toVppError(error, endpoint))
       },
     })
-    options.signal?.addEventListener('abort', onAbort, { once: true })
-    const begin = async () => {
-      if (options.urlStorage) {
-        const [previous] = await upload.findPreviousUploads()
-        if (previous) {
-          storageKey = previous.urlStorageKey
-          upload.resumeFromPreviousUpload(previous)
-        }
-      }
-      upload.start()
-    }
-    begin().catch((error: unknown) => {
+    signal?.addEventListener('abort', onAbort, { once: true })
+    begin(upload, state, options.urlStorage).catch((error: unknown) => {
       settle()
       reject(error)
     })
   })
+}
+
+/** What an upload learns as it goes, which its callbacks share. */
+interface UploadState {
+  /** The offset a remembered upload continues from (0 for a new one), once known. */
+  resumedFrom?: number
+  started?: UploadStart
+  size: number
+  /** The upload's entry in the URL storage, once it has one. */
+  storageKey?: string
+}
+
+/** The job id an upload URL ends with: the upload's own. */
+const jobIdOf = (url: string) => decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '')
+
+/** The tus metadata of the job's options: its filename, profiles, metadata and callback URL. */
+function uploadMetadata(source: UploadSource, options: UploadOptions): Record<string, string> {
+  const metadata: Record<string, string> = {}
+  const filename = options.filename ?? (source as { name?: unknown }).name
+  if (typeof filename === 'string' && filename) metadata.filename = filename
+  if (options.profiles) metadata.profiles = options.profiles.join(',')
+  if (options.metadata) metadata.metadata = JSON.stringify(options.metadata)
+  if (options.callbackUrl) metadata.callback_url = options.callbackUrl
+  return metadata
+}
+
+/** What tus-js-client sends and where, how it reads the source, remembers it and retries. */
+function requestOptions(
+  source: UploadSource,
+  options: UploadOptions,
+  endpoint: string,
+  headers: Record<string, string>,
+  state: UploadState,
+): tus.UploadOptions {
+  const storage =
+    options.urlStorage &&
+    keyTelling(options.urlStorage, (key) => {
+      state.storageKey = key
+    })
+  return {
+    endpoint,
+    headers: {
+      ...headers,
+      ...(options.idempotencyKey ? { 'Idempotency-Key': options.idempotencyKey } : {}),
+    },
+    metadata: uploadMetadata(source, options),
+    chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+    retryDelays: options.retryDelays ?? DEFAULT_RETRY_DELAYS,
+    ...(options.size === undefined ? {} : { uploadSize: options.size }),
+    fileReader: fileReader(options.size),
+    // Its entry is removed by finish(), before resolving, rather than by tus-js-client's
+    // removeFingerprintOnSuccess, which does not wait for it (a CLI exits first).
+    ...(storage
+      ? { urlStorage: storage, storeFingerprintForResuming: true }
+      : { storeFingerprintForResuming: false }),
+    ...(options.fingerprint
+      ? { fingerprint: options.fingerprint as NonNullable<tus.UploadOptions['fingerprint']> }
+      : {}),
+    onShouldRetry(error, attempt) {
+      // tus-js-client's own rule: not after a 4xx but 409 (offset mismatch) and 423 (locked).
+      const status = error.originalResponse?.getStatus() ?? 0
+      const retry = status < 400 || status >= 500 || status === 409 || status === 423
+      if (retry) options.onRetry?.(attempt + 1, toVppError(error, endpoint))
+      return retry
+    },
+  }
+}
+
+/** The callbacks that note where the upload resumed, when it has its URL, and its progress. */
+function progressCallbacks(
+  url: () => string | null,
+  state: UploadState,
+  options: UploadOptions,
+  onProgress?: (progress: UploadProgress) => void,
+): Pick<tus.UploadOptions, 'onAfterResponse' | 'onUploadUrlAvailable' | 'onProgress'> {
+  return {
+    onAfterResponse(req, res) {
+      // The HEAD of a remembered upload, before anything is sent: where it resumes.
+      if (state.resumedFrom === undefined && req.getMethod() === 'HEAD' && res.getStatus() === 200) {
+        state.resumedFrom = Number(res.getHeader('Upload-Offset') ?? 0)
+      }
+      if (req.getMethod() === 'POST') state.resumedFrom ??= 0
+    },
+    onUploadUrlAvailable() {
+      const uploadUrl = url()
+      if (state.started || !uploadUrl) return
+      state.started = {
+        job_id: jobIdOf(uploadUrl),
+        upload_url: uploadUrl,
+        resumed_from: state.resumedFrom ?? 0,
+      }
+      options.onStart?.(state.started)
+    },
+    onProgress(sent, total) {
+      state.size = total
+      if (state.started) onProgress?.({ ...state.started, sent, total })
+    },
+  }
+}
+
+/** Resume the upload the URL storage remembers for this source, if any, and start. */
+async function begin(upload: tus.Upload, state: UploadState, urlStorage?: tus.UrlStorage): Promise<void> {
+  if (urlStorage) {
+    const [previous] = await upload.findPreviousUploads()
+    if (previous) {
+      state.storageKey = previous.urlStorageKey
+      upload.resumeFromPreviousUpload(previous)
+    }
+  }
+  upload.start()
+}
+
+/** The finished upload's result, once its entry in the URL storage is gone. */
+function finish(url: string, state: UploadState, urlStorage?: tus.UrlStorage): Promise<UploadResult> {
+  const done = {
+    job_id: jobIdOf(url),
+    upload_url: url,
+    resumed_from: state.started?.resumed_from ?? 0,
+    size: state.size,
+  }
+  const forget = state.storageKey && urlStorage?.removeUpload(state.storageKey)
+  return Promise.resolve(forget).then(
+    () => done,
+    () => done, // a stale entry is harmless: resuming a finished upload finds it done
+  )
 }
 
 /** `storage`, telling `onKey` the key of each entry it adds. */
