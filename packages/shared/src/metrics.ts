@@ -84,6 +84,7 @@ export function createIngestMetrics(registry: Registry) {
 }
 export type IngestMetrics = ReturnType<typeof createIngestMetrics>
 
+// size: one flat table of the transcoder's metric definitions, each a few lines, read top to bottom
 export function createTranscoderMetrics(registry: Registry) {
   const metrics = {
     /** status: completed or failed; profile: a profile name, or `all` for the whole job. */
