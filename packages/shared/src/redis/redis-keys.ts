@@ -39,10 +39,11 @@ export interface RedisKeys {
   readonly discardedUploads: string
   /**
    * Sorted set: job ids scored by creation sequence number, for listings (`all`, or one status).
-   * Named from `statusCounts`'s prefix inside the Lua scripts (move_status): keep them together.
+   * The Lua scripts that move a job's status name these from `index('')`, passed to them as
+   * ARGV (index_prefix; move_status), and create's sequence counter is `index('seq')`.
    */
   index(status: string): string
-  /** The same index, of the jobs one API key (by its id) owns (owner_index_prefix). */
+  /** The same index, of the jobs one API key (by its id) owns (the Lua's owner_index builds it from `index('')`). */
   ownerIndex(client: string, status: string): string
   /** Set: ids of deleted jobs whose files (outputs and upload) a transcoder is to remove. */
   readonly deletedJobs: string
@@ -56,8 +57,8 @@ export interface RedisKeys {
    */
   readonly tusReleaseChannel: string
   /**
-   * Stream: the job event log, one entry per state change (job_event in the Lua scripts names it
-   * from `statusCounts`'s prefix, as it does `config`).
+   * Stream: the job event log, one entry per state change, appended to by the Lua scripts in the
+   * step that makes the change (passed to them as KEYS, with `config`).
    */
   readonly events: string
   /** Hash: settings the Lua scripts read (`events_maxlen`). */
@@ -66,12 +67,12 @@ export interface RedisKeys {
   readonly webhookGroup: string
   /** Sorted set: webhook delivery keys scored by when (ms) each is next sent. */
   readonly webhooksDue: string
-  /** Hash: one webhook delivery (target, body, webhook-id, attempt), by its id. */
-  webhook(id: string): string
   /**
-   * List: a job's delivery attempts, JSON each (`GET /jobs/{id}/deliveries`). delete-job names it
-   * from `statusCounts`'s prefix.
+   * Hash: one webhook delivery (target, body, webhook-id, attempt), by its id. enqueue-deliveries
+   * names the new ones from `webhook('')`, passed as ARGV (delivery_prefix).
    */
+  webhook(id: string): string
+  /** List: a job's delivery attempts, JSON each (`GET /jobs/{id}/deliveries`). */
   deliveries(jobId: string): string
   /**
    * Hash: a resumable (tus) upload not finished yet: its owner, file name and job options, until
@@ -89,10 +90,14 @@ export interface RedisKeys {
   readonly chunksDelayed: string
   /**
    * Hash: one job's chunked encode: its plan, and each item's state, attempts, lease, entry and
-   * result (`{item}:{field}`). Named from `statusCounts`'s prefix in delete-job (`chunkjob:`).
+   * result (`{item}:{field}`). promote-chunks names it from `chunkJob('')`, passed as ARGV
+   * (chunk_prefix), with the job id of each due item.
    */
   chunkJob(id: string): string
-  /** Hash holding one job record. */
+  /**
+   * Hash holding one job record. finish (the next job it takes), promote and promote-chunks name
+   * it from `job('')`, passed as ARGV (job_prefix), with a job id read in the script.
+   */
   job(id: string): string
   /** String: the job_id created under an Idempotency-Key (`scope` = client + key), kept 24 h. */
   idempotency(scope: string): string
