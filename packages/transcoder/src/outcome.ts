@@ -60,7 +60,7 @@ export function failureOf(error: unknown, metrics: Pick<TranscoderMetrics, 'ffmp
 
 /** The next entry a finish took in the same step (finishAndTakeNext), to begin at once. */
 export interface TakeNext {
-  /** Whether to ask for one (not while closing, sick, or a stalled entry waits for the slot). */
+  /** Who takes it; '' for none (closing, sick, or a stalled entry waits for the slot this frees). */
   consumer: string
   begin: (entryId: string, jobId: string, start: StartResult) => void
 }
