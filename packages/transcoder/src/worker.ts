@@ -1,10 +1,9 @@
 import {
   type BlockingConnection,
-  blockingConnection,
   type Claim,
   errorMessage,
   type GroupEntry,
-  GroupReader,
+  type GroupReader,
   type JobStore,
   type Logger,
   type MediaStorage,
@@ -105,13 +104,10 @@ export class Transcoder {
     await store.group.ensure()
     // XREADGROUP BLOCK holds its connection, so it gets one of its own, with no deadline of its
     // own and a socket timeout past its longest BLOCK (the other commands keep theirs).
-    this.#blocking = await blockingConnection(store.client, this.#blockMs, logger)
-    this.#reader = new GroupReader({
-      redis: store.redis,
+    this.#blocking = await store.blockingConnection(this.#blockMs, logger)
+    this.#reader = store.group.reader({
       reader: this.#blocking.client,
-      group: store.keys.group,
       consumer: config.consumerName,
-      streams: store.group.streams,
       blockMs: this.#blockMs,
       claimIdleMs: config.CLAIM_IDLE_MS,
       claimEveryMs: this.#claimEveryMs,

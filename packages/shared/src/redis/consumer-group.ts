@@ -1,4 +1,4 @@
-import { createGroup } from './group-reader.ts'
+import { createGroup, GroupReader, type GroupReaderOptions } from './group-reader.ts'
 import type { RedisCalls } from './redis-calls.ts'
 import type { RedisKeys } from './redis-keys.ts'
 
@@ -20,6 +20,11 @@ export class ConsumerGroup {
   /** Create the consumer group on each stream (from its start, so no entry is ever skipped). */
   ensure(): Promise<void> {
     return createGroup(this.redis, this.streams, this.keys.group)
+  }
+
+  /** The group's reader (its streams in order, through this store's calls): see GroupReader. */
+  reader(options: Omit<GroupReaderOptions, 'redis' | 'group' | 'streams'>): GroupReader {
+    return new GroupReader({ ...options, redis: this.redis, group: this.keys.group, streams: this.streams })
   }
 
   /**
