@@ -115,8 +115,9 @@ describe('Redis faults in the transcoder', () => {
       const p = pipeline
       const first = await p.upload(clip, 'first.mp4')
       const second = await p.upload(clip, 'second.mp4')
-      // The finish of a completed job carries 'completed' as an argument; no other script does.
-      const lost = relay.arm('\r\ncompleted\r\n')
+      // The finish of a completed job carries `"status":"completed"` in its JSON argument; no
+      // other command does.
+      const lost = relay.arm('"status":"completed"')
       const transcoder = await p.transcoder({ REDIS_URL: relay.url, CONSUMER_NAME: 'lossy' })
       await lost
       expect(await p.waitFor(first, ['completed', 'failed'], 30_000)).toMatchObject({
