@@ -66,38 +66,56 @@ export function DeadLetters({ client, onError }: { client: VppClient; onError: (
           </p>
           <ul class="dead-letters" aria-label="Dead-letter entries">
             {entries.map((entry) => (
-              <li key={entry.message_id} data-job-id={entry.job_id}>
-                <a href={`#/jobs/${entry.job_id}`} class="name">
-                  {entry.filename}
-                </a>
-                <span class="error">{entry.error}</span>
-                <span class="figures">
-                  {entry.attempts} attempts · failed {formatTime(entry.failed_at)}
-                </span>
-                <span class="row">
-                  <button
-                    type="button"
-                    disabled={busy === entry.message_id}
-                    onClick={() => act(entry, true)}
-                    aria-label={`Retry ${entry.filename}`}
-                  >
-                    Retry
-                  </button>
-                  <button
-                    type="button"
-                    class="danger"
-                    disabled={busy === entry.message_id}
-                    onClick={() => act(entry, false)}
-                    aria-label={`Discard ${entry.filename}`}
-                  >
-                    Discard
-                  </button>
-                </span>
-              </li>
+              <DeadLetterItem
+                key={entry.message_id}
+                entry={entry}
+                busy={busy === entry.message_id}
+                act={act}
+              />
             ))}
           </ul>
         </>
       )}
     </section>
+  )
+}
+
+/** One entry: the job (a link to its page), its error and attempts, Retry and Discard. */
+function DeadLetterItem(props: {
+  entry: DlqEntry
+  /** While its retry or discard is under way. */
+  busy: boolean
+  act: (entry: DlqEntry, retry: boolean) => unknown
+}) {
+  const { entry, busy, act } = props
+  return (
+    <li data-job-id={entry.job_id}>
+      <a href={`#/jobs/${entry.job_id}`} class="name">
+        {entry.filename}
+      </a>
+      <span class="error">{entry.error}</span>
+      <span class="figures">
+        {entry.attempts} attempts · failed {formatTime(entry.failed_at)}
+      </span>
+      <span class="row">
+        <button
+          type="button"
+          disabled={busy}
+          onClick={() => act(entry, true)}
+          aria-label={`Retry ${entry.filename}`}
+        >
+          Retry
+        </button>
+        <button
+          type="button"
+          class="danger"
+          disabled={busy}
+          onClick={() => act(entry, false)}
+          aria-label={`Discard ${entry.filename}`}
+        >
+          Discard
+        </button>
+      </span>
+    </li>
   )
 }

@@ -32,9 +32,37 @@ export function JobList(props: {
   statuses: JobStatus[]
   onError: (error: unknown) => void
 }) {
-  const { client, onError } = props
-  const [jobs, setJobs] = useState<Job[]>([])
   const [filter, setFilter] = useState<JobStatus | ''>('')
+  const { jobs, problem, live } = useLiveJobs(props.client, filter, props.onError)
+  const shown = filter ? jobs.filter((job) => job.status === filter) : jobs
+  return (
+    <section class="panel" aria-labelledby="jobs-title">
+      <div class="row spread">
+        <h2 id="jobs-title">
+          Jobs <span class={live ? 'live on' : 'live'}>{live ? 'live' : 'not live'}</span>
+        </h2>
+        <StatusFilter statuses={props.statuses} filter={filter} onChange={setFilter} />
+      </div>
+      {problem && <p role="alert">{problem}</p>}
+      {shown.length === 0 ? (
+        <p class="empty">No jobs{filter ? ` ${filter}` : ''} yet.</p>
+      ) : (
+        <ul class="jobs" aria-label="Jobs">
+          {shown.map((job) => (
+            <JobRow key={job.job_id} job={job} />
+          ))}
+        </ul>
+      )}
+    </section>
+  )
+}
+
+/**
+ * The jobs: the filter's first page, kept live by the event feed; whether the feed is running,
+ * and why the page could not be read.
+ */
+function useLiveJobs(client: VppClient, filter: JobStatus | '', onError: (error: unknown) => void) {
+  const [jobs, setJobs] = useState<Job[]>([])
   const [problem, setProblem] = useState<string>()
   const [live, setLive] = useState(false)
   // What was last rendered, for the feed's loop (a state update is applied later).
@@ -46,16 +74,7 @@ export function JobList(props: {
     let stopped = false
     client.jobs({ status: filter || undefined, limit: PAGE }).then(
       (page) => {
-        if (stopped) return
-        setJobs((seen) => {
-          const fresh = new Map(seen.map((job) => [job.job_id, job]))
-          const listed = page.jobs.map((job) => {
-            const newer = fresh.get(job.job_id)
-            return newer && newer.updated_at > job.updated_at ? newer : job
-          })
-          const ids = new Set(listed.map((job) => job.job_id))
-          return [...seen.filter((job) => !ids.has(job.job_id)), ...listed].sort(newestFirst)
-        })
+        if (!stopped) setJobs((seen) => withPage(seen, page.jobs))
       },
       (error: unknown) => {
         onError(error)
@@ -69,24 +88,8 @@ export function JobList(props: {
 
   useEffect(() => {
     const controller = new AbortController()
-    const follow = async () => {
-      setLive(true)
-      for await (const event of client.feed({ signal: controller.signal })) {
-        if (event.type === 'job.deleted') {
-          setJobs((list) => list.filter((job) => job.job_id !== event.job_id))
-          continue
-        }
-        setJobs((list) => list.map((job) => (job.job_id === event.job_id ? applyEvent(job, event) : job)))
-        if (!shownRef.current.some((job) => job.job_id === event.job_id)) {
-          const job = await client.job(event.job_id).catch(() => undefined)
-          if (job)
-            setJobs((list) =>
-              list.some((j) => j.job_id === job.job_id) ? list : [job, ...list].sort(newestFirst),
-            )
-        }
-      }
-    }
-    follow().catch((error: unknown) => {
+    setLive(true)
+    followFeed(client, controller.signal, setJobs, () => shownRef.current).catch((error: unknown) => {
       if (controller.signal.aborted) return
       setLive(false)
       onError(error)
@@ -94,40 +97,67 @@ export function JobList(props: {
     return () => controller.abort()
   }, [client])
 
-  const shown = filter ? jobs.filter((job) => job.status === filter) : jobs
+  return { jobs, problem, live }
+}
+
+/** The jobs seen so far with a page read from the server, where a job's newer record wins. */
+function withPage(seen: Job[], page: Job[]): Job[] {
+  const fresh = new Map(seen.map((job) => [job.job_id, job]))
+  const listed = page.map((job) => {
+    const newer = fresh.get(job.job_id)
+    return newer && newer.updated_at > job.updated_at ? newer : job
+  })
+  const ids = new Set(listed.map((job) => job.job_id))
+  return [...seen.filter((job) => !ids.has(job.job_id)), ...listed].sort(newestFirst)
+}
+
+/**
+ * Applies each event of the feed to the list: its job updated in place, a job not listed yet
+ * read and added, a deleted one removed. Runs until the signal aborts or the feed fails.
+ */
+async function followFeed(
+  client: VppClient,
+  signal: AbortSignal,
+  setJobs: (update: (list: Job[]) => Job[]) => void,
+  shown: () => Job[],
+): Promise<void> {
+  for await (const event of client.feed({ signal })) {
+    if (event.type === 'job.deleted') {
+      setJobs((list) => list.filter((job) => job.job_id !== event.job_id))
+      continue
+    }
+    setJobs((list) => list.map((job) => (job.job_id === event.job_id ? applyEvent(job, event) : job)))
+    if (!shown().some((job) => job.job_id === event.job_id)) {
+      const job = await client.job(event.job_id).catch(() => undefined)
+      if (job)
+        setJobs((list) =>
+          list.some((j) => j.job_id === job.job_id) ? list : [job, ...list].sort(newestFirst),
+        )
+    }
+  }
+}
+
+function StatusFilter(props: {
+  statuses: JobStatus[]
+  filter: JobStatus | ''
+  onChange: (filter: JobStatus | '') => void
+}) {
   return (
-    <section class="panel" aria-labelledby="jobs-title">
-      <div class="row spread">
-        <h2 id="jobs-title">
-          Jobs <span class={live ? 'live on' : 'live'}>{live ? 'live' : 'not live'}</span>
-        </h2>
-        <label class="inline">
-          Status{' '}
-          <select
-            aria-label="Filter by status"
-            value={filter}
-            onChange={(event) => setFilter((event.target as HTMLSelectElement).value as JobStatus | '')}
-          >
-            <option value="">All</option>
-            {props.statuses.map((status) => (
-              <option key={status} value={status}>
-                {status}
-              </option>
-            ))}
-          </select>
-        </label>
-      </div>
-      {problem && <p role="alert">{problem}</p>}
-      {shown.length === 0 ? (
-        <p class="empty">No jobs{filter ? ` ${filter}` : ''} yet.</p>
-      ) : (
-        <ul class="jobs" aria-label="Jobs">
-          {shown.map((job) => (
-            <JobRow key={job.job_id} job={job} />
-          ))}
-        </ul>
-      )}
-    </section>
+    <label class="inline">
+      Status{' '}
+      <select
+        aria-label="Filter by status"
+        value={props.filter}
+        onChange={(event) => props.onChange((event.target as HTMLSelectElement).value as JobStatus | '')}
+      >
+        <option value="">All</option>
+        {props.statuses.map((status) => (
+          <option key={status} value={status}>
+            {status}
+          </option>
+        ))}
+      </select>
+    </label>
   )
 }
 

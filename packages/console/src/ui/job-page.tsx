@@ -4,9 +4,10 @@
  * renditions with their figures and download links, the thumbnail, the error and attempts of
  * a failed job, its metadata; cancel and delete.
  */
-import type { Job, Output, VppClient } from '@vpp/client'
+import type { Job, VppClient } from '@vpp/client'
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { formatBitrate, formatBytes, formatDuration, formatTime, isLive } from './format.ts'
+import { formatDuration, formatTime, isLive } from './format.ts'
+import { JobFacts, JobResults } from './job-details.tsx'
 import { applyEvent } from './job-list.tsx'
 import { Player } from './player.tsx'
 import { sameFile } from './stream.ts'
@@ -15,225 +16,162 @@ export function JobPage(props: { client: VppClient; id: string; onError: (error:
   const { client, id } = props
   const [job, setJob] = useState<Job>()
   const [problem, setProblem] = useState<string>()
-  const [confirming, setConfirming] = useState(false)
-  const [busy, setBusy] = useState(false)
-
   useEffect(() => {
     const controller = new AbortController()
-    const follow = async () => {
-      const first = await client.job(id)
-      setJob(first)
-      if (!isLive(first.status)) return
-      for await (const event of client.events(id, { signal: controller.signal })) {
-        if (event.type === 'job.deleted') {
-          location.hash = '#/'
-          return
-        }
-        setJob((current) => current && applyEvent(current, event))
-        // The record, outputs and playback included, once it has them (or its error).
-        if (!isLive(event.status)) setJob(await client.job(id))
-      }
-    }
-    follow().catch((error: unknown) => {
+    followJob(client, id, controller.signal, setJob).catch((error: unknown) => {
       if (controller.signal.aborted) return
       props.onError(error)
-      setProblem(error instanceof Error ? error.message : String(error))
+      setProblem(messageOf(error))
     })
     return () => controller.abort()
   }, [client, id])
-
-  const act = async (what: () => Promise<unknown>) => {
-    setBusy(true)
-    try {
-      await what()
-    } catch (error) {
-      setProblem(error instanceof Error ? error.message : String(error))
-    } finally {
-      setBusy(false)
-    }
-  }
-
-  // The stream the player was given, kept while later records name the same master under a fresh
-  // signature: the record of a completed job, after its stream played while it was processing,
-  // does not reload the player.
-  const stream = useRef<string | null>(null)
-  const hls = job?.playback?.hls ?? null
-  if (!sameFile(stream.current, hls, id)) stream.current = hls
+  const stream = useStream(job, id)
 
   if (!job) return problem ? <p role="alert">{problem}</p> : <p class="loading">Loading job…</p>
   const playback = job.playback
-  const media = playback && (playback.hls || playback.mp4)
-  const percent = job.status === 'completed' ? 100 : Math.floor(job.progress ?? 0)
   return (
     <article class="job-page" data-status={job.status}>
       <p>
         <a href="#/">← Jobs</a>
       </p>
       <h1>{job.filename}</h1>
-      <p class="row">
-        <span class={`badge ${job.status}`} role="status">
-          {job.status}
-        </span>
-        {isLive(job.status) && (
-          <>
-            <progress max={100} value={percent} aria-label="Transcode progress" />
-            <span class="figures">
-              {percent}%{job.eta_seconds !== undefined && ` · ETA ${formatDuration(job.eta_seconds)}`}
-            </span>
-          </>
-        )}
-      </p>
+      <JobStatusLine job={job} />
       {problem && <p role="alert">{problem}</p>}
-      {(job.status === 'failed' || job.status === 'retrying') && job.error && (
-        <div class="error-box" role="alert">
-          <strong>{job.status === 'failed' ? 'Failed' : 'Last attempt failed'}:</strong> {job.error}
-          {job.error_code && <code> ({job.error_code})</code>}
-          {job.next_attempt_at && <p>Next attempt at {formatTime(job.next_attempt_at)}</p>}
-        </div>
-      )}
-      {media && playback && (
+      <JobFailure job={job} />
+      {playback && (playback.hls || playback.mp4) && (
         <Player
-          hls={stream.current}
+          hls={stream}
           mp4={playback.mp4}
           poster={playback.thumbnail}
           storyboard={playback.storyboard}
         />
       )}
-      <dl class="facts">
-        <dt>Job id</dt>
-        <dd>
-          <code>{job.job_id}</code>
-        </dd>
-        <dt>Source</dt>
-        <dd>{job.source_url ?? job.source}</dd>
-        <dt>Attempts</dt>
-        <dd>{job.attempts}</dd>
-        <dt>Created</dt>
-        <dd>{formatTime(job.created_at)}</dd>
-        <dt>Updated</dt>
-        <dd>{formatTime(job.updated_at)}</dd>
-        {job.playable_at && (
-          <>
-            <dt>Playable</dt>
-            <dd>{formatTime(job.playable_at)}</dd>
-          </>
-        )}
-        {job.profiles && (
-          <>
-            <dt>Profiles</dt>
-            <dd>{job.profiles.join(', ')}</dd>
-          </>
-        )}
-      </dl>
-      <div class="row actions">
-        {isLive(job.status) && (
-          <button
-            type="button"
-            disabled={busy}
-            onClick={() => act(async () => setJob({ ...job, ...(await client.cancel(id)) }))}
-          >
-            Cancel job
-          </button>
-        )}
-        {confirming ? (
-          <fieldset class="confirm">
-            <legend>Delete this job and its files?</legend>
-            <button
-              type="button"
-              class="danger"
-              disabled={busy}
-              onClick={() =>
-                act(async () => {
-                  await client.delete(id)
-                  location.hash = '#/'
-                })
-              }
-            >
-              Yes, delete
-            </button>{' '}
-            <button type="button" onClick={() => setConfirming(false)}>
-              Keep it
-            </button>
-          </fieldset>
-        ) : (
-          <button type="button" class="danger" onClick={() => setConfirming(true)}>
-            Delete job
-          </button>
-        )}
-      </div>
-      {job.outputs.length > 0 && <Renditions outputs={job.outputs} />}
-      {playback?.thumbnail && (
-        <section>
-          <h2>Thumbnail</h2>
-          <img class="thumb" src={playback.thumbnail} alt={`Thumbnail of ${job.filename}`} />
-        </section>
-      )}
-      {job.skipped && job.skipped.length > 0 && (
-        <section>
-          <h2>Not made</h2>
-          <ul>
-            {job.skipped.map((s) => (
-              <li key={s.profile}>
-                {s.profile}: {s.reason}
-              </li>
-            ))}
-          </ul>
-        </section>
-      )}
-      {job.metadata && (
-        <section>
-          <h2>Metadata</h2>
-          <pre>{JSON.stringify(job.metadata, null, 2)}</pre>
-        </section>
-      )}
+      <JobFacts job={job} />
+      <JobActions client={client} id={id} job={job} onCanceled={setJob} onProblem={setProblem} />
+      <JobResults job={job} />
     </article>
   )
 }
 
-function Renditions({ outputs }: { outputs: Output[] }) {
+/**
+ * Reads the job, then, while it is live, applies its events; reads its record again once it
+ * ends (its outputs and playback included, or its error). A deleted job goes back to the list.
+ */
+async function followJob(
+  client: VppClient,
+  id: string,
+  signal: AbortSignal,
+  setJob: (update: Job | ((current: Job | undefined) => Job | undefined)) => void,
+): Promise<void> {
+  const first = await client.job(id)
+  setJob(first)
+  if (!isLive(first.status)) return
+  for await (const event of client.events(id, { signal })) {
+    if (event.type === 'job.deleted') {
+      location.hash = '#/'
+      return
+    }
+    setJob((current) => current && applyEvent(current, event))
+    // The record, outputs and playback included, once it has them (or its error).
+    if (!isLive(event.status)) setJob(await client.job(id))
+  }
+}
+
+/**
+ * The stream to give the player, kept while later records name the same master under a fresh
+ * signature: the record of a completed job, after its stream played while it was processing,
+ * does not reload the player.
+ */
+function useStream(job: Job | undefined, id: string): string | null {
+  const stream = useRef<string | null>(null)
+  const hls = job?.playback?.hls ?? null
+  if (!sameFile(stream.current, hls, id)) stream.current = hls
+  return stream.current
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
+
+/** The status badge; while the job is live, its progress and ETA. */
+function JobStatusLine({ job }: { job: Job }) {
+  const percent = job.status === 'completed' ? 100 : Math.floor(job.progress ?? 0)
   return (
-    <section>
-      <h2>Renditions</h2>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Profile</th>
-              <th scope="col">Resolution</th>
-              <th scope="col">Bitrate</th>
-              <th scope="col" title="Similarity to the source on a sample of frames (1: identical)">
-                SSIM
-              </th>
-              <th scope="col">Size</th>
-              <th scope="col">Codec</th>
-              <th scope="col">File</th>
-            </tr>
-          </thead>
-          <tbody>
-            {outputs.map((output) => (
-              <tr key={output.profile}>
-                <th scope="row">{output.profile}</th>
-                <td>
-                  {output.width}×{output.height}
-                </td>
-                <td>{formatBitrate(output.bitrate)}</td>
-                <td>{output.ssim?.toFixed(4) ?? '—'}</td>
-                <td>{formatBytes(output.size_bytes)}</td>
-                <td>{output.codec}</td>
-                <td>
-                  {output.url ? (
-                    <a href={output.url} download aria-label={`Download ${output.profile}`}>
-                      Download
-                    </a>
-                  ) : (
-                    '—'
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    </section>
+    <p class="row">
+      <span class={`badge ${job.status}`} role="status">
+        {job.status}
+      </span>
+      {isLive(job.status) && (
+        <>
+          <progress max={100} value={percent} aria-label="Transcode progress" />
+          <span class="figures">
+            {percent}%{job.eta_seconds !== undefined && ` · ETA ${formatDuration(job.eta_seconds)}`}
+          </span>
+        </>
+      )}
+    </p>
+  )
+}
+
+/** The error of a failed job, or of the last attempt of a retrying one, and the next attempt. */
+function JobFailure({ job }: { job: Job }) {
+  if ((job.status !== 'failed' && job.status !== 'retrying') || !job.error) return null
+  return (
+    <div class="error-box" role="alert">
+      <strong>{job.status === 'failed' ? 'Failed' : 'Last attempt failed'}:</strong> {job.error}
+      {job.error_code && <code> ({job.error_code})</code>}
+      {job.next_attempt_at && <p>Next attempt at {formatTime(job.next_attempt_at)}</p>}
+    </div>
+  )
+}
+
+/** Cancel (while the job is live) and delete, which asks first. */
+function JobActions(props: {
+  client: VppClient
+  id: string
+  job: Job
+  onCanceled: (job: Job) => void
+  onProblem: (message: string) => void
+}) {
+  const { client, id, job } = props
+  const [confirming, setConfirming] = useState(false)
+  const [busy, setBusy] = useState(false)
+  const act = async (what: () => Promise<unknown>) => {
+    setBusy(true)
+    try {
+      await what()
+    } catch (error) {
+      props.onProblem(messageOf(error))
+    } finally {
+      setBusy(false)
+    }
+  }
+  const cancel = () => act(async () => props.onCanceled({ ...job, ...(await client.cancel(id)) }))
+  const remove = () =>
+    act(async () => {
+      await client.delete(id)
+      location.hash = '#/'
+    })
+  return (
+    <div class="row actions">
+      {isLive(job.status) && (
+        <button type="button" disabled={busy} onClick={cancel}>
+          Cancel job
+        </button>
+      )}
+      {confirming ? (
+        <fieldset class="confirm">
+          <legend>Delete this job and its files?</legend>
+          <button type="button" class="danger" disabled={busy} onClick={remove}>
+            Yes, delete
+          </button>{' '}
+          <button type="button" onClick={() => setConfirming(false)}>
+            Keep it
+          </button>
+        </fieldset>
+      ) : (
+        <button type="button" class="danger" onClick={() => setConfirming(true)}>
+          Delete job
+        </button>
+      )}
+    </div>
   )
 }

@@ -140,38 +140,10 @@ function SeekBar({
   video: { current: HTMLVideoElement | null }
   storyboard: string | null
 }) {
-  const [tiles, setTiles] = useState<Tile[]>([])
-  const [time, setTime] = useState(0)
-  const [duration, setDuration] = useState(0)
+  const tiles = useStoryboard(storyboard)
+  const { time, duration } = useVideoTime(video)
   const [hover, setHover] = useState<{ at: number; left: number }>()
   const bar = useRef<HTMLDivElement>(null)
-
-  useEffect(() => {
-    if (!storyboard) return
-    let stopped = false
-    fetch(storyboard)
-      .then((res) => (res.ok ? res.text() : ''))
-      .then((text) => !stopped && setTiles(parseStoryboard(text, storyboard)))
-      .catch(() => {})
-    return () => {
-      stopped = true
-    }
-  }, [storyboard])
-
-  useEffect(() => {
-    const element = video.current
-    if (!element) return
-    const onTime = () => setTime(element.currentTime)
-    const onDuration = () => setDuration(Number.isFinite(element.duration) ? element.duration : 0)
-    element.addEventListener('timeupdate', onTime)
-    element.addEventListener('durationchange', onDuration)
-    element.addEventListener('loadedmetadata', onDuration)
-    return () => {
-      element.removeEventListener('timeupdate', onTime)
-      element.removeEventListener('durationchange', onDuration)
-      element.removeEventListener('loadedmetadata', onDuration)
-    }
-  }, [video])
 
   const length = duration || tiles.at(-1)?.end || 0
   const timeAt = (clientX: number) => {
@@ -183,7 +155,6 @@ function SeekBar({
   const seek = (to: number) => {
     if (video.current && length) video.current.currentTime = Math.min(Math.max(to, 0), length)
   }
-  const tile = hover ? tileAt(tiles, hover.at) : undefined
 
   return (
     <div class="seek-wrap">
@@ -208,28 +179,71 @@ function SeekBar({
         }}
       >
         <div class="seek-fill" style={{ width: length ? `${(time / length) * 100}%` : '0%' }} />
-        {hover && (
-          <div class="seek-preview" style={{ left: `${hover.left}px` }}>
-            {tile && (
-              <div
-                class="tile"
-                role="img"
-                aria-label={`Preview at ${formatClock(hover.at)}`}
-                style={{
-                  width: `${tile.w}px`,
-                  height: `${tile.h}px`,
-                  backgroundImage: `url("${tile.url}")`,
-                  backgroundPosition: `-${tile.x}px -${tile.y}px`,
-                }}
-              />
-            )}
-            <span>{formatClock(hover.at)}</span>
-          </div>
-        )}
+        {hover && <SeekPreview at={hover.at} left={hover.left} tile={tileAt(tiles, hover.at)} />}
       </div>
       <span class="clock">
         {formatClock(time)} / {formatClock(length)}
       </span>
+    </div>
+  )
+}
+
+/** The storyboard's tiles, once read (none without a storyboard, or when it cannot be read). */
+function useStoryboard(storyboard: string | null): Tile[] {
+  const [tiles, setTiles] = useState<Tile[]>([])
+  useEffect(() => {
+    if (!storyboard) return
+    let stopped = false
+    fetch(storyboard)
+      .then((res) => (res.ok ? res.text() : ''))
+      .then((text) => !stopped && setTiles(parseStoryboard(text, storyboard)))
+      .catch(() => {})
+    return () => {
+      stopped = true
+    }
+  }, [storyboard])
+  return tiles
+}
+
+/** The video's current time and its duration (0 until known), in seconds. */
+function useVideoTime(video: { current: HTMLVideoElement | null }) {
+  const [time, setTime] = useState(0)
+  const [duration, setDuration] = useState(0)
+  useEffect(() => {
+    const element = video.current
+    if (!element) return
+    const onTime = () => setTime(element.currentTime)
+    const onDuration = () => setDuration(Number.isFinite(element.duration) ? element.duration : 0)
+    element.addEventListener('timeupdate', onTime)
+    element.addEventListener('durationchange', onDuration)
+    element.addEventListener('loadedmetadata', onDuration)
+    return () => {
+      element.removeEventListener('timeupdate', onTime)
+      element.removeEventListener('durationchange', onDuration)
+      element.removeEventListener('loadedmetadata', onDuration)
+    }
+  }, [video])
+  return { time, duration }
+}
+
+/** Over the point hovered: the storyboard tile of that moment, if there is one, and its time. */
+function SeekPreview({ at, left, tile }: { at: number; left: number; tile: Tile | undefined }) {
+  return (
+    <div class="seek-preview" style={{ left: `${left}px` }}>
+      {tile && (
+        <div
+          class="tile"
+          role="img"
+          aria-label={`Preview at ${formatClock(at)}`}
+          style={{
+            width: `${tile.w}px`,
+            height: `${tile.h}px`,
+            backgroundImage: `url("${tile.url}")`,
+            backgroundPosition: `-${tile.x}px -${tile.y}px`,
+          }}
+        />
+      )}
+      <span>{formatClock(at)}</span>
     </div>
   )
 }

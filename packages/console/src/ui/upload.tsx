@@ -23,34 +23,90 @@ interface Transfer {
 export function UploadPanel({ client, profiles }: { client: VppClient; profiles: string[] }) {
   const [chosen, setChosen] = useState<string[]>(profiles)
   const [metadata, setMetadata] = useState('')
-  const [transfers, setTransfers] = useState<Transfer[]>([])
   const [problem, setProblem] = useState<string>()
   const [imported, setImported] = useState<string>()
-  const [dragging, setDragging] = useState(false)
-  const counter = useRef(0)
+  const { transfers, send } = useTransfers(client)
 
-  /** The options, or a message saying what is wrong with them. */
-  const options = (): JobOptions | string => {
-    let meta: Record<string, unknown> | undefined
-    if (metadata.trim()) {
-      try {
-        meta = JSON.parse(metadata)
-      } catch {
-        return 'Metadata must be JSON, such as {"title": "Holiday"}'
-      }
-      if (!meta || typeof meta !== 'object' || Array.isArray(meta)) return 'Metadata must be a JSON object'
+  /** The options, or undefined when they are wrong (and the problem says why). */
+  const options = (): JobOptions | undefined => {
+    const job = jobOptions(metadata, chosen, profiles)
+    setProblem(typeof job === 'string' ? job : undefined)
+    return typeof job === 'string' ? undefined : job
+  }
+  const sendAll = (files: FileList | null | undefined) => {
+    for (const file of Array.from(files ?? [])) {
+      const job = options()
+      if (job) send(file, job)
     }
-    if (chosen.length === 0) return 'Choose at least one profile'
-    return { profiles: chosen.length === profiles.length ? undefined : chosen, metadata: meta }
+  }
+  const importUrl = async (event: Event) => {
+    event.preventDefault()
+    const form = event.target as HTMLFormElement
+    const url = String(new FormData(form).get('url') ?? '')
+    setImported(undefined)
+    const job = options()
+    if (!job) return
+    try {
+      const answer = await client.importUrl(url, job)
+      setImported(answer.job_id)
+      form.reset()
+    } catch (error) {
+      setProblem(error instanceof Error ? error.message : String(error))
+    }
   }
 
+  return (
+    <section class="panel" aria-labelledby="upload-title">
+      <h2 id="upload-title">Upload</h2>
+      <DropZone onFiles={sendAll} />
+      <form class="import" onSubmit={importUrl}>
+        <label for="import-url">Or import from a URL</label>
+        <div class="row">
+          <input id="import-url" name="url" type="url" placeholder="https://example.com/video.mp4" required />
+          <button type="submit">Import</button>
+        </div>
+      </form>
+      <OptionFields
+        profiles={profiles}
+        chosen={chosen}
+        setChosen={setChosen}
+        metadata={metadata}
+        setMetadata={setMetadata}
+      />
+      {problem && <p role="alert">{problem}</p>}
+      {imported && (
+        <p role="status">
+          Import queued as job <a href={`#/jobs/${imported}`}>{imported}</a>
+        </p>
+      )}
+      {transfers.length > 0 && <TransferList transfers={transfers} />}
+    </section>
+  )
+}
+
+/** The job options of the form's fields, or a message saying what is wrong with them. */
+function jobOptions(metadata: string, chosen: string[], profiles: string[]): JobOptions | string {
+  let meta: Record<string, unknown> | undefined
+  if (metadata.trim()) {
+    try {
+      meta = JSON.parse(metadata)
+    } catch {
+      return 'Metadata must be JSON, such as {"title": "Holiday"}'
+    }
+    if (!meta || typeof meta !== 'object' || Array.isArray(meta)) return 'Metadata must be a JSON object'
+  }
+  if (chosen.length === 0) return 'Choose at least one profile'
+  return { profiles: chosen.length === profiles.length ? undefined : chosen, metadata: meta }
+}
+
+/** The uploads of this page, newest first, and `send`, which starts one. */
+function useTransfers(client: VppClient) {
+  const [transfers, setTransfers] = useState<Transfer[]>([])
+  const counter = useRef(0)
   const update = (id: number, change: Partial<Transfer>) =>
     setTransfers((list) => list.map((t) => (t.id === id ? { ...t, ...change } : t)))
 
-  const send = (file: File) => {
-    const job = options()
-    setProblem(typeof job === 'string' ? job : undefined)
-    if (typeof job === 'string') return
+  const send = (file: File, job: JobOptions) => {
     const id = ++counter.current
     const meter = new RateMeter()
     setTransfers((list) => [
@@ -72,120 +128,106 @@ export function UploadPanel({ client, profiles }: { client: VppClient; profiles:
         (error: unknown) => update(id, { error: error instanceof Error ? error.message : String(error) }),
       )
   }
+  return { transfers, send }
+}
 
-  const onDrop = (event: DragEvent) => {
-    event.preventDefault()
-    setDragging(false)
-    for (const file of Array.from(event.dataTransfer?.files ?? [])) send(file)
-  }
-
-  const importUrl = async (event: Event) => {
-    event.preventDefault()
-    const form = event.target as HTMLFormElement
-    const url = String(new FormData(form).get('url') ?? '')
-    const job = options()
-    setImported(undefined)
-    setProblem(typeof job === 'string' ? job : undefined)
-    if (typeof job === 'string') return
-    try {
-      const answer = await client.importUrl(url, job)
-      setImported(answer.job_id)
-      form.reset()
-    } catch (error) {
-      setProblem(error instanceof Error ? error.message : String(error))
-    }
-  }
-
+/** Where files are dropped, or chosen; `onFiles` is given them. */
+function DropZone({ onFiles }: { onFiles: (files: FileList | null | undefined) => void }) {
+  const [dragging, setDragging] = useState(false)
   return (
-    <section class="panel" aria-labelledby="upload-title">
-      <h2 id="upload-title">Upload</h2>
-      <label
-        class={dragging ? 'drop dragging' : 'drop'}
-        for="file-input"
-        onDragOver={(event) => {
-          event.preventDefault()
-          setDragging(true)
+    <label
+      class={dragging ? 'drop dragging' : 'drop'}
+      for="file-input"
+      onDragOver={(event) => {
+        event.preventDefault()
+        setDragging(true)
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(event) => {
+        event.preventDefault()
+        setDragging(false)
+        onFiles(event.dataTransfer?.files)
+      }}
+    >
+      <span>Drop videos here, or choose files</span>
+      <input
+        id="file-input"
+        type="file"
+        accept="video/*"
+        multiple
+        aria-label="Video files to upload"
+        onChange={(event) => {
+          const input = event.target as HTMLInputElement
+          onFiles(input.files)
+          input.value = ''
         }}
-        onDragLeave={() => setDragging(false)}
-        onDrop={onDrop}
-      >
-        <span>Drop videos here, or choose files</span>
-        <input
-          id="file-input"
-          type="file"
-          accept="video/*"
-          multiple
-          aria-label="Video files to upload"
-          onChange={(event) => {
-            const input = event.target as HTMLInputElement
-            for (const file of Array.from(input.files ?? [])) send(file)
-            input.value = ''
-          }}
-        />
-      </label>
-      <form class="import" onSubmit={importUrl}>
-        <label for="import-url">Or import from a URL</label>
-        <div class="row">
-          <input id="import-url" name="url" type="url" placeholder="https://example.com/video.mp4" required />
-          <button type="submit">Import</button>
-        </div>
-      </form>
-      <details class="options">
-        <summary>Options: profiles and metadata</summary>
-        <fieldset>
-          <legend>Profiles</legend>
-          {profiles.map((name) => (
-            <label key={name} class="check">
-              <input
-                type="checkbox"
-                checked={chosen.includes(name)}
-                onChange={(event) => {
-                  const on = (event.target as HTMLInputElement).checked
-                  setChosen((list) => profiles.filter((p) => (p === name ? on : list.includes(p))))
-                }}
-              />
-              {name}
-            </label>
-          ))}
-        </fieldset>
-        <label for="metadata">Metadata (a JSON object, returned with the job)</label>
-        <textarea
-          id="metadata"
-          rows={2}
-          placeholder='{"title": "Holiday"}'
-          value={metadata}
-          onInput={(event) => setMetadata((event.target as HTMLTextAreaElement).value)}
-        />
-      </details>
-      {problem && <p role="alert">{problem}</p>}
-      {imported && (
-        <p role="status">
-          Import queued as job <a href={`#/jobs/${imported}`}>{imported}</a>
-        </p>
-      )}
-      {transfers.length > 0 && (
-        <ul class="transfers" aria-label="Uploads">
-          {transfers.map((t) => {
-            const percent = t.total ? Math.floor((t.sent / t.total) * 100) : 100
-            return (
-              <li key={t.id}>
-                <span class="name">{t.name}</span>
-                <progress max={100} value={percent} aria-label={`Upload of ${t.name}`} />
-                <span class="figures">
-                  {percent}% · {formatBytes(t.sent)} / {formatBytes(t.total)}
-                  {!t.done && !t.error && ` · ${formatBytes(t.rate)}/s`}
-                </span>
-                {t.error && <span role="alert">Upload failed: {t.error}</span>}
-                {t.done && t.jobId && (
-                  <span class="done">
-                    Queued as <a href={`#/jobs/${t.jobId}`}>{t.jobId}</a>
-                  </span>
-                )}
-              </li>
-            )
-          })}
-        </ul>
-      )}
-    </section>
+      />
+    </label>
+  )
+}
+
+/** The options every upload and import takes: the profiles to make and the metadata. */
+function OptionFields(props: {
+  profiles: string[]
+  chosen: string[]
+  setChosen: (update: (list: string[]) => string[]) => void
+  metadata: string
+  setMetadata: (metadata: string) => void
+}) {
+  const { profiles, chosen, setChosen } = props
+  return (
+    <details class="options">
+      <summary>Options: profiles and metadata</summary>
+      <fieldset>
+        <legend>Profiles</legend>
+        {profiles.map((name) => (
+          <label key={name} class="check">
+            <input
+              type="checkbox"
+              checked={chosen.includes(name)}
+              onChange={(event) => {
+                const on = (event.target as HTMLInputElement).checked
+                setChosen((list) => profiles.filter((p) => (p === name ? on : list.includes(p))))
+              }}
+            />
+            {name}
+          </label>
+        ))}
+      </fieldset>
+      <label for="metadata">Metadata (a JSON object, returned with the job)</label>
+      <textarea
+        id="metadata"
+        rows={2}
+        placeholder='{"title": "Holiday"}'
+        value={props.metadata}
+        onInput={(event) => props.setMetadata((event.target as HTMLTextAreaElement).value)}
+      />
+    </details>
+  )
+}
+
+function TransferList({ transfers }: { transfers: Transfer[] }) {
+  return (
+    <ul class="transfers" aria-label="Uploads">
+      {transfers.map((t) => {
+        const percent = t.total ? Math.floor((t.sent / t.total) * 100) : 100
+        return (
+          <li key={t.id}>
+            <span class="name">{t.name}</span>
+            <progress max={100} value={percent} aria-label={`Upload of ${t.name}`} />
+            <span class="figures">
+              {percent}% · {formatBytes(t.sent)} / {formatBytes(t.total)}
+              {!t.done && !t.error && ` · ${formatBytes(t.rate)}/s`}
+            </span>
+            {t.error && <span role="alert">Upload failed: {t.error}</span>}
+            {t.done && t.jobId && (
+              <span class="done">
+                Queued as <a href={`#/jobs/${t.jobId}`}>{t.jobId}</a>
+              </span>
+            )}
+          </li>
+        )
+      })}
+    </ul>
   )
 }
