@@ -88,6 +88,7 @@ export class WebhookWorker {
   readonly #inFlight = new Map<string, number>()
   #running = 0
   #closed = false
+  readonly #stopping = new AbortController()
   #wake = () => {}
   #loops: Promise<void>[] = []
   #reader: RedisClient | undefined
@@ -114,6 +115,7 @@ export class WebhookWorker {
 
   async close(): Promise<void> {
     this.#closed = true
+    this.#stopping.abort()
     this.#wake()
     this.#reader?.destroy()
     await Promise.all(this.#loops)
@@ -124,34 +126,21 @@ export class WebhookWorker {
   }
 
   /** Read events as this group's consumer; take over those a dead worker read and left. */
-  async #consume(reader: RedisClient): Promise<void> {
-    const { keys } = this.store
+  /** Turn new events (and those a dead consumer left) into deliveries, until closed. */
+  #consume(reader: RedisClient): Promise<void> {
     const claimIdleMs = this.options.claimIdleMs ?? 30_000
-    let lastClaim = 0
-    while (!this.#closed) {
-      try {
-        if (Date.now() - lastClaim > claimIdleMs / 2) {
-          lastClaim = Date.now()
-          const claimed = await this.#deliveries.claimStaleEvents(this.options.consumer, claimIdleMs)
-          for (const event of claimed.events) await this.#enqueue(event)
-          // Read but trimmed from the log before they were turned into deliveries: nothing to send.
-          await this.#deliveries.ackEvents(claimed.deleted)
-        }
-        const reply = (await reader.xReadGroup(
-          keys.webhookGroup,
-          this.options.consumer,
-          { key: keys.events, id: '>' },
-          { COUNT: 100, BLOCK: 2000 },
-        )) as Array<{ messages: Array<{ id: string; message: Record<string, string> }> }> | null
-        for (const message of reply?.[0]?.messages ?? []) {
-          await this.#enqueue(toEvent(message.id, message.message))
-        }
-      } catch (error) {
-        if (this.#closed) return
-        this.logger.warn('webhook event read failed; retrying', { error: String(error) })
-        await new Promise((resolve) => setTimeout(resolve, 1000))
-      }
-    }
+    return this.#deliveries
+      .reader({
+        reader,
+        consumer: this.options.consumer,
+        blockMs: 2000,
+        claimIdleMs,
+        claimEveryMs: claimIdleMs / 2,
+        signal: this.#stopping.signal,
+        onEntry: (entry) => this.#enqueue(toEvent(entry.id, entry.message)),
+        onError: (error) => this.logger.warn('webhook event read failed; retrying', { error: String(error) }),
+      })
+      .run()
   }
 
   /** An event's deliveries, one per target it goes to; the event acknowledged with them. */

@@ -8,7 +8,6 @@ import {
   type Logger,
   type MediaStorage,
   type StartResult,
-  subscribeTo,
   type TranscoderMetrics,
 } from '@vpp/shared'
 import { type Active, newActive } from './active.ts'
@@ -123,12 +122,7 @@ export class Transcoder {
     })
     // Cancels reach whichever transcoder runs the job at once (its lease checks would only see
     // them at the next heartbeat).
-    this.#unsubscribe = await subscribeTo(
-      store.client,
-      store.keys.cancelChannel,
-      (jobId) => this.#cancel(jobId),
-      logger,
-    )
+    this.#unsubscribe = await store.onCancel((jobId) => this.#cancel(jobId), logger)
     this.#maintenance.start()
     this.#loop = this.#reader.run()
   }

@@ -1,16 +1,7 @@
 import type { Job } from '../api/job.ts'
 import type { JobStatus } from '../api/statuses.ts'
-import type { Logger } from '../logger.ts'
 import { ConsumerGroup } from '../redis/consumer-group.ts'
-import { LeaseLock } from '../redis/lease-lock.ts'
-import {
-  type BlockingConnection,
-  blockingConnection,
-  COMMAND_TIMEOUT_MS,
-  closeRedis,
-  type RedisClient,
-} from '../redis/redis.ts'
-import { RedisCalls } from '../redis/redis-calls.ts'
+import { COMMAND_TIMEOUT_MS, type RedisClient } from '../redis/redis.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
 import { ChunkWork } from './chunk-work.ts'
 import { DeadLetters } from './dead-letters.ts'
@@ -19,10 +10,10 @@ import { type Claim, fromHash, type StartReply, type StartResult, startResult, t
 import { deleteKeys, eventKeys, finishCall, indexPrefix } from './job-outcomes.ts'
 import type { CreateResult, Finished, JobListing, Result, Viewer } from './job-types.ts'
 import { mayView } from './job-types.ts'
-import { STORE_SCRIPTS, type StoreScript } from './lua/index.ts'
 import { PipelineStats } from './pipeline-stats.ts'
 import { RateCounts } from './rate-counts.ts'
 import { Retention } from './retention.ts'
+import { StoreConnection } from './store-connection.ts'
 import { TusRecords } from './tus-records.ts'
 import { WebhookDeliveries } from './webhook-deliveries.ts'
 
@@ -46,8 +37,7 @@ export interface JobStoreOptions {
  * group's own operations, dead letters, the `/stats` numbers and what retention expires are its
  * `group`, `deadLetters`, `stats` and `retention`.
  */
-export class JobStore {
-  readonly redis: RedisCalls<StoreScript>
+export class JobStore extends StoreConnection {
   readonly deadLetters: DeadLetters
   readonly stats: PipelineStats
   readonly group: ConsumerGroup
@@ -63,12 +53,8 @@ export class JobStore {
   readonly #dlqMaxLen: number
   readonly #readHash: (key: string) => Promise<Record<string, string>>
 
-  constructor(
-    readonly client: RedisClient,
-    readonly keys: RedisKeys,
-    options: JobStoreOptions = {},
-  ) {
-    this.redis = new RedisCalls(client, options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS, STORE_SCRIPTS)
+  constructor(client: RedisClient, keys: RedisKeys, options: JobStoreOptions = {}) {
+    super(client, keys, options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS)
     this.deadLetters = new DeadLetters(this.redis, keys)
     this.stats = new PipelineStats(this.redis, keys)
     this.group = new ConsumerGroup(this.redis, keys)
@@ -80,38 +66,6 @@ export class JobStore {
     this.rates = new RateCounts(this.redis, keys)
     this.#dlqMaxLen = options.dlqMaxLen ?? 0
     this.#readHash = options.readHash ?? ((key) => this.client.hGetAll(key))
-  }
-
-  /** A lock on `key` held for `leaseMs` at a time, on this store's connection. */
-  lease(key: string, leaseMs: number): LeaseLock {
-    return new LeaseLock(this.redis, key, leaseMs)
-  }
-
-  /** Whether Redis answers a PING within `timeoutMs` (for /healthz). */
-  async reachable(timeoutMs = 1000): Promise<boolean> {
-    if (!this.client.isReady) return false
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const ok = await Promise.race([
-      this.client.ping().then(
-        () => true,
-        () => false,
-      ),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMs)
-      }),
-    ])
-    clearTimeout(timer)
-    return ok
-  }
-
-  /** A second connection to the same Redis, for blocking reads (which hold their connection). */
-  async blockingConnection(blockMs: number, logger: Logger): Promise<BlockingConnection> {
-    return blockingConnection(this.client, blockMs, logger)
-  }
-
-  /** Close the connection (destroy it if closing fails). */
-  close(): Promise<void> {
-    return closeRedis(this.client)
   }
 
   /**

@@ -141,19 +141,35 @@ describe('WebhookDeliveries', () => {
     expect(log[0]?.attempt).toBe(3)
   })
 
-  it('takes over an event a dead consumer read, and tells the ones trimmed from the log', async () => {
+  it('its reader takes over an event a dead consumer read, and drops the ones trimmed from the log', async () => {
     const { keys, deliveries, event } = await withEvent({ callback_url: 'https://app.example/cb' })
     const gone = await client.xAdd(keys.events, '*', { type: 'job.failed', job_id: 'job-2' })
     await client.xReadGroup(keys.webhookGroup, 'reader', { key: keys.events, id: '>' })
     await client.xDel(keys.events, gone)
     await new Promise((resolve) => setTimeout(resolve, 20))
 
-    // Entries trimmed from the log are told (and dropped from the pending list) at once.
-    expect(await deliveries.claimStaleEvents('other', 60_000)).toEqual({ events: [], deleted: [gone] })
+    const blocking = await connectRedis(redis.url, createLogger({ service: 'test', level: 'silent' }))
+    const stop = new AbortController()
+    const seen: Array<{ event: JobEvent; claimed: boolean }> = []
+    const reading = deliveries
+      .reader({
+        reader: blocking,
+        consumer: 'other',
+        blockMs: 50,
+        claimIdleMs: 10,
+        claimEveryMs: 10,
+        signal: stop.signal,
+        onEntry: (entry, claimed) => void seen.push({ event: toEvent(entry.id, entry.message), claimed }),
+      })
+      .run()
+    for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    stop.abort()
+    await reading
+    await closeRedis(blocking)
+    // The trimmed entry is dropped from the pending list; the other is taken over.
+    expect(seen).toEqual([{ event, claimed: true }])
+    expect(seen[0]?.event.callback_url).toBe('https://app.example/cb')
     expect(await pending(keys)).toBe(1)
-    const claimed = await deliveries.claimStaleEvents('other', 10)
-    expect(claimed).toEqual({ events: [event], deleted: [] })
-    expect(claimed.events[0]?.callback_url).toBe('https://app.example/cb')
 
     await deliveries.ackEvents([event.id])
     expect(await pending(keys)).toBe(0)

@@ -1,5 +1,6 @@
 import type { Delivery, DeliveryTarget } from '../api/api-bodies.ts'
 import type { EventType, JobEvent } from '../api/events.ts'
+import { createGroup, GroupReader, type GroupReaderOptions } from '../redis/group-reader.ts'
 import type { RedisCalls } from '../redis/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
 import { toEvent } from './events.ts'
@@ -56,35 +57,26 @@ export class WebhookDeliveries {
   ) {}
 
   /** Create the webhook consumer group on the event log, from now on: a first start does not send the whole history. */
-  async ensureGroup(): Promise<void> {
-    const { keys } = this
-    await this.redis
-      .call(this.redis.client.xGroupCreate(keys.events, keys.webhookGroup, '$', { MKSTREAM: true }))
-      .catch((error: Error) => {
-        if (!String(error.message).includes('BUSYGROUP')) throw error
-      })
+  ensureGroup(): Promise<void> {
+    return createGroup(this.redis, [this.keys.events], this.keys.webhookGroup, '$')
   }
 
   /**
-   * Take over for `consumer` up to `count` events another consumer read and left idle longer than
-   * `minIdleMs`. `deleted`: ids read but trimmed from the log since (nothing left to send).
+   * The webhook group's reader of the event log (the consumer-group loop the transcoders use too):
+   * new events, and events a dead consumer read and left idle past `claimIdleMs`, taken over.
    */
-  async claimStaleEvents(
-    consumer: string,
-    minIdleMs: number,
-    count = 100,
-  ): Promise<{ events: JobEvent[]; deleted: string[] }> {
-    const { keys } = this
-    const claimed = await this.redis.call(
-      this.redis.client.xAutoClaim(keys.events, keys.webhookGroup, consumer, minIdleMs, '0-0', {
-        COUNT: count,
-      }),
-    )
-    const events: JobEvent[] = []
-    for (const message of claimed.messages) {
-      if (message) events.push(toEvent(message.id, message.message))
-    }
-    return { events, deleted: claimed.deletedMessages }
+  reader(
+    options: Omit<GroupReaderOptions, 'redis' | 'group' | 'streams' | 'from' | 'onDeleted'>,
+  ): GroupReader {
+    return new GroupReader({
+      ...options,
+      redis: this.redis,
+      group: this.keys.webhookGroup,
+      streams: [this.keys.events],
+      from: '$',
+      // Read but trimmed from the log before they were turned into deliveries: nothing to send.
+      onDeleted: (_stream, ids) => this.ackEvents(ids),
+    })
   }
 
   /** Acknowledge events of the webhook group without making deliveries of them. */
