@@ -34,9 +34,6 @@ import {
 } from './ffmpeg-args/index.ts'
 import type { Probe } from './probe.ts'
 
-// The package's entry (index.ts) names these types from here.
-export type { FfmpegRun, RunPaths } from './ffmpeg-args/index.ts'
-
 /** The filter graph's branches after the split, and the outputs that map them, as they are added. */
 interface Outputs {
   branches: string[]

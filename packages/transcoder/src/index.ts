@@ -1,5 +1,6 @@
-export { buildArgs, type FfmpegRun, type RunPaths } from './build-args.ts'
+export { buildArgs } from './build-args.ts'
 export { CONFIG_VARIABLES, loadConfig, type TranscoderConfig } from './config.ts'
+export type { FfmpegRun, RunPaths } from './ffmpeg-args/index.ts'
 export { startTranscoder } from './main.ts'
 export { type Probe, parseProbe, probeArgs } from './probe.ts'
 export { memoryLimitMb } from './retry-policy.ts'
