@@ -116,7 +116,9 @@ export class RedisLocker implements Locker {
   async #subscribe(): Promise<void> {
     const subscriber = await this.#options.subscriber()
     try {
-      await subscriber.subscribe(this.#state.store.keys.tusReleaseChannel, (message) => this.#onRequest(message))
+      await subscriber.subscribe(this.#state.store.keys.tusReleaseChannel, (message) =>
+        this.#onRequest(message),
+      )
     } catch (error) {
       await closeRedis(subscriber)
       throw error
