@@ -30,6 +30,13 @@ const until = async (check: () => boolean, ms = 5000) => {
   }
 }
 
+const untilAsync = async (check: () => Promise<boolean>, ms = 5000) => {
+  for (const end = Date.now() + ms; !(await check()); ) {
+    if (Date.now() > end) throw new Error('timed out waiting')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
 /** A reader on fresh streams under a new prefix, its group made; `stop()` ends it. */
 async function reader(streamCount: number, options: Partial<GroupReaderOptions> = {}) {
   const prefix = redis.prefix()
@@ -111,17 +118,23 @@ describe('GroupReader', () => {
     const r = await reader(2, {
       room: () => room,
       roomFreed: () => new Promise<void>((resolve) => (freed = resolve)),
+      // One long blocking read, so that the entry surely comes by it (and not by a read begun
+      // after the room went, which would not be sent at all).
+      blockMs: 30_000,
     })
     const loop = r.run()
-    await new Promise((resolve) => setTimeout(resolve, 150)) // blocked on both streams
+    // Blocked on both streams.
+    await untilAsync(async () =>
+      String(await client.sendCommand(['CLIENT', 'LIST'])).includes('cmd=xreadgroup'),
+    )
     room = 0 // the slot went to other work while the read waited
     const id = await r.add(1, 'b1')
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    expect(r.seen).toEqual([])
     // Read (pending for this consumer), and held.
-    expect(await client.xPendingRange(r.streams[1] ?? '', 'g', '-', '+', 10)).toMatchObject([
-      { id, consumer: 'me' },
-    ])
+    const pending = () => client.xPendingRange(r.streams[1] ?? '', 'g', '-', '+', 10)
+    await untilAsync(async () => (await pending()).length === 1)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(r.seen).toEqual([])
+    expect(await pending()).toMatchObject([{ id, consumer: 'me' }])
     room = 1
     freed()
     await until(() => r.seen.length === 1)
