@@ -21,12 +21,14 @@ import {
   inputArgs,
   ladder,
   outputFps,
+  PROGRESS,
   type RunPaths,
   renditionSize,
   type Skipped,
   type StoryboardPlan,
   scaleFilter,
   sheetRun,
+  splitHead,
   storyboardPlan,
   thumbnailFilter,
   thumbnailSize,
@@ -72,15 +74,10 @@ export function buildArgs(
   if (out.branches.length === 0) return { runs: [], skipped }
   // Variable or very high frame rates become a constant rate once, before the split.
   const fps = outputFps(probe)
-  const head = `[0:${probe.videoIndex}]${fps ? `fps=${fps},` : ''}split=${out.branches.length}${out.branches.map((_, i) => `[s${i}]`).join('')}`
+  const head = splitHead(`0:${probe.videoIndex}`, fps ? `fps=${fps},` : '', out.branches.length)
   const args = [
     ...COMMON,
-    // Progress as key=value lines on stdout, twice a second (the job record takes one a second,
-    // so the first comes within a second of the start).
-    '-progress',
-    'pipe:1',
-    '-stats_period',
-    '0.5',
+    ...PROGRESS,
     ...inputArgs(paths.input, probe, options),
     '-filter_complex',
     [head, ...out.branches].join(';'),

@@ -124,9 +124,7 @@ describe('GroupReader', () => {
     })
     const loop = r.run()
     // Blocked on both streams.
-    await untilAsync(async () =>
-      String(await client.sendCommand(['CLIENT', 'LIST'])).includes('cmd=xreadgroup'),
-    )
+    await untilAsync(async () => (await client.clientList()).some((c) => c.cmd === 'xreadgroup'))
     room = 0 // the slot went to other work while the read waited
     const id = await r.add(1, 'b1')
     // Read (pending for this consumer), and held.

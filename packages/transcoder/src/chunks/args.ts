@@ -7,11 +7,18 @@
  */
 import type { ImageProfile, VideoProfile } from '@vpp/shared'
 import { FRAGMENTED_MP4 } from '../byte-ranges.ts'
-import { hlsTee, inputArgs, thumbnailBranch, videoCodecArgs } from '../ffmpeg-args/index.ts'
+import {
+  COMMON,
+  hlsTee,
+  inputArgs,
+  PROGRESS,
+  splitHead,
+  thumbnailBranch,
+  videoCodecArgs,
+} from '../ffmpeg-args/index.ts'
 import type { Probe } from '../probe.ts'
 import type { Chunk, ChunkPlan, Part } from './plan.ts'
 
-const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
 /** Less than any frame's length: a cut time printed to the microsecond may not pass its keyframe. */
 const CUT_EARLY_S = 0.0005
 /** How full x264's buffer starts in every chunk but the first (chunkArgs). */
@@ -162,14 +169,10 @@ export function chunkArgs(
   }
   // The parts are Matroska, which keeps no rotation: turned here as ffmpeg's autorotate would.
   const turn = ROTATE[probe.rotation]
-  const head = `[0:v:0]${turn}${options.fps ? `fps=${options.fps},` : ''}split=${branches.length}${branches.map((_, i) => `[s${i}]`).join('')}`
+  const head = splitHead('0:v:0', `${turn}${options.fps ? `fps=${options.fps},` : ''}`, branches.length)
   const args = [
     ...COMMON,
-    // biome-ignore format: flag and value on one line
-    '-progress',
-    'pipe:1',
-    '-stats_period',
-    '0.5',
+    ...PROGRESS,
     // Our own part file: Matroska, nothing else to confine it from.
     // biome-ignore format: flag and value on one line
     '-protocol_whitelist',

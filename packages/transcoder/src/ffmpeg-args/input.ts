@@ -4,6 +4,11 @@ import type { EncodeOptions } from './types.ts'
 
 /** Arguments every run starts with. */
 export const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
+/**
+ * Progress as key=value lines on stdout, twice a second (the job record takes one a second, so
+ * the first comes within a second of the start).
+ */
+export const PROGRESS = ['-progress', 'pipe:1', '-stats_period', '0.5']
 /** Outputs never go above this frame rate (120 fps phone slow-motion plays at 60). */
 const MAX_FPS = 60
 
@@ -32,4 +37,12 @@ export function outputFps(probe: Probe): string | null {
   if (probe.frameRate > MAX_FPS) return String(MAX_FPS)
   if (probe.variableFrameRate) return String(Math.min(MAX_FPS, Math.round(probe.frameRate)))
   return null
+}
+
+/**
+ * The filter graph's head: `input`, then `filters` (each ending in a comma, or none), split into
+ * `branches` labelled [s0], [s1], ...: one decode feeding every output.
+ */
+export function splitHead(input: string, filters: string, branches: number): string {
+  return `[${input}]${filters}split=${branches}${Array.from({ length: branches }, (_, i) => `[s${i}]`).join('')}`
 }
