@@ -6,12 +6,10 @@
 import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { closeRedis, createLogger, type JobStore, openJobStore } from '@vpp/shared'
-import { LocalStorage } from '@vpp/shared/node'
-import { queuedJob, startTestRedis, type TestRedis, takeJob, tempDir } from '@vpp/shared/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { JobStore } from '@vpp/shared'
+import { queuedJob, takeJob } from '@vpp/shared/testing'
+import { describe, expect, it } from 'vitest'
 import { newActive } from './active.ts'
-import { loadConfig } from './config.ts'
 import {
   heartbeat,
   Maintenance,
@@ -19,29 +17,13 @@ import {
   removeDiscardedUploads,
   removeIdleConsumers,
 } from './maintenance.ts'
+import { logger, useTranscoderFixture } from './test-fixture.ts'
 
-const logger = createLogger({ service: 'test', level: 'silent' })
-let redis: TestRedis
-let dir: Awaited<ReturnType<typeof tempDir>>
-const stores: JobStore[] = []
-
-beforeAll(async () => {
-  redis = await startTestRedis()
-  dir = await tempDir()
-})
-afterAll(async () => {
-  for (const store of stores) await closeRedis(store.client)
-  await redis?.stop()
-  await dir?.remove()
-})
+const fixture = useTranscoderFixture()
 
 async function setUp(env: Record<string, string> = {}) {
-  const prefix = redis.prefix()
-  const store = await openJobStore({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix }, logger)
-  stores.push(store)
+  const { store, config, storage } = await fixture.setting(env)
   await store.group.ensure()
-  const config = loadConfig({ CONSUMER_NAME: 'me', ...env })
-  const storage = new LocalStorage(join(dir.path, prefix, 'uploads'), join(dir.path, prefix, 'out'))
   const deps = { config, store, storage, logger }
   /** A job queued with its upload and one output on disk, taken by `me`. */
   const running = async (id: string) => {

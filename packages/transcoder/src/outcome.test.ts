@@ -6,56 +6,26 @@
  */
 import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import {
-  closeRedis,
-  createLogger,
-  createRegistry,
-  createTranscoderMetrics,
-  diskFull,
-  type JobStore,
-  openJobStore,
-  PermanentJobError,
-  type StartResult,
-} from '@vpp/shared'
-import { LocalStorage } from '@vpp/shared/node'
-import { queuedJob, startTestRedis, type TestRedis, takeJob, tempDir } from '@vpp/shared/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dirname } from 'node:path'
+import { diskFull, PermanentJobError, type StartResult } from '@vpp/shared'
+import { queuedJob, takeJob } from '@vpp/shared/testing'
+import { describe, expect, it } from 'vitest'
 import { newActive } from './active.ts'
-import { loadConfig } from './config.ts'
 import { Outcomes, record } from './outcome.ts'
 import { SickState } from './sick-state.ts'
+import { logger, useTranscoderFixture } from './test-fixture.ts'
 
-const logger = createLogger({ service: 'test', level: 'silent' })
-let redis: TestRedis
-let dir: Awaited<ReturnType<typeof tempDir>>
-const stores: JobStore[] = []
-
-beforeAll(async () => {
-  redis = await startTestRedis()
-  dir = await tempDir()
-})
-afterAll(async () => {
-  for (const store of stores) await closeRedis(store.client)
-  await redis?.stop()
-  await dir?.remove()
-})
+const fixture = useTranscoderFixture()
 
 /** Outcomes on a store of their own, with jobs `ids` queued and the first taken (as `me`). */
 async function setUp(ids: string[], env: Record<string, string> = {}) {
-  const prefix = redis.prefix()
-  const store = await openJobStore({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix }, logger)
-  stores.push(store)
-  await store.group.ensure()
-  const config = loadConfig({
-    CONSUMER_NAME: 'me',
+  const { store, config, storage, metrics } = await fixture.setting({
     TRANSCODE_PROFILES: '360p,720p',
     RETRY_BASE_MS: '1000',
     MAX_ATTEMPTS: '3',
     ...env,
   })
-  const storage = new LocalStorage(join(dir.path, prefix, 'uploads'), join(dir.path, prefix, 'out'))
-  const metrics = createTranscoderMetrics(createRegistry('transcoder'))
+  await store.group.ensure()
   const sick = new SickState({ config, logger, metrics, probe: async () => null })
   const stopping = new AbortController()
   const killing = new AbortController()
@@ -185,8 +155,8 @@ describe('Outcomes', () => {
 describe('record', () => {
   it('retries a write while Redis is away, and returns what it said once back', async () => {
     const t = await setUp(['a'])
-    await redis.crash()
-    setTimeout(() => void redis.restart(), 300)
+    await fixture.redis.crash()
+    setTimeout(() => void fixture.redis.restart(), 300)
     // The job's record was not persistent: what matters is that the write went through once Redis answered.
     const at = await record(() => t.store.client.set('after-restart', '1'), logger, 50)
     expect(at).toBe('OK')

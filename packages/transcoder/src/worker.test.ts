@@ -1,42 +1,12 @@
-/**
- * The Transcoder's loop and slots against a real redis-server, its jobs run by a `process` of
- * the test's own (the queue benchmark's seam; ffmpeg's runs: test/*.test.ts): no more than
- * WORKER_CONCURRENCY at once, every job completed in Redis, a cancel stopping a running job,
- * standing down when sick and taking jobs again once the probe passes, and close() draining.
- */
-import { join } from 'node:path'
-import {
-  closeRedis,
-  createLogger,
-  createRegistry,
-  createTranscoderMetrics,
-  diskFull,
-  type Job,
-  type JobStore,
-  openJobStore,
-} from '@vpp/shared'
-import { LocalStorage } from '@vpp/shared/node'
-import { queuedJob, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from './config.ts'
+import { diskFull, type Job } from '@vpp/shared'
+import { queuedJob } from '@vpp/shared/testing'
+import { describe, expect, it } from 'vitest'
 import type { InfraFailure } from './health.ts'
 import type { JobContext } from './process-job.ts'
+import { logger, useTranscoderFixture } from './test-fixture.ts'
 import { Transcoder } from './worker.ts'
 
-const logger = createLogger({ service: 'test', level: 'silent' })
-let redis: TestRedis
-let dir: Awaited<ReturnType<typeof tempDir>>
-const stores: JobStore[] = []
-
-beforeAll(async () => {
-  redis = await startTestRedis()
-  dir = await tempDir()
-})
-afterAll(async () => {
-  for (const store of stores) await closeRedis(store.client)
-  await redis?.stop()
-  await dir?.remove()
-})
+const fixture = useTranscoderFixture()
 
 const until = async (check: () => boolean | Promise<boolean>, ms = 10_000) => {
   for (const end = Date.now() + ms; !(await check()); ) {
@@ -52,12 +22,11 @@ async function transcoder(
   env: Record<string, string> = {},
   probe?: () => Promise<InfraFailure | null>,
 ) {
-  const prefix = redis.prefix()
-  const store = await openJobStore({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix }, logger)
-  stores.push(store)
-  const config = loadConfig({ CONSUMER_NAME: 'me', WORKER_CONCURRENCY: '2', CLAIM_IDLE_MS: '2000', ...env })
-  const storage = new LocalStorage(join(dir.path, prefix, 'uploads'), join(dir.path, prefix, 'out'))
-  const metrics = createTranscoderMetrics(createRegistry('transcoder'))
+  const { store, config, storage, metrics } = await fixture.setting({
+    WORKER_CONCURRENCY: '2',
+    CLAIM_IDLE_MS: '2000',
+    ...env,
+  })
   const t = new Transcoder({ config, store, storage, logger, metrics, process, ...(probe ? { probe } : {}) })
   await t.start()
   const status = async (id: string) => (await store.get(id))?.status

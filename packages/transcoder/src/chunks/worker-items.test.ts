@@ -1,50 +1,16 @@
-/**
- * runChunkItem against a real redis-server: how a chunk work item ends as its job's chunk hash
- * records it, for the ways that need no encode (a sick transcoder returns it uncounted, one
- * taken over too often fails, one whose job is gone is settled without work) and a run that fails
- * (retried with a backoff). The encodes themselves: test/chunked.test.ts.
- */
-import { join } from 'node:path'
-import {
-  closeRedis,
-  createLogger,
-  createRegistry,
-  createTranscoderMetrics,
-  type JobStore,
-  openJobStore,
-} from '@vpp/shared'
-import { LocalStorage } from '@vpp/shared/node'
-import { queuedJob, startTestRedis, type TestRedis, takeJob, tempDir } from '@vpp/shared/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { queuedJob, takeJob } from '@vpp/shared/testing'
+import { describe, expect, it } from 'vitest'
 import { newActive } from '../active.ts'
-import { loadConfig } from '../config.ts'
 import { SickState } from '../sick-state.ts'
+import { logger, useTranscoderFixture } from '../test-fixture.ts'
 import { runChunkItem } from './worker-items.ts'
 
-const logger = createLogger({ service: 'test', level: 'silent' })
-let redis: TestRedis
-let dir: Awaited<ReturnType<typeof tempDir>>
-const stores: JobStore[] = []
-
-beforeAll(async () => {
-  redis = await startTestRedis()
-  dir = await tempDir()
-})
-afterAll(async () => {
-  for (const store of stores) await closeRedis(store.client)
-  await redis?.stop()
-  await dir?.remove()
-})
+const fixture = useTranscoderFixture()
 
 /** Job `a` taken and planned in two items; `entry()` reads the first item's entry as `consumer`. */
 async function setUp(env: Record<string, string> = {}) {
-  const prefix = redis.prefix()
-  const store = await openJobStore({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix }, logger)
-  stores.push(store)
+  const { store, config, storage, metrics } = await fixture.setting({ SICK_AFTER_FAILURES: '1', ...env })
   await store.group.ensure()
-  const config = loadConfig({ CONSUMER_NAME: 'me', SICK_AFTER_FAILURES: '1', ...env })
-  const storage = new LocalStorage(join(dir.path, prefix, 'uploads'), join(dir.path, prefix, 'out'))
-  const metrics = createTranscoderMetrics(createRegistry('transcoder'))
   const sick = new SickState({ config, logger, metrics, probe: async () => null })
   await store.create(queuedJob('a'))
   const claim = await takeJob(store, 'me')
