@@ -87,7 +87,7 @@ export class WebhookWorker {
   readonly #signer: Webhook
   readonly #inFlight = new Map<string, number>()
   #running = 0
-  #closed = false
+  /** Aborted by close(): ends both loops. */
   readonly #stopping = new AbortController()
   #wake = () => {}
   #loops: Promise<void>[] = []
@@ -114,7 +114,6 @@ export class WebhookWorker {
   }
 
   async close(): Promise<void> {
-    this.#closed = true
     this.#stopping.abort()
     this.#wake()
     this.#reader?.destroy()
@@ -166,7 +165,7 @@ export class WebhookWorker {
   /** Take due deliveries while there is room, each sent on its own. */
   async #send(): Promise<void> {
     const lease = this.options.timeoutMs + 5000
-    while (!this.#closed) {
+    while (!this.#stopping.signal.aborted) {
       try {
         const room = this.options.concurrency - this.#running
         const claimed = room > 0 ? await this.#deliveries.claimDue(Date.now(), lease, room) : []
@@ -179,7 +178,7 @@ export class WebhookWorker {
         }
         if (claimed.length === 0 || room - claimed.length <= 0) await this.#sleep(await this.#nextDue())
       } catch (error) {
-        if (this.#closed) return
+        if (this.#stopping.signal.aborted) return
         this.logger.warn('webhook claim failed; retrying', { error: String(error) })
         await this.#sleep(1000)
       }
