@@ -3,7 +3,6 @@ import type { EventType, JobEvent } from '../api/events.ts'
 import { createGroup, GroupReader, type GroupReaderOptions } from '../redis/group-reader.ts'
 import type { RedisCalls } from '../redis/redis-calls.ts'
 import type { RedisKeys } from '../redis/redis-keys.ts'
-import { toEvent } from './events.ts'
 
 /** How many attempts a job's delivery log keeps. */
 export const DELIVERY_LOG_LENGTH = 100
