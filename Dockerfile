@@ -41,7 +41,13 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.INGEST_PORT||8000}/healthz`).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "--max-semi-space-size=1", "--import", "tsx", "packages/ingest/src/serve.ts"]
 
+# Status renders thumbnails and animated previews on demand, so it has ffmpeg too.
 FROM app AS status
+USER root
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends ffmpeg \
+  && rm -rf /var/lib/apt/lists/*
+USER node
 COPY --from=console /app/packages/console/dist ./packages/console/dist
 EXPOSE 8001
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \

@@ -82,6 +82,20 @@ export const JobOptionFieldsSchema = z.object({
     .string()
     .optional()
     .describe("An http(s) URL on the public internet for this job's webhooks"),
+  clip: z
+    .string()
+    .optional()
+    .describe('Transcode only this range, in seconds: `12.5-30`, or JSON `{"start":12.5,"end":30}`'),
+  watermark: z
+    .string()
+    .optional()
+    .describe(
+      'A watermark, as JSON text: `{"image":"wm_...","position":"bottom-right","width":0.15,"margin":0.02}` (every field optional)',
+    ),
+  normalize_audio: z
+    .string()
+    .optional()
+    .describe('`true`: normalise the audio to -16 LUFS integrated (EBU R128)'),
 })
 
 /** `POST /upload`: its multipart fields (read by receiveUpload as they stream; the options by JobOptionFieldsSchema). */

@@ -28,6 +28,7 @@ import { Hono } from 'hono'
 import { createApp } from './app.ts'
 import type { StatusConfig } from './config.ts'
 import { EventHub } from './event-hub.ts'
+import { JobFiles } from './job-files.ts'
 import { MediaSigner } from './media-token.ts'
 import { Presenter } from './presenter.ts'
 import { openReadCache } from './read-cache.ts'
@@ -48,11 +49,13 @@ function openMedia(config: StatusConfig) {
   const signer = config.MEDIA_SIGNING_SECRET
     ? new MediaSigner(config.MEDIA_SIGNING_SECRET, config.MEDIA_URL_TTL)
     : undefined
+  // Caption tracks and renders are written through the same storage the transcoders publish to.
+  const files = new JobFiles(s3 ? s3.storage : openStorage(config, config))
   const close = () => {
     s3?.close()
-    if (s3) closeStorage(s3.storage)
+    closeStorage(files.storage)
   }
-  return { s3, signer, close }
+  return { s3, signer, files, close }
 }
 
 /**
@@ -62,7 +65,7 @@ function openMedia(config: StatusConfig) {
  */
 export async function buildStatus(config: StatusConfig, logger: Logger, serveStatic?: FileServer) {
   const media = openMedia(config)
-  const { s3, signer } = media
+  const { s3, signer, files } = media
   const reads = await openReadCache(config, logger)
   const store = await openJobStore(config, logger, { readHash: reads?.readHash }).catch(async (error) => {
     await reads?.close()
@@ -90,6 +93,7 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
     directUrl: s3?.directUrl,
     publicUrl: config.publicUrl,
     signer,
+    files,
     adminKeys: config.ADMIN_API_KEYS,
     events,
     keepAliveMs: config.SSE_KEEPALIVE_MS,

@@ -2,6 +2,7 @@ import type { AccessEnv, JobStore, Logger } from '@vpp/shared'
 import type { Context, MiddlewareHandler } from 'hono'
 import type { Registry } from 'prom-client'
 import type { EventHub } from './event-hub.ts'
+import type { JobFiles } from './job-files.ts'
 import type { MediaSigner } from './media-token.ts'
 import type { DirectUrl } from './presenter.ts'
 
@@ -27,6 +28,8 @@ export interface StatusDeps {
   publicUrl?: string
   /** Signed playback (API keys on): media URLs carry a token made by this signer. */
   signer?: MediaSigner
+  /** Where status writes a job's caption tracks and renders (unset: those routes answer 503). */
+  files?: JobFiles
   /** ADMIN_API_KEYS: keys that see every job, `/stats` and the dead-letter queue. */
   adminKeys?: readonly string[]
   /** The live end of the event log, for the SSE routes; unset: no SSE routes. */

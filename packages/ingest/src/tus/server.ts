@@ -74,6 +74,9 @@ async function recordUpload(
       profiles: meta.profiles,
       metadata: meta.metadata,
       callback_url: meta.callback_url,
+      clip: meta.clip,
+      watermark: meta.watermark,
+      normalize_audio: meta.normalize_audio,
     })
     if (options.callback_url) await ctx.checkPublic(options.callback_url)
   } catch (error) {

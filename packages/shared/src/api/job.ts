@@ -1,5 +1,4 @@
 import { z } from 'zod'
-import { AppError } from './errors.ts'
 import {
   DLQ_ENTRY_EXAMPLE,
   DLQ_LIST_EXAMPLE,
@@ -11,6 +10,7 @@ import {
   UPLOAD_RESPONSE_EXAMPLE,
   UPLOAD_URL_REQUEST_EXAMPLE,
 } from './examples.ts'
+import { ClipSchema, WatermarkSchema } from './job-options.ts'
 import { JOB_STATUSES } from './statuses.ts'
 
 export const JobStatusSchema = z.enum(JOB_STATUSES)
@@ -70,6 +70,18 @@ export type Output = z.infer<typeof OutputSchema>
 export const SkippedSchema = z.object({ profile: z.string(), reason: z.string() })
 export type Skipped = z.infer<typeof SkippedSchema>
 
+/** A caption track added to a completed job (`POST /jobs/{job_id}/captions`). */
+export const CaptionSchema = z
+  .object({
+    caption_id: z.string(),
+    language: z.string().describe('BCP 47 language tag (`en`, `pt-BR`)'),
+    label: z.string().describe("The track's name in a player's menu"),
+    created_at: z.iso.datetime(),
+    url: z.string().optional().describe("The WebVTT file (a /media URL, or S3), in the status API's answers"),
+  })
+  .meta({ id: 'Caption' })
+export type Caption = z.infer<typeof CaptionSchema>
+
 /** A job as stored in Redis and returned by `GET /jobs/{job_id}`. */
 export const JobSchema = z
   .object({
@@ -90,6 +102,19 @@ export const JobSchema = z
       .string()
       .optional()
       .describe("Where this job's events are sent as webhooks (besides WEBHOOK_URLS)"),
+    clip: ClipSchema.optional(),
+    watermark: WatermarkSchema.optional(),
+    normalize_audio: z
+      .boolean()
+      .optional()
+      .describe('Audio normalised to -16 LUFS integrated (EBU R128, two passes)'),
+    captions: z.array(CaptionSchema).optional().describe('Caption tracks, in the HLS master as SUBTITLES'),
+    original: z
+      .enum(['kept', 'removed'])
+      .optional()
+      .describe(
+        'Whether the upload is kept (`GET /jobs/{job_id}/original`): KEEP_ORIGINALS, until retention removes it',
+      ),
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
     attempts: z.number().int().nonnegative(),
@@ -187,71 +212,15 @@ export const UploadUrlRequestSchema = z
       maxLength: 2048,
       description: "An http(s) URL on the public internet where this job's events go as webhooks",
     }),
+    clip: ClipSchema.optional(),
+    watermark: WatermarkSchema.optional(),
+    normalize_audio: z
+      .boolean()
+      .optional()
+      .describe('Normalise the audio to -16 LUFS integrated (EBU R128, two passes)'),
   })
   .meta({ id: 'UploadUrlRequest', examples: [UPLOAD_URL_REQUEST_EXAMPLE] })
 
-/** Per-job options of the create endpoints, checked. */
-export interface JobOptions {
-  profiles?: string[]
-  metadata?: Record<string, unknown>
-  callback_url?: string
-}
-
-/** Largest `metadata`, as JSON text. */
-export const MAX_METADATA_BYTES = 1024
-
-/**
- * Per-job options of both create endpoints, checked: `profiles` a non-empty subset of the
- * profile table (an unknown name is named), `metadata` a JSON object of 1 KB at most,
- * `callback_url` an http(s) URL (its address is the caller's to check, as for URL imports).
- */
-export function jobOptions(
-  input: { profiles?: unknown; metadata?: unknown; callback_url?: unknown },
-  known: readonly string[],
-): JobOptions {
-  const options: JobOptions = {}
-  if (input.callback_url !== undefined) {
-    const url = input.callback_url
-    if (
-      typeof url !== 'string' ||
-      url.length > 2048 ||
-      !URL.canParse(url) ||
-      !/^https?:$/.test(new URL(url).protocol)
-    ) {
-      throw optionError('callback_url must be an absolute http:// or https:// URL of at most 2048 characters')
-    }
-    options.callback_url = url
-  }
-  if (input.profiles !== undefined) {
-    const names = Array.isArray(input.profiles) ? input.profiles : String(input.profiles).split(',')
-    const profiles = [...new Set(names.map((n) => String(n).trim()).filter(Boolean))]
-    const unknown = profiles.filter((n) => !known.includes(n))
-    if (unknown.length > 0)
-      throw optionError(`unknown profile ${unknown.join(', ')}; known: ${known.join(', ')}`)
-    if (profiles.length === 0) throw optionError('profiles must name at least one profile')
-    options.profiles = profiles
-  }
-  if (input.metadata !== undefined) {
-    let metadata = input.metadata
-    if (typeof metadata === 'string') {
-      try {
-        metadata = JSON.parse(metadata)
-      } catch {
-        throw optionError('metadata must be JSON text of an object')
-      }
-    }
-    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
-      throw optionError('metadata must be a JSON object')
-    }
-    if (new TextEncoder().encode(JSON.stringify(metadata)).length > MAX_METADATA_BYTES) {
-      throw optionError(`metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`)
-    }
-    options.metadata = metadata as Record<string, unknown>
-  }
-  return options
-}
-
-const optionError = (message: string) => new AppError('bad_request', message, 400)
 export type UploadUrlRequest = z.infer<typeof UploadUrlRequestSchema>
 
 export const StatsSchema = z

@@ -42,6 +42,11 @@ export function toHash(job: Job): Record<string, string> {
   if (job.profiles !== undefined) hash.profiles = JSON.stringify(job.profiles)
   if (job.metadata !== undefined) hash.metadata = JSON.stringify(job.metadata)
   if (job.callback_url !== undefined) hash.callback_url = job.callback_url
+  if (job.clip !== undefined) hash.clip = JSON.stringify(job.clip)
+  if (job.watermark !== undefined) hash.watermark = JSON.stringify(job.watermark)
+  if (job.normalize_audio !== undefined) hash.normalize_audio = String(job.normalize_audio)
+  if (job.captions !== undefined) hash.captions = JSON.stringify(job.captions)
+  if (job.original !== undefined) hash.original = job.original
   if (job.error !== undefined) hash.error = job.error
   if (job.playable_at !== undefined) hash.playable_at = job.playable_at
   return hash
@@ -59,6 +64,11 @@ export function fromHash(hash: Record<string, string>): Job | null {
     profiles: hash.profiles ? JSON.parse(hash.profiles) : undefined,
     metadata: hash.metadata ? JSON.parse(hash.metadata) : undefined,
     callback_url: hash.callback_url,
+    clip: hash.clip ? JSON.parse(hash.clip) : undefined,
+    watermark: hash.watermark ? JSON.parse(hash.watermark) : undefined,
+    normalize_audio: hash.normalize_audio === undefined ? undefined : hash.normalize_audio === 'true',
+    captions: hash.captions ? JSON.parse(hash.captions) : undefined,
+    original: hash.original,
     created_at: hash.created_at,
     updated_at: hash.updated_at,
     attempts: Number(hash.attempts ?? 0),

@@ -1,0 +1,39 @@
+import { AppError, isOutputName, type MediaStorage, type OutputFile, type PublishedOutput } from '@vpp/shared'
+
+/**
+ * What status may write into a job's published folder, and nothing else: its caption tracks
+ * (`captions/…`), its on-demand renders (`renders/…`) and the HLS master that lists the captions
+ * (`hls/master.m3u8`). Everything else a job has is the transcoder's. All of it is under the
+ * job's folder, so deleting or expiring the job removes these too.
+ */
+export class JobFiles {
+  constructor(readonly storage: MediaStorage) {}
+
+  /** A private scratch folder for one piece of work on job `jobId` (`task`: `render-…`, `captions`). */
+  workDir(jobId: string, task: string): Promise<string> {
+    return this.storage.workDir(jobId, `status-${task}`)
+  }
+
+  /** Publish `files` under the job's folder: each appears whole or not at all. */
+  publish(jobId: string, files: OutputFile[]): Promise<PublishedOutput[]> {
+    for (const file of files) writable(file.name)
+    return this.storage.publish(jobId, files)
+  }
+
+  /** Remove a folder status wrote (`captions/{caption_id}`), if it is there. */
+  removeFolder(jobId: string, folder: string): Promise<void> {
+    if (folder === 'hls/master.m3u8') throw new AppError('internal', 'the master is replaced, never removed')
+    writable(folder)
+    return this.storage.removeOutputFolder(jobId, folder)
+  }
+}
+
+/** Names status may write: under captions/ or renders/, or the master itself. */
+export function isStatusWritable(name: string): boolean {
+  if (!isOutputName(name)) return false
+  return name === 'hls/master.m3u8' || /^(captions|renders)\/./.test(name)
+}
+
+function writable(name: string): void {
+  if (!isStatusWritable(name)) throw new AppError('internal', `status does not write ${name}`)
+}
