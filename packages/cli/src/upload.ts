@@ -112,7 +112,7 @@ async function uploadFile(
   return result.job_id
 }
 
-/** --profiles, --metadata and --callback-url, checked as far as they can be here. */
+/** --profiles, --metadata, --callback-url, --clip and --normalize-audio, checked as far as they can be here. */
 function jobOptions(values: Record<string, string | boolean | undefined>, command: CommandSpec): JobOptions {
   const options: JobOptions = {}
   if (typeof values.profiles === 'string') {
@@ -136,5 +136,18 @@ function jobOptions(values: Record<string, string | boolean | undefined>, comman
     options.metadata = metadata as Record<string, unknown>
   }
   if (typeof values['callback-url'] === 'string') options.callbackUrl = values['callback-url']
+  if (typeof values.clip === 'string') options.clip = clipRange(values.clip, command)
+  if (values['normalize-audio'] === true) options.normalizeAudio = true
   return options
+}
+
+/** `--clip 12.5-30`: seconds, start before end (the service checks the rest). */
+function clipRange(text: string, command: CommandSpec): { start: number; end: number } {
+  const range = /^\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s*$/.exec(text)
+  const start = Number(range?.[1])
+  const end = Number(range?.[2])
+  if (!range || !(end > start)) {
+    throw new UsageError('--clip must be START-END in seconds, start before end: 12.5-30', command)
+  }
+  return { start, end }
 }

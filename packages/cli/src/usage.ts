@@ -55,6 +55,8 @@ export const COMMANDS: CommandSpec[] = [
       },
       metadata: { type: 'string', value: 'JSON', help: 'your own JSON object, kept with the job' },
       'callback-url': { type: 'string', value: 'URL', help: "where this job's webhooks go" },
+      clip: { type: 'string', value: 'START-END', help: 'transcode only this range, in seconds: 12.5-30' },
+      'normalize-audio': { type: 'boolean', help: 'normalise the loudness to -16 LUFS (EBU R128)' },
       'chunk-size': { type: 'string', value: 'SIZE', help: 'bytes per request, e.g. 8MiB (default 64MiB)' },
       wait: { type: 'boolean', help: 'follow the transcode, then print the playback URLs' },
     },

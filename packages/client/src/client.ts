@@ -114,6 +114,9 @@ export function createClient(options: ClientOptions): VppClient {
           profiles: job.profiles,
           metadata: job.metadata,
           callback_url: job.callbackUrl,
+          clip: job.clip,
+          watermark: job.watermark,
+          normalize_audio: job.normalizeAudio,
         }),
       }),
 

@@ -41,6 +41,20 @@ export interface JobOptions {
   metadata?: Record<string, unknown>
   /** Where this job's events are sent as webhooks. */
   callbackUrl?: string
+  /** Transcode only this range of the video, in seconds. */
+  clip?: { start: number; end: number }
+  /**
+   * A watermark over every video rendition: `image` a stored image's id (`addWatermark`), else
+   * the key's default; `position`, `width` and `margin` as fractions of the video's width.
+   */
+  watermark?: {
+    image?: string
+    position?: 'top-left' | 'top-right' | 'bottom-left' | 'bottom-right' | 'center'
+    width?: number
+    margin?: number
+  }
+  /** Normalise the audio to -16 LUFS integrated (EBU R128). */
+  normalizeAudio?: boolean
   /** Makes a retried create safe: the same key within 24 hours answers the first job. */
   idempotencyKey?: string
 }

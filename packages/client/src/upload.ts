@@ -102,7 +102,7 @@ interface UploadState {
 /** The job id an upload URL ends with: the upload's own. */
 const jobIdOf = (url: string) => decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '')
 
-/** The tus metadata of the job's options: its filename, profiles, metadata and callback URL. */
+/** The tus metadata of the job's options: its filename and every option, as text. */
 function uploadMetadata(source: UploadSource, options: UploadOptions): Record<string, string> {
   const metadata: Record<string, string> = {}
   const filename = options.filename ?? (source as { name?: unknown }).name
@@ -110,6 +110,9 @@ function uploadMetadata(source: UploadSource, options: UploadOptions): Record<st
   if (options.profiles) metadata.profiles = options.profiles.join(',')
   if (options.metadata) metadata.metadata = JSON.stringify(options.metadata)
   if (options.callbackUrl) metadata.callback_url = options.callbackUrl
+  if (options.clip) metadata.clip = JSON.stringify(options.clip)
+  if (options.watermark) metadata.watermark = JSON.stringify(options.watermark)
+  if (options.normalizeAudio !== undefined) metadata.normalize_audio = String(options.normalizeAudio)
   return metadata
 }
 

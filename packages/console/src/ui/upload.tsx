@@ -21,15 +21,14 @@ interface Transfer {
 }
 
 export function UploadPanel({ client, profiles }: { client: VppClient; profiles: string[] }) {
-  const [chosen, setChosen] = useState<string[]>(profiles)
-  const [metadata, setMetadata] = useState('')
+  const [choices, setChoices] = useState<Choices>({ ...NO_CHOICES, chosen: profiles })
   const [problem, setProblem] = useState<string>()
   const [imported, setImported] = useState<string>()
   const { transfers, send } = useTransfers(client)
 
   /** The options, or undefined when they are wrong (and the problem says why). */
   const options = (): JobOptions | undefined => {
-    const job = jobOptions(metadata, chosen, profiles)
+    const job = jobOptions(choices, profiles)
     setProblem(typeof job === 'string' ? job : undefined)
     return typeof job === 'string' ? undefined : job
   }
@@ -66,13 +65,7 @@ export function UploadPanel({ client, profiles }: { client: VppClient; profiles:
           <button type="submit">Import</button>
         </div>
       </form>
-      <OptionFields
-        profiles={profiles}
-        chosen={chosen}
-        setChosen={setChosen}
-        metadata={metadata}
-        setMetadata={setMetadata}
-      />
+      <OptionFields profiles={profiles} choices={choices} setChoices={setChoices} />
       {problem && <p role="alert">{problem}</p>}
       {imported && (
         <p role="status">
@@ -84,8 +77,21 @@ export function UploadPanel({ client, profiles }: { client: VppClient; profiles:
   )
 }
 
+/** What the options' fields hold, as typed. */
+interface Choices {
+  chosen: string[]
+  metadata: string
+  /** The clip's start and end in seconds, as typed; both empty: the whole video. */
+  clipStart: string
+  clipEnd: string
+  normalizeAudio: boolean
+}
+
+const NO_CHOICES: Choices = { chosen: [], metadata: '', clipStart: '', clipEnd: '', normalizeAudio: false }
+
 /** The job options of the form's fields, or a message saying what is wrong with them. */
-function jobOptions(metadata: string, chosen: string[], profiles: string[]): JobOptions | string {
+function jobOptions(choices: Choices, profiles: string[]): JobOptions | string {
+  const { metadata, chosen } = choices
   let meta: Record<string, unknown> | undefined
   if (metadata.trim()) {
     try {
@@ -96,7 +102,25 @@ function jobOptions(metadata: string, chosen: string[], profiles: string[]): Job
     if (!meta || typeof meta !== 'object' || Array.isArray(meta)) return 'Metadata must be a JSON object'
   }
   if (chosen.length === 0) return 'Choose at least one profile'
-  return { profiles: chosen.length === profiles.length ? undefined : chosen, metadata: meta }
+  const clip = clipOf(choices)
+  if (typeof clip === 'string') return clip
+  return {
+    profiles: chosen.length === profiles.length ? undefined : chosen,
+    metadata: meta,
+    clip,
+    normalizeAudio: choices.normalizeAudio || undefined,
+  }
+}
+
+/** The clip of the start and end fields (none when both are empty), or what is wrong with it. */
+function clipOf({ clipStart, clipEnd }: Choices): JobOptions['clip'] | string {
+  if (!clipStart.trim() && !clipEnd.trim()) return undefined
+  const start = Number(clipStart.trim() || 0)
+  const end = Number(clipEnd)
+  if (!clipEnd.trim() || !Number.isFinite(start) || !Number.isFinite(end) || start < 0 || end <= start) {
+    return 'A clip needs an end in seconds after its start (an empty start is 0)'
+  }
+  return { start, end }
 }
 
 /** The uploads of this page, newest first, and `send`, which starts one. */
@@ -166,18 +190,19 @@ function DropZone({ onFiles }: { onFiles: (files: FileList | null | undefined) =
   )
 }
 
-/** The options every upload and import takes: the profiles to make and the metadata. */
+/** The options every upload and import takes: profiles, metadata, a clip, loudness. */
 function OptionFields(props: {
   profiles: string[]
-  chosen: string[]
-  setChosen: (update: (list: string[]) => string[]) => void
-  metadata: string
-  setMetadata: (metadata: string) => void
+  choices: Choices
+  setChoices: (update: (choices: Choices) => Choices) => void
 }) {
-  const { profiles, chosen, setChosen } = props
+  const { profiles, choices, setChoices } = props
+  const { chosen } = choices
+  const set = (patch: Partial<Choices>) => setChoices((now) => ({ ...now, ...patch }))
+  const text = (event: Event) => (event.target as HTMLInputElement).value
   return (
     <details class="options">
-      <summary>Options: profiles and metadata</summary>
+      <summary>Options: profiles, metadata, clip, loudness</summary>
       <fieldset>
         <legend>Profiles</legend>
         {profiles.map((name) => (
@@ -187,7 +212,10 @@ function OptionFields(props: {
               checked={chosen.includes(name)}
               onChange={(event) => {
                 const on = (event.target as HTMLInputElement).checked
-                setChosen((list) => profiles.filter((p) => (p === name ? on : list.includes(p))))
+                setChoices((now) => ({
+                  ...now,
+                  chosen: profiles.filter((p) => (p === name ? on : now.chosen.includes(p))),
+                }))
               }}
             />
             {name}
@@ -199,9 +227,41 @@ function OptionFields(props: {
         id="metadata"
         rows={2}
         placeholder='{"title": "Holiday"}'
-        value={props.metadata}
-        onInput={(event) => props.setMetadata((event.target as HTMLTextAreaElement).value)}
+        value={choices.metadata}
+        onInput={(event) => set({ metadata: text(event) })}
       />
+      <fieldset class="clip">
+        <legend>Clip (seconds; empty: the whole video)</legend>
+        <label>
+          From{' '}
+          <input
+            name="clip-start"
+            inputMode="decimal"
+            placeholder="0"
+            value={choices.clipStart}
+            onInput={(event) => set({ clipStart: text(event) })}
+          />
+        </label>
+        <label>
+          To{' '}
+          <input
+            name="clip-end"
+            inputMode="decimal"
+            placeholder="30"
+            value={choices.clipEnd}
+            onInput={(event) => set({ clipEnd: text(event) })}
+          />
+        </label>
+      </fieldset>
+      <label class="check">
+        <input
+          type="checkbox"
+          name="normalize-audio"
+          checked={choices.normalizeAudio}
+          onChange={(event) => set({ normalizeAudio: (event.target as HTMLInputElement).checked })}
+        />
+        Normalise loudness (-16 LUFS)
+      </label>
     </details>
   )
 }
