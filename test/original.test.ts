@@ -46,7 +46,7 @@ const bearer = (key?: string): Record<string, string> => (key ? { Authorization:
 
 async function upload(pipeline: Pipeline, name: string, key?: string): Promise<string> {
   const form = new FormData()
-  form.append('file', new Blob([bytes]), name)
+  form.append('file', new Blob([new Uint8Array(bytes)]), name)
   const res = await fetch(`${pipeline.ingest}/upload`, { method: 'POST', body: form, headers: bearer(key) })
   if (res.status !== 202) throw new Error(`upload answered ${res.status}: ${await res.text()}`)
   return UploadResponseSchema.parse(await res.json()).job_id
