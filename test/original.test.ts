@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { createClient, VppError } from '@vpp/client'
 import { createLogger, type Job, JobSchema, OriginalLinkSchema, UploadResponseSchema } from '@vpp/shared'
 import type { RunningService } from '@vpp/shared/node'
 import {
@@ -20,6 +21,7 @@ import {
 } from '@vpp/shared/testing'
 import { startStatus, loadConfig as statusConfig } from '@vpp/status'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { run } from '../packages/cli/src/run.ts'
 import { eventually, type Pipeline, startPipeline } from './harness.ts'
 
 const DAY_S = 24 * 3600
@@ -75,6 +77,19 @@ const onStatus = (pipeline: Pipeline, url: string) => {
 async function errorOf(res: Response): Promise<{ status: number; error: string; message: string }> {
   const body = (await res.json()) as { error: string; message: string }
   return { status: res.status, ...body }
+}
+
+/** `vpp …args` in this process against `pipeline` with `key`: exit code, stdout, stderr. */
+async function vpp(pipeline: Pipeline, args: string[], key = '') {
+  let stdout = ''
+  let stderr = ''
+  const code = await run(args, {
+    env: { VPP_INGEST_URL: pipeline.ingest, VPP_STATUS_URL: pipeline.status, VPP_API_KEY: key },
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    signal: new AbortController().signal,
+  })
+  return { code, stdout, stderr }
 }
 
 /** Until `at` has passed (and a little more, for the second the expiry is counted in). */
@@ -215,6 +230,27 @@ describe('local storage, API keys on', () => {
     })
   })
 
+  it("is the client's original(id) and `vpp original JOB_ID`, with the same tenancy", async () => {
+    const client = (apiKey: string) =>
+      createClient({ ingestUrl: pipeline.ingest, statusUrl: pipeline.status, apiKey })
+    const mine = await client(A).original(job.job_id)
+    expect(mine).toMatchObject({ filename: 'a.mp4', size_bytes: bytes.length })
+    const refused = await client(B)
+      .original(job.job_id)
+      .catch((error: unknown) => error)
+    expect(refused).toBeInstanceOf(VppError)
+    expect(refused).toMatchObject({ status: 404, code: 'not_found' })
+
+    const printed = await vpp(pipeline, ['original', job.job_id], A)
+    expect(printed.code, printed.stderr).toBe(0)
+    expect(printed.stdout).toMatch(
+      new RegExp(`^http://localhost:0/originals/\\d+\\.[A-Za-z0-9_-]{43}/${job.job_id}\n$`),
+    )
+    const other = await vpp(pipeline, ['original', job.job_id], B)
+    expect(other).toMatchObject({ code: 1, stdout: '' })
+    expect(other.stderr).toContain('vpp: not_found:')
+  })
+
   it('downloads through the signed URL with no key; a media token opens no original, nor the reverse', async () => {
     const file = await fetch(onStatus(pipeline, link.url))
     expect(file.status).toBe(200)
@@ -270,6 +306,13 @@ describe('S3 storage', () => {
       `attachment; filename="holiday.mp4"; filename*=UTF-8''holiday.mp4`,
     )
     expect(Buffer.from(await file.arrayBuffer()).equals(bytes)).toBe(true)
+
+    // `vpp original JOB_ID -o FILE` saves the same bytes.
+    const saved = join(dir.path, 'saved.mp4')
+    const cli = await vpp(pipeline, ['original', id, '-o', saved])
+    expect(cli.code, cli.stderr).toBe(0)
+    expect(cli.stdout).toBe(`${saved}\n`)
+    expect((await readFile(saved)).equals(bytes)).toBe(true)
 
     await until(link.expires_at)
     await new Promise((resolve) => setTimeout(resolve, 1000)) // S3 counts the expiry in whole seconds
