@@ -1,7 +1,7 @@
 import { AppError, attachment, cleanFilename, JOB_ID_PATTERN, type OriginalLink } from '@vpp/shared'
 import { Hono } from 'hono'
 import { MEDIA_TOKEN } from '../media-token.ts'
-import { originalDoc, originalFileDoc } from '../openapi.ts'
+import { originalDoc, originalFileDoc } from '../openapi-original.ts'
 import { removed, unkeptReason } from '../originals.ts'
 import type { StatusEnv } from '../status-deps.ts'
 import { jobNotFound, type RouteContext } from './context.ts'
