@@ -13,6 +13,7 @@ import { createLogger, type Job, JobSchema, OriginalLinkSchema, UploadResponseSc
 import type { RunningService } from '@vpp/shared/node'
 import {
   makeClip,
+  mp4Bytes,
   startTestRedis,
   startTestS3,
   type TestRedis,
@@ -193,6 +194,16 @@ describe('local storage, API keys off', () => {
       status: 404,
       error: 'not_found',
     })
+    // A failed job keeps its upload for a retry from the dead-letter queue: it is answered too.
+    const form = new FormData()
+    form.append('file', new Blob([mp4Bytes()]), 'broken.mp4')
+    const res = await fetch(`${pipeline.ingest}/upload`, { method: 'POST', body: form })
+    const broken = UploadResponseSchema.parse(await res.json()).job_id
+    expect((await finished(pipeline, broken)).status).toBe('failed')
+    const link = OriginalLinkSchema.parse(await (await original(pipeline, broken)).json())
+    const file = await fetch(onStatus(pipeline, link.url))
+    expect(file.status).toBe(200)
+    expect(Buffer.from(await file.arrayBuffer()).equals(mp4Bytes())).toBe(true)
   })
 })
 
