@@ -4,6 +4,7 @@ import packageJson from '../package.json' with { type: 'json' }
 import { type CliConfig, loadConfig } from './config.ts'
 import { follow } from './follow.ts'
 import { dlqTable, jobsTable, jobText, statsText } from './format.ts'
+import { original } from './original.ts'
 import { type Output, print, say } from './output.ts'
 import type { ProgressStream } from './progress.ts'
 import { upload } from './upload.ts'
@@ -82,6 +83,8 @@ async function runCommand(
       await client.delete(id)
       print(out, { job_id: id, deleted: true }, () => `job ${id} deleted`)
       return 0
+    case 'original':
+      return await original(client, id, values.output as string | undefined, out, signal)
     case 'dlq':
       return await listDeadLetters(client, command, values, out)
     case 'dlq retry': {

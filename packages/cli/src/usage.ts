@@ -81,6 +81,12 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'cancel', args: ['JOB_ID'], summary: 'cancel a queued, retrying or running job', options: {} },
   { name: 'delete', args: ['JOB_ID'], summary: 'delete a job, its files and its dead letter', options: {} },
   {
+    name: 'original',
+    args: ['JOB_ID'],
+    summary: "print a short-lived URL to the job's upload (kept with KEEP_ORIGINALS)",
+    options: { output: { type: 'string', short: 'o', value: 'FILE', help: 'download it to FILE instead' } },
+  },
+  {
     name: 'dlq',
     args: [],
     summary: 'list the dead-letter queue (failed jobs), oldest first',

@@ -8,6 +8,7 @@ import type {
   JobPage,
   JobStatus,
   JobStreamEvent,
+  OriginalLink,
   RetryResponse,
   Stats,
   UploadResponse,
@@ -41,6 +42,11 @@ export interface VppClient {
   cancel(id: string): Promise<CancelResponse>
   /** `DELETE /jobs/{id}`: the job, its outputs and its dead letter. */
   delete(id: string): Promise<void>
+  /**
+   * `GET /jobs/{id}/original`: a short-lived URL to the upload, while it is kept (KEEP_ORIGINALS);
+   * a VppError `original_not_kept`, `original_removed` or `job_not_finished` otherwise.
+   */
+  original(id: string): Promise<OriginalLink>
   /** `GET /dlq`, oldest first (admin keys only, when keys are on). */
   dlq(query?: { limit?: number; after?: string }): Promise<DlqList>
   retryDeadLetter(messageId: string): Promise<RetryResponse>
@@ -124,6 +130,7 @@ export function createClient(options: ClientOptions): VppClient {
     job: (id) => call(`${status}/jobs/${path(id)}`),
     cancel: (id) => call(`${status}/jobs/${path(id)}/cancel`, { method: 'POST' }),
     delete: (id) => call(`${status}/jobs/${path(id)}`, { method: 'DELETE' }),
+    original: (id) => call(`${status}/jobs/${path(id)}/original`),
     dlq: (q = {}) => call(`${status}/dlq${query(q)}`),
     retryDeadLetter: (id) => call(`${status}/dlq/${path(id)}/retry`, { method: 'POST' }),
     discardDeadLetter: (id) => call(`${status}/dlq/${path(id)}`, { method: 'DELETE' }),

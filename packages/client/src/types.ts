@@ -13,6 +13,7 @@ export type {
   Job,
   JobPage,
   JobStatus,
+  OriginalLink,
   Output,
   Stats,
   UploadResponse,

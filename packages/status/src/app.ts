@@ -22,6 +22,7 @@ import { dlqRoutes } from './routes/dlq.ts'
 import { eventRoutes } from './routes/events.ts'
 import { jobRoutes } from './routes/jobs.ts'
 import { isSignedMediaPath, mediaRoutes } from './routes/media.ts'
+import { isSignedOriginalPath, originalRoutes } from './routes/original.ts'
 import type { StatusDeps, StatusEnv } from './status-deps.ts'
 
 export type { StatusDeps } from './status-deps.ts'
@@ -42,12 +43,14 @@ export function createApp(deps: StatusDeps) {
   app.use(requestLimits({ maxBytes: NO_BODY_LIMIT, timeoutMs: deps.requestTimeoutMs ?? 10_000 }))
   if (ctx.keysOn) {
     // A signed media URL is its own credential, and the console page asks for the key itself.
-    const open = (path: string) => isSignedMediaPath(path) || isConsolePath(path)
+    const open = (path: string) =>
+      isSignedMediaPath(path) || isSignedOriginalPath(path) || isConsolePath(path)
     app.use(apiKeyAuth(deps.apiKeys ?? [], deps.adminKeys, (c) => open(c.req.path)))
   }
 
   app.route('/', jobRoutes(ctx))
   if (deps.media) app.route('/', mediaRoutes(ctx, deps.media))
+  app.route('/', originalRoutes(ctx))
   if (deps.events) app.route('/', eventRoutes(ctx, deps.events))
   app.route('/', dlqRoutes(ctx))
 

@@ -34,6 +34,9 @@ export const configShape = {
       "key of the media URLs' HMAC signatures, 32+ characters; **required** when `API_KEYS` or `ADMIN_API_KEYS` is set, the same on every status replica",
     ),
   MEDIA_URL_TTL: intVar(21600, 60, 30 * 86400).describe('seconds a signed media URL is valid'),
+  ORIGINAL_URL_TTL: intVar(300, 1, 7 * 86400).describe(
+    'seconds the URL `GET /jobs/{id}/original` gives out is valid (a presigned GET with S3, a signed `/originals/…` URL with local storage)',
+  ),
   S3_PRESIGN_SECONDS: intVar(3600, 60, 7 * 86400).describe('how long a presigned GET of an output is valid'),
   S3_PRESIGN_ENDPOINT: z
     .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })

@@ -1,4 +1,6 @@
+import { stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
+import { join } from 'node:path'
 import {
   addressPolicy,
   connectRedis,
@@ -30,6 +32,7 @@ import type { StatusConfig } from './config.ts'
 import { EventHub } from './event-hub.ts'
 import { JobFiles } from './job-files.ts'
 import { MediaSigner } from './media-token.ts'
+import { localOriginals, type Originals, s3Originals } from './originals.ts'
 import { Presenter } from './presenter.ts'
 import { openReadCache } from './read-cache.ts'
 import { createWebhookMetrics, WebhookWorker } from './webhooks.ts'
@@ -59,6 +62,31 @@ function openMedia(config: StatusConfig) {
 }
 
 /**
+ * Where kept uploads are, and their URLs (ORIGINAL_URL_TTL): presigned GETs (S3), or signed
+ * `/originals/…` URLs over UPLOAD_DIR (local), signed with MEDIA_SIGNING_SECRET or, without
+ * it (API keys off), with a random secret every status process reads from Redis.
+ */
+async function openOriginals(
+  config: StatusConfig,
+  s3: S3Media | undefined,
+  secret: () => Promise<string>,
+  serveStatic?: FileServer,
+): Promise<Originals> {
+  if (s3) return s3Originals(s3, config.ORIGINAL_URL_TTL)
+  const key = config.MEDIA_SIGNING_SECRET ?? (await secret())
+  return localOriginals({
+    signer: new MediaSigner(key, config.ORIGINAL_URL_TTL, 'vpp-original'),
+    publicUrl: config.publicUrl,
+    size: (id) =>
+      stat(join(config.uploadDir, id)).then(
+        (info) => (info.isFile() ? info.size : null),
+        () => null,
+      ),
+    files: (file) => mediaFiles(config.uploadDir, file, serveStatic),
+  })
+}
+
+/**
  * The status app wired to Redis, on any runtime. `serveStatic`: the runtime's file server, under
  * `mediaFiles` for `/media/…` over OUTPUT_DIR (default: Node's, from `@hono/node-server`). With
  * STORAGE_BACKEND=s3, media come from the bucket instead (S3Media).
@@ -68,6 +96,16 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
   const { s3, signer, files } = media
   const reads = await openReadCache(config, logger)
   const store = await openJobStore(config, logger, { readHash: reads?.readHash }).catch(async (error) => {
+    await reads?.close()
+    throw error
+  })
+  const originals = await openOriginals(
+    config,
+    s3,
+    () => store.secrets.get('original_urls'),
+    serveStatic,
+  ).catch(async (error) => {
+    await store.close()
     await reads?.close()
     throw error
   })
@@ -93,6 +131,7 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
     directUrl: s3?.directUrl,
     publicUrl: config.publicUrl,
     signer,
+    originals,
     files,
     adminKeys: config.ADMIN_API_KEYS,
     events,

@@ -30,3 +30,31 @@ describe('MediaSigner', () => {
     expect(await signer.check('not-a-token', 'job-1', now)).toBe('invalid')
   })
 })
+
+describe('MediaSigner for originals (purpose vpp-original)', () => {
+  const SECRET = 'secret-0123456789abcdef-0123456789'
+  const originals = new MediaSigner(SECRET, 300, 'vpp-original')
+
+  it('expires ORIGINAL_URL_TTL after it was made (rounded up to a tenth of it), by the clock it is given', async () => {
+    const made = at('2026-01-01T00:00:01Z')
+    const token = await originals.sign('job-1', made)
+    // 00:00:01 + 300 s, rounded up to 30 s: 00:05:30.
+    expect(originals.expiryOf(token).toISOString()).toBe('2026-01-01T00:05:30.000Z')
+    expect(await originals.check(token, 'job-1', made)).toBe('valid')
+    expect(await originals.check(token, 'job-1', at('2026-01-01T00:05:29.999Z'))).toBe('valid')
+    expect(await originals.check(token, 'job-1', at('2026-01-01T00:05:30Z'))).toBe('expired')
+    expect(await originals.check(token, 'job-1', at('2026-01-02T00:00:00Z'))).toBe('expired')
+  })
+
+  it('is never valid as a media token, nor a media token as an original one, with the same secret', async () => {
+    const now = at('2026-01-01T00:00:00Z')
+    const media = new MediaSigner(SECRET, 300)
+    const original = await originals.sign('job-1', now)
+    const mediaToken = await media.sign('job-1', now)
+    expect(original.split('.')[0]).toBe(mediaToken.split('.')[0]) // same expiry: only the purpose differs
+    expect(original).not.toBe(mediaToken)
+    expect(await media.check(original, 'job-1', now)).toBe('invalid')
+    expect(await originals.check(mediaToken, 'job-1', now)).toBe('invalid')
+    expect(await originals.check(original, 'job-2', now)).toBe('invalid')
+  })
+})

@@ -18,6 +18,11 @@ export class MediaSigner {
     secret: string,
     /** How long a token is valid (MEDIA_URL_TTL). */
     readonly ttlSeconds: number,
+    /**
+     * What the token opens, signed with it (`vpp-media`: a job's media; `vpp-original`: its
+     * upload): a token made for one purpose is invalid for any other, whatever the secret.
+     */
+    readonly purpose: 'vpp-media' | 'vpp-original' = 'vpp-media',
   ) {
     this.#key = crypto.subtle.importKey(
       'raw',
@@ -36,8 +41,13 @@ export class MediaSigner {
   async sign(jobId: string, now: Date): Promise<string> {
     const step = Math.max(1, Math.floor(this.ttlSeconds / 10))
     const expiry = Math.ceil((now.getTime() / 1000 + this.ttlSeconds) / step) * step
-    const signature = await crypto.subtle.sign('HMAC', await this.#key, message(jobId, expiry))
+    const signature = await crypto.subtle.sign('HMAC', await this.#key, message(this.purpose, jobId, expiry))
     return `${expiry}.${encodeBase64Url(signature).replace(/=+$/, '')}`
+  }
+
+  /** When a token made by `sign` at `now` expires. */
+  expiryOf(token: string): Date {
+    return new Date(Number(token.split('.')[0]) * 1000)
   }
 
   /** Whether `token` was made here for `jobId` (constant-time), and is not past its expiry. */
@@ -45,11 +55,17 @@ export class MediaSigner {
     if (!MEDIA_TOKEN.test(token)) return 'invalid'
     const [expiry, signature] = token.split('.') as [string, string]
     const bytes = decodeBase64Url(signature)
-    const valid = await crypto.subtle.verify('HMAC', await this.#key, bytes, message(jobId, Number(expiry)))
+    const valid = await crypto.subtle.verify(
+      'HMAC',
+      await this.#key,
+      bytes,
+      message(this.purpose, jobId, Number(expiry)),
+    )
     if (!valid) return 'invalid'
     return Number(expiry) * 1000 <= now.getTime() ? 'expired' : 'valid'
   }
 }
 
-/** What is signed: the job and the expiry, so a token opens one job's files until then. */
-const message = (jobId: string, expiry: number) => new TextEncoder().encode(`vpp-media\n${jobId}\n${expiry}`)
+/** What is signed: the purpose, the job and the expiry, so a token opens one job's files (or upload) until then. */
+const message = (purpose: string, jobId: string, expiry: number) =>
+  new TextEncoder().encode(`${purpose}\n${jobId}\n${expiry}`)

@@ -14,6 +14,7 @@ import {
   JobPageSchema,
   JobSchema,
   JobStore,
+  OriginalLinkSchema,
   OutputSchema,
   type RedisClient,
   redisKeys,
@@ -91,6 +92,8 @@ describe('GET /openapi.json (status)', () => {
         'GET /dlq',
         'POST /dlq/{message_id}/retry',
         'DELETE /dlq/{message_id}',
+        'GET /jobs/{job_id}/original',
+        'GET /originals/{token}/{job_id}',
         'GET /healthz',
         'GET /metrics',
         'GET /openapi.json',
@@ -118,6 +121,7 @@ describe('GET /openapi.json (status)', () => {
       DlqList: DlqListSchema,
       DlqEntry: DlqEntrySchema,
       DlqRetryResponse: DlqRetryResponseSchema,
+      OriginalLink: OriginalLinkSchema,
       ErrorBody: ErrorBodySchema,
       Health: HealthSchema,
       ConsoleConfig: ConsoleConfigSchema,
@@ -138,7 +142,15 @@ describe('GET /openapi.json (status)', () => {
     const codes = await documentedCodes()
     expect(errorProblems(doc, codes)).toEqual([])
     const used = errorAnswers(doc).flatMap((answer) => answer.codes)
-    for (const code of ['not_found', 'forbidden', 'token_expired', 'job_finished', 'unauthorized'])
+    for (const code of [
+      'not_found',
+      'forbidden',
+      'token_expired',
+      'job_finished',
+      'unauthorized',
+      'original_not_kept',
+      'original_removed',
+    ])
       expect(used).toContain(code)
   })
 
@@ -164,9 +176,11 @@ describe('GET /openapi.json (status)', () => {
         ...open.map((where) => [where, []]),
         ['GET /media/{first}/{rest}', keyOrToken],
         ['HEAD /media/{first}/{rest}', keyOrToken],
+        // The token is the credential: it opens one job's original, and no media.
+        ['GET /originals/{token}/{job_id}', []],
       ]),
     )
-    expect(exceptions).toHaveLength(open.length + 2)
+    expect(exceptions).toHaveLength(open.length + 3)
     for (const path of [
       '/healthz',
       '/metrics',

@@ -52,7 +52,7 @@ type Cases = Record<number, readonly ErrorCase[]>
 const JOB_ID = JOB_EXAMPLE.job_id
 const MESSAGE_ID = DLQ_ENTRY_EXAMPLE.message_id
 
-const JOB_ID_PARAM: Parameter = {
+export const JOB_ID_PARAM: Parameter = {
   in: 'path',
   name: 'job_id',
   required: true,

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client'
 import type { EventHub } from './event-hub.ts'
 import type { JobFiles } from './job-files.ts'
 import type { MediaSigner } from './media-token.ts'
+import type { Originals } from './originals.ts'
 import type { DirectUrl } from './presenter.ts'
 
 /** What the status app is built from (createApp): its store, its settings, its optional parts. */
@@ -28,6 +29,8 @@ export interface StatusDeps {
   publicUrl?: string
   /** Signed playback (API keys on): media URLs carry a token made by this signer. */
   signer?: MediaSigner
+  /** Where status finds kept uploads and makes their URLs (`GET /jobs/{job_id}/original`); unset: 503. */
+  originals?: Originals
   /** Where status writes a job's caption tracks and renders (unset: those routes answer 503). */
   files?: JobFiles
   /** ADMIN_API_KEYS: keys that see every job, `/stats` and the dead-letter queue. */

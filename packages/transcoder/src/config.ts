@@ -125,6 +125,9 @@ export const configShape = {
   MAX_STREAMS: intVar(16, 1, 1000).describe(
     "inputs with more streams of any kind fail before any decoding (the container's own stream list, read without decoding a frame)",
   ),
+  KEEP_ORIGINALS: boolVar(false).describe(
+    'keep the upload of a completed job (`original: kept`, fetched with `GET /jobs/{id}/original`) until `OUTPUT_RETENTION_DAYS` or `JOB_RETENTION_DAYS` removes it; off: removed once the renditions are published',
+  ),
   JOB_RETENTION_DAYS: z.coerce
     .number()
     .positive()

@@ -117,17 +117,25 @@ export class Outcomes {
     // between the two leaves it behind for good (a takeover that completes lists it again).
     if (leftovers)
       await record(() => store.retention.keepUntil(claim.jobId, leftovers.folders, leftovers.until), log)
+    // KEEP_ORIGINALS: the upload stays, and the record says so in the same step.
+    const keep = this.deps.config.KEEP_ORIGINALS
+    const result = {
+      status: 'completed' as const,
+      outputs,
+      skipped,
+      ...(keep && { original: 'kept' as const }),
+    }
     // next.consumer is decided once: a retry after a lost reply must ask for the same thing.
     const { recorded, next: taken } = await record(
-      () => store.finishAndTakeNext(claim, { status: 'completed', outputs, skipped }, now, next.consumer),
+      () => store.finishAndTakeNext(claim, result, now, next.consumer),
       log,
     )
     if (taken) next.begin(taken.entryId, taken.jobId, taken.start)
     if (!recorded) return log.warn('job was taken over before its result was recorded; result dropped')
-    // The renditions are published: the upload is no longer needed (failed jobs keep theirs,
-    // for a retry from the dead-letter queue).
+    // The renditions are published: the upload is no longer needed, unless KEEP_ORIGINALS (failed
+    // jobs keep theirs, for a retry from the dead-letter queue).
     await Promise.all([
-      storage.removeUpload(claim.jobId),
+      keep ? undefined : storage.removeUpload(claim.jobId),
       storage.removePieces(claim.jobId),
       store.chunks.forget(claim.jobId),
     ]).catch((error: unknown) => log.warn('could not remove the upload', { error: errorMessage(error) }))

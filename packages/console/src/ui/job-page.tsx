@@ -9,6 +9,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { formatDuration, formatTime, isLive } from './format.ts'
 import { JobFacts, JobResults } from './job-details.tsx'
 import { applyEvent } from './job-list.tsx'
+import { OriginalDownload } from './original-download.tsx'
 import { Player } from './player.tsx'
 import { sameFile } from './stream.ts'
 
@@ -48,6 +49,7 @@ export function JobPage(props: { client: VppClient; id: string; onError: (error:
       )}
       <JobFacts job={job} />
       <JobActions client={client} id={id} job={job} onCanceled={setJob} onProblem={setProblem} />
+      {job.original === 'kept' && <OriginalDownload client={client} id={id} onProblem={setProblem} />}
       <JobResults job={job} />
     </article>
   )

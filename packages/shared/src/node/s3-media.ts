@@ -1,6 +1,7 @@
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import type { Context, MiddlewareHandler } from 'hono'
+import { attachment } from '../api/original.ts'
 import { bytesResponse } from '../http/byte-range.ts'
 import { MEDIA_TYPES } from '../storage/storage.ts'
 import { type S3Storage, s3ClientConfig } from './s3-storage.ts'
@@ -43,6 +44,33 @@ export class S3Media {
       Key: this.storage.outputKey(jobId, name),
     })
     return getSignedUrl(this.#presigner, command, { expiresIn: this.options.presignSeconds })
+  }
+
+  /**
+   * A presigned GET of job `jobId`'s upload (`uploads/{id}`, kept with KEEP_ORIGINALS), valid
+   * `expiresIn` seconds (ORIGINAL_URL_TTL), saved by a browser as `filename` (cleaned).
+   */
+  presignUpload(jobId: string, filename: string, expiresIn: number): Promise<string> {
+    const command = new GetObjectCommand({
+      Bucket: this.storage.options.bucket,
+      Key: this.storage.uploadKey(jobId),
+      ResponseContentDisposition: attachment(filename),
+      ResponseContentType: 'application/octet-stream',
+    })
+    return getSignedUrl(this.#presigner, command, { expiresIn })
+  }
+
+  /** The size of job `jobId`'s upload in the bucket; null when it is not there. */
+  async uploadSize(jobId: string): Promise<number | null> {
+    const head = await this.storage.client
+      .send(
+        new HeadObjectCommand({ Bucket: this.storage.options.bucket, Key: this.storage.uploadKey(jobId) }),
+      )
+      .catch((error: { name?: string }) => {
+        if (error.name === 'NotFound' || error.name === 'NoSuchKey') return null
+        throw error
+      })
+    return head ? (head.ContentLength ?? 0) : null
   }
 
   /** Where a client fetches output `name` directly; undefined: through `/media/…`. */

@@ -26,6 +26,8 @@ export interface FinishArgs {
   error_code: string
   /** JSON array text ('' when failed). */
   skipped: string
+  /** 'kept': the upload stays (KEEP_ORIGINALS); '' otherwise. */
+  original: string
   /** '' to fail a job whatever its owner (its entry was deleted). */
   lease: string
   finished_keep_ms: number
@@ -54,6 +56,7 @@ export function finishCall(
     error: result.status === 'failed' ? result.error : '',
     error_code: result.status === 'failed' ? result.code : '',
     skipped: result.status === 'completed' ? JSON.stringify(result.skipped ?? []) : '',
+    original: result.status === 'completed' ? (result.original ?? '') : '',
     lease: call.lease,
     finished_keep_ms: FINISHED_RETENTION_MS,
     dlq_maxlen: dlqMaxLen,

@@ -13,6 +13,7 @@ import { mayView } from './job-types.ts'
 import { PipelineStats } from './pipeline-stats.ts'
 import { RateCounts } from './rate-counts.ts'
 import { Retention } from './retention.ts'
+import { SharedSecrets } from './shared-secrets.ts'
 import { StoreConnection } from './store-connection.ts'
 import { TusRecords } from './tus-records.ts'
 import { WebhookDeliveries } from './webhook-deliveries.ts'
@@ -50,6 +51,8 @@ export class JobStore extends StoreConnection {
   readonly tus: TusRecords
   /** Per-client creation counts (the rate limit). */
   readonly rates: RateCounts
+  /** Secrets the pipeline's processes share (status's original URLs, keys off). */
+  readonly secrets: SharedSecrets
   readonly #dlqMaxLen: number
   readonly #readHash: (key: string) => Promise<Record<string, string>>
 
@@ -64,6 +67,7 @@ export class JobStore extends StoreConnection {
     this.webhooks = new WebhookDeliveries(this.redis, keys)
     this.tus = new TusRecords(this.redis, keys)
     this.rates = new RateCounts(this.redis, keys)
+    this.secrets = new SharedSecrets(this.redis, keys)
     this.#dlqMaxLen = options.dlqMaxLen ?? 0
     this.#readHash = options.readHash ?? ((key) => this.client.hGetAll(key))
   }

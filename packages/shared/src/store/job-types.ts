@@ -3,7 +3,13 @@ import type { StartResult } from './job-hash.ts'
 
 /** How a job ended, as `JobStore.finish` records it. */
 export type Result =
-  | { status: 'completed'; outputs: Output[]; skipped?: Skipped[] }
+  | {
+      status: 'completed'
+      outputs: Output[]
+      skipped?: Skipped[]
+      /** 'kept': the upload stays (KEEP_ORIGINALS), for GET /jobs/{id}/original. */
+      original?: 'kept'
+    }
   | { status: 'failed'; error: string; code: string }
 
 export type CreateResult = { created: true } | { created: false; jobId: string }

@@ -4,7 +4,8 @@
   completed -> expired, only while it is still completed and completed at or before the cutoff.
   The record stays (GET /jobs/{id} answers 'expired', expired_at set, outputs emptied); its id
   joins the set of jobs whose outputs a transcoder removes, in the same step: the files go after
-  the record no longer points at them, and a removal that fails is tried again from that set. It
+  the record no longer points at them, and a removal that fails is tried again from that set (the
+  upload too: a kept original, `original` kept -> removed, goes with the outputs). It
   stays in the retention set with its completion time: the record goes JOB_RETENTION_DAYS after
   it completed.
 
@@ -32,6 +33,7 @@ if redis.call('HGET', KEYS[1], 'status') ~= 'completed' then
   return 0
 end
 redis.call('HSET', KEYS[1], 'status', 'expired', 'updated_at', ARGV[3], 'expired_at', ARGV[3], 'outputs', '[]')
+if redis.call('HGET', KEYS[1], 'original') == 'kept' then redis.call('HSET', KEYS[1], 'original', 'removed') end
 move_status({ counts = KEYS[2], events = KEYS[5], config = KEYS[6], index = ARGV[4] }, KEYS[1], 'completed', 'expired')
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('SADD', KEYS[4], ARGV[1])

@@ -29,6 +29,8 @@
       error           error text ('' when completed)
       error_code      error code ('' when completed)
       skipped         skipped profiles, JSON array text ('' when failed)
+      original        'kept' when the upload stays (KEEP_ORIGINALS): the record's `original`;
+                      '' otherwise (a completed job's `original` is then dropped)
       lease           the caller's lease; '' to fail a job whatever its owner (its entry was deleted)
       finished_keep_ms how long the finished set keeps an entry, ms
       dlq_maxlen      most entries the dead-letter stream keeps (0: no limit)
@@ -80,6 +82,11 @@ local function record(status, job_id, filename, attempts)
   if a.status == 'completed' then
     fields[#fields + 1] = 'progress'; fields[#fields + 1] = 100
     fields[#fields + 1] = 'skipped'; fields[#fields + 1] = a.skipped
+    if a.original ~= '' then
+      fields[#fields + 1] = 'original'; fields[#fields + 1] = a.original
+    else
+      drop[#drop + 1] = 'original'
+    end
   end
   if a.error ~= '' then
     fields[#fields + 1] = 'error'; fields[#fields + 1] = a.error
