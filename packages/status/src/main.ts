@@ -32,6 +32,8 @@ import { JobFiles } from './job-files.ts'
 import { MediaSigner } from './media-token.ts'
 import { Presenter } from './presenter.ts'
 import { openReadCache } from './read-cache.ts'
+import { ffmpegRender } from './renders/ffmpeg-render.ts'
+import { RENDER_TIMEOUT_MS, RENDER_WAIT_MS, RenderService } from './renders/service.ts'
 import { createWebhookMetrics, WebhookWorker } from './webhooks.ts'
 
 /** The SSE routes: their answers last as long as the client stays. */
@@ -94,6 +96,13 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
     publicUrl: config.publicUrl,
     signer,
     files,
+    renders: new RenderService(ffmpegRender(files, { timeoutMs: RENDER_TIMEOUT_MS }), {
+      concurrency: config.RENDER_CONCURRENCY,
+      queue: config.RENDER_QUEUE,
+      waitMs: RENDER_WAIT_MS,
+      ratePerMinute: config.RENDER_RATE_PER_MINUTE,
+      maxPerJob: config.RENDER_MAX_PER_JOB,
+    }),
     adminKeys: config.ADMIN_API_KEYS,
     events,
     keepAliveMs: config.SSE_KEEPALIVE_MS,

@@ -12,6 +12,7 @@ import type { CreateResult, Finished, JobListing, Result, Viewer } from './job-t
 import { mayView } from './job-types.ts'
 import { PipelineStats } from './pipeline-stats.ts'
 import { RateCounts } from './rate-counts.ts'
+import { RenderCounts } from './render-counts.ts'
 import { Retention } from './retention.ts'
 import { StoreConnection } from './store-connection.ts'
 import { TusRecords } from './tus-records.ts'
@@ -50,6 +51,8 @@ export class JobStore extends StoreConnection {
   readonly tus: TusRecords
   /** Per-client creation counts (the rate limit). */
   readonly rates: RateCounts
+  /** Each job's distinct on-demand renders (the per-job cap). */
+  readonly renders: RenderCounts
   readonly #dlqMaxLen: number
   readonly #readHash: (key: string) => Promise<Record<string, string>>
 
@@ -64,6 +67,7 @@ export class JobStore extends StoreConnection {
     this.webhooks = new WebhookDeliveries(this.redis, keys)
     this.tus = new TusRecords(this.redis, keys)
     this.rates = new RateCounts(this.redis, keys)
+    this.renders = new RenderCounts(this.redis, keys)
     this.#dlqMaxLen = options.dlqMaxLen ?? 0
     this.#readHash = options.readHash ?? ((key) => this.client.hGetAll(key))
   }
