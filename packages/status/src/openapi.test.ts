@@ -164,9 +164,11 @@ describe('GET /openapi.json (status)', () => {
         ...open.map((where) => [where, []]),
         ['GET /media/{first}/{rest}', keyOrToken],
         ['HEAD /media/{first}/{rest}', keyOrToken],
+        ['GET /media/{job_id}/thumbnail.jpg', keyOrToken],
+        ['GET /media/{job_id}/animated.webp', keyOrToken],
       ]),
     )
-    expect(exceptions).toHaveLength(open.length + 2)
+    expect(exceptions).toHaveLength(open.length + 4)
     for (const path of [
       '/healthz',
       '/metrics',
