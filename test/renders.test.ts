@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { createClient } from '@vpp/client'
 import { type Job, JobSchema, UploadResponseSchema } from '@vpp/shared'
 import {
   makeClip,
@@ -18,6 +19,7 @@ import {
   tempDir,
 } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { run as vpp } from '../packages/cli/src/run.ts'
 import { eventually, type Pipeline, startPipeline } from './harness.ts'
 
 const run = promisify(execFile)
@@ -226,6 +228,37 @@ describe('renders on local storage, API keys on', () => {
     const made = await fetch(`${p.status}/media/${mine}/thumbnail.jpg?width=16`, { headers: auth(B) })
     expect(made.status).toBe(200)
   }, 90_000)
+
+  it('is in the client (signed URLs) and the CLI (vpp thumbnail, vpp preview)', async () => {
+    const client = createClient({ ingestUrl: p.ingest, statusUrl: p.status, apiKey: A })
+    const job = await client.job(id)
+    const url = client.thumbnailUrl(job, { time: 2.5, width: 320 })
+    expect(url).toMatch(new RegExp(`/media/\\d+\\.[\\w-]+/${id}/thumbnail\\.jpg\\?time=2\\.5&width=320$`))
+    // Signed: no key needed, and the render made above (same parameters) is what it answers.
+    const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer())
+    expect(Buffer.from(bytes)).toEqual(await readFile(join(output, id, 'renders', 'thumb-t2500-w320.jpg')))
+
+    let stdout = ''
+    const io = (key: string) => ({
+      env: { VPP_STATUS_URL: p.status, VPP_INGEST_URL: p.ingest, VPP_API_KEY: key, XDG_STATE_HOME: dir.path },
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: { write: () => true, isTTY: false },
+      signal: new AbortController().signal,
+    })
+    const frame = join(dir.path, 'cli.jpg')
+    expect(await vpp(['thumbnail', id, '--time', '2.5', '--width', '320', '-o', frame], io(A))).toBe(0)
+    expect(await readFile(frame)).toEqual(await readFile(join(output, id, 'renders', 'thumb-t2500-w320.jpg')))
+    expect(stdout).toMatch(/cli\.jpg: \d+ bytes/)
+    const preview = join(dir.path, 'cli.webp')
+    expect(
+      await vpp(
+        ['preview', id, '--start', '0.5', '--end', '2.5', '--fps', '10', '--width', '160', '-o', preview],
+        io(A),
+      ),
+    ).toBe(0)
+    expect(webpFrames(await readFile(preview))).toBe(20)
+    expect(await vpp(['thumbnail', id, '--time', 'soon'], io(A))).toBe(2)
+  })
 
   it('removes the renders with the job', async () => {
     expect(existsSync(join(output, id, 'renders'))).toBe(true)

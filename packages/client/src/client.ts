@@ -1,5 +1,6 @@
 import { VppError } from './client-error.ts'
 import { type EventsOptions, followEvents, followJobEvents } from './job-events.ts'
+import { type AnimatedOptions, animatedUrl, type ThumbnailOptions, thumbnailUrl } from './render-urls.ts'
 import type {
   CancelResponse,
   DlqList,
@@ -53,6 +54,12 @@ export interface VppClient {
    * long as the loop runs, resumed across dropped connections.
    */
   feed(options?: EventsOptions): AsyncGenerator<JobStreamEvent, void, undefined>
+  /** The URL of a frame of `job` at `time`, `width` wide, rendered on demand (signed when its record is). */
+  thumbnailUrl(job: Job, options?: ThumbnailOptions): string
+  /** The URL of an animated WebP preview of `job`, rendered on demand (signed when its record is). */
+  animatedUrl(job: Job, options?: AnimatedOptions): string
+  /** A media URL's bytes (a render, a rendition), fetched with the key; a VppError on an error answer. */
+  media(url: string, signal?: AbortSignal): Promise<Uint8Array>
 }
 
 /**
@@ -129,5 +136,14 @@ export function createClient(options: ClientOptions): VppClient {
     events: (jobId, eventOptions = {}) =>
       followJobEvents(eventStream(`${status}/jobs/${path(jobId)}/events`), eventOptions),
     feed: (eventOptions = {}) => followEvents(eventStream(`${status}/events`), eventOptions, () => false),
+
+    thumbnailUrl: (job, renderOptions) => thumbnailUrl(job, status, renderOptions),
+    animatedUrl: (job, renderOptions) => animatedUrl(job, status, renderOptions),
+    media: async (url, signal) => {
+      // A signed URL carries its own credential: the key goes only to the status service.
+      const res = url.startsWith(`${status}/`) ? await send(url, { signal }) : await doFetch(url, { signal })
+      if (!res.ok) throw await VppError.fromResponse(res)
+      return new Uint8Array(await res.arrayBuffer())
+    },
   }
 }
