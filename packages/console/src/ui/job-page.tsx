@@ -10,6 +10,7 @@ import { formatDuration, formatTime, isLive } from './format.ts'
 import { JobFacts, JobResults } from './job-details.tsx'
 import { applyEvent } from './job-list.tsx'
 import { Player } from './player.tsx'
+import { Renders } from './renders.tsx'
 import { sameFile } from './stream.ts'
 
 export function JobPage(props: { client: VppClient; id: string; onError: (error: unknown) => void }) {
@@ -49,6 +50,7 @@ export function JobPage(props: { client: VppClient; id: string; onError: (error:
       <JobFacts job={job} />
       <JobActions client={client} id={id} job={job} onCanceled={setJob} onProblem={setProblem} />
       <JobResults job={job} />
+      {job.status === 'completed' && <Renders client={client} job={job} />}
     </article>
   )
 }
