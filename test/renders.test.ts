@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { createClient } from '@vpp/client'
 import { type Job, JobSchema, UploadResponseSchema } from '@vpp/shared'
+import { freePort } from '@vpp/shared/node'
 import {
   makeClip,
   startTestRedis,
@@ -20,6 +21,7 @@ import {
 } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { run as vpp } from '../packages/cli/src/run.ts'
+import { launchBrowser } from './browser.ts'
 import { eventually, type Pipeline, startPipeline } from './harness.ts'
 
 const run = promisify(execFile)
@@ -321,5 +323,45 @@ describe('renders on S3, keys off, a job encoded in chunks', () => {
       'the render to go with the job',
     )
     storage.close()
+  }, 120_000)
+})
+
+describe('renders in the console', () => {
+  it('shows a frame at a chosen time, and the message of a refused one', async () => {
+    const [statusPort, ingestPort] = [await freePort(), await freePort()]
+    const p = await startPipeline(redis, join(dir.path, 'console'), {
+      STATUS_PORT: String(statusPort),
+      INGEST_PORT: String(ingestPort),
+      PUBLIC_URL: `http://127.0.0.1:${statusPort}`,
+      INGEST_PUBLIC_URL: `http://127.0.0.1:${ingestPort}`,
+      TRANSCODE_PROFILES: '360p,thumbnail',
+    })
+    const browser = await launchBrowser()
+    try {
+      await p.transcoder()
+      const id = await upload(p)
+      await completed(p, id)
+      const page = await browser.newPage()
+      await page.goto(`${p.status}/#/jobs/${id}`)
+      await page.getByLabel('At (s)').fill('1.5')
+      await page.getByLabel('Width').fill('320')
+      await page.getByRole('button', { name: 'Render' }).click()
+      const frame = page.getByRole('img', { name: 'Frame of clip.mp4 at 1.5 s' })
+      await frame.waitFor()
+      expect(await frame.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(320)
+      expect(existsSync(join(dir.path, 'console', 'output', id, 'renders', 'thumb-t1500-w320.jpg'))).toBe(
+        true,
+      )
+      await page.getByLabel('At (s)').fill('60')
+      await page.getByRole('button', { name: 'Render' }).click()
+      await page
+        .getByRole('alert')
+        .filter({ hasText: /time must be at most 3\.9\d* s/ })
+        .waitFor()
+      await browser.screenshot(page, 'console-renders')
+    } finally {
+      await browser.close()
+      await p.close()
+    }
   }, 120_000)
 })

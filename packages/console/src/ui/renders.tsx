@@ -39,6 +39,7 @@ export function Renders({ client, job }: { client: VppClient; job: Job }) {
         alt: animated ? `Preview of ${job.filename}` : `Frame of ${job.filename} at ${time ?? 0} s`,
       })
     } catch (error) {
+      setImage(undefined)
       setProblem(error instanceof Error ? error.message : String(error))
     } finally {
       setBusy(false)
