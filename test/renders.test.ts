@@ -280,7 +280,7 @@ describe('renders on S3, keys off, a job encoded in chunks', () => {
     s3 = await startTestS3()
     p = await startPipeline(redis, join(dir.path, 's3'), {
       ...s3.env,
-      TRANSCODE_PROFILES: '360p,thumbnail',
+      TRANSCODE_PROFILES: '360p,thumbnail,hls',
       CHUNK_SECONDS: '2',
     })
     await p.transcoder()
@@ -292,7 +292,8 @@ describe('renders on S3, keys off, a job encoded in chunks', () => {
 
   it('renders from a presigned GET and redirects to the render; once', async () => {
     const id = await upload(p)
-    await completed(p, id)
+    // Encoded in chunks: its stream was playable before it completed.
+    expect((await completed(p, id)).playable_at).toBeDefined()
     const url = `${p.status}/media/${id}/animated.webp?start=1&end=3&fps=15&width=320`
     const res = await fetch(url, { redirect: 'manual' })
     expect(res.status).toBe(302)

@@ -196,7 +196,8 @@ export const mediaDoc = documentRoute({
   summary: "Fetch a job's file",
   description:
     'Renditions, HLS playlists and segments, the thumbnail and the storyboard, as job records link them. With S3 ' +
-    'storage, playlists and cues come through here and any other file answers a 302 to a presigned GET.',
+    'storage, playlists and cues come through here and any other file answers a 302 to a presigned GET. ' +
+    '`thumbnail.jpg` with `time` or `width`, and `animated.webp`, are rendered on demand (their own entries).',
   security: KEY_OR_TOKEN,
   parameters: MEDIA_PARAMS,
   responses: {
@@ -206,6 +207,7 @@ export const mediaDoc = documentRoute({
         'video/mp4': BYTES,
         'video/webm': BYTES,
         'image/jpeg': BYTES,
+        'image/webp': BYTES,
         'video/iso.segment': BYTES,
         ...text('application/vnd.apple.mpegurl', MASTER_PLAYLIST, 'An HLS playlist'),
         ...text('text/vtt', STORYBOARD, 'The storyboard cues'),

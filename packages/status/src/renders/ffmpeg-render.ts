@@ -43,7 +43,9 @@ export function ffmpegRender(files: JobFiles, options: FfmpegRenderOptions): Ren
         nice: options.nice ?? 5,
       }).catch((error) => {
         if (error instanceof ProcessError && error.reason === 'timeout') {
-          throw new AppError('render_busy', `The render took over ${options.timeoutMs / 1000} s`, 503)
+          const busy = new AppError('render_busy', `The render took over ${options.timeoutMs / 1000} s`, 503)
+          busy.headers['Retry-After'] = '1'
+          throw busy
         }
         throw error
       })
