@@ -7,6 +7,7 @@ import { dlqTable, jobsTable, jobText, statsText } from './format.ts'
 import { original } from './original.ts'
 import { type Output, print, say } from './output.ts'
 import type { ProgressStream } from './progress.ts'
+import { render } from './render.ts'
 import { upload } from './upload.ts'
 import {
   CliError,
@@ -99,6 +100,9 @@ async function runCommand(
       print(out, { ...entry, discarded: true }, () => `dead letter ${entry.message_id} discarded`)
       return 0
     }
+    case 'thumbnail':
+    case 'preview':
+      return await render(client, command, id, values, out, signal)
     case 'stats': {
       const stats = await client.stats()
       print(out, stats, () => statsText(stats))

@@ -108,6 +108,32 @@ export const COMMANDS: CommandSpec[] = [
     options: {},
   },
   { name: 'stats', args: [], summary: 'queue depth and job counts', options: {} },
+  {
+    name: 'thumbnail',
+    args: ['JOB_ID'],
+    summary: 'save a frame of a completed job as a JPEG, rendered on demand',
+    options: {
+      time: { type: 'string', value: 'SECONDS', help: 'where in the video (default a quarter in)' },
+      width: { type: 'string', value: 'PX', help: 'width, even, up to 1920 (default the top rendition’s)' },
+      output: { type: 'string', short: 'o', value: 'FILE', help: 'where to write it (default JOB_ID.jpg)' },
+    },
+  },
+  {
+    name: 'preview',
+    args: ['JOB_ID'],
+    summary: 'save an animated WebP preview of a completed job, rendered on demand',
+    options: {
+      start: { type: 'string', value: 'SECONDS', help: 'where it starts (default 0)' },
+      end: {
+        type: 'string',
+        value: 'SECONDS',
+        help: 'where it ends, at most 10 s later (default start + 5)',
+      },
+      fps: { type: 'string', value: 'N', help: 'frames a second, 1-30 (default 15)' },
+      width: { type: 'string', value: 'PX', help: 'width, even, up to 640 (default 320)' },
+      output: { type: 'string', short: 'o', value: 'FILE', help: 'where to write it (default JOB_ID.webp)' },
+    },
+  },
 ]
 
 export type Parsed =

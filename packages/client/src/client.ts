@@ -1,5 +1,6 @@
 import { VppError } from './client-error.ts'
 import { type EventsOptions, followEvents, followJobEvents } from './job-events.ts'
+import { type AnimatedOptions, animatedUrl, type ThumbnailOptions, thumbnailUrl } from './render-urls.ts'
 import type {
   CancelResponse,
   DlqList,
@@ -59,6 +60,33 @@ export interface VppClient {
    * long as the loop runs, resumed across dropped connections.
    */
   feed(options?: EventsOptions): AsyncGenerator<JobStreamEvent, void, undefined>
+  /** The URL of a frame of `job` at `time`, `width` wide, rendered on demand (signed when its record is). */
+  thumbnailUrl(job: Job, options?: ThumbnailOptions): string
+  /** The URL of an animated WebP preview of `job`, rendered on demand (signed when its record is). */
+  animatedUrl(job: Job, options?: AnimatedOptions): string
+  /** A media URL's bytes (a render, a rendition), fetched with the key; a VppError on an error answer. */
+  media(url: string, signal?: AbortSignal): Promise<Uint8Array>
+}
+
+/** A query string of the parameters given (none: empty). */
+function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams()
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value))
+  const text = search.toString()
+  return text ? `?${text}` : ''
+}
+
+/** `POST /upload-url`'s body: the URL and the job's options, by their API names. */
+function importBody(url: string, job: JobOptions) {
+  return {
+    url,
+    profiles: job.profiles,
+    metadata: job.metadata,
+    callback_url: job.callbackUrl,
+    clip: job.clip,
+    watermark: job.watermark,
+    normalize_audio: job.normalizeAudio,
+  }
 }
 
 /**
@@ -90,12 +118,6 @@ export function createClient(options: ClientOptions): VppClient {
     if (res.status === 204) return undefined as T
     return (await res.json()) as T
   }
-  const query = (params: Record<string, string | number | undefined>) => {
-    const search = new URLSearchParams()
-    for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value))
-    const text = search.toString()
-    return text ? `?${text}` : ''
-  }
   const path = (id: string) => encodeURIComponent(id)
   /** Opens an SSE route, after the last event seen when there is one. */
   const eventStream = (url: string) => (lastEventId: string | undefined, signal: AbortSignal) =>
@@ -115,15 +137,7 @@ export function createClient(options: ClientOptions): VppClient {
           'Content-Type': 'application/json',
           ...(job.idempotencyKey ? { 'Idempotency-Key': job.idempotencyKey } : {}),
         },
-        body: JSON.stringify({
-          url,
-          profiles: job.profiles,
-          metadata: job.metadata,
-          callback_url: job.callbackUrl,
-          clip: job.clip,
-          watermark: job.watermark,
-          normalize_audio: job.normalizeAudio,
-        }),
+        body: JSON.stringify(importBody(url, job)),
       }),
 
     jobs: (q = {}) => call(`${status}/jobs${query(q)}`),
@@ -139,5 +153,14 @@ export function createClient(options: ClientOptions): VppClient {
     events: (jobId, eventOptions = {}) =>
       followJobEvents(eventStream(`${status}/jobs/${path(jobId)}/events`), eventOptions),
     feed: (eventOptions = {}) => followEvents(eventStream(`${status}/events`), eventOptions, () => false),
+
+    thumbnailUrl: (job, renderOptions) => thumbnailUrl(job, status, renderOptions),
+    animatedUrl: (job, renderOptions) => animatedUrl(job, status, renderOptions),
+    media: async (url, signal) => {
+      // A signed URL carries its own credential: the key goes only to the status service.
+      const res = url.startsWith(`${status}/`) ? await send(url, { signal }) : await doFetch(url, { signal })
+      if (!res.ok) throw await VppError.fromResponse(res)
+      return new Uint8Array(await res.arrayBuffer())
+    },
   }
 }

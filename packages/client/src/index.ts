@@ -4,6 +4,7 @@ export * from './client.ts'
 export * from './client-error.ts'
 export * from './format.ts'
 export type { EventsOptions } from './job-events.ts'
+export * from './render-urls.ts'
 export * from './sse.ts'
 export * from './types.ts'
 export {

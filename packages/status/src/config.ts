@@ -127,6 +127,18 @@ export const configShape = {
   CONSOLE_ENABLED: boolVar(true).describe(
     'serve the web console at `/` (`npm run build:console` builds it; `npm start` does so first)',
   ),
+  RENDER_CONCURRENCY: intVar(2, 1, 64).describe(
+    'on-demand renders (thumbnails at a time, animated previews) one status process runs at once',
+  ),
+  RENDER_QUEUE: intVar(8, 0, 1000).describe(
+    'renders that wait for a slot, each up to 5 s; past them: 503 `render_busy`',
+  ),
+  RENDER_RATE_PER_MINUTE: intVar(60, 0, 100_000).describe(
+    'renders not made yet a key may ask for a minute (signed URLs: counted to the job owner; `0`: no limit); past it: 429 `rate_limited`',
+  ),
+  RENDER_MAX_PER_JOB: intVar(200, 1, 100_000).describe(
+    'distinct renders kept per job; past it: 429 `render_limit`',
+  ),
   STATUS_READ_CACHE_MS: intVar(0, 0, 60_000).describe(
     'read cache of job records (`GET /jobs/{id}`, `GET /jobs`): ms status may answer one from memory (`0`: off), dropped sooner when it changes (RESP3 client tracking). Off with `REDIS_SENTINELS`; see [API](api.md#read-cache)',
   ),

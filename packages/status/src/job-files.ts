@@ -20,6 +20,16 @@ export class JobFiles {
     return this.storage.publish(jobId, files)
   }
 
+  /** Whether the job has published file `name` (a render already made, or its top rendition). */
+  has(jobId: string, name: string): Promise<boolean> {
+    return this.storage.hasOutput(jobId, name)
+  }
+
+  /** Where ffmpeg here reads published file `name`: a path, or a GET presigned for `seconds` (S3). */
+  source(jobId: string, name: string, seconds: number): Promise<string> {
+    return this.storage.outputSource(jobId, name, seconds)
+  }
+
   /** Remove a folder status wrote (`captions/{caption_id}`), if it is there. */
   removeFolder(jobId: string, folder: string): Promise<void> {
     if (folder === 'hls/master.m3u8') throw new AppError('internal', 'the master is replaced, never removed')

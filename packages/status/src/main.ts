@@ -35,6 +35,8 @@ import { MediaSigner } from './media-token.ts'
 import { localOriginals, type Originals, s3Originals } from './originals.ts'
 import { Presenter } from './presenter.ts'
 import { openReadCache } from './read-cache.ts'
+import { ffmpegRender } from './renders/ffmpeg-render.ts'
+import { RENDER_TIMEOUT_MS, RENDER_WAIT_MS, RenderService } from './renders/service.ts'
 import { createWebhookMetrics, WebhookWorker } from './webhooks.ts'
 
 /** The SSE routes: their answers last as long as the client stays. */
@@ -133,6 +135,13 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
     signer,
     originals,
     files,
+    renders: new RenderService(ffmpegRender(files, { timeoutMs: RENDER_TIMEOUT_MS }), {
+      concurrency: config.RENDER_CONCURRENCY,
+      queue: config.RENDER_QUEUE,
+      waitMs: RENDER_WAIT_MS,
+      ratePerMinute: config.RENDER_RATE_PER_MINUTE,
+      maxPerJob: config.RENDER_MAX_PER_JOB,
+    }),
     adminKeys: config.ADMIN_API_KEYS,
     events,
     keepAliveMs: config.SSE_KEEPALIVE_MS,

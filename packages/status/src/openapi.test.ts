@@ -178,9 +178,11 @@ describe('GET /openapi.json (status)', () => {
         ['HEAD /media/{first}/{rest}', keyOrToken],
         // The token is the credential: it opens one job's original, and no media.
         ['GET /originals/{token}/{job_id}', []],
+        ['GET /media/{job_id}/thumbnail.jpg', keyOrToken],
+        ['GET /media/{job_id}/animated.webp', keyOrToken],
       ]),
     )
-    expect(exceptions).toHaveLength(open.length + 3)
+    expect(exceptions).toHaveLength(open.length + 5)
     for (const path of [
       '/healthz',
       '/metrics',

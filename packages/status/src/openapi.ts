@@ -46,8 +46,8 @@ export const STATUS_API: ApiInfo = {
   ],
 }
 
-type Parameter = NonNullable<DescribeRouteOptions['parameters']>[number]
-type Cases = Record<number, readonly ErrorCase[]>
+export type Parameter = NonNullable<DescribeRouteOptions['parameters']>[number]
+export type Cases = Record<number, readonly ErrorCase[]>
 
 const JOB_ID = JOB_EXAMPLE.job_id
 const MESSAGE_ID = DLQ_ENTRY_EXAMPLE.message_id
@@ -163,9 +163,9 @@ const MEDIA_PARAMS: Parameter[] = [
   },
 ]
 
-const MEDIA_HEADERS = headers({
+export const MEDIA_HEADERS = headers({
   'Content-Type':
-    'video/mp4, video/webm, image/jpeg, application/vnd.apple.mpegurl, video/iso.segment, text/vtt',
+    'video/mp4, video/webm, image/jpeg, image/webp, application/vnd.apple.mpegurl, video/iso.segment, text/vtt',
   ETag: 'A weak ETag (304 on revalidation)',
   'Last-Modified': 'When the file was written',
   'Cache-Control':
@@ -177,8 +177,8 @@ const MEDIA_HEADERS = headers({
 const MASTER_PLAYLIST =
   '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=2905112,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2"\n720p/index.m3u8\n'
 const STORYBOARD = 'WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nstoryboard.jpg#xywh=0,0,160,90\n'
-const BYTES = { schema: { type: 'string', format: 'binary' } } as const
-const MEDIA_ERRORS: Cases = {
+export const BYTES = { schema: { type: 'string', format: 'binary' } } as const
+export const MEDIA_ERRORS: Cases = {
   ...KEY_ERRORS,
   403: [
     ['forbidden', 'This media URL is not signed for this job'],
@@ -189,14 +189,15 @@ const MEDIA_ERRORS: Cases = {
   ...SERVICE_ERRORS,
 }
 // Signed URLs carry their own credential: the key is one way in, the token the other.
-const KEY_OR_TOKEN: DescribeRouteOptions['security'] = [{ bearer: [] }, {}]
+export const KEY_OR_TOKEN: DescribeRouteOptions['security'] = [{ bearer: [] }, {}]
 
 export const mediaDoc = documentRoute({
   tags: ['Media'],
   summary: "Fetch a job's file",
   description:
     'Renditions, HLS playlists and segments, the thumbnail and the storyboard, as job records link them. With S3 ' +
-    'storage, playlists and cues come through here and any other file answers a 302 to a presigned GET.',
+    'storage, playlists and cues come through here and any other file answers a 302 to a presigned GET. ' +
+    '`thumbnail.jpg` with `time` or `width`, and `animated.webp`, are rendered on demand (their own entries).',
   security: KEY_OR_TOKEN,
   parameters: MEDIA_PARAMS,
   responses: {
@@ -206,6 +207,7 @@ export const mediaDoc = documentRoute({
         'video/mp4': BYTES,
         'video/webm': BYTES,
         'image/jpeg': BYTES,
+        'image/webp': BYTES,
         'video/iso.segment': BYTES,
         ...text('application/vnd.apple.mpegurl', MASTER_PLAYLIST, 'An HLS playlist'),
         ...text('text/vtt', STORYBOARD, 'The storyboard cues'),

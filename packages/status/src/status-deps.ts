@@ -6,6 +6,7 @@ import type { JobFiles } from './job-files.ts'
 import type { MediaSigner } from './media-token.ts'
 import type { Originals } from './originals.ts'
 import type { DirectUrl } from './presenter.ts'
+import type { RenderService } from './renders/service.ts'
 
 /** What the status app is built from (createApp): its store, its settings, its optional parts. */
 export interface StatusDeps {
@@ -33,6 +34,8 @@ export interface StatusDeps {
   originals?: Originals
   /** Where status writes a job's caption tracks and renders (unset: those routes answer 503). */
   files?: JobFiles
+  /** On-demand thumbnails and animated previews (`/media/…?time=`), written through `files`; unset: 503. */
+  renders?: RenderService
   /** ADMIN_API_KEYS: keys that see every job, `/stats` and the dead-letter queue. */
   adminKeys?: readonly string[]
   /** The live end of the event log, for the SSE routes; unset: no SSE routes. */

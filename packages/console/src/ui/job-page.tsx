@@ -11,6 +11,7 @@ import { JobFacts, JobResults } from './job-details.tsx'
 import { applyEvent } from './job-list.tsx'
 import { OriginalDownload } from './original-download.tsx'
 import { Player } from './player.tsx'
+import { Renders } from './renders.tsx'
 import { sameFile } from './stream.ts'
 
 export function JobPage(props: { client: VppClient; id: string; onError: (error: unknown) => void }) {
@@ -51,6 +52,7 @@ export function JobPage(props: { client: VppClient; id: string; onError: (error:
       <JobActions client={client} id={id} job={job} onCanceled={setJob} onProblem={setProblem} />
       {job.original === 'kept' && <OriginalDownload client={client} id={id} onProblem={setProblem} />}
       <JobResults job={job} />
+      {job.status === 'completed' && <Renders client={client} job={job} />}
     </article>
   )
 }

@@ -97,12 +97,8 @@ export function metricsAuth(token: string | undefined): MiddlewareHandler {
 
 /** Too many requests: 429 with Retry-After. */
 export class RateLimitedError extends AppError {
-  constructor(limit: number, retryAfterSeconds: number) {
-    super(
-      'rate_limited',
-      `Too many jobs created: at most ${limit} a minute; retry in ${retryAfterSeconds}s`,
-      429,
-    )
+  constructor(limit: number, retryAfterSeconds: number, what = 'jobs created') {
+    super('rate_limited', `Too many ${what}: at most ${limit} a minute; retry in ${retryAfterSeconds}s`, 429)
     this.headers['Retry-After'] = String(retryAfterSeconds)
   }
 }
@@ -117,6 +113,8 @@ export class RateLimiter {
     readonly counts: RateCounts,
     readonly perMinute: number,
     readonly now: () => number = Date.now,
+    /** What is counted, for the message (`jobs created`, `renders`). */
+    readonly what = 'jobs created',
   ) {}
 
   /** Count one creation by `clientId`; throws RateLimitedError past the limit. */
@@ -127,7 +125,7 @@ export class RateLimiter {
     const msLeft = (window + 1) * 60_000 - now
     const count = await this.counts.add(clientId, window, msLeft + 1000)
     if (count > this.perMinute)
-      throw new RateLimitedError(this.perMinute, Math.max(1, Math.ceil(msLeft / 1000)))
+      throw new RateLimitedError(this.perMinute, Math.max(1, Math.ceil(msLeft / 1000)), this.what)
   }
 }
 

@@ -192,6 +192,17 @@ export class LocalStorage extends LocalUploadStorage implements MediaStorage {
     await rm(join(this.outputDir, checkId(jobId)), { recursive: true, force: true })
   }
 
+  async hasOutput(jobId: string, name: string): Promise<boolean> {
+    return access(join(this.outputDir, checkId(jobId), checkName(name))).then(
+      () => true,
+      () => false,
+    )
+  }
+
+  async outputSource(jobId: string, name: string): Promise<string> {
+    return join(this.outputDir, checkId(jobId), checkName(name))
+  }
+
   async removeOutputFolder(jobId: string, folder: string): Promise<void> {
     await rm(join(this.outputDir, checkId(jobId), checkName(folder)), { recursive: true, force: true })
   }

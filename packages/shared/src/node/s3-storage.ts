@@ -14,6 +14,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { AppError } from '../api/errors.ts'
 import type { MediaStorage, OutputFile, PublishedOutput, UploadSink } from '../storage/storage.ts'
 import { checkId, checkName } from './local-storage.ts'
@@ -219,6 +220,23 @@ export class S3Storage implements MediaStorage {
 
   async removeOutputs(jobId: string): Promise<void> {
     await this.#removePrefix(`outputs/${checkId(jobId)}/`)
+  }
+
+  async hasOutput(jobId: string, name: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.outputKey(jobId, name) }),
+      )
+      return true
+    } catch (error) {
+      if (isNotFound(error)) return false
+      throw error
+    }
+  }
+
+  async outputSource(jobId: string, name: string, seconds: number): Promise<string> {
+    const command = new GetObjectCommand({ Bucket: this.options.bucket, Key: this.outputKey(jobId, name) })
+    return getSignedUrl(this.client, command, { expiresIn: seconds })
   }
 
   async removeOutputFolder(jobId: string, folder: string): Promise<void> {

@@ -123,6 +123,25 @@ describe.each(Object.keys(backends))('%s storage', (name) => {
     }
   })
 
+  it('says whether an output is published, and where ffmpeg reads it (a path, or a presigned GET)', async () => {
+    const store = storage()
+    const id = newId()
+    expect(await store.hasOutput(id, 'renders/thumb-t0-w16.jpg')).toBe(false)
+    const work = await store.workDir(id)
+    await writeFile(join(work, 'f.jpg'), bytes(1000, 3))
+    await store.publish(id, [
+      { name: 'renders/thumb-t0-w16.jpg', path: join(work, 'f.jpg'), contentType: 'image/jpeg' },
+    ])
+    expect(await store.hasOutput(id, 'renders/thumb-t0-w16.jpg')).toBe(true)
+    expect(await store.hasOutput(id, 'renders/thumb-t0-w18.jpg')).toBe(false)
+    const source = await store.outputSource(id, 'renders/thumb-t0-w16.jpg', 60)
+    const read = source.startsWith('http')
+      ? Buffer.from(await (await fetch(source)).arrayBuffer())
+      : await readFile(source)
+    expect(Buffer.compare(read, Buffer.from(bytes(1000, 3)))).toBe(0)
+    if (store instanceof S3Storage) expect(source).toMatch(/X-Amz-Expires=60/)
+  })
+
   it('publishes no further file once the signal is aborted (the job lost mid-publish)', async () => {
     const store = storage()
     const id = newId()

@@ -103,6 +103,8 @@ export interface RedisKeys {
   idempotency(scope: string): string
   /** Counter of one client's job creations in one rate-limit window. */
   rate(client: string, window: number): string
+  /** Set: the file names of one job's on-demand renders (RENDER_MAX_PER_JOB), kept a while after the last. */
+  renders(jobId: string): string
 }
 
 export function redisKeys(prefix = 'vpp'): RedisKeys {
@@ -141,5 +143,6 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     job: (id) => `${prefix}:job:${id}`,
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rate: (client, window) => `${prefix}:rate:${client}:${window}`,
+    renders: (jobId) => `${prefix}:renders:${jobId}`,
   }
 }

@@ -61,6 +61,13 @@ export interface MediaStorage extends UploadStorage {
   removeUpload(id: string): Promise<void>
   /** Remove every published file of job `jobId` (the job was deleted). */
   removeOutputs(jobId: string): Promise<void>
+  /** Whether job `jobId` has published file `name` (`renders/thumb-t0-w320.jpg`): a stat, or a HEAD. */
+  hasOutput(jobId: string, name: string): Promise<boolean>
+  /**
+   * Where ffmpeg on this machine reads published file `name` of job `jobId`: its path (local), or
+   * a GET presigned for `seconds` on the storage's own endpoint (S3).
+   */
+  outputSource(jobId: string, name: string, seconds: number): Promise<string>
   /** Remove the published files of job `jobId` under `folder` (`hls/720p`), if any. */
   removeOutputFolder(jobId: string, folder: string): Promise<void>
   /**
@@ -96,4 +103,5 @@ export const MEDIA_TYPES: Readonly<Record<string, string>> = {
   m3u8: 'application/vnd.apple.mpegurl',
   m4s: 'video/iso.segment',
   vtt: 'text/vtt',
+  webp: 'image/webp',
 }

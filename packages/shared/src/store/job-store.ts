@@ -12,6 +12,7 @@ import type { CreateResult, Finished, JobListing, Result, Viewer } from './job-t
 import { mayView } from './job-types.ts'
 import { PipelineStats } from './pipeline-stats.ts'
 import { RateCounts } from './rate-counts.ts'
+import { RenderCounts } from './render-counts.ts'
 import { Retention } from './retention.ts'
 import { SharedSecrets } from './shared-secrets.ts'
 import { StoreConnection } from './store-connection.ts'
@@ -53,6 +54,8 @@ export class JobStore extends StoreConnection {
   readonly rates: RateCounts
   /** Secrets the pipeline's processes share (status's original URLs, keys off). */
   readonly secrets: SharedSecrets
+  /** Each job's distinct on-demand renders (the per-job cap). */
+  readonly renders: RenderCounts
   readonly #dlqMaxLen: number
   readonly #readHash: (key: string) => Promise<Record<string, string>>
 
@@ -68,6 +71,7 @@ export class JobStore extends StoreConnection {
     this.tus = new TusRecords(this.redis, keys)
     this.rates = new RateCounts(this.redis, keys)
     this.secrets = new SharedSecrets(this.redis, keys)
+    this.renders = new RenderCounts(this.redis, keys)
     this.#dlqMaxLen = options.dlqMaxLen ?? 0
     this.#readHash = options.readHash ?? ((key) => this.client.hGetAll(key))
   }

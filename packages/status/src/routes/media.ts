@@ -1,10 +1,12 @@
 import { AppError, corsOrigin, isOutputName, JOB_ID_PATTERN, type JobStatus } from '@vpp/shared'
-import { type Context, Hono, type MiddlewareHandler } from 'hono'
+import { type Context, Hono, type MiddlewareHandler, type Next } from 'hono'
 import { cors } from 'hono/cors'
 import { MEDIA_TOKEN } from '../media-token.ts'
 import { mediaDoc, mediaHeadDoc } from '../openapi.ts'
+import { animatedDoc, thumbnailDoc } from '../openapi-renders.ts'
 import type { StatusDeps, StatusEnv } from '../status-deps.ts'
 import type { RouteContext } from './context.ts'
+import { isRender, renderRoutes } from './renders.ts'
 
 /** Headers a player on another origin needs to read. */
 const MEDIA_HEADERS = ['Content-Length', 'Content-Range', 'Accept-Ranges', 'ETag']
@@ -15,19 +17,18 @@ const mediaNotFound = (path: string) => new AppError('not_found', `No media at $
 export const isSignedMediaPath = (path: string) =>
   MEDIA_TOKEN.test(path.split('/')[2] ?? '') && path.startsWith('/media/')
 
-type MediaContext = Context<StatusEnv, '/media/:first/:rest{.+}'>
-
 /**
- * The job and file a media path names, once its token (signed URLs) or the asker's key lets it be
- * served, with the job's status; 403 or 404 otherwise.
+ * The job and file a media path names (`first`: the job id or a token; `rest`: the file, after a
+ * token `{job_id}/{file}`), once its token (signed URLs) or the asker's key lets it be served,
+ * with the job's status; 403 or 404 otherwise.
  */
-async function mediaTarget(ctx: RouteContext, c: MediaContext) {
+async function mediaTarget(ctx: RouteContext, c: Context<StatusEnv>, first: string, rest: string) {
   const { deps, now } = ctx
-  const first = c.req.param('first')
   let id = first
-  let file = c.req.param('rest')
+  let file = rest
   let status: JobStatus | null
-  if (MEDIA_TOKEN.test(first)) {
+  const signed = MEDIA_TOKEN.test(first)
+  if (signed) {
     const slash = file.indexOf('/')
     id = file.slice(0, slash)
     file = file.slice(slash + 1)
@@ -45,7 +46,7 @@ async function mediaTarget(ctx: RouteContext, c: MediaContext) {
   }
   // A deleted or expired job's files may linger until a transcoder removes them: they are gone already.
   if (!status) throw mediaNotFound(c.req.path)
-  return { id, file, status }
+  return { id, file, status, signed }
 }
 
 /**
@@ -57,9 +58,13 @@ export function mediaRoutes(ctx: RouteContext, files: NonNullable<StatusDeps['me
   const routes = new Hono<StatusEnv>()
   routes.use('/media/*', cors({ origin: corsOrigin(ctx.deps.corsOrigins), exposeHeaders: MEDIA_HEADERS }))
   const serve = files((c) => c.get('mediaFile') ?? '')
-  const media: MiddlewareHandler<StatusEnv, '/media/:first/:rest{.+}'> = async (c, next) => {
-    const { id, file, status } = await mediaTarget(ctx, c)
-    c.set('mediaFile', `${id}/${file}`)
+  const render = renderRoutes(ctx)
+  const answer = async (c: Context<StatusEnv>, next: Next, first: string, rest: string) => {
+    const target = await mediaTarget(ctx, c, first, rest)
+    const { id, file, status } = target
+    // A thumbnail at a time or size, an animated preview: served as media once rendered.
+    const name = isRender(file, c.req.query()) ? await render(c, target) : file
+    c.set('mediaFile', `${id}/${name}`)
     const response = await serve(c, next)
     if (!response) throw mediaNotFound(c.req.path)
     // The playlists of a job not completed may still grow (one transcoded in chunks publishes
@@ -71,6 +76,15 @@ export function mediaRoutes(ctx: RouteContext, files: NonNullable<StatusDeps['me
     c.header('Cache-Control', 'no-cache')
     return c.res
   }
+  const media: MiddlewareHandler<StatusEnv, '/media/:first/:rest{.+}'> = (c, next) =>
+    answer(c, next, c.req.param('first'), c.req.param('rest'))
+  // The renders' own entries, for their parameters in the reference (signed URLs take the route below).
+  routes.get('/media/:job_id/thumbnail.jpg', thumbnailDoc, (c, next) =>
+    answer(c, next, c.req.param('job_id'), 'thumbnail.jpg'),
+  )
+  routes.get('/media/:job_id/animated.webp', animatedDoc, (c, next) =>
+    answer(c, next, c.req.param('job_id'), 'animated.webp'),
+  )
   routes.get('/media/:first/:rest{.+}', mediaDoc, media)
   // Hono answers HEAD with the GET route (the same handler): this one is there for its description.
   routes.on('HEAD', '/media/:first/:rest{.+}', mediaHeadDoc, media)

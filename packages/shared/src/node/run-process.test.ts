@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { childEnv, lastLine, ProcessError, runProcess, wrapCommand } from './ffmpeg-process.ts'
+import { childEnv, lastLine, ProcessError, runProcess, wrapCommand } from './run-process.ts'
 
 /** ffmpeg that would run forever: an endless lavfi source into the null muxer. */
 const ENDLESS = [
