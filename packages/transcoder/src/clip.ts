@@ -1,0 +1,35 @@
+/**
+ * A job's clip (`clip: {start, end}`, seconds of the source): checked against the probed input,
+ * and the input as the encode sees it, whose timeline starts at the clip's start. Pure.
+ */
+import { type Clip, PermanentJobError } from '@vpp/shared'
+import type { Probe } from './probe.ts'
+
+/** Seconds of one frame of `probe` (25 fps when the rate is unknown). */
+const frameOf = (probe: Pick<Probe, 'frameRate'>) =>
+  1 / (probe.frameRate && probe.frameRate > 0 ? probe.frameRate : 25)
+
+/** `60.2`: seconds as a person reads them (to the tenth, no trailing zeros). */
+const spoken = (seconds: number) => String(Math.round(seconds * 10) / 10)
+
+/**
+ * Refuse a clip outside the video, for good (`clip_out_of_range`): one that starts at or past its
+ * end, or ends more than a frame past it (a frame's slack for rounding of the length). Never
+ * clamped. A video whose container does not say its length is not checked here.
+ */
+export function checkClip(clip: Clip | undefined, probe: Pick<Probe, 'duration' | 'frameRate'>): void {
+  if (!clip || probe.duration === null) return
+  const length = `the video is ${spoken(probe.duration)} s long`
+  if (clip.start >= probe.duration)
+    throw new PermanentJobError('clip_out_of_range', `clip starts at ${spoken(clip.start)} s; ${length}`)
+  if (clip.end > probe.duration + frameOf(probe) + 1e-9)
+    throw new PermanentJobError('clip_out_of_range', `clip ends at ${spoken(clip.end)} s; ${length}`)
+}
+
+/**
+ * The input as the encode sees it: with a clip, `end - start` seconds long (what the storyboard,
+ * the thumbnail's time, progress and the choice of engine go by); else the probe itself.
+ */
+export function clipTimeline(probe: Probe, clip: Clip | undefined): Probe {
+  return clip ? { ...probe, duration: clip.end - clip.start } : probe
+}
