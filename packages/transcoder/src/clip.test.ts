@@ -8,7 +8,7 @@ import { buildArgs } from './build-args.ts'
 import { audioArgs, chunkArgs, splitArgs } from './chunks/args.ts'
 import { type EncodePlan, encodePlan } from './chunks/encode-plan.ts'
 import { type Chunk, planChunks } from './chunks/plan.ts'
-import { checkClip, clipTimeline } from './clip.ts'
+import { checkClip, clipTimeline, onFrames } from './clip.ts'
 import { inputArgs } from './ffmpeg-args/index.ts'
 import type { Probe } from './probe.ts'
 import { fromClipStart } from './quality.ts'
@@ -71,6 +71,21 @@ describe('checkClip', () => {
     expect(refused({ start: 50, end: 60.3 })).toMatchObject({ code: 'clip_out_of_range' })
     // A container that does not say its length: nothing to check against.
     expect(() => checkClip({ start: 50, end: 95 }, { ...hd, duration: null })).not.toThrow()
+  })
+
+  it('moves the cuts onto the frames: the first frame at or after start, to the first at or after end', () => {
+    // 25 fps: frames every 0.04 s; 12.48 and 30 are frames already, 12.5 is between two.
+    expect(onFrames({ start: 12.48, end: 30 }, hd)).toEqual({ start: 12.48, end: 30 })
+    expect(onFrames({ start: 12.5, end: 30.01 }, hd)).toEqual({ start: 12.52, end: 30.04 })
+    const ntsc = onFrames({ start: 1, end: 2 }, { ...hd, frameRate: 30000 / 1001 })
+    expect([ntsc?.start, ntsc?.end].map((t) => Math.round((t ?? 0) * 30000) / 1001)).toEqual([30, 60])
+    // A variable or too-high rate is made constant after the cut: not moved.
+    expect(onFrames({ start: 12.51, end: 30 }, { ...hd, variableFrameRate: true })).toEqual({
+      start: 12.51,
+      end: 30,
+    })
+    expect(onFrames({ start: 12.51, end: 30 }, { ...hd, frameRate: 120 })).toEqual({ start: 12.51, end: 30 })
+    expect(onFrames(undefined, hd)).toBeUndefined()
   })
 
   it('gives the encode the clip timeline: its length, all else the source', () => {

@@ -3,6 +3,7 @@
  * and the input as the encode sees it, whose timeline starts at the clip's start. Pure.
  */
 import { type Clip, PermanentJobError } from '@vpp/shared'
+import { outputFps } from './ffmpeg-args/index.ts'
 import type { Probe } from './probe.ts'
 
 /** Seconds of one frame of `probe` (25 fps when the rate is unknown). */
@@ -32,4 +33,19 @@ export function checkClip(clip: Clip | undefined, probe: Pick<Probe, 'duration' 
  */
 export function clipTimeline(probe: Probe, clip: Clip | undefined): Probe {
   return clip ? { ...probe, duration: clip.end - clip.start } : probe
+}
+
+/**
+ * The clip on the source's frames: from its first frame at or after `start` to its first frame
+ * at or after `end` (exclusive), so that every cut (the run's `-ss`/`-t`, each chunk's) falls on
+ * a frame and the audio is cut where the video is: no frame is doubled or dropped to fill a gap.
+ * A variable or too-high rate is made constant after the cut (outputFps) and is not moved.
+ */
+export function onFrames(clip: Clip | undefined, probe: Probe): Clip | undefined {
+  if (!clip || !probe.frameRate || probe.variableFrameRate || outputFps(probe) !== null) return clip
+  const rate = probe.frameRate
+  const frame = (t: number) => Math.ceil(t * rate - 1e-6) / rate
+  const start = frame(clip.start)
+  const end = frame(clip.end)
+  return end > start ? { start, end } : clip
 }

@@ -18,7 +18,7 @@ import {
 } from '@vpp/shared'
 import { buildArgs } from './build-args.ts'
 import { type Chunking, type Encoded, encodeInChunks } from './chunks/coordinate.ts'
-import { checkClip, clipTimeline } from './clip.ts'
+import { checkClip, clipTimeline, onFrames } from './clip.ts'
 import type { TranscoderConfig } from './config.ts'
 import { describeOutputs } from './describe-outputs.ts'
 import { download } from './download.ts'
@@ -103,18 +103,19 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
     })
     // A clip past the video's end fails for good now, before anything is encoded.
     checkClip(job.clip, probe)
-    // What the encode sees: the clip's timeline (0 = its start), or the whole input.
-    const timeline = clipTimeline(probe, job.clip)
+    // The clip's cuts on the source's frames; what the encode sees is its timeline (0 = its start).
+    const clip = onFrames(job.clip, probe)
+    const timeline = clipTimeline(probe, clip)
 
     const outDir = join(workDir, 'out')
     await mkdir(outDir)
-    const encoded = await encode(job, input, probe, { work: workDir, out: outDir }, ctx, scratch)
+    const encoded = await encode(job, input, probe, clip, { work: workDir, out: outDir }, ctx, scratch)
     const { written, described, extra, duration } = await describeOutputs(
       encoded,
       input,
       timeline,
       ctx,
-      job.clip?.start,
+      clip?.start,
     )
     // Fencing: a worker that lost the job (taken over after a stall) must not overwrite the files
     // of the one that holds it now.
@@ -172,6 +173,7 @@ async function encode(
   job: Job,
   input: string,
   probe: Probe,
+  clip: Clip | undefined,
   dirs: { work: string; out: string },
   ctx: JobContext,
   scratch: string,
@@ -184,16 +186,16 @@ async function encode(
     : config.profiles
   const chunking = ctx.chunking
   // A clip's own length decides, and the one run reads the clip only (on its timeline).
-  const timeline = clipTimeline(probe, job.clip)
+  const timeline = clipTimeline(probe, clip)
   if (!chunking || !inChunks(timeline.duration, config.CHUNK_SECONDS))
-    return encodeInOneRun(input, dirs.out, profiles, timeline, ctx, scratch, job.profiles, job.clip)
+    return encodeInOneRun(input, dirs.out, profiles, timeline, ctx, scratch, job.profiles, clip)
   return encodeInChunks(job.job_id, input, probe, profiles, dirs, {
     ...ctx,
     chunking,
     lost: () => new LostClaimError(),
     createdAt: new Date(job.created_at),
     asked: job.profiles,
-    clip: job.clip,
+    clip,
   })
 }
 
