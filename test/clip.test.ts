@@ -155,6 +155,8 @@ async function expectClipped(id: string, clip: { start: number; end: number }) {
   for (const rung of ['480p', '360p']) {
     const output = job.outputs.find((o) => o.profile === rung)
     expect(Math.abs((output?.duration ?? 0) - length), `${rung} in the record`).toBeLessThanOrEqual(FRAME)
+    // Measured against the source from the clip's start: a source read from 0 scores far lower.
+    expect(output?.ssim, `${rung} SSIM`).toBeGreaterThan(0.95)
     const { video, audio } = await streams(join(out, `${rung}.mp4`))
     expect(Math.abs(video.duration - length), `${rung} video`).toBeLessThanOrEqual(FRAME)
     expect(Math.abs(audio.start - video.start), `${rung} audio start`).toBeLessThanOrEqual(FRAME)
