@@ -10,7 +10,7 @@ import { type EncodePlan, encodePlan } from './chunks/encode-plan.ts'
 import { type Chunk, planChunks } from './chunks/plan.ts'
 import { checkClip, clipTimeline, onFrames } from './clip.ts'
 import { inputArgs } from './ffmpeg-args/index.ts'
-import type { Probe } from './probe.ts'
+import { type FfprobeJson, type Probe, parseProbe } from './probe.ts'
 import { fromClipStart } from './quality.ts'
 
 const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
@@ -86,6 +86,22 @@ describe('checkClip', () => {
     })
     expect(onFrames({ start: 12.51, end: 30 }, { ...hd, frameRate: 120 })).toEqual({ start: 12.51, end: 30 })
     expect(onFrames(undefined, hd)).toBeUndefined()
+    // A video that starts after the file (its audio first): its frames at 0.021 + k / 30.
+    const late = { ...hd, frameRate: 30, videoStart: 0.021 }
+    expect(onFrames({ start: 20, end: 50 }, late)).toEqual({ start: 20.021, end: 50.021 })
+    expect(onFrames({ start: 0, end: 1 }, late)).toEqual({ start: 0.021, end: 1.021 })
+  })
+
+  it('knows where the video starts in its file, for the frames of a clip', () => {
+    const json = (video: string, format: string): FfprobeJson => ({
+      streams: [
+        { codec_type: 'video', codec_name: 'h264', width: 640, height: 480, start_time: video },
+        { codec_type: 'audio', codec_name: 'aac', start_time: format },
+      ],
+      format: { duration: '100.2', format_name: 'matroska,webm', start_time: format },
+    })
+    expect(parseProbe(json('0.021000', '0.000000')).videoStart).toBe(0.021)
+    expect(parseProbe(json('1.500000', '1.500000'))).not.toHaveProperty('videoStart')
   })
 
   it('gives the encode the clip timeline: its length, all else the source', () => {
