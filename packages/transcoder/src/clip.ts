@@ -39,16 +39,18 @@ export function clipTimeline(probe: Probe, clip: Clip | undefined): Probe {
  * The clip on the source's frames: from its first frame at or after `start` to its first frame
  * at or after `end` (exclusive), so that every cut (the run's `-ss`/`-t`, each chunk's) falls on
  * a frame and the audio is cut where the video is: no frame is doubled or dropped to fill a gap.
- * The frames of a constant rate are at `videoStart + k / rate`. A variable or too-high rate is
- * made constant after the cut (outputFps) and is not moved.
+ * The frames of a constant rate are at `videoStart + k / rate`; each cut is a quarter frame
+ * before its frame, so that timestamps rounded to the millisecond (Matroska's) never put the
+ * first frame half a frame past the cut, which a constant-rate MP4 fills with a copy of it. A
+ * variable or too-high rate is made constant after the cut (outputFps) and is not moved.
  */
 export function onFrames(clip: Clip | undefined, probe: Probe): Clip | undefined {
   if (!clip || !probe.frameRate || probe.variableFrameRate || outputFps(probe) !== null) return clip
   const rate = probe.frameRate
   const first = probe.videoStart ?? 0
   const frame = (t: number) =>
-    Math.round((first + Math.max(0, Math.ceil((t - first) * rate - 1e-6)) / rate) * 1e6) / 1e6
+    Math.round((first + (Math.max(0, Math.ceil((t - first) * rate - 1e-6)) - 0.25) / rate) * 1e6) / 1e6
   const start = frame(clip.start)
   const end = frame(clip.end)
-  return end > start ? { start, end } : clip
+  return end > start ? { start: Math.max(0, start), end } : clip
 }
