@@ -73,14 +73,14 @@ describe('checkClip', () => {
     expect(() => checkClip({ start: 50, end: 95 }, { ...hd, duration: null })).not.toThrow()
   })
 
-  it('moves the cuts onto the frames: a quarter frame before the first at or after start, and end', () => {
+  it('moves the cuts onto the frames: a quarter frame before the first at or after start, half one before end', () => {
     // 25 fps: frames every 0.04 s; 12.48 and 30 are frames already, 12.5 is between two.
-    expect(onFrames({ start: 12.48, end: 30 }, hd)).toEqual({ start: 12.47, end: 29.99 })
-    expect(onFrames({ start: 12.5, end: 30.01 }, hd)).toEqual({ start: 12.51, end: 30.03 })
+    expect(onFrames({ start: 12.48, end: 30 }, hd)).toEqual({ start: 12.47, end: 29.98 })
+    expect(onFrames({ start: 12.5, end: 30.01 }, hd)).toEqual({ start: 12.51, end: 30.02 })
     const rate = 30000 / 1001
     const ntsc = onFrames({ start: 1, end: 2 }, { ...hd, frameRate: rate })
     expect([ntsc?.start, ntsc?.end].map((t) => Math.round((t ?? 0) * rate * 100) / 100)).toEqual([
-      29.75, 59.75,
+      29.75, 59.5,
     ])
     // A variable or too-high rate is made constant after the cut: not moved.
     expect(onFrames({ start: 12.51, end: 30 }, { ...hd, variableFrameRate: true })).toEqual({
@@ -91,8 +91,8 @@ describe('checkClip', () => {
     expect(onFrames(undefined, hd)).toBeUndefined()
     // A video that starts after the file (its audio first): its frames at 0.021 + k / 30.
     const late = { ...hd, frameRate: 30, videoStart: 0.021 }
-    expect(onFrames({ start: 20, end: 50 }, late)).toEqual({ start: 20.012667, end: 50.012667 })
-    expect(onFrames({ start: 0, end: 1 }, late)).toEqual({ start: 0.012667, end: 1.012667 })
+    expect(onFrames({ start: 20, end: 50 }, late)).toEqual({ start: 20.012667, end: 50.004333 })
+    expect(onFrames({ start: 0, end: 1 }, late)).toEqual({ start: 0.012667, end: 1.004333 })
   })
 
   it('knows where the video starts in its file, for the frames of a clip', () => {

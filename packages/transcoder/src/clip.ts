@@ -39,18 +39,20 @@ export function clipTimeline(probe: Probe, clip: Clip | undefined): Probe {
  * The clip on the source's frames: from its first frame at or after `start` to its first frame
  * at or after `end` (exclusive), so that every cut (the run's `-ss`/`-t`, each chunk's) falls on
  * a frame and the audio is cut where the video is: no frame is doubled or dropped to fill a gap.
- * The frames of a constant rate are at `videoStart + k / rate`; each cut is a quarter frame
- * before its frame, so that timestamps rounded to the millisecond (Matroska's) never put the
- * first frame half a frame past the cut, which a constant-rate MP4 fills with a copy of it. A
+ * The frames of a constant rate are at `videoStart + k / rate`. The start is cut a quarter
+ * frame before its frame, so that timestamps rounded to the millisecond (Matroska's) never put
+ * the first frame half a frame past the cut, which a constant-rate MP4 fills with a copy of it;
+ * the end half a frame before its frame, because `-t` counts from the first frame kept, a
+ * quarter frame after the cut: the frame at the end stays out whichever way it was rounded. A
  * variable or too-high rate is made constant after the cut (outputFps) and is not moved.
  */
 export function onFrames(clip: Clip | undefined, probe: Probe): Clip | undefined {
   if (!clip || !probe.frameRate || probe.variableFrameRate || outputFps(probe) !== null) return clip
   const rate = probe.frameRate
   const first = probe.videoStart ?? 0
-  const frame = (t: number) =>
-    Math.round((first + (Math.max(0, Math.ceil((t - first) * rate - 1e-6)) - 0.25) / rate) * 1e6) / 1e6
-  const start = frame(clip.start)
-  const end = frame(clip.end)
+  const frame = (t: number, early: number) =>
+    Math.round((first + (Math.max(0, Math.ceil((t - first) * rate - 1e-6)) - early) / rate) * 1e6) / 1e6
+  const start = frame(clip.start, 0.25)
+  const end = frame(clip.end, 0.5)
   return end > start ? { start: Math.max(0, start), end } : clip
 }
