@@ -85,7 +85,9 @@ export const JobOptionFieldsSchema = z.object({
   clip: z
     .string()
     .optional()
-    .describe('Transcode only this range, in seconds: `12.5-30`, or JSON `{"start":12.5,"end":30}`'),
+    .describe(
+      'Transcode only this range, in seconds: `12.5-30`, or JSON `{"start":12.5,"end":30}`; at least 0.1 s long. Past the end of the video, the job fails (`clip_out_of_range`)',
+    ),
   watermark: z
     .string()
     .optional()

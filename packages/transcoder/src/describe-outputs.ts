@@ -44,6 +44,8 @@ export async function describeOutputs(
   input: string,
   probe: Probe,
   ctx: QualityContext,
+  /** Seconds into the input where the renditions start (a clip's start; SSIM compares from there). */
+  clipStart = 0,
 ): Promise<Described> {
   const { config } = ctx
   const written = [...encoded.written].sort(
@@ -61,7 +63,7 @@ export async function describeOutputs(
     throw longerThanClaimed(probe.duration, config.MAX_DURATION_SECONDS)
   // Each video rendition's SSIM against the source, on a sample (both engines' renditions),
   // measured while the playlists and the storyboard's sheets are made.
-  const quality = measureQuality(input, probe, written, duration, ctx)
+  const quality = measureQuality(input, probe, written, duration, ctx, clipStart)
   quality.catch(() => {}) // awaited below; a failure of the packaging first is the one thrown
   const media = await Promise.all(
     written

@@ -13,6 +13,11 @@ export interface Probe {
   pixFmt: string
   /** Average frames per second, or null when unknown. */
   frameRate: number | null
+  /**
+   * Seconds from the file's start to the video's first frame, when not 0 (audio that starts
+   * first, B-frame delay): where the frames of a constant rate fall (a clip's cuts, onFrames).
+   */
+  videoStart?: number
   /** Frame timing varies (phone recordings): outputs get a constant rate. */
   variableFrameRate: boolean
   hasAudio: boolean
@@ -68,6 +73,7 @@ interface FfprobeStream {
   width?: number
   height?: number
   duration?: string
+  start_time?: string
   pix_fmt?: string
   r_frame_rate?: string
   avg_frame_rate?: string
@@ -78,7 +84,13 @@ interface FfprobeStream {
 
 export interface FfprobeJson {
   streams?: FfprobeStream[]
-  format?: { duration?: string; format_name?: string; bit_rate?: string; nb_streams?: number }
+  format?: {
+    duration?: string
+    format_name?: string
+    bit_rate?: string
+    nb_streams?: number
+    start_time?: string
+  }
 }
 
 /**
@@ -225,6 +237,7 @@ export function parseProbe(json: FfprobeJson): Probe {
   const sideways = rotation === 90 || rotation === 270
   const average = fraction(video.avg_frame_rate)
   const nominal = fraction(video.r_frame_rate)
+  const videoStart = Number(video.start_time) - Number(json.format?.start_time ?? 0)
   return {
     width: sideways ? video.height : video.width,
     height: sideways ? video.width : video.height,
@@ -233,6 +246,9 @@ export function parseProbe(json: FfprobeJson): Probe {
     videoCodec: video.codec_name,
     pixFmt: video.pix_fmt ?? 'unknown',
     frameRate: average ?? nominal,
+    ...(Number.isFinite(videoStart) && videoStart > 0
+      ? { videoStart: Math.round(videoStart * 1e6) / 1e6 }
+      : {}),
     // r_frame_rate is the base rate; an average well off it means frames come irregularly.
     variableFrameRate: average !== null && nominal !== null && Math.abs(average - nominal) / nominal > 0.01,
     hasAudio: streams.some((s) => s.codec_type === 'audio'),

@@ -3,6 +3,7 @@ import { extname, join, relative } from 'node:path'
 import {
   AppError,
   addressPolicy,
+  type Clip,
   diskFull,
   errorMessage,
   isNoSpace,
@@ -17,6 +18,7 @@ import {
 } from '@vpp/shared'
 import { buildArgs } from './build-args.ts'
 import { type Chunking, type Encoded, encodeInChunks } from './chunks/coordinate.ts'
+import { checkClip, clipTimeline, onFrames } from './clip.ts'
 import type { TranscoderConfig } from './config.ts'
 import { describeOutputs } from './describe-outputs.ts'
 import { download } from './download.ts'
@@ -99,11 +101,22 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
       maxPixels: config.MAX_PIXELS,
       maxStreams: config.MAX_STREAMS,
     })
+    // A clip past the video's end fails for good now, before anything is encoded.
+    checkClip(job.clip, probe)
+    // The clip's cuts on the source's frames; what the encode sees is its timeline (0 = its start).
+    const clip = onFrames(job.clip, probe)
+    const timeline = clipTimeline(probe, clip)
 
     const outDir = join(workDir, 'out')
     await mkdir(outDir)
-    const encoded = await encode(job, input, probe, { work: workDir, out: outDir }, ctx, scratch)
-    const { written, described, extra, duration } = await describeOutputs(encoded, input, probe, ctx)
+    const encoded = await encode(job, input, probe, clip, { work: workDir, out: outDir }, ctx, scratch)
+    const { written, described, extra, duration } = await describeOutputs(
+      encoded,
+      input,
+      timeline,
+      ctx,
+      clip?.start,
+    )
     // Fencing: a worker that lost the job (taken over after a stall) must not overwrite the files
     // of the one that holds it now.
     if (!(await ctx.stillOwner())) throw new LostClaimError()
@@ -160,6 +173,7 @@ async function encode(
   job: Job,
   input: string,
   probe: Probe,
+  clip: Clip | undefined,
   dirs: { work: string; out: string },
   ctx: JobContext,
   scratch: string,
@@ -171,14 +185,17 @@ async function encode(
     ? config.profiles.filter((p) => job.profiles?.includes(p.name))
     : config.profiles
   const chunking = ctx.chunking
-  if (!chunking || !inChunks(probe.duration, config.CHUNK_SECONDS))
-    return encodeInOneRun(input, dirs.out, profiles, probe, ctx, scratch, job.profiles)
+  // A clip's own length decides, and the one run reads the clip only (on its timeline).
+  const timeline = clipTimeline(probe, clip)
+  if (!chunking || !inChunks(timeline.duration, config.CHUNK_SECONDS))
+    return encodeInOneRun(input, dirs.out, profiles, timeline, ctx, scratch, job.profiles, clip)
   return encodeInChunks(job.job_id, input, probe, profiles, dirs, {
     ...ctx,
     chunking,
     lost: () => new LostClaimError(),
     createdAt: new Date(job.created_at),
     asked: job.profiles,
+    clip,
   })
 }
 
@@ -214,7 +231,8 @@ async function publish(
 
 /**
  * The whole encode in one ffmpeg run (and the storyboard's sheet run): what a video shorter than
- * two chunks gets, or every video with CHUNK_SECONDS=0.
+ * two chunks gets, or every video with CHUNK_SECONDS=0. With a clip, `probe` is its timeline
+ * (clipTimeline) and the run reads the clip only.
  */
 async function encodeInOneRun(
   input: string,
@@ -224,6 +242,7 @@ async function encodeInOneRun(
   ctx: JobContext,
   scratch: string,
   asked?: readonly string[],
+  clip?: Clip,
 ): Promise<Encoded> {
   const { config, logger } = ctx
   const plan = buildArgs({ input, outDir }, profiles, probe, {
@@ -233,14 +252,19 @@ async function encodeInOneRun(
     maxDurationSeconds: config.MAX_DURATION_SECONDS,
     hlsSegmentSeconds: config.HLS_SEGMENT_SECONDS,
     storyboardInterval: config.STORYBOARD_INTERVAL,
+    clip,
   })
   // The rungs' playlists go there once the MP4s are written (finishHls).
   if (plan.hls) await mkdir(plan.hls.dir, { recursive: true })
   for (const skip of plan.skipped)
     logger.info('profile skipped', { profile: skip.profile, reason: skip.reason })
   // From the limit, not from what the container claims: a forged short duration buys no
-  // shorter budget, and a forged long one no longer (inputs are read to the limit at most).
-  const timeoutMs = ffmpegTimeoutMs(config.FFMPEG_TIMEOUT, config.MAX_DURATION_SECONDS)
+  // shorter budget, and a forged long one no longer (inputs are read to the limit at most). A
+  // clip is read for its own length at most (-t): that is the budget.
+  const read = clip
+    ? Math.min(clip.end - clip.start, config.MAX_DURATION_SECONDS)
+    : config.MAX_DURATION_SECONDS
+  const timeoutMs = ffmpegTimeoutMs(config.FFMPEG_TIMEOUT, read)
   for (const run of plan.runs) {
     const started = performance.now()
     const onLine = run.progress ? progressReporter(probe.duration, ctx.onProgress) : undefined

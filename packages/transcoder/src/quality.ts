@@ -240,6 +240,18 @@ export function parseSsim(stderr: string, count: number): Array<number | null> {
   return found
 }
 
+/**
+ * Pure: the source's timeline from a clip's start on (the renditions' frame 0): its start moved
+ * there (`-ss` counts from the file's start, as the encode's), its keyframes before it gone.
+ */
+export function fromClipStart(source: Timeline, clipStart: number): Timeline {
+  if (clipStart <= 0) return source
+  const start = Math.max(source.start, clipStart)
+  const shift = start - source.start
+  const round = (t: number) => Math.round(t * 1e6) / 1e6
+  return { start, keyframes: source.keyframes.filter((k) => k >= shift).map((k) => round(k - shift)) }
+}
+
 /** Longest a sample run or a listing may take (a sample decodes a few seconds at most). */
 const RUN_TIMEOUT_MS = 120_000
 
@@ -249,7 +261,8 @@ const RUN_TIMEOUT_MS = 120_000
  * (they all have the forced ones; encoders add their own at scene cuts), where the video starts
  * from the first of each container (the same muxer and encoder settings). A measurement that
  * fails leaves the renditions without `ssim` (logged): the job is not failed for it. Cancelled
- * with the job.
+ * with the job. A clip's renditions start `clipStart` seconds into the input: the source is read
+ * on their timeline (fromClipStart).
  */
 export async function measureQuality(
   input: string,
@@ -257,6 +270,7 @@ export async function measureQuality(
   written: FfmpegRun['outputs'],
   duration: number | null,
   ctx: { config: TranscoderConfig; signal: AbortSignal; logger: Logger },
+  clipStart = 0,
 ): Promise<Map<string, number>> {
   const { config, logger } = ctx
   const result = new Map<string, number>()
@@ -279,7 +293,8 @@ export async function measureQuality(
     }
     const container = (path: string) => extname(path)
     const firsts = [...new Map(renditions.map((r) => [container(r.path), r.path])).values()]
-    const [source, ...ours] = await Promise.all([timeline(input, probe), ...firsts.map((p) => timeline(p))])
+    const [whole, ...ours] = await Promise.all([timeline(input, probe), ...firsts.map((p) => timeline(p))])
+    const source = whole && fromClipStart(whole, clipStart)
     const starts = new Map(firsts.map((path, i) => [container(path), ours[i]?.start ?? 0]))
     const placed = renditions.map((r) => ({ ...r, start: starts.get(container(r.path)) ?? 0 }))
     const times = sampleTimes({

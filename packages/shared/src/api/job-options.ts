@@ -16,7 +16,10 @@ const MAX_CLIP_SECONDS = 7 * 24 * 3600
 export const ClipSchema = z
   .object({
     start: z.number().min(0).describe('Seconds from the start of the video (0: its first frame)'),
-    end: z.number().positive().describe('Seconds from the start of the video, past `start`'),
+    end: z
+      .number()
+      .positive()
+      .describe('Seconds from the start of the video, at least 0.1 s past `start` (exclusive)'),
   })
   .meta({
     id: 'Clip',

@@ -9,6 +9,7 @@ import type { ImageProfile, VideoProfile } from '@vpp/shared'
 import { FRAGMENTED_MP4 } from '../byte-ranges.ts'
 import {
   COMMON,
+  clipInput,
   hlsTee,
   inputArgs,
   PROGRESS,
@@ -51,6 +52,9 @@ export function audioPartFormat(probe: Pick<Probe, 'audioCodec'>): 'mov' | 'matr
  * segment muxer cuts at the first keyframe at or after each time): Matroska files named by
  * `partPattern` (`part-%05d.mkv`, from 0), each with timestamps from zero; and, with `audioPart`,
  * its audio stream whole in a file of its own (audioPartFormat). One read, nothing decoded.
+ * With a clip, the source is read to a second past its end only (stream copy stops by decode
+ * order: every frame before the end keeps the frames it is decoded from), and a first part that
+ * starts past 0 makes the split's part 0 the stretch before it, which is not kept.
  */
 export function splitArgs(
   input: string,
@@ -59,10 +63,12 @@ export function splitArgs(
   partPattern: string,
   audioPart?: string,
 ): string[] {
-  const cuts = plan.parts.slice(1).map((part) => seconds(Math.max(0, part.start - CUT_EARLY_S)))
+  const cuts = plan.parts
+    .filter((part) => part.start > 0)
+    .map((part) => seconds(Math.max(0, part.start - CUT_EARLY_S)))
   return [
     ...COMMON,
-    ...inputArgs(input, probe, { threads: 0 }),
+    ...inputArgs(input, probe, { threads: 0, ...(plan.clip ? { maxDurationSeconds: plan.clip.end } : {}) }),
     // biome-ignore format: flag and value on one line
     '-map',
     `0:${probe.videoIndex}`,
@@ -231,17 +237,20 @@ export interface AudioOutput {
 /**
  * The audio, once, for the whole duration, from the audio part (splitArgs): one encoder per codec
  * and bitrate the renditions use (AAC in MP4 for MP4 and HLS, Opus in WebM), stereo, from one
- * decode. `-progress` as the chunk runs report it.
+ * decode. `-progress` as the chunk runs report it. With a clip, its stretch of the part only
+ * (`-ss`/`-t` on the input, sample-accurate), from 0 as its first chunk's video is.
  */
 export function audioArgs(
   audioPart: string,
   outputs: readonly AudioOutput[],
   format: 'mov' | 'matroska',
+  clip?: ChunkPlan['clip'],
 ): string[] {
   // biome-ignore format: flag and value on one line
   const args = [
     ...COMMON,
     '-progress', 'pipe:1', '-stats_period', '0.5',
+    ...clipInput(clip),
     // Our own part file, in the container splitArgs chose: nothing else to confine it from.
     '-protocol_whitelist', 'file', '-f', format, '-i', `file:${audioPart}`,
   ]

@@ -52,6 +52,8 @@ export interface CoordinatorContext {
   createdAt: Date
   /** The job's own profile list, when it gave one: exactly those are made (ladder). */
   asked?: readonly string[]
+  /** The job's clip (seconds of the source): only its chunks are planned and encoded. */
+  clip?: { start: number; end: number }
 }
 
 /** The files the chunked encode made for the job, as processJob's tail describes and publishes them. */
@@ -120,7 +122,7 @@ async function cut(
   const plan = encodePlan(
     probe,
     profiles,
-    { keyframes: packets.keyframes, duration, chunkSeconds: config.CHUNK_SECONDS },
+    { keyframes: packets.keyframes, duration, chunkSeconds: config.CHUNK_SECONDS, clip: ctx.clip },
     {
       hlsSegmentSeconds: config.HLS_SEGMENT_SECONDS,
       storyboardInterval: config.STORYBOARD_INTERVAL,

@@ -99,7 +99,8 @@ async function encodeChunk(
   const args = chunkArgs({ path: partPath, part }, chunk, plan.probe, outputs, {
     threads: config.threads,
     fps: plan.fps,
-    toEnd: index === plan.chunks.length - 1,
+    // A clip's last chunk ends at the clip's end, not at the part's.
+    toEnd: index === plan.chunks.length - 1 && !plan.clip,
     tiles: board
       ? {
           interval: board.interval,
@@ -192,7 +193,7 @@ async function encodeAudio(
   // whole audio is encoded: each segment once the muxer has listed it, recorded as `partial`.
   const live = hls && plan.hls ? liveShare(plan.hls.profile, hlsDir, name, ctx) : null
   await encode(
-    audioArgs(partPath, outputs, plan.audioFormat),
+    audioArgs(partPath, outputs, plan.audioFormat, plan.clip),
     { ...ctx, onProgress: (seconds) => live?.poll(seconds) ?? ctx.onProgress?.(seconds) },
     {
       [partPath]: 'part',

@@ -18,8 +18,16 @@ import type { Chunk, Part } from './plan.ts'
 import { planChunks } from './plan.ts'
 
 export interface EncodePlan {
-  /** Seconds of video, as its packets say (capped by MAX_DURATION_SECONDS plus a second). */
+  /**
+   * Seconds of video, as its packets say (capped by MAX_DURATION_SECONDS plus a second); a
+   * clip's length with a clip.
+   */
   duration: number
+  /**
+   * The job's clip, in seconds of the source: its chunks, tiles, thumbnail time and progress are
+   * on its timeline (0 = `start`). Absent: the whole source (and every plan from before clips).
+   */
+  clip?: { start: number; end: number }
   probe: Probe
   /** A constant output rate for variable or too-high rates (outputFps); null: the source's. */
   fps: string | null
@@ -60,7 +68,13 @@ export const AUDIO_ITEM = 'audio'
 export function encodePlan(
   probe: Probe,
   profiles: readonly Profile[],
-  cut: { keyframes: readonly number[]; duration: number; chunkSeconds: number },
+  cut: {
+    keyframes: readonly number[]
+    duration: number
+    chunkSeconds: number
+    /** Only this stretch of the source (the job's clip). */
+    clip?: { start: number; end: number }
+  },
   options: {
     hlsSegmentSeconds: number
     storyboardInterval?: number
@@ -83,12 +97,15 @@ export function encodePlan(
   }
   const hlsAudio =
     probe.hasAudio && rungs.length > 0 ? Math.max(...rungs.map((r) => r.audioBitrateKbps)) : null
-  const { chunks, parts } = planChunks(cut.keyframes, cut.duration, {
+  const { chunks, parts, clip } = planChunks(cut.keyframes, cut.duration, {
     chunkSeconds: cut.chunkSeconds,
     lead: LEAD_SECONDS,
+    clip: cut.clip,
   })
+  // Seconds of the output: the clip's, or the source's.
+  const duration = clip ? clip.end - clip.start : cut.duration
   const board = profiles.find((p): p is StoryboardProfile => p.kind === 'storyboard')
-  const sized = { ...probe, duration: cut.duration }
+  const sized = { ...probe, duration }
   const storyboard = board
     ? storyboardPlan({ input: '', outDir: '' }, board, sized, {
         threads: 0,
@@ -97,7 +114,8 @@ export function encodePlan(
     : undefined
   const thumbnail = profiles.find((p): p is ImageProfile => p.kind === 'image')
   return {
-    duration: cut.duration,
+    duration,
+    ...(clip ? { clip } : {}),
     probe,
     fps: outputFps(probe),
     videos,
@@ -112,7 +130,7 @@ export function encodePlan(
         : null,
     audio: [...audio.values()],
     storyboard: storyboard ? withoutPaths(storyboard) : null,
-    thumbnail: thumbnail ? { profile: thumbnail, at: Number(thumbnailTime(cut.duration)) } : null,
+    thumbnail: thumbnail ? { profile: thumbnail, at: Number(thumbnailTime(duration)) } : null,
     parts: parts.map((part) => ({
       ...part,
       piece: `part-l${options.lease}-${String(part.index).padStart(5, '0')}.mkv`,

@@ -7,6 +7,10 @@ import { CONFINE, type Probe } from '../probe.ts'
 
 /** A stretch of the source cut out by stream copy: it starts on a keyframe of the source. */
 export interface Part {
+  /**
+   * Its number in the split (`part-%05d.mkv`): its place in `parts`, plus one when a clip starts
+   * past the source's first keyframe (the split's part 0, before the clip, is not kept).
+   */
   index: number
   /** Seconds, source time: a keyframe's. */
   start: number
@@ -14,12 +18,15 @@ export interface Part {
   end: number
 }
 
-/** One unit of encoding: `[start, end)` of the source, read from one part only. */
+/**
+ * One unit of encoding: `[start, end)` of the output's timeline (the source's, or a clip's from
+ * its start), read from one part only.
+ */
 export interface Chunk {
   index: number
   start: number
   end: number
-  /** The part it reads: its start is at or before `start` (after it when keyframes are sparse). */
+  /** The part it reads, by its place in `parts`: it starts at or before the chunk. */
   part: number
   /** Seconds into the part where the chunk begins: 0 unless keyframes are too sparse to cut at. */
   seek: number
@@ -28,6 +35,8 @@ export interface Chunk {
 export interface ChunkPlan {
   parts: Part[]
   chunks: Chunk[]
+  /** Only `[start, end)` of the source, in its seconds (absent: all of it; plans from before clips). */
+  clip?: { start: number; end: number }
 }
 
 /**
@@ -64,6 +73,9 @@ export function parsePackets(csv: string): { keyframes: number[]; end: number | 
   return { keyframes: [...times].sort((a, b) => a - b), end }
 }
 
+/** Seconds to the microsecond: a difference of two times without its float noise (6.000000000000001). */
+const micro = (t: number) => Math.round(t * 1e6) / 1e6
+
 export interface PlanOptions {
   /** CHUNK_SECONDS: the length a chunk aims at. */
   chunkSeconds: number
@@ -72,6 +84,8 @@ export interface PlanOptions {
    * are encoded soonest), cut frame-accurately wherever the keyframes are. Default: none.
    */
   lead?: readonly number[]
+  /** Only `[start, end)` of the source (seconds), the job's clip: the rest is never encoded. */
+  clip?: { start: number; end: number }
 }
 
 /**
@@ -82,24 +96,30 @@ export interface PlanOptions {
  * at its aimed time and reads the part that holds it from the part's keyframe (`seek`: decoded,
  * not kept: the decode a frame-accurate cut costs). A last chunk of half a chunk or less joins the
  * one before it. The `lead` chunks come first, exactly as long as asked.
+ *
+ * With a clip, the same over `[clip.start, clip.end)` only: the first chunk starts exactly at the
+ * clip's start (from the keyframe at or before it), only the parts the chunks read are kept, and
+ * the chunks' times are on the clip's timeline (0 = its start); the parts' stay the source's.
  */
 export function planChunks(keyframes: readonly number[], duration: number, options: PlanOptions): ChunkPlan {
   const { chunkSeconds } = options
-  const keys = keyframes.filter((t) => t >= 0 && t < duration)
+  const from = options.clip?.start ?? 0
+  const to = options.clip?.end ?? duration
+  const keys = keyframes.filter((t) => t >= 0 && t < to)
   if (keys[0] !== 0) keys.unshift(0) // the first packet is where decoding starts, whatever it says
-  const starts: number[] = [0]
-  let lead = 0
+  const starts: number[] = [from]
+  let lead = from
   for (const length of options.lead ?? []) {
     // Only while a whole chunk is left after them.
-    if (lead + length + chunkSeconds > duration) break
+    if (lead + length + chunkSeconds > to) break
     lead += length
     starts.push(lead)
   }
-  for (let aim = lead + chunkSeconds; aim < duration - chunkSeconds / 2; ) {
+  for (let aim = lead + chunkSeconds; aim < to - chunkSeconds / 2; ) {
     const previous = starts.at(-1) as number
     const key = keys.find((t) => t >= aim && t > previous)
     if (key !== undefined && key < aim + chunkSeconds) {
-      if (key < duration - chunkSeconds / 2) starts.push(key)
+      if (key < to - chunkSeconds / 2) starts.push(key)
       aim = key + chunkSeconds
     } else {
       starts.push(aim)
@@ -107,12 +127,16 @@ export function planChunks(keyframes: readonly number[], duration: number, optio
     }
   }
   // Parts: cut at every chunk start that is a keyframe; a chunk between keyframes reads the part
-  // of the keyframe before it.
-  const partStarts = starts.filter((t) => keys.includes(t))
-  const parts = partStarts.map((start, index) => ({ index, start, end: partStarts[index + 1] ?? duration }))
+  // of the keyframe before it. The first part starts at the keyframe at or before the first chunk.
+  const first = keys.findLast((t) => t <= from) ?? 0
+  const partStarts = [first, ...starts.filter((t) => t > first && keys.includes(t))]
+  // The split's part 0 (before the first kept part) is not kept.
+  const skipped = first > 0 ? 1 : 0
+  const parts = partStarts.map((start, i) => ({ index: i + skipped, start, end: partStarts[i + 1] ?? to }))
   const chunks = starts.map((start, index) => {
-    const part = parts.findLast((p) => p.start <= start) as Part
-    return { index, start, end: starts[index + 1] ?? duration, part: part.index, seek: start - part.start }
+    const part = parts.findLastIndex((p) => p.start <= start)
+    const seek = micro(start - (parts[part] as Part).start)
+    return { index, start: micro(start - from), end: micro((starts[index + 1] ?? to) - from), part, seek }
   })
-  return { parts, chunks }
+  return { parts, chunks, ...(options.clip ? { clip: options.clip } : {}) }
 }

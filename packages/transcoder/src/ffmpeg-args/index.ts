@@ -13,7 +13,7 @@ export {
   thumbnailSize,
   thumbnailTime,
 } from './images.ts'
-export { COMMON, inputArgs, outputFps, PROGRESS, splitHead } from './input.ts'
+export { COMMON, clipInput, inputArgs, outputFps, PROGRESS, splitHead } from './input.ts'
 export { ladder, originalProfile, renditionSize, scaleFilter } from './ladder.ts'
 export type {
   EncodeOptions,

@@ -69,4 +69,6 @@ export interface EncodeOptions {
   storyboardInterval?: number
   /** The job's own profile list, when it gave one: exactly those are made (ladder). */
   asked?: readonly string[]
+  /** The job's clip: only `[start, end)` of the input is read (clipInput), its timeline from 0. */
+  clip?: { start: number; end: number }
 }
