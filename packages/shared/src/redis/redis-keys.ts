@@ -103,6 +103,10 @@ export interface RedisKeys {
   idempotency(scope: string): string
   /** Counter of one client's job creations in one rate-limit window. */
   rate(client: string, window: number): string
+  /** Hash: a stored watermark image (`wm_...`): its owner, size and dimensions. */
+  watermark(id: string): string
+  /** String: the id of one owner's (an API key's id, or `''`) default watermark. */
+  watermarkDefault(owner: string): string
 }
 
 export function redisKeys(prefix = 'vpp'): RedisKeys {
@@ -141,5 +145,7 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     job: (id) => `${prefix}:job:${id}`,
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rate: (client, window) => `${prefix}:rate:${client}:${window}`,
+    watermark: (id) => `${prefix}:watermark:${id}`,
+    watermarkDefault: (owner) => `${prefix}:watermark:default:${owner}`,
   }
 }

@@ -15,6 +15,7 @@ import { RateCounts } from './rate-counts.ts'
 import { Retention } from './retention.ts'
 import { StoreConnection } from './store-connection.ts'
 import { TusRecords } from './tus-records.ts'
+import { WatermarkRecords } from './watermark-records.ts'
 import { WebhookDeliveries } from './webhook-deliveries.ts'
 
 /** How long an Idempotency-Key names the job it created. */
@@ -50,6 +51,8 @@ export class JobStore extends StoreConnection {
   readonly tus: TusRecords
   /** Per-client creation counts (the rate limit). */
   readonly rates: RateCounts
+  /** The stored watermark images' records. */
+  readonly watermarks: WatermarkRecords
   readonly #dlqMaxLen: number
   readonly #readHash: (key: string) => Promise<Record<string, string>>
 
@@ -64,6 +67,7 @@ export class JobStore extends StoreConnection {
     this.webhooks = new WebhookDeliveries(this.redis, keys)
     this.tus = new TusRecords(this.redis, keys)
     this.rates = new RateCounts(this.redis, keys)
+    this.watermarks = new WatermarkRecords(this.redis, keys)
     this.#dlqMaxLen = options.dlqMaxLen ?? 0
     this.#readHash = options.readHash ?? ((key) => this.client.hGetAll(key))
   }
