@@ -17,6 +17,7 @@ import {
   PermanentJobError,
   type Profile,
   type TranscoderMetrics,
+  type Watermark,
 } from '@vpp/shared'
 import type { TranscoderConfig } from '../config.ts'
 import type { FfmpegRun } from '../ffmpeg-args/index.ts'
@@ -52,6 +53,8 @@ export interface CoordinatorContext {
   createdAt: Date
   /** The job's own profile list, when it gave one: exactly those are made (ladder). */
   asked?: readonly string[]
+  /** The job's watermark: its placement goes into the plan, its PNG is the job's copy. */
+  watermark?: Watermark
 }
 
 /** The files the chunked encode made for the job, as processJob's tail describes and publishes them. */
@@ -128,6 +131,7 @@ async function cut(
       asked: ctx.asked,
     },
   )
+  if (ctx.watermark) plan.watermark = ctx.watermark
   const parts = join(work, 'parts')
   await mkdir(parts, { recursive: true })
   const started = performance.now()

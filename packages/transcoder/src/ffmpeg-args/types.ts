@@ -1,4 +1,5 @@
 /** What buildArgs plans: ffmpeg runs, the files they write, and what the transcoder adds after. */
+import type { WatermarkRun } from './watermark.ts'
 
 /** One ffmpeg invocation and the files it writes. */
 export interface FfmpegRun {
@@ -69,4 +70,6 @@ export interface EncodeOptions {
   storyboardInterval?: number
   /** The job's own profile list, when it gave one: exactly those are made (ladder). */
   asked?: readonly string[]
+  /** The job's watermark: its PNG, the run's second input, laid over the video (videoHead). */
+  watermark?: WatermarkRun
 }
