@@ -7,9 +7,18 @@ import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { makeClip, pngBytes, pngHeader, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
+import { jobAssetName } from '@vpp/shared'
+import {
+  makeClip,
+  pngBytes,
+  pngHeader,
+  startTestRedis,
+  startTestS3,
+  type TestRedis,
+  tempDir,
+} from '@vpp/shared/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type Pipeline, startPipeline } from './harness.ts'
+import { eventually, type Pipeline, startPipeline } from './harness.ts'
 
 const run = promisify(execFile)
 let redis: TestRedis
@@ -66,18 +75,24 @@ async function chroma(path: string, width: number, height: number, corner: 'top-
 }
 
 /** Each video rendition of `marked` against the same of `plain`: green in its corner, nothing in the other. */
-async function expectWatermarked(p: Pipeline, marked: string, plain: string) {
+async function expectWatermarked(
+  p: Pipeline,
+  marked: string,
+  plain: string,
+  rendition = (id: string, profile: string) => join(p.env.DATA_DIR ?? '', 'output', id, `${profile}.mp4`),
+  names = ['360p', '480p'],
+) {
   const [a, b] = await Promise.all([
     p.waitFor(marked, ['completed', 'failed']),
     p.waitFor(plain, ['completed', 'failed']),
   ])
   expect([a.status, a.error], JSON.stringify(a)).toEqual(['completed', undefined])
   expect(b.status).toBe('completed')
-  const rungs = a.outputs.filter((o) => o.profile === '480p' || o.profile === '360p')
-  expect(rungs.map((o) => o.profile).sort()).toEqual(['360p', '480p'])
+  const rungs = a.outputs.filter((o) => names.includes(o.profile))
+  expect(rungs.map((o) => o.profile).sort()).toEqual(names)
   // The HLS rungs are byte ranges of these same MP4s.
   expect(a.outputs.some((o) => o.profile === 'hls')).toBe(true)
-  const file = (id: string, profile: string) => join(p.env.DATA_DIR ?? '', 'output', id, `${profile}.mp4`)
+  const file = rendition
   for (const { profile, width, height } of rungs) {
     const [markedIn, plainIn, markedOut, plainOut] = await Promise.all([
       chroma(file(marked, profile), width ?? 0, height ?? 0, 'top-left'),
@@ -123,6 +138,39 @@ describe('a watermark', () => {
     // It was encoded in chunks: the stream published as they came names their segments.
     const growing = join(p.env.DATA_DIR ?? '', 'output', chunked, 'hls', '360p', 'index.m3u8')
     expect((await readFile(growing, 'utf8')).match(/c\d{5}-l\d+-000\.m4s/g)?.length).toBeGreaterThanOrEqual(4)
+  }, 240_000)
+
+  it("is laid over the chunks on S3, and the job's copy of the PNG goes with its upload", async () => {
+    const s3 = await startTestS3()
+    try {
+      pipeline = await startPipeline(redis, `${dir.path}/s3`, {
+        ...s3.env,
+        CHUNK_SECONDS: '2',
+        TRANSCODE_PROFILES: '360p,hls',
+      })
+      const p = pipeline
+      await p.transcoder()
+      const marked = await upload(p, clips.long, {
+        watermark: JSON.stringify(PLACEMENT),
+        watermark_image: new Blob([GREEN]),
+      })
+      const plain = await upload(p, clips.long)
+      const storage = s3.storage(join(dir.path, 's3-scratch'))
+      // A presigned URL on the bucket, as a player gets it.
+      const url = async (id: string, profile: string) =>
+        (await p.waitFor(id, ['completed'])).outputs.find((o) => o.profile === profile)?.url ?? ''
+      const urls = new Map<string, string>()
+      for (const id of [marked, plain]) urls.set(id, await url(id, '360p'))
+      await expectWatermarked(p, marked, plain, (id) => urls.get(id) ?? '', ['360p'])
+      // Removed with the upload, right after the job is recorded complete.
+      const copy = jobAssetName(marked, 'watermark.png')
+      await eventually(async () => (await storage.readAsset(copy)) === null, 5000, "the job's copy removed")
+      storage.close()
+    } finally {
+      await pipeline?.close()
+      pipeline = undefined
+      await s3.stop()
+    }
   }, 240_000)
 
   it('fails the job as invalid_watermark when its PNG does not decode (a header and no pixels)', async () => {

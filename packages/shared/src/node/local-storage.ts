@@ -91,10 +91,13 @@ export class LocalUploadStorage implements UploadStorage {
   }
 
   async readAsset(name: string): Promise<Uint8Array | null> {
-    return readFile(this.assetPath(name)).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return null
-      throw error
-    })
+    return readFile(this.assetPath(name)).then(
+      (data) => new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return null
+        throw error
+      },
+    )
   }
 
   async removeAsset(name: string): Promise<void> {
