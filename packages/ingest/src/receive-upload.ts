@@ -75,7 +75,6 @@ export async function receiveUpload(request: Request, options: ReceiveOptions): 
   const events: Event[] = []
   let parseError: Multipart.MultipartError | undefined
   let sawFile = false
-  let sawWatermark = false
   const watermark = heldWatermark(options.watermark)
   const fields: Record<string, string> = {}
   const parser = Multipart.make({
@@ -86,10 +85,8 @@ export async function receiveUpload(request: Request, options: ReceiveOptions): 
       if (!(info.name in fields)) fields[info.name] = new TextDecoder().decode(value)
     },
     onFile(info) {
-      if (info.name === WATERMARK_PART && options.watermark && !sawWatermark) {
-        sawWatermark = true
-        return (chunk) => events.push({ type: 'watermark', chunk })
-      }
+      if (info.name === WATERMARK_PART)
+        return watermark.part((chunk) => events.push({ type: 'watermark', chunk }))
       if (info.name !== field || sawFile) return () => {}
       sawFile = true
       events.push({ type: 'start', filename: info.filename ?? '' })
@@ -110,9 +107,8 @@ export async function receiveUpload(request: Request, options: ReceiveOptions): 
   const drain = async () => {
     if (parseError) throw multipartError(parseError)
     for (const event of events.splice(0)) {
-      if (event.type === 'watermark') {
-        watermark.push(event.chunk)
-      } else if (event.type === 'start') {
+      if (event.type === 'watermark') watermark.push(event.chunk)
+      else if (event.type === 'start') {
         filename = displayName(event.filename)
         if (!hasAcceptedExtension(event.filename)) {
           throw new AppError('invalid_file_type', 'Invalid file type', 415)
@@ -157,7 +153,14 @@ function heldWatermark(limits: ReceiveOptions['watermark']) {
   const chunks: Uint8Array[] = []
   let size = 0
   let whole: Uint8Array | undefined
+  let taken = false
   return {
+    /** What the parser feeds the part's chunks to (its first such part only; none when unasked). */
+    part(feed: (chunk: Uint8Array | null) => void): (chunk: Uint8Array | null) => void {
+      if (!limits || taken) return () => {}
+      taken = true
+      return feed
+    },
     push(chunk: Uint8Array | null) {
       if (!limits) return
       if (chunk === null) {

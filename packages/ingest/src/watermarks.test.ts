@@ -1,8 +1,10 @@
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { LocalStorage } from '@vpp/shared/node'
 import { pngBytes, pngHeader } from '@vpp/shared/testing'
 import { describe, expect, it } from 'vitest'
 import { mp4Bytes, useIngestFixture } from './test-fixture.ts'
+import { tusStorage } from './tus/storage.ts'
 
 const fixture = useIngestFixture()
 const KEY = 'test-key-0123456789abcdef'
@@ -178,5 +180,44 @@ describe('watermarks on ingest', () => {
       expect([withVideo.status, await withVideo.json()]).toEqual([status, { error, message }])
     }
     expect(await t.files()).toEqual([])
+  })
+
+  it('names a stored image in tus metadata: checked at creation, copied when the upload completes', async () => {
+    const base = await fixture.makeApp()
+    const storage = new LocalStorage(base.uploadDir, `${base.uploadDir}/../out`)
+    const t = await fixture.makeApp({ storage, tus: tusStorage(storage, { expiryMs: 3600_000 }) })
+    const made = (await (await addWatermark(t, LOGO)).json()) as { watermark_id: string }
+    const create = (watermark: string) =>
+      t.app.request('/uploads', {
+        method: 'POST',
+        headers: {
+          'tus-resumable': '1.0.0',
+          'upload-length': '1000',
+          'upload-metadata': `filename ${btoa('a.mp4')},watermark ${btoa(watermark)}`,
+        },
+      })
+    const unknown = await create('{"image":"wm_000000000000"}')
+    expect(unknown.status).toBe(400)
+    expect(((await unknown.json()) as { error: string }).error).toBe('invalid_watermark')
+    const created = await create(JSON.stringify({ image: made.watermark_id, position: 'center' }))
+    expect(created.status).toBe(201)
+    const id = (created.headers.get('location') ?? '').split('/').pop() ?? ''
+    const patched = await t.app.request(`/uploads/${id}`, {
+      method: 'PATCH',
+      headers: {
+        'tus-resumable': '1.0.0',
+        'upload-offset': '0',
+        'content-type': 'application/offset+octet-stream',
+      },
+      body: mp4Bytes(1000),
+    })
+    expect(patched.status).toBe(204)
+    expect((await t.store.get(id))?.watermark).toEqual({
+      image: made.watermark_id,
+      position: 'center',
+      width: 0.15,
+      margin: 0.02,
+    })
+    expect(new Uint8Array(await readFile(join(storage.dir, '.assets', `${id}.watermark.png`)))).toEqual(LOGO)
   })
 })
