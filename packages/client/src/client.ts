@@ -11,6 +11,7 @@ import type {
   RetryResponse,
   Stats,
   UploadResponse,
+  WatermarkCreated,
 } from './types.ts'
 import { tusUpload, type UploadOptions, type UploadProgress, type UploadResult } from './upload.ts'
 import type { UploadSource } from './upload-sources.ts'
@@ -35,6 +36,10 @@ export interface VppClient {
   ): Promise<UploadResult>
   /** `POST /upload-url`: the transcoder downloads `url`. */
   importUrl(url: string, options?: JobOptions): Promise<UploadResponse>
+  /** `POST /watermarks`: a PNG kept for the key (its id for `watermark.image`; `default`: the key's default). */
+  addWatermark(png: Blob | Uint8Array, options?: { default?: boolean }): Promise<WatermarkCreated>
+  /** `DELETE /watermarks/{id}` (jobs already created keep their copy). */
+  deleteWatermark(id: string): Promise<void>
   /** `GET /jobs`, newest first, one page. */
   jobs(query?: { status?: JobStatus; limit?: number; cursor?: string }): Promise<JobPage>
   job(id: string): Promise<Job>
@@ -119,6 +124,18 @@ export function createClient(options: ClientOptions): VppClient {
           normalize_audio: job.normalizeAudio,
         }),
       }),
+
+    addWatermark: (png, watermark = {}) => {
+      const form = new FormData()
+      form.append(
+        'file',
+        png instanceof Blob ? png : new Blob([png as Uint8Array<ArrayBuffer>]),
+        'watermark.png',
+      )
+      if (watermark.default) form.append('default', 'true')
+      return call(`${ingest}/watermarks`, { method: 'POST', body: form })
+    },
+    deleteWatermark: (id) => call(`${ingest}/watermarks/${path(id)}`, { method: 'DELETE' }),
 
     jobs: (q = {}) => call(`${status}/jobs${query(q)}`),
     job: (id) => call(`${status}/jobs/${path(id)}`),
