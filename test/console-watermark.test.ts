@@ -37,7 +37,7 @@ afterAll(async () => {
 
 describe('the console, watermark options', () => {
   it('stores a picked PNG and names it, at the chosen position, in the next upload', async () => {
-    const clip = await makeClip(`${dir.path}/clip.mp4`, { width: 320, height: 180, seconds: 1 })
+    const clip = await makeClip(`${dir.path}/clip.mp4`, { width: 320, height: 180, seconds: 1, audio: false })
     const logo = `${dir.path}/logo.png`
     const notPng = `${dir.path}/photo.png`
     await writeFile(logo, pngBytes(48, 24, [0, 255, 0, 255]))

@@ -15,6 +15,7 @@ import type {
 } from './types.ts'
 import { tusUpload, type UploadOptions, type UploadProgress, type UploadResult } from './upload.ts'
 import type { UploadSource } from './upload-sources.ts'
+import { watermarkCalls } from './watermarks.ts'
 
 export interface ClientOptions {
   /** The ingest service, e.g. http://localhost:8000. */
@@ -125,17 +126,7 @@ export function createClient(options: ClientOptions): VppClient {
         }),
       }),
 
-    addWatermark: (png, watermark = {}) => {
-      const form = new FormData()
-      form.append(
-        'file',
-        png instanceof Blob ? png : new Blob([png as Uint8Array<ArrayBuffer>]),
-        'watermark.png',
-      )
-      if (watermark.default) form.append('default', 'true')
-      return call(`${ingest}/watermarks`, { method: 'POST', body: form })
-    },
-    deleteWatermark: (id) => call(`${ingest}/watermarks/${path(id)}`, { method: 'DELETE' }),
+    ...watermarkCalls(ingest, call),
 
     jobs: (q = {}) => call(`${status}/jobs${query(q)}`),
     job: (id) => call(`${status}/jobs/${path(id)}`),
