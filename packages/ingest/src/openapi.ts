@@ -354,7 +354,11 @@ export const tusPatchDoc = describeRoute({
       }),
     ),
     ...errors({
-      400: [['bad_request', 'Invalid content-type']],
+      // The last PATCH creates the job: its stored watermark image may have been deleted meanwhile.
+      400: [
+        ['bad_request', 'Invalid content-type'],
+        ['invalid_watermark', 'watermark.image wm_3f9c2a7b1d4e: the image was deleted'],
+      ],
       ...TUS_ERRORS,
       403: [['forbidden', 'Upload-Offset header required']],
       ...UPLOAD_GONE,
