@@ -34,6 +34,10 @@ export const UNKNOWN_WATERMARK: ErrorCase = [
   'invalid_watermark',
   'watermark.image wm_3f9c2a7b1d4e: no such watermark for this key (POST /watermarks stores one)',
 ]
+export const DELETED_WATERMARK: ErrorCase = [
+  'invalid_watermark',
+  'watermark.image wm_3f9c2a7b1d4e: the image was deleted',
+]
 export const WATERMARK_TOO_LARGE: ErrorCase = [
   'watermark_too_large',
   'The watermark image is over 524288 bytes (WATERMARK_MAX_BYTES)',

@@ -16,12 +16,7 @@ import {
 } from '@vpp/shared'
 import { type DescribeRouteOptions, describeRoute } from 'hono-openapi'
 import { z } from 'zod'
-import {
-  NOT_A_PNG,
-  UNKNOWN_WATERMARK,
-  WATERMARK_IMAGE_PART,
-  WATERMARK_TOO_LARGE,
-} from './openapi-watermarks.ts'
+import * as wm from './openapi-watermarks.ts'
 
 /**
  * What ingest's OpenAPI document says of each route: the modules of routes/ put each of these
@@ -76,7 +71,7 @@ const RATE_LIMITED: Record<number, readonly ErrorCase[]> = {
 const OPTION_ERRORS: readonly ErrorCase[] = [
   ['bad_request', 'unknown profile 4k; known: 720p, 480p, 360p, thumbnail, webm_720p, hls, storyboard'],
   ['url_not_allowed', '10.0.0.5 is not a public address'],
-  UNKNOWN_WATERMARK,
+  wm.UNKNOWN_WATERMARK,
 ]
 
 /**
@@ -114,7 +109,7 @@ export const UploadFormSchema = z
       contentMediaType: 'application/octet-stream',
       description: 'The video (mp4, mov, avi, mkv or webm, by name and by content), at most MAX_FILE_SIZE',
     }),
-    watermark_image: WATERMARK_IMAGE_PART,
+    watermark_image: wm.WATERMARK_IMAGE_PART,
     ...JobOptionFieldsSchema.shape,
   })
   .meta({
@@ -142,11 +137,11 @@ export const uploadDoc = describeRoute({
         ['bad_request', 'Missing multipart field "file" with the video file'],
         ['empty_file', 'The file is empty'],
         ['url_not_allowed', '10.0.0.5 is not a public address'],
-        NOT_A_PNG,
+        wm.NOT_A_PNG,
       ],
       ...KEY_ERRORS,
       408: [['upload_timeout', 'Upload stalled: nothing received for 30s']],
-      413: [['file_too_large', 'File too large'], WATERMARK_TOO_LARGE],
+      413: [['file_too_large', 'File too large'], wm.WATERMARK_TOO_LARGE],
       415: [['invalid_file_type', 'Invalid file type']],
       ...RATE_LIMITED,
       ...SERVICE_ERRORS,
@@ -174,7 +169,7 @@ export const uploadUrlDoc = describeRoute({
         ['bad_request', 'url: url must be an absolute http:// or https:// URL'],
         ['url_not_allowed', '10.0.0.5 is not a public address'],
         ['invalid_url', 'The host video.example could not be resolved'],
-        UNKNOWN_WATERMARK,
+        wm.UNKNOWN_WATERMARK,
       ],
       ...KEY_ERRORS,
       ...TIMEOUT_ERRORS,
@@ -355,10 +350,7 @@ export const tusPatchDoc = describeRoute({
     ),
     ...errors({
       // The last PATCH creates the job: its stored watermark image may have been deleted meanwhile.
-      400: [
-        ['bad_request', 'Invalid content-type'],
-        ['invalid_watermark', 'watermark.image wm_3f9c2a7b1d4e: the image was deleted'],
-      ],
+      400: [['bad_request', 'Invalid content-type'], wm.DELETED_WATERMARK],
       ...TUS_ERRORS,
       403: [['forbidden', 'Upload-Offset header required']],
       ...UPLOAD_GONE,
