@@ -15,6 +15,7 @@ import {
   makeClip,
   markPlayable,
   mp4Bytes,
+  pngBytes,
   startTestRedis,
   type TestRedis,
   takeJob,
@@ -409,5 +410,39 @@ describe('vpp with API keys, no transcoder', () => {
     expect((await stat(`${dir.path}/data-keys/uploads/${id}`)).size).toBe(8 * 1024 * 1024)
     // Finished: no longer remembered.
     expect(JSON.parse(await readFile(`${dir.path}/state/vpp/uploads.json`, 'utf8'))).toEqual({})
+  })
+
+  // Last: its jobs stay queued (no transcoder), and the chunk test above takes the next one off the queue.
+  it('stores a watermark (add, default, delete) and names it in uploads, as a stored id or a PNG file', async () => {
+    const logo = `${dir.path}/logo.png`
+    await writeFile(logo, pngBytes(32, 16))
+    const added = await vpp(['watermark', 'add', logo, '--default'], env)
+    expect(added.code, added.stderr).toBe(0)
+    const id = added.stdout.trim()
+    expect(id).toMatch(/^wm_[A-Za-z0-9]+$/)
+    // Without an image: the key's default.
+    const byDefault = json<Job>(
+      await vpp(['upload', clip, '--watermark-position', 'top-left', '--json'], env),
+    )
+    expect(byDefault.watermark).toEqual({ image: id, position: 'top-left', width: 0.15, margin: 0.02 })
+    // A PNG file: stored first, then named.
+    const byFile = json<Job>(
+      await vpp(['upload', clip, '--watermark-image', logo, '--watermark-width', '0.3', '--json'], env),
+    )
+    expect(byFile.watermark).toMatchObject({ image: expect.stringMatching(/^wm_/), width: 0.3 })
+    expect(byFile.watermark?.image).not.toBe(id)
+    expect((await vpp(['watermark', 'delete', id], { ...env, VPP_API_KEY: OTHER })).stderr).toBe(
+      `vpp: not_found: No watermark ${id}\n`,
+    )
+    expect(await vpp(['watermark', 'delete', id], env)).toMatchObject({
+      code: 0,
+      stdout: `watermark ${id} deleted\n`,
+    })
+    const bad = await vpp(['upload', clip, '--watermark-position', 'middle'], env)
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--watermark-position must be one of top-left')
+    const none = await vpp(['upload', clip, '--watermark-position', 'center'], env)
+    expect(none.code).toBe(1)
+    expect(none.stderr).toMatch(/^vpp: invalid_watermark: no watermark image: /)
   })
 })

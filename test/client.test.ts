@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { createClient, type PreviousUpload, type UrlStorage, type VppClient, VppError } from '@vpp/client'
-import { makeClip, mp4Bytes, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
+import { makeClip, mp4Bytes, pngBytes, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Pipeline, startPipeline } from './harness.ts'
 
@@ -122,5 +122,30 @@ describe('@vpp/client', () => {
       code: 'unauthorized',
     })
     await expect(other.events(job_id).next()).rejects.toMatchObject({ status: 401 })
+  })
+
+  it('stores a watermark PNG, names it in an upload (tus) and an import, and deletes it', async () => {
+    const logo = pngBytes(32, 16)
+    const made = await client.addWatermark(logo, { default: true })
+    expect(made).toMatchObject({ width: 32, height: 16, size_bytes: logo.length, default: true })
+    const named = await client.upload(clip, {
+      filename: 'marked.mp4',
+      watermark: { image: made.watermark_id, position: 'top-left' },
+    })
+    expect((await client.job(named.job_id)).watermark).toEqual({
+      image: made.watermark_id,
+      position: 'top-left',
+      width: 0.15,
+      margin: 0.02,
+    })
+    // The key's default, when the watermark names no image.
+    const imported = await client.importUrl('https://93.184.216.34/v.mp4', { watermark: { width: 0.3 } })
+    expect((await client.job(imported.job_id)).watermark?.image).toBe(made.watermark_id)
+    await client.deleteWatermark(made.watermark_id)
+    await expect(client.deleteWatermark(made.watermark_id)).rejects.toMatchObject({ status: 404 })
+    await expect(client.addWatermark(new Uint8Array([0xff, 0xd8, 0xff, 0xe0]))).rejects.toMatchObject({
+      status: 400,
+      code: 'invalid_watermark',
+    })
   })
 })

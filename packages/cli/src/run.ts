@@ -18,6 +18,7 @@ import {
   UsageError,
   usage,
 } from './usage.ts'
+import { addWatermark } from './watermark.ts'
 
 export interface Io {
   env: Record<string, string | undefined>
@@ -108,6 +109,12 @@ async function runCommand(
       print(out, stats, () => statsText(stats))
       return 0
     }
+    case 'watermark add':
+      return await addWatermark(client, id, values, out)
+    case 'watermark delete':
+      await client.deleteWatermark(id)
+      print(out, { watermark_id: id, deleted: true }, () => `watermark ${id} deleted`)
+      return 0
   }
   throw new Error(`command ${command.name} has no handler`)
 }

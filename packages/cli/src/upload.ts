@@ -8,6 +8,7 @@ import { type Output, print, say } from './output.ts'
 import { formatBytes, formatElapsed, ProgressReporter, RateMeter, uploadLine } from './progress.ts'
 import { FileUrlStorage } from './url-storage.ts'
 import { CliError, type CommandSpec, parseSize, UsageError } from './usage.ts'
+import { watermarkOption } from './watermark.ts'
 
 /**
  * `vpp upload FILE|URL`: a file goes up over tus, resumable (a later run of the same command
@@ -23,7 +24,7 @@ export async function upload(
   out: Output,
   signal: AbortSignal,
 ): Promise<number> {
-  const options = jobOptions(values, command)
+  const options = { ...jobOptions(values, command), ...(await watermarkOption(client, values, command)) }
   let jobId: string
   if (/^https?:\/\//i.test(target)) {
     jobId = (await client.importUrl(target, options)).job_id

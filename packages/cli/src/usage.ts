@@ -42,6 +42,30 @@ const COMMON: Record<string, OptionSpec> = {
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 }
 
+/** `vpp upload`'s watermark: any one asks for it (without an image, the key's default). */
+const WATERMARK_OPTIONS: Record<string, OptionSpec> = {
+  'watermark-image': {
+    type: 'string',
+    value: 'ID|PNG',
+    help: 'a stored image (wm_…), or a PNG file, stored first',
+  },
+  'watermark-position': {
+    type: 'string',
+    value: 'POS',
+    help: 'top-left, top-right, bottom-left, bottom-right or center (default bottom-right)',
+  },
+  'watermark-width': {
+    type: 'string',
+    value: 'F',
+    help: "its width, a fraction of the video's (default 0.15)",
+  },
+  'watermark-margin': {
+    type: 'string',
+    value: 'F',
+    help: "its margin, a fraction of the video's width (0.02)",
+  },
+}
+
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'upload',
@@ -57,6 +81,7 @@ export const COMMANDS: CommandSpec[] = [
       'callback-url': { type: 'string', value: 'URL', help: "where this job's webhooks go" },
       clip: { type: 'string', value: 'START-END', help: 'transcode only this range, in seconds: 12.5-30' },
       'normalize-audio': { type: 'boolean', help: 'normalise the loudness to -16 LUFS (EBU R128)' },
+      ...WATERMARK_OPTIONS,
       'chunk-size': { type: 'string', value: 'SIZE', help: 'bytes per request, e.g. 8MiB (default 64MiB)' },
       wait: { type: 'boolean', help: 'follow the transcode, then print the playback URLs' },
     },
@@ -134,6 +159,13 @@ export const COMMANDS: CommandSpec[] = [
       output: { type: 'string', short: 'o', value: 'FILE', help: 'where to write it (default JOB_ID.webp)' },
     },
   },
+  {
+    name: 'watermark add',
+    args: ['FILE'],
+    summary: 'store a PNG for your jobs (`--watermark-image ID`); prints its id',
+    options: { default: { type: 'boolean', help: 'your default: used when --watermark-* names no image' } },
+  },
+  { name: 'watermark delete', args: ['ID'], summary: 'delete a stored watermark image', options: {} },
 ]
 
 export type Parsed =

@@ -13,9 +13,11 @@ import type {
   RetryResponse,
   Stats,
   UploadResponse,
+  WatermarkCreated,
 } from './types.ts'
 import { tusUpload, type UploadOptions, type UploadProgress, type UploadResult } from './upload.ts'
 import type { UploadSource } from './upload-sources.ts'
+import { watermarkCalls } from './watermarks.ts'
 
 export interface ClientOptions {
   /** The ingest service, e.g. http://localhost:8000. */
@@ -37,6 +39,10 @@ export interface VppClient {
   ): Promise<UploadResult>
   /** `POST /upload-url`: the transcoder downloads `url`. */
   importUrl(url: string, options?: JobOptions): Promise<UploadResponse>
+  /** `POST /watermarks`: a PNG kept for the key (its id for `watermark.image`; `default`: the key's default). */
+  addWatermark(png: Blob | Uint8Array, options?: { default?: boolean }): Promise<WatermarkCreated>
+  /** `DELETE /watermarks/{id}` (jobs already created keep their copy). */
+  deleteWatermark(id: string): Promise<void>
   /** `GET /jobs`, newest first, one page. */
   jobs(query?: { status?: JobStatus; limit?: number; cursor?: string }): Promise<JobPage>
   job(id: string): Promise<Job>
@@ -139,6 +145,8 @@ export function createClient(options: ClientOptions): VppClient {
         },
         body: JSON.stringify(importBody(url, job)),
       }),
+
+    ...watermarkCalls(ingest, call),
 
     jobs: (q = {}) => call(`${status}/jobs${query(q)}`),
     job: (id) => call(`${status}/jobs/${path(id)}`),

@@ -17,6 +17,7 @@ export type {
   Output,
   Stats,
   UploadResponse,
+  WatermarkCreated,
 } from '@vpp/shared/api'
 
 /** `POST /dlq/{message_id}/retry`'s 202. */

@@ -20,6 +20,7 @@ import { INGEST_API } from './openapi.ts'
 import { tusRoutes } from './routes/tus.ts'
 import { uploadRoutes } from './routes/upload.ts'
 import { uploadUrlRoutes } from './routes/upload-url.ts'
+import { watermarkRoutes } from './routes/watermarks.ts'
 
 export type { IngestDeps } from './deps.ts'
 export { isUpload } from './limits.ts'
@@ -44,6 +45,7 @@ export function createApp(deps: IngestDeps) {
   app.route('/', uploadRoutes(ctx))
   app.route('/', uploadUrlRoutes(ctx))
   if (deps.tus) app.route('/', tusRoutes(ctx, deps.tus))
+  app.route('/', watermarkRoutes(ctx))
 
   app.get('/healthz', healthzDoc, small, (c) => redisHealth(c, deps.store))
   app.get('/metrics', metricsDoc, small, metricsAuth(deps.metricsToken), () => metricsResponse(deps.registry))

@@ -2,6 +2,8 @@ import {
   apiKeysVar,
   baseConfigShape,
   boolVar,
+  DEFAULT_WATERMARK_MAX_BYTES,
+  DEFAULT_WATERMARK_MAX_SIDE,
   type Env,
   httpConfigShape,
   intVar,
@@ -44,6 +46,12 @@ export const configShape = {
   ),
   URL_IMPORT_ALLOW_PRIVATE: boolVar(false).describe(
     'let URL imports and webhooks reach private/loopback addresses (tests, trusted networks; metadata addresses stay refused)',
+  ),
+  WATERMARK_MAX_BYTES: intVar(DEFAULT_WATERMARK_MAX_BYTES, 1024, 16 * 1024 * 1024).describe(
+    'largest watermark PNG, in bytes (a `watermark_image` part, `POST /watermarks`); past it: 413 `watermark_too_large`',
+  ),
+  WATERMARK_MAX_SIDE: intVar(DEFAULT_WATERMARK_MAX_SIDE, 16, 8192).describe(
+    "largest watermark PNG's width and height, in pixels (read from its IHDR); past it: 400 `invalid_watermark`",
   ),
   UPLOAD_EXPIRY_HOURS: z.coerce
     .number()

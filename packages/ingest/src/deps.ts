@@ -11,6 +11,9 @@ export interface IngestDeps {
   registry: Registry
   metrics: IngestMetrics
   maxFileSize: number
+  /** WATERMARK_MAX_BYTES and WATERMARK_MAX_SIDE; unset: their defaults. */
+  watermarkMaxBytes?: number
+  watermarkMaxSide?: number
   /** API keys; empty: no key needed. */
   apiKeys?: readonly string[]
   /** METRICS_TOKEN: the bearer token `/metrics` asks for; unset: open. */

@@ -51,6 +51,8 @@ export async function buildIngest(
     registry,
     metrics: createIngestMetrics(registry),
     maxFileSize: config.MAX_FILE_SIZE,
+    watermarkMaxBytes: config.WATERMARK_MAX_BYTES,
+    watermarkMaxSide: config.WATERMARK_MAX_SIDE,
     apiKeys: config.API_KEYS,
     metricsToken: config.METRICS_TOKEN,
     adminKeys: config.ADMIN_API_KEYS,

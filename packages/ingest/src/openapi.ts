@@ -16,6 +16,7 @@ import {
 } from '@vpp/shared'
 import { type DescribeRouteOptions, describeRoute } from 'hono-openapi'
 import { z } from 'zod'
+import * as wm from './openapi-watermarks.ts'
 
 /**
  * What ingest's OpenAPI document says of each route: the modules of routes/ put each of these
@@ -33,6 +34,7 @@ export const INGEST_API: ApiInfo = {
   tags: [
     { name: 'Uploads', description: 'A video in one request, or from a URL' },
     { name: 'Resumable uploads (tus)', description: 'tus 1.0 at /uploads: the upload id is the job id' },
+    { name: 'Watermarks', description: "PNG images kept for a key's jobs (`watermark.image`)" },
     { name: 'Health and metrics', description: 'Probes and Prometheus; no key needed' },
   ],
 }
@@ -69,6 +71,7 @@ const RATE_LIMITED: Record<number, readonly ErrorCase[]> = {
 const OPTION_ERRORS: readonly ErrorCase[] = [
   ['bad_request', 'unknown profile 4k; known: 720p, 480p, 360p, thumbnail, webm_720p, hls, storyboard'],
   ['url_not_allowed', '10.0.0.5 is not a public address'],
+  wm.UNKNOWN_WATERMARK,
 ]
 
 /**
@@ -108,6 +111,7 @@ export const UploadFormSchema = z
       contentMediaType: 'application/octet-stream',
       description: 'The video (mp4, mov, avi, mkv or webm, by name and by content), at most MAX_FILE_SIZE',
     }),
+    watermark_image: wm.WATERMARK_IMAGE_PART,
     ...JobOptionFieldsSchema.shape,
   })
   .meta({
@@ -135,10 +139,11 @@ export const uploadDoc = describeRoute({
         ['bad_request', 'Missing multipart field "file" with the video file'],
         ['empty_file', 'The file is empty'],
         ['url_not_allowed', '10.0.0.5 is not a public address'],
+        wm.NOT_A_PNG,
       ],
       ...KEY_ERRORS,
       408: [['upload_timeout', 'Upload stalled: nothing received for 30s']],
-      413: [['file_too_large', 'File too large']],
+      413: [['file_too_large', 'File too large'], wm.WATERMARK_TOO_LARGE],
       415: [['invalid_file_type', 'Invalid file type']],
       ...RATE_LIMITED,
       ...SERVICE_ERRORS,
@@ -166,6 +171,7 @@ export const uploadUrlDoc = describeRoute({
         ['bad_request', 'url: url must be an absolute http:// or https:// URL'],
         ['url_not_allowed', '10.0.0.5 is not a public address'],
         ['invalid_url', 'The host video.example could not be resolved'],
+        wm.UNKNOWN_WATERMARK,
       ],
       ...KEY_ERRORS,
       ...TIMEOUT_ERRORS,
@@ -345,7 +351,8 @@ export const tusPatchDoc = describeRoute({
       }),
     ),
     ...errors({
-      400: [['bad_request', 'Invalid content-type']],
+      // The last PATCH creates the job: its stored watermark image may have been deleted meanwhile.
+      400: [['bad_request', 'Invalid content-type'], wm.DELETED_WATERMARK],
       ...TUS_ERRORS,
       403: [['forbidden', 'Upload-Offset header required']],
       ...UPLOAD_GONE,

@@ -5,8 +5,10 @@ import {
   displayName,
   hasAcceptedExtension,
   isNoSpace,
+  pngSize,
   type UploadSink,
   type UploadStorage,
+  watermarkTooLarge,
 } from '@vpp/shared'
 import * as Multipart from 'multipasta'
 
@@ -16,6 +18,8 @@ export interface ReceivedUpload {
   /** The other (text) fields of the form, by name (the first of each name; 64 KiB each at most). */
   fields: Record<string, string>
   size: number
+  /** The `watermark_image` part's bytes: a PNG of the size limits (ReceiveOptions.watermark). */
+  watermark?: Uint8Array
   /** Remove the stored file again (when the job could not be queued). */
   discard(): Promise<void>
 }
@@ -30,9 +34,22 @@ export interface ReceiveOptions {
   totalTimeoutMs: number
   /** Multipart field holding the file. */
   field?: string
+  /**
+   * The `watermark_image` part (a PNG, before or after the file): held in memory up to
+   * `maxBytes` (413 `watermark_too_large`), its IHDR within `maxSide` (400 `invalid_watermark`).
+   * Unset: the part is ignored.
+   */
+  watermark?: { maxBytes: number; maxSide: number }
 }
 
-type Event = { type: 'start'; filename: string } | { type: 'data'; chunk: Uint8Array } | { type: 'end' }
+/** The multipart part holding a watermark image uploaded with the video. */
+export const WATERMARK_PART = 'watermark_image'
+
+type Event =
+  | { type: 'start'; filename: string }
+  | { type: 'data'; chunk: Uint8Array }
+  | { type: 'end' }
+  | { type: 'watermark'; chunk: Uint8Array | null }
 
 /** Where uploads are stored, as a `disk_full` message names it. */
 export const UPLOAD_VOLUME = 'upload volume (UPLOAD_DIR)'
@@ -58,6 +75,7 @@ export async function receiveUpload(request: Request, options: ReceiveOptions): 
   const events: Event[] = []
   let parseError: Multipart.MultipartError | undefined
   let sawFile = false
+  const watermark = heldWatermark(options.watermark)
   const fields: Record<string, string> = {}
   const parser = Multipart.make({
     headers: Object.fromEntries(request.headers),
@@ -67,6 +85,8 @@ export async function receiveUpload(request: Request, options: ReceiveOptions): 
       if (!(info.name in fields)) fields[info.name] = new TextDecoder().decode(value)
     },
     onFile(info) {
+      if (info.name === WATERMARK_PART)
+        return watermark.part((chunk) => events.push({ type: 'watermark', chunk }))
       if (info.name !== field || sawFile) return () => {}
       sawFile = true
       events.push({ type: 'start', filename: info.filename ?? '' })
@@ -87,7 +107,8 @@ export async function receiveUpload(request: Request, options: ReceiveOptions): 
   const drain = async () => {
     if (parseError) throw multipartError(parseError)
     for (const event of events.splice(0)) {
-      if (event.type === 'start') {
+      if (event.type === 'watermark') watermark.push(event.chunk)
+      else if (event.type === 'start') {
         filename = displayName(event.filename)
         if (!hasAcceptedExtension(event.filename)) {
           throw new AppError('invalid_file_type', 'Invalid file type', 415)
@@ -119,11 +140,44 @@ export async function receiveUpload(request: Request, options: ReceiveOptions): 
     if (!complete || !sink) throw badRequest('Upload ended before the file was complete')
     await stored(sink.commit())
     const committed = sink
-    return { filename, size, fields, discard: () => committed.abort() }
+    return { filename, size, fields, watermark: watermark.bytes(), discard: () => committed.abort() }
   } catch (error) {
     await reader.cancel().catch(() => {})
     await sink?.abort()
     throw error
+  }
+}
+
+/** The watermark part's bytes as they come, refused past its limits; checked as a PNG at its end. */
+function heldWatermark(limits: ReceiveOptions['watermark']) {
+  const chunks: Uint8Array[] = []
+  let size = 0
+  let whole: Uint8Array | undefined
+  let taken = false
+  return {
+    /** What the parser feeds the part's chunks to (its first such part only; none when unasked). */
+    part(feed: (chunk: Uint8Array | null) => void): (chunk: Uint8Array | null) => void {
+      if (!limits || taken) return () => {}
+      taken = true
+      return feed
+    },
+    push(chunk: Uint8Array | null) {
+      if (!limits) return
+      if (chunk === null) {
+        whole = new Uint8Array(size)
+        let at = 0
+        for (const part of chunks.splice(0)) {
+          whole.set(part, at)
+          at += part.byteLength
+        }
+        pngSize(whole, limits.maxSide)
+        return
+      }
+      size += chunk.byteLength
+      if (size > limits.maxBytes) throw watermarkTooLarge(limits.maxBytes)
+      chunks.push(chunk.slice()) // held past this read: a copy of our own
+    },
+    bytes: () => whole,
   }
 }
 

@@ -28,11 +28,12 @@ import {
   type StoryboardPlan,
   scaleFilter,
   sheetRun,
-  splitHead,
   storyboardPlan,
   thumbnailFilter,
   thumbnailSize,
   videoCodecArgs,
+  videoHead,
+  watermarkInputArgs,
 } from './ffmpeg-args/index.ts'
 import type { Probe } from './probe.ts'
 
@@ -74,11 +75,14 @@ export function buildArgs(
   if (out.branches.length === 0) return { runs: [], skipped }
   // Variable or very high frame rates become a constant rate once, before the split.
   const fps = outputFps(probe)
-  const head = splitHead(`0:${probe.videoIndex}`, fps ? `fps=${fps},` : '', out.branches.length)
+  const watermark = options.watermark
+  const filters = fps ? `fps=${fps},` : ''
+  const head = videoHead(`0:${probe.videoIndex}`, filters, out.branches.length, probe, watermark?.placement)
   const args = [
     ...COMMON,
     ...PROGRESS,
     ...inputArgs(paths.input, probe, options),
+    ...(watermark ? watermarkInputArgs(watermark.path) : []),
     '-filter_complex',
     [head, ...out.branches].join(';'),
     ...out.args,

@@ -22,7 +22,7 @@ import { checkClip, clipTimeline, onFrames } from './clip.ts'
 import type { TranscoderConfig } from './config.ts'
 import { describeOutputs } from './describe-outputs.ts'
 import { download } from './download.ts'
-import { outputFps } from './ffmpeg-args/index.ts'
+import { outputFps, type WatermarkRun } from './ffmpeg-args/index.ts'
 import { ProcessError, runProcess } from './ffmpeg-process.ts'
 import { noSpaceIn, scratchVolume, storageFailure, VOLUMES } from './health.ts'
 import { type ExtraFile, finishHls, finishStoryboard } from './packaging.ts'
@@ -30,6 +30,7 @@ import { checkInput, type Probe } from './probe.ts'
 import { probeInput } from './probe-input.ts'
 import { etaSeconds, progressParser, progressPercent } from './progress.ts'
 import { atCeiling, ffmpegTimeoutMs, overMemoryLimit } from './retry-policy.ts'
+import { watermarkFile } from './watermark-file.ts'
 
 /**
  * How long past the video's own length a chunked job keeps the stream it published while it was
@@ -187,9 +188,12 @@ async function encode(
   const chunking = ctx.chunking
   // A clip's own length decides, and the one run reads the clip only (on its timeline).
   const timeline = clipTimeline(probe, clip)
+  // Decoded here once (a PNG that does not decode fails the job); the chunks read the job's copy.
+  const watermark = await watermarkFile(job, dirs.work, ctx)
   if (!chunking || !inChunks(timeline.duration, config.CHUNK_SECONDS))
-    return encodeInOneRun(input, dirs.out, profiles, timeline, ctx, scratch, job.profiles, clip)
+    return encodeInOneRun(input, dirs.out, profiles, timeline, ctx, scratch, job.profiles, clip, watermark)
   return encodeInChunks(job.job_id, input, probe, profiles, dirs, {
+    watermark: job.watermark,
     ...ctx,
     chunking,
     lost: () => new LostClaimError(),
@@ -243,10 +247,12 @@ async function encodeInOneRun(
   scratch: string,
   asked?: readonly string[],
   clip?: Clip,
+  watermark?: WatermarkRun,
 ): Promise<Encoded> {
   const { config, logger } = ctx
   const plan = buildArgs({ input, outDir }, profiles, probe, {
     asked,
+    watermark,
     threads: config.threads,
     maxPixels: config.MAX_PIXELS,
     maxDurationSeconds: config.MAX_DURATION_SECONDS,
@@ -281,7 +287,7 @@ async function encodeInOneRun(
     }).catch((error: unknown) => {
       throw explainFailure(
         error,
-        { [`file:${input}`]: 'input', [input]: 'input', [outDir]: 'output' },
+        { [`file:${input}`]: 'input', [input]: 'input', [outDir]: 'output', ...watermarkPaths(watermark) },
         scratch,
         timeoutMs,
       )
@@ -314,6 +320,10 @@ async function encodeInOneRun(
     },
   }
 }
+
+/** A watermark's path as an error names it. */
+const watermarkPaths = (watermark?: WatermarkRun) =>
+  watermark ? { [`file:${watermark.path}`]: 'watermark', [watermark.path]: 'watermark' } : {}
 
 /** A video of at least two chunks is encoded in chunks (below, one run costs less and is as quick). */
 export function inChunks(duration: number | null, chunkSeconds: number): boolean {

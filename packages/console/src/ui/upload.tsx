@@ -8,6 +8,7 @@ import { type JobOptions, RateMeter, type VppClient } from '@vpp/client'
 import { useRef, useState } from 'preact/hooks'
 import { defaultOptions } from 'tus-js-client'
 import { formatBytes } from './format.ts'
+import { NO_WATERMARK, type WatermarkChoices, WatermarkFields, watermarkOf } from './watermark-fields.tsx'
 
 interface Transfer {
   id: number
@@ -65,7 +66,7 @@ export function UploadPanel({ client, profiles }: { client: VppClient; profiles:
           <button type="submit">Import</button>
         </div>
       </form>
-      <OptionFields profiles={profiles} choices={choices} setChoices={setChoices} />
+      <OptionFields client={client} profiles={profiles} choices={choices} setChoices={setChoices} />
       {problem && <p role="alert">{problem}</p>}
       {imported && (
         <p role="status">
@@ -77,8 +78,8 @@ export function UploadPanel({ client, profiles }: { client: VppClient; profiles:
   )
 }
 
-/** What the options' fields hold, as typed. */
-interface Choices {
+/** What the options' fields hold, as typed (the watermark's: watermark-fields.tsx). */
+interface Choices extends WatermarkChoices {
   chosen: string[]
   metadata: string
   /** The clip's start and end in seconds, as typed; both empty: the whole video. */
@@ -87,7 +88,14 @@ interface Choices {
   normalizeAudio: boolean
 }
 
-const NO_CHOICES: Choices = { chosen: [], metadata: '', clipStart: '', clipEnd: '', normalizeAudio: false }
+const NO_CHOICES: Choices = {
+  chosen: [],
+  metadata: '',
+  clipStart: '',
+  clipEnd: '',
+  normalizeAudio: false,
+  ...NO_WATERMARK,
+}
 
 /** The job options of the form's fields, or a message saying what is wrong with them. */
 function jobOptions(choices: Choices, profiles: string[]): JobOptions | string {
@@ -109,6 +117,7 @@ function jobOptions(choices: Choices, profiles: string[]): JobOptions | string {
     metadata: meta,
     clip,
     normalizeAudio: choices.normalizeAudio || undefined,
+    watermark: watermarkOf(choices),
   }
 }
 
@@ -190,8 +199,9 @@ function DropZone({ onFiles }: { onFiles: (files: FileList | null | undefined) =
   )
 }
 
-/** The options every upload and import takes: profiles, metadata, a clip, loudness. */
+/** The options every upload and import takes: profiles, metadata, a clip, loudness, a watermark. */
 function OptionFields(props: {
+  client: VppClient
   profiles: string[]
   choices: Choices
   setChoices: (update: (choices: Choices) => Choices) => void
@@ -202,7 +212,7 @@ function OptionFields(props: {
   const text = (event: Event) => (event.target as HTMLInputElement).value
   return (
     <details class="options">
-      <summary>Options: profiles, metadata, clip, loudness</summary>
+      <summary>Options: profiles, metadata, clip, loudness, watermark</summary>
       <fieldset>
         <legend>Profiles</legend>
         {profiles.map((name) => (
@@ -262,6 +272,7 @@ function OptionFields(props: {
         />
         Normalise loudness (-16 LUFS)
       </label>
+      <WatermarkFields client={props.client} choices={choices} set={set} />
     </details>
   )
 }

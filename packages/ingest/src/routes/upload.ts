@@ -5,6 +5,13 @@ import { accepted, replay } from '../enqueue.ts'
 import { optionFields } from '../job-options.ts'
 import { uploadDoc } from '../openapi.ts'
 import { receiveUpload } from '../receive-upload.ts'
+import {
+  copyWatermark,
+  dropWatermark,
+  settleWatermark,
+  watermarkLimits,
+  watermarkOwner,
+} from '../watermarks.ts'
 
 /** `POST /upload`: a video in one multipart request, streamed to storage, then queued. */
 export function uploadRoutes(ctx: IngestContext) {
@@ -22,26 +29,35 @@ export function uploadRoutes(ctx: IngestContext) {
       storage: deps.storage,
       idleTimeoutMs: limits.uploadIdleTimeoutMs,
       totalTimeoutMs: limits.uploadTimeoutMs,
+      watermark: watermarkLimits(deps),
     })
     try {
-      const options = optionFields(upload.fields)
+      const owner = c.get('apiClient')
+      const options = await settleWatermark(
+        deps,
+        optionFields(upload.fields),
+        watermarkOwner(owner),
+        upload.watermark,
+      )
       if (options.callback_url) await ctx.checkPublic(options.callback_url)
+      await copyWatermark(deps, id, options, upload.watermark)
       const { job, created } = await ctx.enqueue({
         id,
         filename: upload.filename,
         source: 'upload',
         idempotency: scope,
         options,
-        owner: c.get('apiClient'),
+        owner,
       })
       if (!created) {
-        await upload.discard() // the same key's first upload won the race
+        await Promise.all([upload.discard(), dropWatermark(deps, id)]) // the same key's first upload won the race
         return replay(c, job)
       }
       deps.metrics.uploadSize.observe(upload.size)
       return c.json(accepted(job), 202)
     } catch (error) {
-      await upload.discard() // not queued, so not kept: the client was told it failed
+      // not queued, so not kept: the client was told it failed
+      await Promise.all([upload.discard(), dropWatermark(deps, id)])
       throw error
     }
   })

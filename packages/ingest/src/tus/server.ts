@@ -4,6 +4,7 @@ import { AppError, corsOrigin, displayName, JOB_ID_PATTERN, type JobOptions } fr
 import type { IngestContext } from '../context.ts'
 import { optionFields } from '../job-options.ts'
 import { UPLOAD_VOLUME } from '../receive-upload.ts'
+import { copyWatermark, settleWatermark, watermarkOwner } from '../watermarks.ts'
 import { jsonError, tusErrorAnswer } from './answers.ts'
 import { sniffing } from './sniffing.ts'
 import type { TusStorage } from './storage.ts'
@@ -78,6 +79,8 @@ async function recordUpload(
       watermark: meta.watermark,
       normalize_audio: meta.normalize_audio,
     })
+    // A stored image (named, or the key's default): copied into the job when it is created.
+    options = await settleWatermark(ctx.deps, options, watermarkOwner(caller?.owner))
     if (options.callback_url) await ctx.checkPublic(options.callback_url)
   } catch (error) {
     const known = error instanceof AppError ? error : new AppError('bad_request', String(error), 400)
@@ -101,11 +104,13 @@ async function finishUpload(ctx: IngestContext, storage: TusStorage, upload: Upl
   if (!(await deps.store.exists(jobId))) {
     // Accepted means kept: the bytes reach the disk before the job is queued (as multipart's do).
     await storage.persist(upload.id)
+    const options: JobOptions = pending.options ? JSON.parse(pending.options) : {}
+    await copyWatermark(deps, jobId, options)
     await ctx.enqueue({
       id: jobId,
       filename: pending.filename ?? 'upload',
       source: 'upload',
-      options: pending.options ? JSON.parse(pending.options) : {},
+      options,
       owner: pending.owner || undefined,
     })
     deps.metrics.uploadSize.observe(upload.size ?? upload.offset)

@@ -1,10 +1,25 @@
 import { randomUUID } from 'node:crypto'
-import { access, mkdir, mkdtemp, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
+import {
+  access,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { AppError } from '../api/errors.ts'
 import { JOB_ID_PATTERN } from '../api/job.ts'
 import {
+  isAssetName,
   isOutputName,
+  JOB_ASSETS,
+  jobAssetName,
   type MediaStorage,
   type OutputFile,
   type PublishedOutput,
@@ -19,6 +34,12 @@ const WRITE_BATCH_BYTES = 1024 * 1024
 export function checkId(id: string): string {
   if (!JOB_ID_PATTERN.test(id)) throw new Error(`invalid job id ${JSON.stringify(id)}`)
   return id
+}
+
+/** An asset name (see isAssetName), or an error. */
+export function checkAsset(name: string): string {
+  if (!isAssetName(name)) throw new Error(`invalid asset name ${JSON.stringify(name)}`)
+  return name
 }
 
 /** An output name (see isOutputName), or an error. */
@@ -53,6 +74,34 @@ export class LocalUploadStorage implements UploadStorage {
       removed++
     }
     return removed
+  }
+
+  /** UPLOAD_DIR/.assets/{name}: a dot, so never a job id's name. */
+  assetPath(name: string): string {
+    return join(this.dir, '.assets', checkAsset(name))
+  }
+
+  async putAsset(name: string, bytes: Uint8Array): Promise<void> {
+    const path = this.assetPath(name)
+    await mkdir(dirname(path), { recursive: true })
+    // Whole or not at all: written aside, then renamed.
+    const part = `${path}.${randomUUID()}.part`
+    await writeFile(part, bytes)
+    await rename(part, path)
+  }
+
+  async readAsset(name: string): Promise<Uint8Array | null> {
+    return readFile(this.assetPath(name)).then(
+      (data) => new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return null
+        throw error
+      },
+    )
+  }
+
+  async removeAsset(name: string): Promise<void> {
+    await rm(this.assetPath(name), { force: true })
   }
 
   async create(id: string): Promise<UploadSink> {
@@ -230,10 +279,23 @@ export class LocalStorage extends LocalUploadStorage implements MediaStorage {
     await rm(this.#pieces(jobId), { recursive: true, force: true })
   }
 
+  async localAsset(name: string): Promise<string> {
+    const path = this.assetPath(name)
+    await access(path).catch((error: NodeJS.ErrnoException) => {
+      throw new AppError('storage_error', `Asset ${name} is missing (${error.code})`)
+    })
+    return path
+  }
+
   async removeUpload(id: string): Promise<void> {
     // unlink, not rm: one system call (rm's lstat first showed up in the queue benchmark).
-    await unlink(this.path(id)).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error
-    })
+    const remove = (path: string) =>
+      unlink(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error
+      })
+    await Promise.all([
+      remove(this.path(id)),
+      ...JOB_ASSETS.map((name) => remove(this.assetPath(jobAssetName(checkId(id), name)))),
+    ])
   }
 }

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PassThrough, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -16,8 +16,15 @@ import {
 import { Upload } from '@aws-sdk/lib-storage'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { AppError } from '../api/errors.ts'
-import type { MediaStorage, OutputFile, PublishedOutput, UploadSink } from '../storage/storage.ts'
-import { checkId, checkName } from './local-storage.ts'
+import {
+  JOB_ASSETS,
+  jobAssetName,
+  type MediaStorage,
+  type OutputFile,
+  type PublishedOutput,
+  type UploadSink,
+} from '../storage/storage.ts'
+import { checkAsset, checkId, checkName } from './local-storage.ts'
 
 export interface S3StorageOptions {
   bucket: string
@@ -257,7 +264,47 @@ export class S3Storage implements MediaStorage {
   }
 
   async removeUpload(id: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.uploadKey(id) }))
+    const keys = [this.uploadKey(id), ...JOB_ASSETS.map((name) => this.assetKey(jobAssetName(id, name)))]
+    await this.client.send(
+      new DeleteObjectsCommand({
+        Bucket: this.options.bucket,
+        Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+      }),
+    )
+  }
+
+  assetKey(name: string): string {
+    return `assets/${checkAsset(name)}`
+  }
+
+  async putAsset(name: string, bytes: Uint8Array): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.options.bucket, Key: this.assetKey(name), Body: bytes }),
+    )
+  }
+
+  async readAsset(name: string): Promise<Uint8Array | null> {
+    try {
+      const object = await this.client.send(
+        new GetObjectCommand({ Bucket: this.options.bucket, Key: this.assetKey(name) }),
+      )
+      return (await object.Body?.transformToByteArray()) ?? null
+    } catch (error) {
+      if (isNotFound(error)) return null
+      throw error
+    }
+  }
+
+  async removeAsset(name: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.assetKey(name) }))
+  }
+
+  async localAsset(name: string, dir: string): Promise<string> {
+    const bytes = await this.readAsset(name)
+    if (!bytes) throw new AppError('storage_error', `Asset ${this.assetKey(name)} is not in the bucket`)
+    const path = join(dir, checkAsset(name))
+    await writeFile(path, bytes)
+    return path
   }
 
   /** Whether the bucket answers (for /healthz and start-up). */

@@ -6,7 +6,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { GetObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { MediaStorage } from '../storage/storage.ts'
+import { jobAssetName, type MediaStorage } from '../storage/storage.ts'
 import { tempDir } from '../testing/redis.ts'
 import { startTestS3, type TestS3 } from '../testing/s3.ts'
 import { LocalStorage } from './local-storage.ts'
@@ -61,6 +61,32 @@ describe.each(Object.keys(backends))('%s storage', (name) => {
     const work = await store.workDir(id)
     const local = await store.localUpload(id, work)
     expect(Buffer.compare(await readFile(local), Buffer.concat(chunks))).toBe(0)
+  })
+
+  it("keeps assets whole, and removes a job's own with its upload (removeUpload)", async () => {
+    const store = storage()
+    const id = newId()
+    const stored = `watermark-wm_${id.replaceAll('-', '')}.png`
+    const own = jobAssetName(id, 'watermark.png')
+    expect(await store.readAsset(stored)).toBeNull()
+    await store.putAsset(stored, bytes(300, 7))
+    await store.putAsset(own, bytes(200, 8))
+    expect(await store.readAsset(stored)).toEqual(bytes(300, 7))
+    const work = await store.workDir(id)
+    expect(new Uint8Array(await readFile(await store.localAsset(own, work)))).toEqual(bytes(200, 8))
+    const sink = await store.create(id)
+    await sink.write(bytes(10, 9))
+    await sink.commit()
+    await store.removeUpload(id)
+    expect(await store.hasUpload(id)).toBe(false)
+    expect(await store.readAsset(own)).toBeNull()
+    await expect(store.localAsset(own, work)).rejects.toThrow(/missing|not in the bucket/)
+    // Another's asset stays until it is removed itself.
+    expect(await store.readAsset(stored)).toEqual(bytes(300, 7))
+    await store.removeAsset(stored)
+    await store.removeAsset(stored) // twice is fine
+    expect(await store.readAsset(stored)).toBeNull()
+    await expect(store.putAsset('../escape', bytes(1, 1))).rejects.toThrow(/invalid asset name/)
   })
 
   it('leaves nothing behind for an aborted upload, and removes a committed one on abort or removeUpload', async () => {

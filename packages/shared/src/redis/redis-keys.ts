@@ -105,6 +105,10 @@ export interface RedisKeys {
   rate(client: string, window: number): string
   /** Set: the file names of one job's on-demand renders (RENDER_MAX_PER_JOB), kept a while after the last. */
   renders(jobId: string): string
+  /** Hash: a stored watermark image (`wm_...`): its owner, size and dimensions. */
+  watermark(id: string): string
+  /** String: the id of one owner's (an API key's id, or `''`) default watermark. */
+  watermarkDefault(owner: string): string
 }
 
 export function redisKeys(prefix = 'vpp'): RedisKeys {
@@ -144,5 +148,7 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     idempotency: (scope) => `${prefix}:idem:${scope}`,
     rate: (client, window) => `${prefix}:rate:${client}:${window}`,
     renders: (jobId) => `${prefix}:renders:${jobId}`,
+    watermark: (id) => `${prefix}:watermark:${id}`,
+    watermarkDefault: (owner) => `${prefix}:watermark:default:${owner}`,
   }
 }

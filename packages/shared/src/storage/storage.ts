@@ -20,6 +20,26 @@ export interface UploadStorage {
    * the bucket's lifecycle rule's to expire.
    */
   sweepPartials?(idleMs: number): Promise<number>
+  /**
+   * Keep a small file whole under `name` (isAssetName), beside the uploads: a stored watermark
+   * image (`watermark-wm_...png`), a job's own copy of one (jobAssetName). Replaced whole.
+   */
+  putAsset(name: string, bytes: Uint8Array): Promise<void>
+  /** Asset `name`'s bytes; null when there is none. */
+  readAsset(name: string): Promise<Uint8Array | null>
+  /** Remove asset `name`, if there is one. */
+  removeAsset(name: string): Promise<void>
+}
+
+/** The assets a job may own (jobAssetName), removed with its upload (removeUpload). */
+export const JOB_ASSETS = ['watermark.png'] as const
+
+/** Job `id`'s asset `name` (`{id}.watermark.png`): a job id has no dot, so no other name is one. */
+export const jobAssetName = (id: string, name: (typeof JOB_ASSETS)[number]) => `${id}.${name}`
+
+/** An asset's name: letters, digits and `._-`, starting with a letter or digit. */
+export function isAssetName(name: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(name)
 }
 
 /** A rendition written to a local work directory, ready to publish. */
@@ -57,8 +77,10 @@ export interface MediaStorage extends UploadStorage {
    * signal's reason before the next one.
    */
   publish(jobId: string, files: OutputFile[], signal?: AbortSignal): Promise<PublishedOutput[]>
-  /** Remove job `id`'s upload (once its renditions are published). */
+  /** Remove job `id`'s upload (once its renditions are published), and its assets (JOB_ASSETS). */
   removeUpload(id: string): Promise<void>
+  /** A local path of asset `name`: where it is kept (local), or a copy in `dir` (S3). */
+  localAsset(name: string, dir: string): Promise<string>
   /** Remove every published file of job `jobId` (the job was deleted). */
   removeOutputs(jobId: string): Promise<void>
   /** Whether job `jobId` has published file `name` (`renders/thumb-t0-w320.jpg`): a stat, or a HEAD. */

@@ -17,6 +17,7 @@ import { Retention } from './retention.ts'
 import { SharedSecrets } from './shared-secrets.ts'
 import { StoreConnection } from './store-connection.ts'
 import { TusRecords } from './tus-records.ts'
+import { WatermarkRecords } from './watermark-records.ts'
 import { WebhookDeliveries } from './webhook-deliveries.ts'
 
 /** How long an Idempotency-Key names the job it created. */
@@ -40,38 +41,30 @@ export interface JobStoreOptions {
  * `group`, `deadLetters`, `stats` and `retention`.
  */
 export class JobStore extends StoreConnection {
-  readonly deadLetters: DeadLetters
-  readonly stats: PipelineStats
-  readonly group: ConsumerGroup
-  readonly retention: Retention
-  readonly events: EventLog
+  // The parts, each on this store's connection (set by StoreConnection before these run).
+  readonly deadLetters = new DeadLetters(this.redis, this.keys)
+  readonly stats = new PipelineStats(this.redis, this.keys)
+  readonly group = new ConsumerGroup(this.redis, this.keys)
+  readonly retention = new Retention(this.redis, this.keys)
+  readonly events = new EventLog(this.redis, this.keys)
   /** The work items of jobs encoded in chunks. */
-  readonly chunks: ChunkWork
-  readonly webhooks: WebhookDeliveries
+  readonly chunks = new ChunkWork(this.redis, this.keys)
+  readonly webhooks = new WebhookDeliveries(this.redis, this.keys)
   /** The tus uploads' bookkeeping. */
-  readonly tus: TusRecords
+  readonly tus = new TusRecords(this.redis, this.keys)
   /** Per-client creation counts (the rate limit). */
-  readonly rates: RateCounts
+  readonly rates = new RateCounts(this.redis, this.keys)
   /** Secrets the pipeline's processes share (status's original URLs, keys off). */
-  readonly secrets: SharedSecrets
+  readonly secrets = new SharedSecrets(this.redis, this.keys)
   /** Each job's distinct on-demand renders (the per-job cap). */
-  readonly renders: RenderCounts
+  readonly renders = new RenderCounts(this.redis, this.keys)
+  /** The stored watermark images' records. */
+  readonly watermarks = new WatermarkRecords(this.redis, this.keys)
   readonly #dlqMaxLen: number
   readonly #readHash: (key: string) => Promise<Record<string, string>>
 
   constructor(client: RedisClient, keys: RedisKeys, options: JobStoreOptions = {}) {
     super(client, keys, options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS)
-    this.deadLetters = new DeadLetters(this.redis, keys)
-    this.stats = new PipelineStats(this.redis, keys)
-    this.group = new ConsumerGroup(this.redis, keys)
-    this.retention = new Retention(this.redis, keys)
-    this.events = new EventLog(this.redis, keys)
-    this.chunks = new ChunkWork(this.redis, keys)
-    this.webhooks = new WebhookDeliveries(this.redis, keys)
-    this.tus = new TusRecords(this.redis, keys)
-    this.rates = new RateCounts(this.redis, keys)
-    this.secrets = new SharedSecrets(this.redis, keys)
-    this.renders = new RenderCounts(this.redis, keys)
     this.#dlqMaxLen = options.dlqMaxLen ?? 0
     this.#readHash = options.readHash ?? ((key) => this.client.hGetAll(key))
   }

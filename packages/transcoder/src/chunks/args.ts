@@ -13,9 +13,11 @@ import {
   hlsTee,
   inputArgs,
   PROGRESS,
-  splitHead,
   thumbnailBranch,
   videoCodecArgs,
+  videoHead,
+  type WatermarkRun,
+  watermarkInputArgs,
 } from '../ffmpeg-args/index.ts'
 import type { Probe } from '../probe.ts'
 import type { Chunk, ChunkPlan, Part } from './plan.ts'
@@ -128,6 +130,8 @@ export interface ChunkRunOptions {
    * that claims less than the file holds must not cut the video short).
    */
   toEnd?: boolean
+  /** The job's watermark, laid over the chunk after its rotation and frame rate (videoHead). */
+  watermark?: WatermarkRun
 }
 
 /**
@@ -175,7 +179,8 @@ export function chunkArgs(
   }
   // The parts are Matroska, which keeps no rotation: turned here as ffmpeg's autorotate would.
   const turn = ROTATE[probe.rotation]
-  const head = splitHead('0:v:0', `${turn}${options.fps ? `fps=${options.fps},` : ''}`, branches.length)
+  const filters = `${turn}${options.fps ? `fps=${options.fps},` : ''}`
+  const head = videoHead('0:v:0', filters, branches.length, probe, options.watermark?.placement)
   const args = [
     ...COMMON,
     ...PROGRESS,
@@ -191,6 +196,7 @@ export function chunkArgs(
     ...(options.toEnd ? [] : ['-t', seconds(chunk.end - chunk.start)]),
     '-i',
     `file:${part.path}`,
+    ...(options.watermark ? watermarkInputArgs(options.watermark.path) : []),
     '-filter_complex',
     [head, ...branches.map((branch, i) => `[s${i}]${branch}`)].join(';'),
   ]

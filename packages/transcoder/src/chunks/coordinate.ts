@@ -17,6 +17,7 @@ import {
   PermanentJobError,
   type Profile,
   type TranscoderMetrics,
+  type Watermark,
 } from '@vpp/shared'
 import type { TranscoderConfig } from '../config.ts'
 import type { FfmpegRun } from '../ffmpeg-args/index.ts'
@@ -54,6 +55,8 @@ export interface CoordinatorContext {
   asked?: readonly string[]
   /** The job's clip (seconds of the source): only its chunks are planned and encoded. */
   clip?: { start: number; end: number }
+  /** The job's watermark: its placement goes into the plan, its PNG is the job's copy. */
+  watermark?: Watermark
 }
 
 /** The files the chunked encode made for the job, as processJob's tail describes and publishes them. */
@@ -130,6 +133,7 @@ async function cut(
       asked: ctx.asked,
     },
   )
+  if (ctx.watermark) plan.watermark = ctx.watermark
   const parts = join(work, 'parts')
   await mkdir(parts, { recursive: true })
   const started = performance.now()

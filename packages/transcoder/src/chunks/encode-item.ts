@@ -8,7 +8,7 @@
  */
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { type Logger, MEDIA_TYPES, type MediaStorage, outputFileName } from '@vpp/shared'
+import { jobAssetName, type Logger, MEDIA_TYPES, type MediaStorage, outputFileName } from '@vpp/shared'
 import type { TranscoderConfig } from '../config.ts'
 import { runProcess } from '../ffmpeg-process.ts'
 import { avcCodec, playlistSegments } from '../packaging.ts'
@@ -90,6 +90,10 @@ async function encodeChunk(
   const part = chunk && plan.parts[chunk.part]
   if (!chunk || !part) throw new Error(`the plan has no chunk ${index}`)
   const partPath = await storage.localPiece(jobId, part.piece, work)
+  const watermark = plan.watermark && {
+    path: await storage.localAsset(jobAssetName(jobId, 'watermark.png'), work),
+    placement: plan.watermark,
+  }
   const outputs = await chunkOutputs(plan, name, work)
   const board = plan.storyboard
   const tiles = board ? chunkTiles(chunk, board.interval) : { first: 0, count: 0 }
@@ -110,8 +114,10 @@ async function encodeChunk(
         }
       : undefined,
     thumbnail: thumb ? { profile: thumb.profile, at: thumb.at, path: thumbnailPath } : undefined,
+    watermark,
   })
-  await encode(args, ctx, { [partPath]: 'part', [work]: 'output' })
+  const named = watermark ? { [watermark.path]: 'watermark' } : {}
+  await encode(args, ctx, { [partPath]: 'part', [work]: 'output', ...named })
 
   const result: ChunkResult = {
     seconds: chunk.end - chunk.start,

@@ -3,7 +3,7 @@
  * kept (JSON) in the job's chunk hash: every transcoder that takes one of its items reads it
  * there, so none probes the source again.
  */
-import type { ImageProfile, Profile, StoryboardProfile, VideoProfile } from '@vpp/shared'
+import type { ImageProfile, Profile, StoryboardProfile, VideoProfile, Watermark } from '@vpp/shared'
 import {
   ladder,
   outputFps,
@@ -48,6 +48,8 @@ export interface EncodePlan {
   audioFormat: 'mov' | 'matroska'
   chunks: Chunk[]
   skipped: Skipped[]
+  /** The job's watermark (each chunk reads the job's copy of its PNG); absent: none, as in older plans. */
+  watermark?: Watermark
 }
 
 /**

@@ -24,3 +24,4 @@ export type {
   Skipped,
   StoryboardPlan,
 } from './types.ts'
+export { videoHead, type WatermarkRun, watermarkInputArgs, watermarkPixels } from './watermark.ts'

@@ -1,4 +1,5 @@
 /** What buildArgs plans: ffmpeg runs, the files they write, and what the transcoder adds after. */
+import type { WatermarkRun } from './watermark.ts'
 
 /** One ffmpeg invocation and the files it writes. */
 export interface FfmpegRun {
@@ -71,4 +72,6 @@ export interface EncodeOptions {
   asked?: readonly string[]
   /** The job's clip: only `[start, end)` of the input is read (clipInput), its timeline from 0. */
   clip?: { start: number; end: number }
+  /** The job's watermark: its PNG, the run's second input, laid over the video (videoHead). */
+  watermark?: WatermarkRun
 }

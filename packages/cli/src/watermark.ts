@@ -1,0 +1,65 @@
+import { readFile } from 'node:fs/promises'
+import type { JobOptions, VppClient } from '@vpp/client'
+import { type Output, print } from './output.ts'
+import { CliError, type CommandSpec, UsageError } from './usage.ts'
+
+/** A stored image's id, as `vpp watermark add` prints it. */
+const WATERMARK_ID = /^wm_[A-Za-z0-9]{8,40}$/
+const POSITIONS = ['top-left', 'top-right', 'bottom-left', 'bottom-right', 'center'] as const
+type Values = Record<string, string | boolean | undefined>
+
+/** A PNG file's bytes, or a CliError saying why not. */
+async function png(path: string): Promise<Uint8Array> {
+  return new Uint8Array(
+    await readFile(path).catch((error: NodeJS.ErrnoException) => {
+      throw new CliError(
+        error.code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${error.message}`,
+      )
+    }),
+  )
+}
+
+/** `vpp watermark add FILE [--default]`: the PNG stored for the key; prints its id. */
+export async function addWatermark(client: VppClient, path: string, values: Values, out: Output) {
+  const made = await client.addWatermark(await png(path), { default: values.default === true })
+  print(out, made, () => made.watermark_id)
+  return 0
+}
+
+/**
+ * `--watermark-image` (a stored image's id, or a PNG file, stored first), `--watermark-position`,
+ * `--watermark-width` and `--watermark-margin` as the job's `watermark`; any one of them asks for
+ * one (without an image: the key's default).
+ */
+export async function watermarkOption(
+  client: VppClient,
+  values: Values,
+  command: CommandSpec,
+): Promise<Pick<JobOptions, 'watermark'>> {
+  const image = values['watermark-image']
+  const position = values['watermark-position']
+  const width = fraction(values, 'watermark-width', command)
+  const margin = fraction(values, 'watermark-margin', command)
+  if (image === undefined && position === undefined && width === undefined && margin === undefined) return {}
+  if (position !== undefined && !POSITIONS.includes(position as never)) {
+    throw new UsageError(`--watermark-position must be one of ${POSITIONS.join(', ')}`, command)
+  }
+  const watermark: NonNullable<JobOptions['watermark']> = {}
+  if (typeof image === 'string') {
+    watermark.image = WATERMARK_ID.test(image)
+      ? image
+      : (await client.addWatermark(await png(image))).watermark_id
+  }
+  if (position !== undefined) watermark.position = position as (typeof POSITIONS)[number]
+  if (width !== undefined) watermark.width = width
+  if (margin !== undefined) watermark.margin = margin
+  return { watermark }
+}
+
+function fraction(values: Values, name: string, command: CommandSpec): number | undefined {
+  if (values[name] === undefined) return undefined
+  const n = Number(values[name])
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new UsageError(`--${name} must be a fraction such as 0.15`, command)
+  return n
+}
