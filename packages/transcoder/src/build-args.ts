@@ -12,6 +12,7 @@ import {
 import { FRAGMENTED_MP4 } from './byte-ranges.ts'
 import {
   audioCodecArgs,
+  audioSources,
   COMMON,
   containerArgs,
   type EncodeOptions,
@@ -67,7 +68,9 @@ export function buildArgs(
   if (board && !storyboard) skipped.push({ profile: board.name, reason: 'the input has no known duration' })
 
   const out: Outputs = { branches: [], args: [], files: [] }
-  addVideos(out, paths, videos, probe, options, hls)
+  // Every audio output reads the source's first track, or its normalised copy (normalize_audio).
+  const audio = audioSources('0:a:0', probe.hasAudio ? videos.length : 0, options.loudness)
+  addVideos(out, paths, videos, probe, options, hls, audio.maps)
   if (hls) out.files.push({ profile: hls.profile, path: `${hls.dir}/master.m3u8` })
   if (thumbnail) addThumbnail(out, paths, thumbnail, probe)
   if (storyboard) addStoryboard(out, paths, storyboard)
@@ -80,7 +83,7 @@ export function buildArgs(
     ...PROGRESS,
     ...inputArgs(paths.input, probe, options),
     '-filter_complex',
-    [head, ...out.branches].join(';'),
+    [head, ...out.branches, ...(audio.graph ? [audio.graph] : [])].join(';'),
     ...out.args,
   ]
   const runs: FfmpegRun[] = [{ args, outputs: out.files, progress: true }]
@@ -117,13 +120,14 @@ function addVideos(
   probe: Probe,
   options: EncodeOptions,
   hls: HlsPlan | undefined,
+  audio: readonly string[],
 ): void {
   const portrait = probe.height > probe.width
   videos.forEach((profile, i) => {
     out.branches.push(`[s${out.branches.length}]${scaleFilter(profile, portrait)},format=yuv420p[v${i}]`)
     const path = `${paths.outDir}/${outputFileName(profile)}`
     out.args.push('-map', `[v${i}]`)
-    if (probe.hasAudio) out.args.push('-map', '0:a:0')
+    if (probe.hasAudio) out.args.push('-map', audio[i] ?? '0:a:0')
     out.args.push(...videoCodecArgs(profile))
     if (options.threads > 0) out.args.push('-threads', String(options.threads))
     out.args.push(...(probe.hasAudio ? audioCodecArgs(profile) : ['-an']))

@@ -20,9 +20,10 @@ import { type Chunking, type Encoded, encodeInChunks } from './chunks/coordinate
 import type { TranscoderConfig } from './config.ts'
 import { describeOutputs } from './describe-outputs.ts'
 import { download } from './download.ts'
-import { outputFps } from './ffmpeg-args/index.ts'
+import { type EncodeOptions, inputArgs, measureArgs, outputFps } from './ffmpeg-args/index.ts'
 import { ProcessError, runProcess } from './ffmpeg-process.ts'
 import { noSpaceIn, scratchVolume, storageFailure, VOLUMES } from './health.ts'
+import { afterMeasuring, measureLoudness, measuringProgress } from './measure-loudness.ts'
 import { type ExtraFile, finishHls, finishStoryboard } from './packaging.ts'
 import { checkInput, type Probe } from './probe.ts'
 import { probeInput } from './probe-input.ts'
@@ -172,13 +173,14 @@ async function encode(
     : config.profiles
   const chunking = ctx.chunking
   if (!chunking || !inChunks(probe.duration, config.CHUNK_SECONDS))
-    return encodeInOneRun(input, dirs.out, profiles, probe, ctx, scratch, job.profiles)
+    return encodeInOneRun(input, dirs.out, profiles, probe, ctx, scratch, job.profiles, job.normalize_audio)
   return encodeInChunks(job.job_id, input, probe, profiles, dirs, {
     ...ctx,
     chunking,
     lost: () => new LostClaimError(),
     createdAt: new Date(job.created_at),
     asked: job.profiles,
+    normalizeAudio: job.normalize_audio,
   })
 }
 
@@ -224,16 +226,21 @@ async function encodeInOneRun(
   ctx: JobContext,
   scratch: string,
   asked?: readonly string[],
+  normalizeAudio = false,
 ): Promise<Encoded> {
   const { config, logger } = ctx
-  const plan = buildArgs({ input, outDir }, profiles, probe, {
+  const options: EncodeOptions = {
     asked,
     threads: config.threads,
     maxPixels: config.MAX_PIXELS,
     maxDurationSeconds: config.MAX_DURATION_SECONDS,
     hlsSegmentSeconds: config.HLS_SEGMENT_SECONDS,
     storyboardInterval: config.STORYBOARD_INTERVAL,
-  })
+  }
+  // normalize_audio: the whole audio measured once, before the run that normalises every output.
+  const measuring = normalizeAudio && probe.hasAudio
+  if (measuring) options.loudness = await measureInput(input, probe, options, ctx, scratch)
+  const plan = buildArgs({ input, outDir }, profiles, probe, options)
   // The rungs' playlists go there once the MP4s are written (finishHls).
   if (plan.hls) await mkdir(plan.hls.dir, { recursive: true })
   for (const skip of plan.skipped)
@@ -243,7 +250,8 @@ async function encodeInOneRun(
   const timeoutMs = ffmpegTimeoutMs(config.FFMPEG_TIMEOUT, config.MAX_DURATION_SECONDS)
   for (const run of plan.runs) {
     const started = performance.now()
-    const onLine = run.progress ? progressReporter(probe.duration, ctx.onProgress) : undefined
+    const report = measuring ? afterMeasuring(ctx.onProgress) : ctx.onProgress
+    const onLine = run.progress ? progressReporter(probe.duration, report) : undefined
     await runProcess(config.FFMPEG_PATH, run.args, {
       timeoutMs,
       signal: ctx.signal,
@@ -289,6 +297,17 @@ async function encodeInOneRun(
       return finished
     },
   }
+}
+
+/** Pass 1 of normalize_audio over the input as the run reads it (ffmpeg-args/loudness.ts). */
+function measureInput(input: string, probe: Probe, options: EncodeOptions, ctx: JobContext, scratch: string) {
+  const timeoutMs = ffmpegTimeoutMs(ctx.config.FFMPEG_TIMEOUT, ctx.config.MAX_DURATION_SECONDS)
+  return measureLoudness(measureArgs(inputArgs(input, probe, options)), {
+    ...ctx,
+    onSeconds: measuringProgress(ctx.onProgress, probe.duration),
+    explain: (error) =>
+      explainFailure(error, { [`file:${input}`]: 'input', [input]: 'input' }, scratch, timeoutMs),
+  })
 }
 
 /** A video of at least two chunks is encoded in chunks (below, one run costs less and is as quick). */

@@ -52,6 +52,8 @@ export interface CoordinatorContext {
   createdAt: Date
   /** The job's own profile list, when it gave one: exactly those are made (ladder). */
   asked?: readonly string[]
+  /** `normalize_audio`: the audio item measures its loudness, then normalises (encodePlan). */
+  normalizeAudio?: boolean
 }
 
 /** The files the chunked encode made for the job, as processJob's tail describes and publishes them. */
@@ -126,6 +128,7 @@ async function cut(
       storyboardInterval: config.STORYBOARD_INTERVAL,
       lease: chunking.claim.lease,
       asked: ctx.asked,
+      normalizeAudio: ctx.normalizeAudio,
     },
   )
   const parts = join(work, 'parts')

@@ -40,6 +40,11 @@ export interface EncodePlan {
   audioFormat: 'mov' | 'matroska'
   chunks: Chunk[]
   skipped: Skipped[]
+  /**
+   * `normalize_audio`: the audio item measures the whole audio's loudness, then encodes it
+   * normalised (never per chunk). Unset in plans kept from before it existed: not normalised.
+   */
+  normalizeAudio?: boolean
 }
 
 /**
@@ -67,6 +72,7 @@ export function encodePlan(
     lease: string | number
     /** The job's own profile list, when it gave one (ladder). */
     asked?: readonly string[]
+    normalizeAudio?: boolean
   },
 ): EncodePlan {
   const { videos, skipped } = ladder(profiles, probe, options.asked)
@@ -123,6 +129,7 @@ export function encodePlan(
     audioFormat: audioPartFormat(probe),
     chunks,
     skipped,
+    ...(options.normalizeAudio && probe.hasAudio ? { normalizeAudio: true } : {}),
   }
 }
 

@@ -15,6 +15,15 @@ export {
 } from './images.ts'
 export { COMMON, inputArgs, outputFps, PROGRESS, splitHead } from './input.ts'
 export { ladder, originalProfile, renditionSize, scaleFilter } from './ladder.ts'
+export {
+  audioSources,
+  LOUDNESS_TARGET,
+  type Loudness,
+  measureArgs,
+  normalizationType,
+  normalizeFilter,
+  parseLoudnorm,
+} from './loudness.ts'
 export type {
   EncodeOptions,
   FfmpegPlan,

@@ -1,4 +1,5 @@
 /** What buildArgs plans: ffmpeg runs, the files they write, and what the transcoder adds after. */
+import type { Loudness } from './loudness.ts'
 
 /** One ffmpeg invocation and the files it writes. */
 export interface FfmpegRun {
@@ -69,4 +70,6 @@ export interface EncodeOptions {
   storyboardInterval?: number
   /** The job's own profile list, when it gave one: exactly those are made (ladder). */
   asked?: readonly string[]
+  /** `normalize_audio`: pass 1's measurement; every audio output is normalised with it (loudness.ts). */
+  loudness?: Loudness | null
 }
