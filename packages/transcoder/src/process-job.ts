@@ -10,6 +10,7 @@ import {
   type Logger,
   MEDIA_TYPES,
   type MediaStorage,
+  madeByDefault,
   type Output,
   type Profile,
   type Skipped,
@@ -167,12 +168,14 @@ async function encode(
 ): Promise<Encoded> {
   const { config } = ctx
   // The job's own subset of the profiles, when it asked for one (names this transcoder does not
-  // make are left out).
+  // make are left out); without one, what is made by default (`audio` only when asked).
   const profiles = job.profiles
     ? config.profiles.filter((p) => job.profiles?.includes(p.name))
-    : config.profiles
+    : madeByDefault(config.profiles)
   const chunking = ctx.chunking
-  if (!chunking || !inChunks(probe.duration, config.CHUNK_SECONDS))
+  // The audio alone is one quick run: no video to cut into chunks.
+  const video = profiles.some((p) => p.kind !== 'audio')
+  if (!chunking || !video || !inChunks(probe.duration, config.CHUNK_SECONDS))
     return encodeInOneRun(input, dirs.out, profiles, probe, ctx, scratch, job.profiles, job.normalize_audio)
   return encodeInChunks(job.job_id, input, probe, profiles, dirs, {
     ...ctx,

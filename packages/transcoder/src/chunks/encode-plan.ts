@@ -3,7 +3,7 @@
  * kept (JSON) in the job's chunk hash: every transcoder that takes one of its items reads it
  * there, so none probes the source again.
  */
-import type { ImageProfile, Profile, StoryboardProfile, VideoProfile } from '@vpp/shared'
+import type { AudioProfile, ImageProfile, Profile, StoryboardProfile, VideoProfile } from '@vpp/shared'
 import {
   ladder,
   outputFps,
@@ -40,6 +40,11 @@ export interface EncodePlan {
   audioFormat: 'mov' | 'matroska'
   chunks: Chunk[]
   skipped: Skipped[]
+  /**
+   * The audio alone (`audio`): the M4A the assembly copies from the audio item's AAC encode of
+   * its bitrate (`aac-128`). Unset when not asked, or the source has no audio.
+   */
+  audioOnly?: { profile: string; kbps: number }
   /**
    * `normalize_audio`: the audio item measures the whole audio's loudness, then encodes it
    * normalised (never per chunk). Unset in plans kept from before it existed: not normalised.
@@ -87,6 +92,12 @@ export function encodePlan(
       audio.set(`${codec}-${video.audioBitrateKbps}`, { codec, kbps: video.audioBitrateKbps })
     }
   }
+  // The audio alone shares the renditions' AAC encode of its bitrate, or adds one.
+  const audioOnly = profiles.find((p): p is AudioProfile => p.kind === 'audio')
+  if (audioOnly && !probe.hasAudio)
+    skipped.push({ profile: audioOnly.name, reason: 'the source has no audio' })
+  if (audioOnly && probe.hasAudio)
+    audio.set(`aac-${audioOnly.audioBitrateKbps}`, { codec: 'aac', kbps: audioOnly.audioBitrateKbps })
   const hlsAudio =
     probe.hasAudio && rungs.length > 0 ? Math.max(...rungs.map((r) => r.audioBitrateKbps)) : null
   const { chunks, parts } = planChunks(cut.keyframes, cut.duration, {
@@ -129,6 +140,9 @@ export function encodePlan(
     audioFormat: audioPartFormat(probe),
     chunks,
     skipped,
+    ...(audioOnly && probe.hasAudio
+      ? { audioOnly: { profile: audioOnly.name, kbps: audioOnly.audioBitrateKbps } }
+      : {}),
     ...(options.normalizeAudio && probe.hasAudio ? { normalizeAudio: true } : {}),
   }
 }

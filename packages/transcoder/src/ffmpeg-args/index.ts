@@ -3,6 +3,7 @@
  * the input, the thumbnail and storyboard, HLS through the tee muxer. `../build-args.ts` puts them
  * together into a job's run.
  */
+export { audioOnlyArgs, audioOnlyContainer, audioRemuxArgs } from './audio-only.ts'
 export { audioCodecArgs, CRF, containerArgs, encodersFor, videoCodecArgs } from './codecs.ts'
 export { hlsTee, teeEscape } from './hls-tee.ts'
 export {

@@ -5,7 +5,12 @@ import type { Loudness } from './loudness.ts'
 export interface FfmpegRun {
   args: string[]
   /** Each file the run writes; media files with the size and codec the run gives them. */
-  outputs: Array<{ profile: string; path: string; media?: { width: number; height: number; codec: string } }>
+  outputs: Array<{
+    profile: string
+    path: string
+    /** Its size (null for audio alone) and codec; none for a packaged output (HLS, storyboard). */
+    media?: { width: number | null; height: number | null; codec: string }
+  }>
   /** The run reports progress on stdout (`-progress pipe:1`). */
   progress: boolean
 }
@@ -25,6 +30,11 @@ export interface HlsPlan {
   dir: string
   /** The H.264 renditions packaged, in ladder order; `playlist` relative to `dir`. */
   variants: Array<{ profile: string; playlist: string }>
+  /**
+   * The audio alone (`audio`), an audio-only variant of its own: `playlist` (relative to `dir`),
+   * byte ranges of its fragmented M4A (`../{profile}.m4a`).
+   */
+  audio?: { profile: string; playlist: string }
 }
 
 /** The storyboard the run writes as sheets, for the WebVTT file the transcoder adds. */
