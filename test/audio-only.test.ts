@@ -113,5 +113,9 @@ describe('the audio profile', () => {
     await checkAudioOnly(await create(clips.long, 'original,hls,audio'))
     const metrics = await (await fetch(`http://127.0.0.1:${transcoder.port}/metrics`)).text()
     expect(metrics).toMatch(/^video_chunks_processed_total\{status="completed"[^}]*\} [1-9]/m)
+    // The audio alone, nothing else: one run (no video to cut), the M4A as long as the source.
+    const alone = await create(clips.long, 'audio')
+    expect(alone.outputs.map((o) => [o.profile, o.codec, o.width])).toEqual([['audio', 'aac', null]])
+    expect(Math.abs((alone.outputs[0]?.duration ?? 0) - 6)).toBeLessThanOrEqual(0.05)
   })
 })
