@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
-import { startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
+import { makeClip, startTestRedis, type TestRedis, tempDir } from '@vpp/shared/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type Pipeline, startPipeline } from './harness.ts'
 
@@ -14,7 +14,7 @@ const run = promisify(execFile)
 let redis: TestRedis
 let dir: Awaited<ReturnType<typeof tempDir>>
 let pipeline: Pipeline | undefined
-const clips = { short: '', long: '' }
+const clips = { short: '', long: '', silent: '' }
 
 /** A clip whose tone is 30 dB under ffmpeg's sine (about -52 LUFS). */
 async function quietClip(path: string, seconds: number): Promise<string> {
@@ -42,9 +42,10 @@ async function integrated(path: string): Promise<number> {
 beforeAll(async () => {
   redis = await startTestRedis()
   dir = await tempDir()
-  ;[clips.short, clips.long] = await Promise.all([
+  ;[clips.short, clips.long, clips.silent] = await Promise.all([
     quietClip(`${dir.path}/short.mp4`, 3),
     quietClip(`${dir.path}/long.mp4`, 6),
+    makeClip(`${dir.path}/silent.mp4`, { width: 320, height: 240, seconds: 2, audio: false }),
   ])
 })
 afterEach(async () => {
@@ -76,13 +77,23 @@ async function normalised(clip: string, profiles: string): Promise<Map<string, n
 }
 
 describe('normalize_audio', () => {
-  it('brings every rendition of a single run within 1 LU of -16 LUFS', async () => {
+  it('brings every rendition of a single run within 1 LU of -16 LUFS; leaves a source without audio alone', async () => {
     pipeline = await startPipeline(redis, `${dir.path}/one-run`, { CHUNK_SECONDS: '0' })
     await pipeline.transcoder()
     const loudness = await normalised(clips.short, 'original,webm_original,hls')
     expect([...loudness.keys()].sort()).toEqual(['original', 'webm_original'])
     for (const [profile, lufs] of loudness)
       expect(Math.abs(lufs + 16), `${profile}: ${lufs}`).toBeLessThanOrEqual(1)
+    // A source without audio: nothing to normalise, no error.
+    const form = new FormData()
+    form.append('file', new Blob([await readFile(clips.silent)]), 'silent.mp4')
+    form.append('profiles', 'original')
+    form.append('normalize_audio', 'true')
+    const res = await fetch(`${pipeline.ingest}/upload`, { method: 'POST', body: form })
+    const { job_id } = (await res.json()) as { job_id: string }
+    const job = await pipeline.waitFor(job_id, ['completed', 'failed'], 60_000)
+    expect(job.status, job.error).toBe('completed')
+    expect(job.outputs.map((o) => o.profile)).toEqual(['original'])
   })
 
   it('brings a job encoded in chunks within 1 LU of -16 LUFS (measured once, by the audio item)', async () => {
