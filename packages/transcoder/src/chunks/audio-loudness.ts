@@ -29,3 +29,27 @@ export async function measureAudioPart(
     at: (seconds) => plan.duration * MEASURE_SHARE + seconds * (1 - MEASURE_SHARE),
   }
 }
+
+/**
+ * The share of a chunked job's progress its audio item takes when it normalises (it decodes the
+ * whole audio twice: measured, then encoded). Without normalize_audio the item is short next to
+ * the chunks and the job's progress is the chunks' alone, as before.
+ */
+export const NORMALISED_AUDIO_SHARE = 0.1
+
+/**
+ * Pure: seconds done of seconds in all for the job's progress: the chunks' encoded seconds, and
+ * with normalize_audio the audio item's (`at`, or all of it once done) at its share.
+ */
+export function chunkedProgress(
+  plan: Pick<EncodePlan, 'duration' | 'normalizeAudio'>,
+  chunkSeconds: number,
+  audio: { state: string; at: number } | undefined,
+): { done: number; total: number } {
+  if (!plan.normalizeAudio) return { done: chunkSeconds, total: plan.duration }
+  const audioAt = audio?.state === 'done' ? plan.duration : Math.min(plan.duration, audio?.at ?? 0)
+  return {
+    done: chunkSeconds + audioAt * NORMALISED_AUDIO_SHARE,
+    total: plan.duration * (1 + NORMALISED_AUDIO_SHARE),
+  }
+}
