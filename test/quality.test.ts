@@ -55,7 +55,7 @@ async function checkQuality(job: Job, source: string): Promise<void> {
   expect(videos.map((output) => output.codec).sort()).toEqual(['h264', 'h264', 'vp9'])
   for (const output of job.outputs.filter((o) => !videos.includes(o))) expect(output.ssim).toBeUndefined()
   for (const output of videos) {
-    const whole = await wholeSsim(output.path, source, output.width, output.height)
+    const whole = await wholeSsim(output.path, source, output.width ?? 0, output.height ?? 0)
     expect(whole, output.profile).toBeGreaterThan(0.9)
     expect(output.ssim, output.profile).toBeGreaterThan(0)
     expect(

@@ -1,4 +1,4 @@
-import type { DlqEntry, Job, Stats } from '@vpp/client'
+import { type DlqEntry, formatResolution, type Job, type Stats } from '@vpp/client'
 import { formatBytes, formatDuration } from './progress.ts'
 
 /** A header and rows in columns. */
@@ -50,7 +50,7 @@ export function mediaText(job: Job): string {
   if (job.outputs.length > 0) {
     const rows = job.outputs.map((output) => [
       output.profile,
-      `${output.width}x${output.height}`,
+      formatResolution(output),
       output.duration === null ? '-' : `${output.duration.toFixed(1)}s`,
       formatBytes(output.size_bytes),
       output.codec,

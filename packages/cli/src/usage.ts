@@ -75,7 +75,7 @@ export const COMMANDS: CommandSpec[] = [
       profiles: {
         type: 'string',
         value: 'P,…',
-        help: 'the profiles to make (default: every configured one)',
+        help: 'the profiles to make (default: every configured one but audio)',
       },
       metadata: { type: 'string', value: 'JSON', help: 'your own JSON object, kept with the job' },
       'callback-url': { type: 'string', value: 'URL', help: "where this job's webhooks go" },

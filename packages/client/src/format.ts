@@ -16,6 +16,14 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${UNITS[unit]}`
 }
 
+/** An output's size: `1280x720`, or `audio` for the audio alone (no width or height). */
+export function formatResolution(
+  output: { width: number | null; height: number | null },
+  times = 'x',
+): string {
+  return output.width === null || output.height === null ? 'audio' : `${output.width}${times}${output.height}`
+}
+
 /** 0s, 42s, 1m05s, 2h03m. */
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds))

@@ -64,7 +64,7 @@ function playback(job: Job, outputs: Job['outputs'], stream?: string): Job {
   if (job.status !== 'completed') return { ...job, outputs }
   const mp4 = outputs
     .filter((o) => o.codec === 'h264' && o.path.endsWith('.mp4'))
-    .sort((a, b) => b.height * b.width - a.height * a.width)[0]
+    .sort((a, b) => (b.height ?? 0) * (b.width ?? 0) - (a.height ?? 0) * (a.width ?? 0))[0]
   return {
     ...job,
     outputs,

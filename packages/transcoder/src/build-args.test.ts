@@ -1,4 +1,4 @@
-import { PROFILES, type Profile } from '@vpp/shared'
+import { madeByDefault, PROFILES, type Profile } from '@vpp/shared'
 import { describe, expect, it } from 'vitest'
 import { buildArgs } from './build-args.ts'
 import { ladder, outputFps, storyboardPlan, teeEscape, thumbnailTime } from './ffmpeg-args/index.ts'
@@ -37,6 +37,8 @@ const KEYFRAMES = ['-force_key_frames', 'expr:gte(t,n_forced*2)']
 const COMMON = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error']
 const PROGRESS = ['-progress', 'pipe:1', '-stats_period', '0.5']
 const MP4 = ['-movflags', '+faststart', '-f', 'mp4']
+/** What a job without its own list gets: the table but `audio` (made on request). */
+const DEFAULT = madeByDefault(PROFILES)
 const profile = (name: string) => PROFILES.find((p) => p.name === name) as Profile
 /** x264 at constant quality, capped at a profile bitrate with a 2 s buffer, a keyframe every 2 s. */
 // biome-ignore format: flag and value on one line
@@ -80,7 +82,7 @@ const BOARD_OUT = [
 
 describe('buildArgs', () => {
   it('makes every output of the table from one decode: MP4 + HLS rungs, VP9, thumbnail, storyboard', () => {
-    const { runs, skipped, hls, storyboard } = buildArgs(paths, PROFILES, hd720)
+    const { runs, skipped, hls, storyboard } = buildArgs(paths, DEFAULT, hd720)
     expect(skipped).toEqual([
       { profile: '1440p', reason: 'source is 1280x720; 1440p would upscale it' },
       { profile: '1080p', reason: 'source is 1280x720; 1080p would upscale it' },
@@ -164,7 +166,7 @@ describe('buildArgs', () => {
 
   it('gives a 432p source (between rungs) original and webm_original, and the HLS ladder the original', () => {
     const camera: Probe = { ...hd, width: 768, height: 432, duration: 3, frameRate: 25 }
-    const { runs, skipped, hls } = buildArgs(paths, PROFILES, camera)
+    const { runs, skipped, hls } = buildArgs(paths, DEFAULT, camera)
     expect(skipped).toEqual([
       { profile: '1440p', reason: 'source is 768x432; 1440p would upscale it' },
       { profile: '1080p', reason: 'source is 768x432; 1080p would upscale it' },
@@ -303,7 +305,7 @@ describe('buildArgs', () => {
 
   it('gives a source smaller than every rung one rendition per codec at its own, even, size', () => {
     const tiny = { ...hd, width: 320, height: 180, hasAudio: false }
-    const { runs, skipped } = buildArgs(paths, PROFILES, tiny)
+    const { runs, skipped } = buildArgs(paths, DEFAULT, tiny)
     expect(skipped.map((s) => s.profile)).toEqual(['1440p', '1080p', '720p', '480p', '360p', 'webm_720p'])
     expect(runs[0]?.outputs.map((o) => o.profile)).toEqual([
       'original',

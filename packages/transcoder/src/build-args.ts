@@ -3,6 +3,7 @@
  * encoders, the input, the thumbnail and storyboard, HLS).
  */
 import {
+  type AudioProfile,
   type ImageProfile,
   outputFileName,
   type Profile,
@@ -12,6 +13,8 @@ import {
 import { FRAGMENTED_MP4 } from './byte-ranges.ts'
 import {
   audioCodecArgs,
+  audioOnlyArgs,
+  audioSources,
   COMMON,
   containerArgs,
   type EncodeOptions,
@@ -67,24 +70,36 @@ export function buildArgs(
   const storyboard = board ? storyboardPlan(paths, board, probe, options) : undefined
   if (board && !storyboard) skipped.push({ profile: board.name, reason: 'the input has no known duration' })
 
+  const audioOnly = profiles.find((p): p is AudioProfile => p.kind === 'audio')
+  if (audioOnly && !probe.hasAudio)
+    skipped.push({ profile: audioOnly.name, reason: 'the source has no audio' })
+  const m4a = audioOnly && probe.hasAudio ? audioOnly : undefined
   const out: Outputs = { branches: [], args: [], files: [] }
-  addVideos(out, paths, videos, probe, options, hls)
+  // Every audio output reads the source's first track, or its normalised copy (normalize_audio).
+  const audio = audioSources('0:a:0', probe.hasAudio ? videos.length + (m4a ? 1 : 0) : 0, options.loudness)
+  addVideos(out, paths, videos, probe, options, hls, audio.maps)
   if (hls) out.files.push({ profile: hls.profile, path: `${hls.dir}/master.m3u8` })
   if (thumbnail) addThumbnail(out, paths, thumbnail, probe)
   if (storyboard) addStoryboard(out, paths, storyboard)
-  if (out.branches.length === 0) return { runs: [], skipped }
+  if (m4a) addAudioOnly(out, paths, m4a, audio.maps.at(-1) ?? '0:a:0', hls && options.hlsSegmentSeconds)
+  if (hls && m4a) hls.audio = { profile: m4a.name, playlist: `${m4a.name}.m3u8` }
+  if (out.args.length === 0) return { runs: [], skipped }
   // Variable or very high frame rates become a constant rate once, before the split.
   const fps = outputFps(probe)
   const watermark = options.watermark
   const filters = fps ? `fps=${fps},` : ''
   const head = videoHead(`0:${probe.videoIndex}`, filters, out.branches.length, probe, watermark?.placement)
+  const graph = [
+    ...(out.branches.length > 0 ? [head, ...out.branches] : []),
+    ...(audio.graph ? [audio.graph] : []),
+  ]
   const args = [
     ...COMMON,
     ...PROGRESS,
     ...inputArgs(paths.input, probe, options),
-    ...(watermark ? watermarkInputArgs(watermark.path) : []),
-    '-filter_complex',
-    [head, ...out.branches].join(';'),
+    // The watermark is input 1, laid over the video at the head of the graph (videoHead).
+    ...(watermark && out.branches.length > 0 ? watermarkInputArgs(watermark.path) : []),
+    ...(graph.length > 0 ? ['-filter_complex', graph.join(';')] : []),
     ...out.args,
   ]
   const runs: FfmpegRun[] = [{ args, outputs: out.files, progress: true }]
@@ -121,13 +136,14 @@ function addVideos(
   probe: Probe,
   options: EncodeOptions,
   hls: HlsPlan | undefined,
+  audio: readonly string[],
 ): void {
   const portrait = probe.height > probe.width
   videos.forEach((profile, i) => {
     out.branches.push(`[s${out.branches.length}]${scaleFilter(profile, portrait)},format=yuv420p[v${i}]`)
     const path = `${paths.outDir}/${outputFileName(profile)}`
     out.args.push('-map', `[v${i}]`)
-    if (probe.hasAudio) out.args.push('-map', '0:a:0')
+    if (probe.hasAudio) out.args.push('-map', audio[i] ?? '0:a:0')
     out.args.push(...videoCodecArgs(profile))
     if (options.threads > 0) out.args.push('-threads', String(options.threads))
     out.args.push(...(probe.hasAudio ? audioCodecArgs(profile) : ['-an']))
@@ -139,6 +155,19 @@ function addVideos(
       media: { ...renditionSize(profile, probe), codec: profile.codec },
     })
   })
+}
+
+/** The audio alone (`audio`): an M4A, fragmented for the HLS stream's audio-only variant when there is one. */
+function addAudioOnly(
+  out: Outputs,
+  paths: RunPaths,
+  profile: AudioProfile,
+  map: string,
+  hlsSegmentSeconds: number | undefined | false,
+): void {
+  const path = `${paths.outDir}/${outputFileName(profile)}`
+  out.args.push(...audioOnlyArgs(map, profile, path, hlsSegmentSeconds || undefined))
+  out.files.push({ profile: profile.name, path, media: { width: null, height: null, codec: 'aac' } })
 }
 
 function addThumbnail(out: Outputs, paths: RunPaths, thumbnail: ImageProfile, probe: Probe): void {

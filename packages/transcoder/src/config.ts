@@ -112,7 +112,11 @@ export const configShape = {
       }
       return PROFILES.filter((p) => names.includes(p.name))
     })
-    .meta({ description: 'comma-separated profiles to produce, e.g. `720p,thumbnail`', default: 'all' }),
+    .meta({
+      description:
+        'comma-separated profiles to produce, e.g. `720p,thumbnail`; `audio` is made only for a job whose `profiles` names it',
+      default: 'all',
+    }),
   URL_IMPORT_TIMEOUT: intVar(600, 1, 24 * 3600).describe("seconds a URL import's download may take"),
   /** Let URL imports reach private and loopback addresses (tests and trusted networks only). */
   URL_IMPORT_ALLOW_PRIVATE: boolVar(false),

@@ -52,7 +52,10 @@ export async function describeOutputs(
     (a, b) => tableOrder(config.profiles, a.profile) - tableOrder(config.profiles, b.profile),
   )
   const packaged = new Set(written.filter((output) => !output.media).map((output) => output.profile))
-  const first = written.find((output) => output.media && output.media.codec !== 'mjpeg')
+  // A video rendition's; for a job that makes the audio alone and no video, the audio's.
+  const first =
+    written.find((output) => output.media?.width && output.media.codec !== 'mjpeg') ??
+    written.find((output) => output.media?.codec === 'aac')
   const duration = first
     ? ((first.path.endsWith('.mp4') ? await mp4Duration(first.path) : null) ??
       (await writtenDuration(first.path, ctx)))
@@ -68,7 +71,13 @@ export async function describeOutputs(
   const media = await Promise.all(
     written
       .filter((output) => !packaged.has(output.profile))
-      .map((output) => describeWritten(output, duration)),
+      .map(async (output) =>
+        // The audio alone is as long as its own samples (AAC frames end a little past the video).
+        describeWritten(
+          output,
+          output.media?.codec === 'aac' ? await ownDuration(output.path, ctx) : duration,
+        ),
+      ),
   )
   const byProfile = new Map(media.map((output) => [output.profile, output]))
   const extra: ExtraFile[] = []
@@ -96,6 +105,11 @@ function tableOrder(profiles: readonly Profile[], name: string): number {
   const codec = name === 'webm_original' ? 'vp9' : 'h264'
   const family = profiles.findIndex((p) => p.kind === 'video' && p.codec === codec)
   return family - (name === 'original' || name === 'webm_original' ? 0.5 : 0.25)
+}
+
+/** Seconds of an MP4 (M4A) the transcoder wrote: its movie header, or ffprobe. */
+async function ownDuration(path: string, ctx: QualityContext): Promise<number | null> {
+  return (await mp4Duration(path)) ?? (await writtenDuration(path, ctx))
 }
 
 /** A written rendition or thumbnail, as the job record describes it. */

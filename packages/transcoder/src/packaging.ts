@@ -23,12 +23,23 @@ export interface Variant {
   codecs: string
 }
 
+/** The audio-only variant of a master playlist (the `audio` profile's M4A). */
+export interface AudioOnlyVariant {
+  playlist: string
+  bandwidth: number
+  averageBandwidth: number
+}
+
 /**
  * Pure: the master playlist of an HLS presentation. Version 7 (fMP4 segments), independent
  * segments (each starts with a keyframe), one EXT-X-STREAM-INF per rung, relative URIs only;
  * with `audio`, the audio is a rendition of its own that every rung plays.
  */
-export function masterPlaylist(variants: readonly Variant[], audio?: { playlist: string }): string {
+export function masterPlaylist(
+  variants: readonly Variant[],
+  audio?: { playlist: string },
+  audioOnly?: AudioOnlyVariant,
+): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS']
   // The audio as a rendition of its own (the chunked engine encodes it once, apart from the video).
   if (audio)
@@ -45,6 +56,17 @@ export function masterPlaylist(variants: readonly Variant[], audio?: { playlist:
       ...(audio ? ['AUDIO="audio"'] : []),
     ]
     lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, v.playlist)
+  }
+  // The audio alone, last (a player starts on the first variant): what Safari and AVPlayer fall
+  // back to on a very slow link. hls.js leaves audio-only levels out when there are video ones.
+  if (audioOnly) {
+    const attributes = [
+      `BANDWIDTH=${audioOnly.bandwidth}`,
+      `AVERAGE-BANDWIDTH=${audioOnly.averageBandwidth}`,
+      'CODECS="mp4a.40.2"',
+      ...(audio ? ['AUDIO="audio"'] : []),
+    ]
+    lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, audioOnly.playlist)
   }
   return `${lines.join('\n')}\n`
 }
@@ -130,7 +152,8 @@ export const sheetName = (profile: string) => (sheet: number) =>
  * its front `sidx` lists the fragments) in segments of about `segmentSeconds`, and the master
  * written from what the rungs really hold (segment sizes, the encoder's avcC), and the `hls`
  * output entry. `renditions`: the described MP4s by profile. The stream stores nothing but its
- * playlists: the MP4s are its segments.
+ * playlists: the MP4s are its segments. With the `audio` profile, its M4A is an audio-only
+ * variant the same way (`audio.m3u8`), last in the master.
  */
 export async function finishHls(
   plan: HlsPlan,
@@ -145,34 +168,29 @@ export async function finishHls(
   for (const rung of plan.variants) {
     const described = renditions.get(rung.profile)
     if (!described) throw new Error(`HLS rung ${rung.profile} has no rendition`)
-    const head = await readHead(join(plan.dir, '..', `${rung.profile}.mp4`))
-    const index = fragmentIndex(head)
-    const segments = rangeSegments(index.fragments, segmentSeconds)
-    if (segments.length === 0) throw new Error(`HLS rung ${rung.profile} has no fragments`)
-    const uri = `../${rung.profile}.mp4`
-    const text = mediaPlaylist({
-      init: uri,
-      initRange: index.init,
-      segments: segments.map(({ seconds, ...range }) => ({ uri, seconds, range })),
-      ended: true,
-      maxSegmentSeconds: segmentSeconds,
-    })
-    const path = join(plan.dir, rung.playlist)
-    await writeFile(path, text)
-    files.push({ name: `${plan.profile}/${rung.playlist}`, path })
-    bytes += Buffer.byteLength(text)
-    const { peak, average } = bandwidths(segments.map((s) => ({ bytes: s.length, seconds: s.seconds })))
+    const ranges = await rangePlaylist(plan, `${rung.profile}.mp4`, rung.playlist, segmentSeconds)
+    files.push({ name: `${plan.profile}/${rung.playlist}`, path: ranges.path })
+    bytes += ranges.bytes
     variants.push({
       playlist: rung.playlist,
-      bandwidth: peak,
-      averageBandwidth: average,
-      width: described.width,
-      height: described.height,
+      bandwidth: ranges.peak,
+      averageBandwidth: ranges.average,
+      width: described.width ?? 0,
+      height: described.height ?? 0,
       frameRate,
-      codecs: [avcCodec(head), ...(hasAudio ? ['mp4a.40.2'] : [])].join(','),
+      codecs: [avcCodec(ranges.head), ...(hasAudio ? ['mp4a.40.2'] : [])].join(','),
     })
   }
-  const master = masterPlaylist(variants)
+  // The audio alone (`audio`): byte ranges of its fragmented M4A, an audio-only variant.
+  let audioOnly: AudioOnlyVariant | undefined
+  if (plan.audio) {
+    const { playlist, profile } = plan.audio
+    const ranges = await rangePlaylist(plan, `${profile}.m4a`, playlist, segmentSeconds)
+    files.push({ name: `${plan.profile}/${playlist}`, path: ranges.path })
+    bytes += ranges.bytes
+    audioOnly = { playlist, bandwidth: ranges.peak, averageBandwidth: ranges.average }
+  }
+  const master = masterPlaylist(variants, undefined, audioOnly)
   await writeFile(join(plan.dir, 'master.m3u8'), master)
   const top = variants.reduce((a, b) => (b.height > a.height ? b : a))
   const first = renditions.get(plan.variants[0]?.profile ?? '')
@@ -194,6 +212,29 @@ export async function finishHls(
     },
     files,
   }
+}
+
+/**
+ * A VOD playlist of byte ranges of `file` (next to the HLS folder, a fragmented MP4 with a front
+ * `sidx`), written as `playlist` in the folder: its init, segments of about `segmentSeconds`.
+ */
+async function rangePlaylist(plan: HlsPlan, file: string, playlist: string, segmentSeconds: number) {
+  const head = await readHead(join(plan.dir, '..', file))
+  const index = fragmentIndex(head)
+  const segments = rangeSegments(index.fragments, segmentSeconds)
+  if (segments.length === 0) throw new Error(`HLS ${file} has no fragments`)
+  const uri = `../${file}`
+  const text = mediaPlaylist({
+    init: uri,
+    initRange: index.init,
+    segments: segments.map(({ seconds, ...range }) => ({ uri, seconds, range })),
+    ended: true,
+    maxSegmentSeconds: segmentSeconds,
+  })
+  const path = join(plan.dir, playlist)
+  await writeFile(path, text)
+  const { peak, average } = bandwidths(segments.map((s) => ({ bytes: s.length, seconds: s.seconds })))
+  return { head, path, bytes: Buffer.byteLength(text), peak, average }
 }
 
 /** After the run: sheets renamed (`storyboard.jpg`, `storyboard-2.jpg`, ...), the WebVTT written. */

@@ -11,25 +11,21 @@ import {
   type Logger,
   MEDIA_TYPES,
   type MediaStorage,
+  madeByDefault,
   type Output,
-  type Profile,
   type Skipped,
   type TranscoderMetrics,
 } from '@vpp/shared'
-import { buildArgs } from './build-args.ts'
 import { type Chunking, type Encoded, encodeInChunks } from './chunks/coordinate.ts'
 import { checkClip, clipTimeline, onFrames } from './clip.ts'
 import type { TranscoderConfig } from './config.ts'
 import { describeOutputs } from './describe-outputs.ts'
 import { download } from './download.ts'
-import { outputFps, type WatermarkRun } from './ffmpeg-args/index.ts'
-import { ProcessError, runProcess } from './ffmpeg-process.ts'
-import { noSpaceIn, scratchVolume, storageFailure, VOLUMES } from './health.ts'
-import { type ExtraFile, finishHls, finishStoryboard } from './packaging.ts'
+import { scratchVolume, storageFailure, VOLUMES } from './health.ts'
+import { encodeInOneRun } from './one-run.ts'
+import type { ExtraFile } from './packaging.ts'
 import { checkInput, type Probe } from './probe.ts'
 import { probeInput } from './probe-input.ts'
-import { etaSeconds, progressParser, progressPercent } from './progress.ts'
-import { atCeiling, ffmpegTimeoutMs, overMemoryLimit } from './retry-policy.ts'
 import { watermarkFile } from './watermark-file.ts'
 
 /**
@@ -181,17 +177,26 @@ async function encode(
 ): Promise<Encoded> {
   const { config } = ctx
   // The job's own subset of the profiles, when it asked for one (names this transcoder does not
-  // make are left out).
+  // make are left out); without one, what is made by default (`audio` only when asked).
   const profiles = job.profiles
     ? config.profiles.filter((p) => job.profiles?.includes(p.name))
-    : config.profiles
+    : madeByDefault(config.profiles)
   const chunking = ctx.chunking
   // A clip's own length decides, and the one run reads the clip only (on its timeline).
   const timeline = clipTimeline(probe, clip)
   // Decoded here once (a PNG that does not decode fails the job); the chunks read the job's copy.
   const watermark = await watermarkFile(job, dirs.work, ctx)
-  if (!chunking || !inChunks(timeline.duration, config.CHUNK_SECONDS))
-    return encodeInOneRun(input, dirs.out, profiles, timeline, ctx, scratch, job.profiles, clip, watermark)
+  // The audio alone is one quick run: no video to cut into chunks.
+  const video = profiles.some((p) => p.kind !== 'audio')
+  if (!chunking || !video || !inChunks(timeline.duration, config.CHUNK_SECONDS)) {
+    const asked = job.profiles
+    return encodeInOneRun(input, dirs.out, profiles, timeline, ctx, scratch, {
+      asked,
+      clip,
+      watermark,
+      normalizeAudio: job.normalize_audio,
+    })
+  }
   return encodeInChunks(job.job_id, input, probe, profiles, dirs, {
     watermark: job.watermark,
     ...ctx,
@@ -200,6 +205,7 @@ async function encode(
     createdAt: new Date(job.created_at),
     asked: job.profiles,
     clip,
+    normalizeAudio: job.normalize_audio,
   })
 }
 
@@ -233,141 +239,9 @@ async function publish(
   return outputs
 }
 
-/**
- * The whole encode in one ffmpeg run (and the storyboard's sheet run): what a video shorter than
- * two chunks gets, or every video with CHUNK_SECONDS=0. With a clip, `probe` is its timeline
- * (clipTimeline) and the run reads the clip only.
- */
-async function encodeInOneRun(
-  input: string,
-  outDir: string,
-  profiles: readonly Profile[],
-  probe: Probe,
-  ctx: JobContext,
-  scratch: string,
-  asked?: readonly string[],
-  clip?: Clip,
-  watermark?: WatermarkRun,
-): Promise<Encoded> {
-  const { config, logger } = ctx
-  const plan = buildArgs({ input, outDir }, profiles, probe, {
-    asked,
-    watermark,
-    threads: config.threads,
-    maxPixels: config.MAX_PIXELS,
-    maxDurationSeconds: config.MAX_DURATION_SECONDS,
-    hlsSegmentSeconds: config.HLS_SEGMENT_SECONDS,
-    storyboardInterval: config.STORYBOARD_INTERVAL,
-    clip,
-  })
-  // The rungs' playlists go there once the MP4s are written (finishHls).
-  if (plan.hls) await mkdir(plan.hls.dir, { recursive: true })
-  for (const skip of plan.skipped)
-    logger.info('profile skipped', { profile: skip.profile, reason: skip.reason })
-  // From the limit, not from what the container claims: a forged short duration buys no
-  // shorter budget, and a forged long one no longer (inputs are read to the limit at most). A
-  // clip is read for its own length at most (-t): that is the budget.
-  const read = clip
-    ? Math.min(clip.end - clip.start, config.MAX_DURATION_SECONDS)
-    : config.MAX_DURATION_SECONDS
-  const timeoutMs = ffmpegTimeoutMs(config.FFMPEG_TIMEOUT, read)
-  for (const run of plan.runs) {
-    const started = performance.now()
-    const onLine = run.progress ? progressReporter(probe.duration, ctx.onProgress) : undefined
-    await runProcess(config.FFMPEG_PATH, run.args, {
-      timeoutMs,
-      signal: ctx.signal,
-      maxStdout: 0,
-      nice: config.FFMPEG_NICE,
-      memoryLimitMb: config.memoryLimitMb,
-      // A run that reports progress and stops reporting is hung: the time budget comes from
-      // MAX_DURATION_SECONDS (hours), so a short video would wait that long without this.
-      stallTimeoutMs: run.progress ? config.FFMPEG_STALL_SECONDS * 1000 : 0,
-      onLine,
-    }).catch((error: unknown) => {
-      throw explainFailure(
-        error,
-        { [`file:${input}`]: 'input', [input]: 'input', [outDir]: 'output', ...watermarkPaths(watermark) },
-        scratch,
-        timeoutMs,
-      )
-    })
-    const seconds = (performance.now() - started) / 1000
-    for (const output of run.outputs) ctx.metrics.duration.observe({ profile: output.profile }, seconds)
-    logger.info('ffmpeg run finished', {
-      profiles: run.outputs.map((o) => o.profile),
-      duration_ms: Math.round(seconds * 1000),
-    })
-  }
-  return {
-    written: plan.runs.flatMap((run) => run.outputs),
-    skipped: plan.skipped,
-    finish: async (byProfile, duration) => {
-      const finished = []
-      if (plan.hls)
-        finished.push(
-          await finishHls(
-            plan.hls,
-            byProfile,
-            probe.hasAudio,
-            Number(outputFps(probe) ?? probe.frameRate) || null,
-            config.HLS_SEGMENT_SECONDS,
-          ),
-        )
-      if (plan.storyboard)
-        finished.push(await finishStoryboard(plan.storyboard, outDir, duration ?? probe.duration ?? 0))
-      return finished
-    },
-  }
-}
-
-/** A watermark's path as an error names it. */
-const watermarkPaths = (watermark?: WatermarkRun) =>
-  watermark ? { [`file:${watermark.path}`]: 'watermark', [watermark.path]: 'watermark' } : {}
-
 /** A video of at least two chunks is encoded in chunks (below, one run costs less and is as quick). */
 export function inChunks(duration: number | null, chunkSeconds: number): boolean {
   return chunkSeconds > 0 && duration !== null && duration >= 2 * chunkSeconds
-}
-
-/**
- * What an encoder's failure says in the job record: this machine's paths named (`input`,
- * `output`), a full disk as `disk_full`, the memory limit and the time ceiling as what they are.
- */
-export function explainFailure(
-  error: unknown,
-  paths: Record<string, string>,
-  scratch: string,
-  timeoutMs: number,
-): unknown {
-  const scrubbed = scrubPaths(error, paths)
-  // "No space left on device" somewhere in what ffmpeg said: the outputs met a full disk.
-  if (scrubbed instanceof ProcessError && noSpaceIn(scrubbed.stderr))
-    return diskFull(scratch, { cause: scrubbed })
-  return atCeiling(overMemoryLimit(scrubbed), timeoutMs)
-}
-
-/** Turn ffmpeg's -progress lines into percent and ETA, at most once a second. */
-function progressReporter(
-  duration: number | null,
-  report: ((percent: number, eta: number | null) => void) | undefined,
-) {
-  const started = performance.now()
-  let last = 0
-  return progressParser(({ outTime, done }) => {
-    const now = performance.now()
-    if (!report || done || now - last < 1000) return
-    last = now
-    const percent = progressPercent(outTime, duration)
-    if (percent !== null) report(percent, etaSeconds(now - started, percent))
-  })
-}
-
-/** Error messages go into job records: say "input"/"output", not this machine's paths. */
-function scrubPaths(error: unknown, paths: Record<string, string>): unknown {
-  if (!(error instanceof Error)) return error
-  for (const [path, name] of Object.entries(paths)) error.message = error.message.replaceAll(path, name)
-  return error
 }
 
 /** The job was taken over by another transcoder: drop this attempt without recording anything. */

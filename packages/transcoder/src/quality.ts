@@ -274,8 +274,11 @@ export async function measureQuality(
 ): Promise<Map<string, number>> {
   const { config, logger } = ctx
   const result = new Map<string, number>()
+  // Video renditions only: not the thumbnail, not the audio alone (no size).
   const renditions: Rendition[] = written.flatMap(({ profile, path, media }) =>
-    media && media.codec !== 'mjpeg' ? [{ profile, path, width: media.width, height: media.height }] : [],
+    media && media.codec !== 'mjpeg' && media.width !== null && media.height !== null
+      ? [{ profile, path, width: media.width, height: media.height }]
+      : [],
   )
   const length = duration ?? probe.duration
   if (renditions.length === 0 || !length) return result

@@ -1,7 +1,7 @@
 /** What the pages show of numbers and statuses. Pure. */
 import { FINAL_STATUSES, JOB_STATUSES } from '@vpp/shared/api/constants'
 
-export { formatBytes, formatDuration } from '@vpp/client'
+export { formatBytes, formatDuration, formatResolution } from '@vpp/client'
 
 /** 850 kb/s, 2.40 Mb/s. */
 export function formatBitrate(bitsPerSecond: number | null | undefined): string {

@@ -3,7 +3,7 @@
  * download links, the thumbnail, the profiles not made and the metadata.
  */
 import type { Job, Output } from '@vpp/client'
-import { formatBitrate, formatBytes, formatTime } from './format.ts'
+import { formatBitrate, formatBytes, formatResolution, formatTime } from './format.ts'
 
 /** Its id, source, attempts and times, and the profiles asked for. */
 export function JobFacts({ job }: { job: Job }) {
@@ -94,9 +94,7 @@ function Renditions({ outputs }: { outputs: Output[] }) {
             {outputs.map((output) => (
               <tr key={output.profile}>
                 <th scope="row">{output.profile}</th>
-                <td>
-                  {output.width}×{output.height}
-                </td>
+                <td>{formatResolution(output, '×')}</td>
                 <td>{formatBitrate(output.bitrate)}</td>
                 <td>{output.ssim?.toFixed(4) ?? '—'}</td>
                 <td>{formatBytes(output.size_bytes)}</td>

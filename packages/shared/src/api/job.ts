@@ -29,8 +29,8 @@ export const OutputSchema = z
     profile: z.string(),
     path: z.string().describe('A file path (local storage) or the object key (S3)'),
     url: z.string().optional().describe('Where to fetch it from (a /media URL, or S3)'),
-    width: z.number().int().positive(),
-    height: z.number().int().positive(),
+    width: z.number().int().positive().nullable().describe('Pixels; null for audio (`audio`)'),
+    height: z.number().int().positive().nullable().describe('Pixels; null for audio (`audio`)'),
     duration: z.number().nonnegative().nullable().describe('Seconds; null for still images'),
     size_bytes: z.number().int().nonnegative(),
     bitrate: z

@@ -43,7 +43,22 @@ export interface StoryboardProfile {
   readonly container: 'vtt'
 }
 
-export type Profile = VideoProfile | ImageProfile | HlsProfile | StoryboardProfile
+/**
+ * The audio alone: AAC in an M4A file (and, with `hls`, an audio-only variant of the stream).
+ * Made only for a job whose `profiles` names it (`onRequest`), as Mux and Cloudflare Stream make
+ * their M4A only when asked: most jobs do not want it.
+ */
+export interface AudioProfile {
+  readonly name: string
+  readonly kind: 'audio'
+  readonly codec: 'aac'
+  readonly audioBitrateKbps: number
+  readonly container: 'm4a'
+  /** Left out of the jobs that give no `profiles` list of their own. */
+  readonly onRequest: true
+}
+
+export type Profile = VideoProfile | ImageProfile | HlsProfile | StoryboardProfile | AudioProfile
 
 /**
  * The seed's table: 720p, 480p, 360p (H.264), thumbnail (JPEG), webm_720p (VP9), with 1440p and
@@ -115,7 +130,12 @@ export const PROFILES: readonly Profile[] = [
   },
   { name: 'hls', kind: 'hls', container: 'm3u8' },
   { name: 'storyboard', kind: 'storyboard', tileWidth: 160, columns: 10, rows: 10, container: 'vtt' },
+  { name: 'audio', kind: 'audio', codec: 'aac', audioBitrateKbps: 128, container: 'm4a', onRequest: true },
 ]
+
+/** The profiles a job that gives no `profiles` list of its own gets: all but those made on request. */
+export const madeByDefault = (profiles: readonly Profile[]): Profile[] =>
+  profiles.filter((p) => !(p.kind === 'audio' && p.onRequest))
 
 /**
  * The renditions at the source's own size, by codec: made by default when no rung is within 10 %

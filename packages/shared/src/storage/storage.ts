@@ -120,6 +120,7 @@ export function isOutputName(name: string): boolean {
 /** Content types of everything a job publishes, by extension (storage writes them, status serves them). */
 export const MEDIA_TYPES: Readonly<Record<string, string>> = {
   mp4: 'video/mp4',
+  m4a: 'audio/mp4',
   webm: 'video/webm',
   jpg: 'image/jpeg',
   m3u8: 'application/vnd.apple.mpegurl',

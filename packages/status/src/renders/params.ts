@@ -45,7 +45,12 @@ const bad = (message: string) => new AppError('bad_request', message, 400)
 /** The widest H.264 MP4 rendition of a job with a duration; null when there is none. */
 export function renderSource(job: Pick<Job, 'outputs'>): RenderSource | null {
   const candidates = job.outputs.filter(
-    (o: Output) => o.path.endsWith('.mp4') && o.codec === 'h264' && o.duration !== null && o.duration > 0,
+    (o: Output): o is Output & { width: number } =>
+      o.path.endsWith('.mp4') &&
+      o.codec === 'h264' &&
+      o.width !== null &&
+      o.duration !== null &&
+      o.duration > 0,
   )
   const top = candidates.sort((a, b) => b.width - a.width)[0]
   const name = top?.path.split('/').pop()

@@ -105,6 +105,7 @@ describe('the console at /', () => {
         'webm_720p',
         'hls',
         'storyboard',
+        'audio',
         'original',
         'webm_original',
       ],

@@ -1,10 +1,12 @@
 import { type ImageProfile, PROFILES, type VideoProfile } from '@vpp/shared'
 import { describe, expect, it } from 'vitest'
+import { measureArgs } from '../ffmpeg-args/index.ts'
 import type { Probe } from '../probe.ts'
 import {
   assembleArgs,
   audioArgs,
   audioPartFormat,
+  audioPartInput,
   chunkArgs,
   chunkTiles,
   concatList,
@@ -224,6 +226,33 @@ describe('audioArgs', () => {
         'hls_fmp4_init_filename=audio-l1-init.mp4:hls_segment_filename=/w/hls/audio/audio-l1-%03d.m4s:' +
         'hls_flags=independent_segments]/w/hls/audio/audio-l1.m3u8',
       '-map', '0:a:0', '-vn', '-c:a', 'libopus', '-b:a', '96k', '-ac', '2', '-f', 'webm', '/w/audio-opus-96.webm',
+    ])
+  })
+
+  it('normalises every audio encode from one loudnorm with the item’s measurement (normalize_audio)', () => {
+    const loudness = { input_i: -30, input_tp: -20, input_lra: 3, input_thresh: -40.5, target_offset: 0.2 }
+    const outputs = [
+      { codec: 'aac' as const, kbps: 128, path: '/w/audio-aac-128.m4a' },
+      { codec: 'opus' as const, kbps: 96, path: '/w/audio-opus-96.webm' },
+    ]
+    // biome-ignore format: one output a line
+    expect(audioArgs('/w/audio.mov', outputs, 'mov', undefined, loudness)).toEqual([
+      ...COMMON, '-progress', 'pipe:1', '-stats_period', '0.5',
+      '-protocol_whitelist', 'file', '-f', 'mov', '-i', 'file:/w/audio.mov',
+      '-filter_complex',
+      '[0:a:0]loudnorm=I=-16:TP=-1.5:LRA=11:measured_I=-30.00:measured_TP=-20.00:measured_LRA=3.00:' +
+        'measured_thresh=-40.50:offset=0.20:linear=true:print_format=summary,aresample=48000,asplit=2[anorm0][anorm1]',
+      '-map', '[anorm0]', '-vn', '-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-f', 'mp4', '/w/audio-aac-128.m4a',
+      '-map', '[anorm1]', '-vn', '-c:a', 'libopus', '-b:a', '96k', '-ac', '2', '-f', 'webm', '/w/audio-opus-96.webm',
+    ])
+  })
+
+  it('measures the audio part, the whole of it, as pass 1', () => {
+    // biome-ignore format: flag and value on one line
+    expect(measureArgs(audioPartInput('/w/audio.mka', 'matroska'))).toEqual([
+      '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', '-progress', 'pipe:1', '-stats_period', '0.5',
+      '-protocol_whitelist', 'file', '-f', 'matroska', '-i', 'file:/w/audio.mka',
+      '-map', '0:a:0', '-vn', '-af', 'loudnorm=I=-16:TP=-1.5:LRA=11:print_format=json', '-f', 'null', '-',
     ])
   })
 })

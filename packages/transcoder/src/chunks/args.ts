@@ -8,10 +8,12 @@
 import type { ImageProfile, VideoProfile } from '@vpp/shared'
 import { FRAGMENTED_MP4 } from '../byte-ranges.ts'
 import {
+  audioSources,
   COMMON,
   clipInput,
   hlsTee,
   inputArgs,
+  type Loudness,
   PROGRESS,
   thumbnailBranch,
   videoCodecArgs,
@@ -251,22 +253,30 @@ export function audioArgs(
   outputs: readonly AudioOutput[],
   format: 'mov' | 'matroska',
   clip?: ChunkPlan['clip'],
+  loudness?: Loudness | null,
 ): string[] {
   // biome-ignore format: flag and value on one line
   const args = [
     ...COMMON,
     '-progress', 'pipe:1', '-stats_period', '0.5',
     ...clipInput(clip),
-    // Our own part file, in the container splitArgs chose: nothing else to confine it from.
-    '-protocol_whitelist', 'file', '-f', format, '-i', `file:${audioPart}`,
+    ...audioPartInput(audioPart, format),
   ]
-  for (const { codec, kbps, path, hls } of outputs) {
+  // normalize_audio: every encoder reads the audio normalised with the item's measurement.
+  const sources = audioSources('0:a:0', outputs.length, loudness)
+  if (sources.graph) args.push('-filter_complex', sources.graph)
+  for (const [i, { codec, kbps, path, hls }] of outputs.entries()) {
     // biome-ignore format: flag and value on one line
-    args.push('-map', '0:a:0', '-vn', '-c:a', codec === 'aac' ? 'aac' : 'libopus', '-b:a', `${kbps}k`, '-ac', '2')
+    args.push('-map', sources.maps[i] ?? '0:a:0', '-vn', '-c:a', codec === 'aac' ? 'aac' : 'libopus', '-b:a', `${kbps}k`, '-ac', '2')
     if (hls) args.push(...teeArgs(path, hls))
     else args.push('-f', codec === 'aac' ? 'mp4' : 'webm', path)
   }
   return args
+}
+
+/** The audio part as an input: our own file, in the container splitArgs chose, nothing else to confine it from. */
+export function audioPartInput(audioPart: string, format: 'mov' | 'matroska'): string[] {
+  return ['-protocol_whitelist', 'file', '-f', format, '-i', `file:${audioPart}`]
 }
 
 /** The concat demuxer's list of a rendition's chunk files, in order. */

@@ -13,6 +13,7 @@ import {
   type VideoProfile,
 } from '@vpp/shared'
 import {
+  audioRemuxArgs,
   type FfmpegRun,
   renditionSize,
   type StoryboardPlan,
@@ -65,6 +66,8 @@ export async function assemble(
     written.push(await assembleRendition(profile, plan, chunks, audio, { local, run, pieces, out: dirs.out }))
   if (plan.hls)
     written.push({ profile: plan.hls.profile, path: join(dirs.out, plan.hls.profile, 'master.m3u8') })
+  if (plan.audioOnly && audio)
+    written.push(await assembleAudioOnly(plan, plan.audioOnly, audio, { local, run, out: dirs.out }))
   const thumbPiece = chunks.find((c) => c.thumbnail)?.thumbnail
   if (plan.thumbnail && thumbPiece) {
     const thumbnail = plan.thumbnail
@@ -124,6 +127,20 @@ async function assembleRendition(
   }
 }
 
+/** The audio alone (`audio.m4a`): the audio item's AAC encode of its bitrate, copied (audioRemuxArgs). */
+async function assembleAudioOnly(
+  plan: EncodePlan,
+  audioOnly: NonNullable<EncodePlan['audioOnly']>,
+  audio: AudioResult,
+  how: { local: LocalPiece; run: Run; out: string },
+): Promise<Written> {
+  const piece = audio.pieces[audioKey({ codec: 'aac', kbps: audioOnly.kbps })]
+  if (!piece) throw new Error(`the audio has no AAC at ${audioOnly.kbps} kbps`)
+  const path = join(how.out, `${audioOnly.profile}.m4a`)
+  await how.run(audioRemuxArgs(await how.local(piece), path, plan.hls?.segmentSeconds))
+  return { profile: audioOnly.profile, path, media: { width: null, height: null, codec: 'aac' } }
+}
+
 /** The storyboard's tiles in `outDir`, in the whole video's order; its plan, with where they are. */
 async function copyTiles(
   storyboard: Omit<StoryboardPlan, 'tilePattern' | 'sheetPattern'>,
@@ -171,6 +188,9 @@ async function finish(
         profile: hls.profile,
         dir: join(outDir, hls.profile),
         variants: hls.rungs.map((rung) => ({ profile: rung, playlist: `${rung}.m3u8` })),
+        ...(plan.audioOnly && renditions.has(plan.audioOnly.profile)
+          ? { audio: { profile: plan.audioOnly.profile, playlist: `${plan.audioOnly.profile}.m3u8` } }
+          : {}),
       },
       renditions,
       plan.probe.hasAudio,

@@ -27,6 +27,7 @@ import type { Probe } from '../probe.ts'
 import { progressPercent } from '../progress.ts'
 import { splitArgs } from './args.ts'
 import { assemble } from './assemble.ts'
+import { chunkedProgress } from './audio-loudness.ts'
 import { AUDIO_ITEM, chunkItem, type EncodePlan, encodePlan, planItems } from './encode-plan.ts'
 import { keyframeArgs, parsePackets } from './plan.ts'
 import { audioShare, publishStream, seconds } from './stream.ts'
@@ -57,6 +58,8 @@ export interface CoordinatorContext {
   clip?: { start: number; end: number }
   /** The job's watermark: its placement goes into the plan, its PNG is the job's copy. */
   watermark?: Watermark
+  /** `normalize_audio`: the audio item measures its loudness, then normalises (encodePlan). */
+  normalizeAudio?: boolean
 }
 
 /** The files the chunked encode made for the job, as processJob's tail describes and publishes them. */
@@ -131,6 +134,7 @@ async function cut(
       storyboardInterval: config.STORYBOARD_INTERVAL,
       lease: chunking.claim.lease,
       asked: ctx.asked,
+      normalizeAudio: ctx.normalizeAudio,
     },
   )
   if (ctx.watermark) plan.watermark = ctx.watermark
@@ -205,12 +209,13 @@ async function follow(
         const length = chunk.end - chunk.start
         return sum + (item?.state === 'done' ? length : Math.min(length, item?.at ?? 0))
       }, 0)
+      // With normalize_audio, the audio item (measured, then encoded) counts too.
+      const { done, total } = chunkedProgress(plan, encoded, audioItem)
       // The assembly is left at the end: 99.9 at most until the job completes.
-      const percent = Math.min(99.9, progressPercent(encoded, plan.duration) ?? 0)
-      const rate = encoded / ((now - started) / 1000)
+      const percent = Math.min(99.9, progressPercent(done, total) ?? 0)
+      const rate = done / ((now - started) / 1000)
       // Only when it moved: an event a second that says the same thing tells a viewer nothing.
-      if (percent > reported)
-        ctx.onProgress?.(percent, rate > 0 ? Math.round((plan.duration - encoded) / rate) : null)
+      if (percent > reported) ctx.onProgress?.(percent, rate > 0 ? Math.round((total - done) / rate) : null)
       reported = Math.max(reported, percent)
     }
     // Published once the first chunk is in and the audio covers it (the audio is published as

@@ -15,6 +15,7 @@ import { avcCodec, playlistSegments } from '../packaging.ts'
 import { progressParser } from '../progress.ts'
 import { ffmpegTimeoutMs } from '../retry-policy.ts'
 import { type AudioOutput, audioArgs, type ChunkOutput, chunkArgs, chunkTiles } from './args.ts'
+import { measureAudioPart } from './audio-loudness.ts'
 import { AUDIO_ITEM, type EncodePlan } from './encode-plan.ts'
 import { shiftSegment, trackTimescale } from './fragments.ts'
 
@@ -184,6 +185,7 @@ async function encodeAudio(
   const { storage, jobId } = ctx
   if (!plan.audioPart) throw new Error('the plan has no audio')
   const partPath = await storage.localPiece(jobId, plan.audioPart, work)
+  const { loudness, at } = await measureAudioPart(plan, partPath, ctx)
   const hlsDir = join(work, 'hls', 'audio')
   const outputs: AudioOutput[] = plan.audio.map((audio) => ({
     ...audio,
@@ -199,8 +201,8 @@ async function encodeAudio(
   // whole audio is encoded: each segment once the muxer has listed it, recorded as `partial`.
   const live = hls && plan.hls ? liveShare(plan.hls.profile, hlsDir, name, ctx) : null
   await encode(
-    audioArgs(partPath, outputs, plan.audioFormat, plan.clip),
-    { ...ctx, onProgress: (seconds) => live?.poll(seconds) ?? ctx.onProgress?.(seconds) },
+    audioArgs(partPath, outputs, plan.audioFormat, plan.clip, loudness),
+    { ...ctx, onProgress: (seconds) => live?.poll(at(seconds)) ?? ctx.onProgress?.(at(seconds)) },
     {
       [partPath]: 'part',
       [work]: 'output',

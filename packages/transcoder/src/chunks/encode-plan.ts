@@ -3,7 +3,14 @@
  * kept (JSON) in the job's chunk hash: every transcoder that takes one of its items reads it
  * there, so none probes the source again.
  */
-import type { ImageProfile, Profile, StoryboardProfile, VideoProfile, Watermark } from '@vpp/shared'
+import type {
+  AudioProfile,
+  ImageProfile,
+  Profile,
+  StoryboardProfile,
+  VideoProfile,
+  Watermark,
+} from '@vpp/shared'
 import {
   ladder,
   outputFps,
@@ -50,6 +57,16 @@ export interface EncodePlan {
   skipped: Skipped[]
   /** The job's watermark (each chunk reads the job's copy of its PNG); absent: none, as in older plans. */
   watermark?: Watermark
+  /**
+   * The audio alone (`audio`): the M4A the assembly copies from the audio item's AAC encode of
+   * its bitrate (`aac-128`). Unset when not asked, or the source has no audio.
+   */
+  audioOnly?: { profile: string; kbps: number }
+  /**
+   * `normalize_audio`: the audio item measures the whole audio's loudness, then encodes it
+   * normalised (never per chunk). Unset in plans kept from before it existed: not normalised.
+   */
+  normalizeAudio?: boolean
 }
 
 /**
@@ -83,6 +100,7 @@ export function encodePlan(
     lease: string | number
     /** The job's own profile list, when it gave one (ladder). */
     asked?: readonly string[]
+    normalizeAudio?: boolean
   },
 ): EncodePlan {
   const { videos, skipped } = ladder(profiles, probe, options.asked)
@@ -90,13 +108,10 @@ export function encodePlan(
   const rungs = hlsProfile ? videos.filter((p) => p.codec === 'h264') : []
   if (hlsProfile && rungs.length === 0)
     skipped.push({ profile: hlsProfile.name, reason: 'no H.264 rendition to package' })
-  const audio = new Map<string, { codec: 'aac' | 'opus'; kbps: number }>()
-  if (probe.hasAudio) {
-    for (const video of videos) {
-      const codec = video.container === 'webm' ? 'opus' : 'aac'
-      audio.set(`${codec}-${video.audioBitrateKbps}`, { codec, kbps: video.audioBitrateKbps })
-    }
-  }
+  const audioOnly = profiles.find((p): p is AudioProfile => p.kind === 'audio')
+  if (audioOnly && !probe.hasAudio)
+    skipped.push({ profile: audioOnly.name, reason: 'the source has no audio' })
+  const audio = audioEncodes(probe.hasAudio ? videos : [], probe.hasAudio ? audioOnly : undefined)
   const hlsAudio =
     probe.hasAudio && rungs.length > 0 ? Math.max(...rungs.map((r) => r.audioBitrateKbps)) : null
   const { chunks, parts, clip } = planChunks(cut.keyframes, cut.duration, {
@@ -130,7 +145,7 @@ export function encodePlan(
             audioKbps: hlsAudio,
           }
         : null,
-    audio: [...audio.values()],
+    audio,
     storyboard: storyboard ? withoutPaths(storyboard) : null,
     thumbnail: thumbnail ? { profile: thumbnail, at: Number(thumbnailTime(duration)) } : null,
     parts: parts.map((part) => ({
@@ -143,7 +158,29 @@ export function encodePlan(
     audioFormat: audioPartFormat(probe),
     chunks,
     skipped,
+    ...(audioOnly && probe.hasAudio
+      ? { audioOnly: { profile: audioOnly.name, kbps: audioOnly.audioBitrateKbps } }
+      : {}),
+    ...(options.normalizeAudio && probe.hasAudio ? { normalizeAudio: true } : {}),
   }
+}
+
+/**
+ * The audio item's encodes: one per codec and bitrate the renditions carry, and the audio alone,
+ * which shares the renditions' AAC encode of its bitrate, or adds one.
+ */
+function audioEncodes(
+  videos: readonly VideoProfile[],
+  audioOnly: AudioProfile | undefined,
+): EncodePlan['audio'] {
+  const audio = new Map<string, { codec: 'aac' | 'opus'; kbps: number }>()
+  for (const video of videos) {
+    const codec = video.container === 'webm' ? 'opus' : 'aac'
+    audio.set(`${codec}-${video.audioBitrateKbps}`, { codec, kbps: video.audioBitrateKbps })
+  }
+  if (audioOnly)
+    audio.set(`aac-${audioOnly.audioBitrateKbps}`, { codec: 'aac', kbps: audioOnly.audioBitrateKbps })
+  return [...audio.values()]
 }
 
 /**

@@ -17,6 +17,7 @@ export function encodersFor(profiles: readonly Profile[]): string[] {
   for (const profile of profiles) {
     if (profile.kind === 'video') needed.add(VIDEO_ENCODERS[profile.codec]).add(audioEncoder(profile))
     else if (profile.kind === 'hls') needed.add(VIDEO_ENCODERS.h264).add('aac')
+    else if (profile.kind === 'audio') needed.add('aac')
     else needed.add('mjpeg')
   }
   return [...needed].sort()

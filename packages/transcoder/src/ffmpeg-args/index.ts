@@ -3,6 +3,7 @@
  * the input, the thumbnail and storyboard, HLS through the tee muxer. `../build-args.ts` puts them
  * together into a job's run.
  */
+export { audioOnlyArgs, audioOnlyContainer, audioRemuxArgs } from './audio-only.ts'
 export { audioCodecArgs, CRF, containerArgs, encodersFor, videoCodecArgs } from './codecs.ts'
 export { hlsTee, teeEscape } from './hls-tee.ts'
 export {
@@ -15,6 +16,15 @@ export {
 } from './images.ts'
 export { COMMON, clipInput, inputArgs, outputFps, PROGRESS, splitHead } from './input.ts'
 export { ladder, originalProfile, renditionSize, scaleFilter } from './ladder.ts'
+export {
+  audioSources,
+  LOUDNESS_TARGET,
+  type Loudness,
+  measureArgs,
+  normalizationType,
+  normalizeFilter,
+  parseLoudnorm,
+} from './loudness.ts'
 export type {
   EncodeOptions,
   FfmpegPlan,

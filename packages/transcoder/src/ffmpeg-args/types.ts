@@ -1,11 +1,18 @@
 /** What buildArgs plans: ffmpeg runs, the files they write, and what the transcoder adds after. */
+
+import type { Loudness } from './loudness.ts'
 import type { WatermarkRun } from './watermark.ts'
 
 /** One ffmpeg invocation and the files it writes. */
 export interface FfmpegRun {
   args: string[]
   /** Each file the run writes; media files with the size and codec the run gives them. */
-  outputs: Array<{ profile: string; path: string; media?: { width: number; height: number; codec: string } }>
+  outputs: Array<{
+    profile: string
+    path: string
+    /** Its size (null for audio alone) and codec; none for a packaged output (HLS, storyboard). */
+    media?: { width: number | null; height: number | null; codec: string }
+  }>
   /** The run reports progress on stdout (`-progress pipe:1`). */
   progress: boolean
 }
@@ -25,6 +32,11 @@ export interface HlsPlan {
   dir: string
   /** The H.264 renditions packaged, in ladder order; `playlist` relative to `dir`. */
   variants: Array<{ profile: string; playlist: string }>
+  /**
+   * The audio alone (`audio`), an audio-only variant of its own: `playlist` (relative to `dir`),
+   * byte ranges of its fragmented M4A (`../{profile}.m4a`).
+   */
+  audio?: { profile: string; playlist: string }
 }
 
 /** The storyboard the run writes as sheets, for the WebVTT file the transcoder adds. */
@@ -74,4 +86,6 @@ export interface EncodeOptions {
   clip?: { start: number; end: number }
   /** The job's watermark: its PNG, the run's second input, laid over the video (videoHead). */
   watermark?: WatermarkRun
+  /** `normalize_audio`: pass 1's measurement; every audio output is normalised with it (loudness.ts). */
+  loudness?: Loudness | null
 }
