@@ -6,6 +6,7 @@ import type { RedisKeys } from '../redis/redis-keys.ts'
 import { ChunkWork } from './chunk-work.ts'
 import { DeadLetters } from './dead-letters.ts'
 import { EventLog } from './events.ts'
+import { JobCaptions } from './job-captions.ts'
 import { type Claim, fromHash, type StartReply, type StartResult, startResult, toHash } from './job-hash.ts'
 import { deleteKeys, eventKeys, finishCall, indexPrefix } from './job-outcomes.ts'
 import type { CreateResult, Finished, JobListing, Result, Viewer } from './job-types.ts'
@@ -50,6 +51,8 @@ export class JobStore extends StoreConnection {
   readonly tus: TusRecords
   /** Per-client creation counts (the rate limit). */
   readonly rates: RateCounts
+  /** Completed jobs' caption tracks. */
+  readonly captions: JobCaptions
   readonly #dlqMaxLen: number
   readonly #readHash: (key: string) => Promise<Record<string, string>>
 
@@ -64,6 +67,7 @@ export class JobStore extends StoreConnection {
     this.webhooks = new WebhookDeliveries(this.redis, keys)
     this.tus = new TusRecords(this.redis, keys)
     this.rates = new RateCounts(this.redis, keys)
+    this.captions = new JobCaptions(this.redis, keys)
     this.#dlqMaxLen = options.dlqMaxLen ?? 0
     this.#readHash = options.readHash ?? ((key) => this.client.hGetAll(key))
   }
