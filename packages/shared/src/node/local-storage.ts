@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { access, mkdir, mkdtemp, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
+import { access, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { AppError } from '../api/errors.ts'
 import { JOB_ID_PATTERN } from '../api/job.ts'
@@ -186,6 +186,15 @@ export class LocalStorage extends LocalUploadStorage implements MediaStorage {
       published.push({ path })
     }
     return published
+  }
+
+  async readOutput(jobId: string, name: string): Promise<Uint8Array | null> {
+    return readFile(join(this.outputDir, checkId(jobId), checkName(name))).catch(
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return null
+        throw error
+      },
+    )
   }
 
   async removeOutputs(jobId: string): Promise<void> {

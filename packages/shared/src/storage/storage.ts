@@ -59,6 +59,8 @@ export interface MediaStorage extends UploadStorage {
   publish(jobId: string, files: OutputFile[], signal?: AbortSignal): Promise<PublishedOutput[]>
   /** Remove job `id`'s upload (once its renditions are published). */
   removeUpload(id: string): Promise<void>
+  /** The bytes of published file `name` of job `jobId`, or null when there is none. */
+  readOutput(jobId: string, name: string): Promise<Uint8Array | null>
   /** Remove every published file of job `jobId` (the job was deleted). */
   removeOutputs(jobId: string): Promise<void>
   /** Remove the published files of job `jobId` under `folder` (`hls/720p`), if any. */
