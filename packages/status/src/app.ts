@@ -16,6 +16,7 @@ import {
 } from '@vpp/shared'
 import { Hono } from 'hono'
 import { STATUS_API } from './openapi.ts'
+import { captionRoutes, isCaptionUpload } from './routes/captions.ts'
 import { consoleRoutes, isConsolePath } from './routes/console.ts'
 import { routeContext } from './routes/context.ts'
 import { dlqRoutes } from './routes/dlq.ts'
@@ -39,7 +40,9 @@ export function createApp(deps: StatusDeps) {
   app.notFound(jsonNotFound)
   app.use(observeRequests(deps.logger, createHttpMetrics(deps.registry)))
   // No route takes a body (the DLQ's POST and DELETE included): a tiny limit, and a short time.
-  app.use(requestLimits({ maxBytes: NO_BODY_LIMIT, timeoutMs: deps.requestTimeoutMs ?? 10_000 }))
+  // Caption uploads excepted: their route sets its own (CAPTIONS_MAX_BYTES).
+  const limits = requestLimits({ maxBytes: NO_BODY_LIMIT, timeoutMs: deps.requestTimeoutMs ?? 10_000 })
+  app.use((c, next) => (isCaptionUpload(c.req.method, c.req.path) ? next() : limits(c, next)))
   if (ctx.keysOn) {
     // A signed media URL is its own credential, and the console page asks for the key itself.
     const open = (path: string) => isSignedMediaPath(path) || isConsolePath(path)
@@ -47,6 +50,7 @@ export function createApp(deps: StatusDeps) {
   }
 
   app.route('/', jobRoutes(ctx))
+  app.route('/', captionRoutes(ctx))
   if (deps.media) app.route('/', mediaRoutes(ctx, deps.media))
   if (deps.events) app.route('/', eventRoutes(ctx, deps.events))
   app.route('/', dlqRoutes(ctx))

@@ -94,6 +94,7 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
     publicUrl: config.publicUrl,
     signer,
     files,
+    captions: { maxBytes: config.CAPTIONS_MAX_BYTES, maxTracks: config.MAX_CAPTION_TRACKS },
     adminKeys: config.ADMIN_API_KEYS,
     events,
     keepAliveMs: config.SSE_KEEPALIVE_MS,

@@ -30,6 +30,8 @@ export interface StatusDeps {
   signer?: MediaSigner
   /** Where status writes a job's caption tracks and renders (unset: those routes answer 503). */
   files?: JobFiles
+  /** Caption uploads: the largest file (CAPTIONS_MAX_BYTES) and most tracks a job (MAX_CAPTION_TRACKS). */
+  captions?: { maxBytes: number; maxTracks: number }
   /** ADMIN_API_KEYS: keys that see every job, `/stats` and the dead-letter queue. */
   adminKeys?: readonly string[]
   /** The live end of the event log, for the SSE routes; unset: no SSE routes. */

@@ -1,4 +1,6 @@
+import { z } from 'zod'
 import { AppError } from './errors.ts'
+import { CaptionSchema } from './job.ts'
 
 /**
  * Caption tracks (`POST /jobs/{job_id}/captions`), pure and browser-safe: a WebVTT or SRT file
@@ -275,3 +277,34 @@ export function withSubtitles(master: string, tracks: readonly SubtitleTrack[]):
   lines.splice(first < 0 ? lines.length : first, 0, ...media)
   return lines.join('\n')
 }
+
+/** A track as status answers it (an example for the OpenAPI document). */
+export const CAPTION_EXAMPLE = {
+  caption_id: 'cap_3k9x0q2m7w1v8c4z',
+  language: 'en',
+  label: 'English',
+  created_at: '2026-01-01T10:00:00.000Z',
+  url: 'http://localhost:8001/media/5f0c4a52-3d7e-4a1b-9c2d-0e8f6a7b1c3d/captions/cap_3k9x0q2m7w1v8c4z/index.vtt',
+}
+
+/** `GET /jobs/{job_id}/captions`: a job's tracks, oldest first. */
+export const CaptionListSchema = z
+  .object({ captions: z.array(CaptionSchema) })
+  .meta({ id: 'CaptionList', examples: [{ captions: [CAPTION_EXAMPLE] }] })
+export type CaptionList = z.infer<typeof CaptionListSchema>
+
+/** `POST /jobs/{job_id}/captions`'s multipart fields. */
+export const CaptionFormSchema = z
+  .object({
+    file: z.string().meta({
+      format: 'binary',
+      contentMediaType: 'text/vtt',
+      description: 'The captions: WebVTT, or SRT (converted to WebVTT), UTF-8, at most CAPTIONS_MAX_BYTES',
+    }),
+    language: z.string().describe('BCP 47 language tag: `en`, `pt-BR`'),
+    label: z.string().describe("The track's name in a player's menu: 1-64 characters, no quotes"),
+  })
+  .meta({
+    id: 'CaptionForm',
+    examples: [{ file: '(the bytes of english.vtt)', language: 'en', label: 'English' }],
+  })
