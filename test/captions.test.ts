@@ -4,7 +4,7 @@
  * hostile or too large; another key's job is 404. Local storage with keys on, S3 with keys off.
  */
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Caption, type Job, JobSchema, UploadResponseSchema } from '@vpp/shared'
 import {
@@ -17,6 +17,8 @@ import {
   tempDir,
 } from '@vpp/shared/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { run } from '../packages/cli/src/run.ts'
+import { createClient } from '../packages/client/src/index.ts'
 import { eventually, type Pipeline, startPipeline } from './harness.ts'
 
 const A = 'key-a-0123456789abcdef'
@@ -71,6 +73,19 @@ const local = (p: Pipeline, url: string | null | undefined) => `${p.status}${new
 async function post(p: Pipeline, id: string, body: FormData, key?: string) {
   const res = await fetch(`${p.status}/jobs/${id}/captions`, { method: 'POST', body, headers: auth(key) })
   return { status: res.status, body: await res.json() }
+}
+
+/** `vpp …args` against pipeline `p` (no key), in this process. */
+async function vpp(p: Pipeline, args: string[]) {
+  let stdout = ''
+  let stderr = ''
+  const code = await run(args, {
+    env: { VPP_INGEST_URL: p.ingest, VPP_STATUS_URL: p.status },
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    signal: new AbortController().signal,
+  })
+  return { code, stdout, stderr }
 }
 
 const text = async (url: string) => {
@@ -260,6 +275,51 @@ describe('caption tracks, S3, keys off', () => {
     const playlist = new URL(`../captions/${one.body.caption_id}/index.m3u8`, local(p, job.playback?.hls))
       .href
     expect((await text(playlist)).body).toContain('index.vtt')
+  })
+
+  it('adds, lists and deletes tracks with the client and the CLI', async () => {
+    const client = createClient({ ingestUrl: p.ingest, statusUrl: p.status })
+    const before = await client.listCaptions(job.job_id)
+    for (const track of before.captions) await client.deleteCaptions(job.job_id, track.caption_id)
+    const added = await client.addCaptions(job.job_id, new Blob([SRT]), { language: 'es', label: 'Español' })
+    expect(added).toMatchObject({ language: 'es', label: 'Español' })
+    const file = join(dir.path, 'cli.srt')
+    await writeFile(file, SRT)
+    const cli = await vpp(p, [
+      'captions',
+      'add',
+      job.job_id,
+      file,
+      '--language',
+      'fr',
+      '--label',
+      'Français',
+      '--json',
+    ])
+    expect(cli.code, cli.stderr).toBe(0)
+    const second = JSON.parse(cli.stdout) as Caption
+    expect(second).toMatchObject({ language: 'fr', label: 'Français' })
+    const listed = await vpp(p, ['captions', 'list', job.job_id])
+    expect(listed.stdout).toBe(
+      `${[added, second].map((t) => `${t.caption_id}  ${t.language}  ${t.label}  ${t.url}`).join('\n')}\n`,
+    )
+    expect((await vpp(p, ['captions', 'add', job.job_id, file, '--language', 'fr'])).code).toBe(2)
+    const refused = await vpp(p, [
+      'captions',
+      'add',
+      job.job_id,
+      file,
+      '--language',
+      'fr',
+      '--label',
+      'Français',
+    ])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('caption_exists')
+    expect((await vpp(p, ['captions', 'delete', job.job_id, second.caption_id])).stdout).toBe(
+      `caption track ${second.caption_id} deleted\n`,
+    )
+    expect((await client.listCaptions(job.job_id)).captions).toEqual([added])
   })
 
   it('answers 409 for a job that is not completed', async () => {

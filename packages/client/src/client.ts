@@ -2,6 +2,8 @@ import { VppError } from './client-error.ts'
 import { type EventsOptions, followEvents, followJobEvents } from './job-events.ts'
 import type {
   CancelResponse,
+  Caption,
+  CaptionList,
   DlqList,
   Job,
   JobOptions,
@@ -46,6 +48,11 @@ export interface VppClient {
   retryDeadLetter(messageId: string): Promise<RetryResponse>
   discardDeadLetter(messageId: string): Promise<void>
   stats(): Promise<Stats>
+  /** `POST /jobs/{id}/captions`: a WebVTT or SRT file as a caption track of a completed job's HLS stream. */
+  addCaptions(jobId: string, file: Blob, track: { language: string; label: string }): Promise<Caption>
+  /** `GET /jobs/{id}/captions`: the job's caption tracks, each with its URL. */
+  listCaptions(jobId: string): Promise<CaptionList>
+  deleteCaptions(jobId: string, captionId: string): Promise<void>
   /** The job's events from its first (or after `lastEventId`) to its final one, resumed across dropped connections. */
   events(jobId: string, options?: EventsOptions): AsyncGenerator<JobStreamEvent, void, undefined>
   /**
@@ -125,6 +132,16 @@ export function createClient(options: ClientOptions): VppClient {
     retryDeadLetter: (id) => call(`${status}/dlq/${path(id)}/retry`, { method: 'POST' }),
     discardDeadLetter: (id) => call(`${status}/dlq/${path(id)}`, { method: 'DELETE' }),
     stats: () => call(`${status}/stats`),
+    addCaptions: (jobId, file, track) => {
+      const form = new FormData()
+      form.append('file', file, 'captions.vtt')
+      form.append('language', track.language)
+      form.append('label', track.label)
+      return call(`${status}/jobs/${path(jobId)}/captions`, { method: 'POST', body: form })
+    },
+    listCaptions: (jobId) => call(`${status}/jobs/${path(jobId)}/captions`),
+    deleteCaptions: (jobId, captionId) =>
+      call(`${status}/jobs/${path(jobId)}/captions/${path(captionId)}`, { method: 'DELETE' }),
 
     events: (jobId, eventOptions = {}) =>
       followJobEvents(eventStream(`${status}/jobs/${path(jobId)}/events`), eventOptions),

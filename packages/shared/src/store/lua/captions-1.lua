@@ -26,11 +26,11 @@ if stored and stored ~= '' then tracks = cjson.decode(stored) end
 local kept = {}
 if ARGV[1] == 'add' then
   local track = cjson.decode(ARGV[2])
-  if #tracks >= tonumber(ARGV[3]) then return { 'full', tostring(#tracks) } end
   for _, t in ipairs(tracks) do
     if t.label == track.label then return { 'duplicate', t.caption_id } end
     kept[#kept + 1] = t
   end
+  if #tracks >= tonumber(ARGV[3]) then return { 'full', tostring(#tracks) } end
   kept[#kept + 1] = track
 else
   local found = false
