@@ -52,9 +52,9 @@ function form(file: string | Uint8Array, language = 'en', label = 'English', nam
   return body
 }
 
-async function upload(p: Pipeline, key?: string, profiles = '360p,hls'): Promise<Job> {
+async function upload(p: Pipeline, key?: string, profiles = '360p,hls', video = clip): Promise<Job> {
   const body = new FormData()
-  body.append('file', new Blob([await readFile(clip)]), 'clip.mp4')
+  body.append('file', new Blob([await readFile(video)]), 'clip.mp4')
   body.append('profiles', profiles)
   const res = await fetch(`${p.ingest}/upload`, { method: 'POST', body, headers: auth(key) })
   if (res.status !== 202) throw new Error(`upload answered ${res.status}: ${await res.text()}`)
@@ -235,15 +235,26 @@ describe('caption tracks, local storage, keys on', () => {
   })
 })
 
-describe('caption tracks, S3, keys off', () => {
+describe('caption tracks, S3, keys off, the chunked engine', () => {
   let s3: TestS3
   let p: Pipeline
   let job: Job
   beforeAll(async () => {
     s3 = await startTestS3()
-    p = await startPipeline(redis, join(dir.path, 's3'), { ...s3.env, MAX_CAPTION_TRACKS: '2' })
+    // Two-second chunks: a 6 s clip goes through the chunked engine.
+    p = await startPipeline(redis, join(dir.path, 's3'), {
+      ...s3.env,
+      MAX_CAPTION_TRACKS: '2',
+      CHUNK_SECONDS: '2',
+    })
     await p.transcoder()
-    job = await upload(p)
+    const long = await makeClip(join(dir.path, 'six.mp4'), {
+      width: 640,
+      height: 360,
+      seconds: 6,
+      audio: true,
+    })
+    job = await upload(p, undefined, '360p,hls', long)
     expect(job.status, job.error).toBe('completed')
   }, 120_000)
   afterAll(async () => {
@@ -272,6 +283,12 @@ describe('caption tracks, S3, keys off', () => {
     })
     const master = (await text(local(p, job.playback?.hls))).body
     expect(master.match(/TYPE=SUBTITLES/g)).toHaveLength(2)
+    for (const line of master.split('\n').filter((l) => l.startsWith('#EXT-X-STREAM-INF:'))) {
+      expect(line.endsWith(',SUBTITLES="subs"')).toBe(true)
+    }
+    // Made by the chunked engine: the stream it published while encoding, by chunk, is kept.
+    const growing = new URL('360p/index.m3u8', local(p, job.playback?.hls)).href
+    expect((await text(growing)).body).toMatch(/c\d{5}-l\d+-000\.m4s/)
     const playlist = new URL(`../captions/${one.body.caption_id}/index.m3u8`, local(p, job.playback?.hls))
       .href
     expect((await text(playlist)).body).toContain('index.vtt')

@@ -24,11 +24,19 @@ interface HlsInstance {
   attachMedia(video: HTMLVideoElement): void
   on(event: string, listener: (name: string, data: HlsError) => void): void
   destroy(): void
+  /** The master's SUBTITLES tracks; `subtitleTrack` the one shown (-1: none). */
+  readonly subtitleTracks: SubtitleTrack[]
+  subtitleTrack: number
 }
 interface HlsStatic {
   new (config?: Record<string, unknown>): HlsInstance
   isSupported(): boolean
-  Events: { ERROR: string }
+  Events: { ERROR: string; SUBTITLE_TRACKS_UPDATED: string; SUBTITLE_TRACK_SWITCH: string }
+}
+/** A caption track of the stream, as hls.js lists it. */
+export interface SubtitleTrack {
+  name: string
+  lang?: string
 }
 
 let hlsLoading: Promise<HlsStatic> | undefined
@@ -66,6 +74,10 @@ export function Player({ hls, mp4, poster, storyboard }: PlayerProps) {
   const [engine, setEngine] = useState<'hls.js' | 'native' | 'mp4' | ''>('')
   const [errors, setErrors] = useState<HlsError[]>([])
   const [fatal, setFatal] = useState<string>()
+  const [subtitles, setSubtitles] = useState<{ tracks: SubtitleTrack[]; shown: number; hls?: HlsInstance }>({
+    tracks: [],
+    shown: -1,
+  })
   // With a stream this browser plays, the MP4 is only the fallback of hls.js failing: read when
   // needed, so that the MP4 of a job completed while its stream plays does not reload it.
   const fallback = useRef(mp4)
@@ -85,10 +97,16 @@ export function Player({ hls, mp4, poster, storyboard }: PlayerProps) {
           if (!Hls.isSupported()) throw new Error('hls.js is not supported here')
           // From the start: a growing (EVENT) playlist would otherwise start near its live edge.
           instance = new Hls({ startPosition: 0 })
+          const player = instance
           instance.on(Hls.Events.ERROR, (_name, data) => {
             setErrors((list) => [...list, data])
             if (data.fatal) setFatal(`${data.type}: ${data.details}`)
           })
+          // The master's caption tracks: listed in a menu, none shown until picked.
+          const listTracks = () =>
+            setSubtitles({ tracks: [...player.subtitleTracks], shown: player.subtitleTrack, hls: player })
+          instance.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, listTracks)
+          instance.on(Hls.Events.SUBTITLE_TRACK_SWITCH, listTracks)
           instance.loadSource(hls)
           instance.attachMedia(element)
           setEngine('hls.js')
@@ -112,6 +130,7 @@ export function Player({ hls, mp4, poster, storyboard }: PlayerProps) {
     return () => {
       stopped = true
       instance?.destroy()
+      setSubtitles({ tracks: [], shown: -1 })
     }
   }, [hls, streams ? null : mp4])
 
@@ -127,6 +146,29 @@ export function Player({ hls, mp4, poster, storyboard }: PlayerProps) {
         aria-label="Video"
       />
       <SeekBar video={video} storyboard={storyboard} />
+      {subtitles.tracks.length > 0 && (
+        <label class="captions-select">
+          Captions{' '}
+          <select
+            aria-label="Captions"
+            value={String(subtitles.shown)}
+            onChange={(event) => {
+              const hls = subtitles.hls
+              if (!hls) return
+              hls.subtitleTrack = Number((event.target as HTMLSelectElement).value)
+              setSubtitles({ ...subtitles, shown: hls.subtitleTrack })
+            }}
+          >
+            <option value="-1">Off</option>
+            {subtitles.tracks.map((track, i) => (
+              <option key={`${i}-${track.name}`} value={String(i)}>
+                {track.name}
+                {track.lang ? ` (${track.lang})` : ''}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       {fatal && <p role="alert">Playback failed: {fatal}</p>}
     </figure>
   )
