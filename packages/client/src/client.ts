@@ -62,6 +62,25 @@ export interface VppClient {
   feed(options?: EventsOptions): AsyncGenerator<JobStreamEvent, void, undefined>
 }
 
+/** The caption routes' methods, over `call` and the URL of a job's tracks. */
+function captionCalls(
+  call: <T>(url: string, init?: RequestInit) => Promise<T>,
+  tracks: (jobId: string) => string,
+): Pick<VppClient, 'addCaptions' | 'listCaptions' | 'deleteCaptions'> {
+  return {
+    addCaptions: (jobId, file, track) => {
+      const form = new FormData()
+      form.append('file', file, 'captions.vtt')
+      form.append('language', track.language)
+      form.append('label', track.label)
+      return call(tracks(jobId), { method: 'POST', body: form })
+    },
+    listCaptions: (jobId) => call(tracks(jobId)),
+    deleteCaptions: (jobId, captionId) =>
+      call(`${tracks(jobId)}/${encodeURIComponent(captionId)}`, { method: 'DELETE' }),
+  }
+}
+
 /**
  * The one client of the pipeline's API, for the console and the CLI alike: fetch, web streams
  * and tus-js-client only, so it runs in browsers, Node, Bun and Deno. Every method answers the
@@ -132,16 +151,7 @@ export function createClient(options: ClientOptions): VppClient {
     retryDeadLetter: (id) => call(`${status}/dlq/${path(id)}/retry`, { method: 'POST' }),
     discardDeadLetter: (id) => call(`${status}/dlq/${path(id)}`, { method: 'DELETE' }),
     stats: () => call(`${status}/stats`),
-    addCaptions: (jobId, file, track) => {
-      const form = new FormData()
-      form.append('file', file, 'captions.vtt')
-      form.append('language', track.language)
-      form.append('label', track.label)
-      return call(`${status}/jobs/${path(jobId)}/captions`, { method: 'POST', body: form })
-    },
-    listCaptions: (jobId) => call(`${status}/jobs/${path(jobId)}/captions`),
-    deleteCaptions: (jobId, captionId) =>
-      call(`${status}/jobs/${path(jobId)}/captions/${path(captionId)}`, { method: 'DELETE' }),
+    ...captionCalls(call, (id) => `${status}/jobs/${path(id)}/captions`),
 
     events: (jobId, eventOptions = {}) =>
       followJobEvents(eventStream(`${status}/jobs/${path(jobId)}/events`), eventOptions),

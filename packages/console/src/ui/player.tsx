@@ -10,6 +10,7 @@
  * reload it.
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
+import { CaptionsMenu, followSubtitles, NO_SUBTITLES, type SubtitleTrack } from './captions-menu.tsx'
 import { formatClock } from './format.ts'
 import { parseStoryboard, type Tile, tileAt } from './storyboard.ts'
 
@@ -32,11 +33,6 @@ interface HlsStatic {
   new (config?: Record<string, unknown>): HlsInstance
   isSupported(): boolean
   Events: { ERROR: string; SUBTITLE_TRACKS_UPDATED: string; SUBTITLE_TRACK_SWITCH: string }
-}
-/** A caption track of the stream, as hls.js lists it. */
-export interface SubtitleTrack {
-  name: string
-  lang?: string
 }
 
 let hlsLoading: Promise<HlsStatic> | undefined
@@ -74,10 +70,7 @@ export function Player({ hls, mp4, poster, storyboard }: PlayerProps) {
   const [engine, setEngine] = useState<'hls.js' | 'native' | 'mp4' | ''>('')
   const [errors, setErrors] = useState<HlsError[]>([])
   const [fatal, setFatal] = useState<string>()
-  const [subtitles, setSubtitles] = useState<{ tracks: SubtitleTrack[]; shown: number; hls?: HlsInstance }>({
-    tracks: [],
-    shown: -1,
-  })
+  const [subtitles, setSubtitles] = useState(NO_SUBTITLES)
   // With a stream this browser plays, the MP4 is only the fallback of hls.js failing: read when
   // needed, so that the MP4 of a job completed while its stream plays does not reload it.
   const fallback = useRef(mp4)
@@ -97,16 +90,12 @@ export function Player({ hls, mp4, poster, storyboard }: PlayerProps) {
           if (!Hls.isSupported()) throw new Error('hls.js is not supported here')
           // From the start: a growing (EVENT) playlist would otherwise start near its live edge.
           instance = new Hls({ startPosition: 0 })
-          const player = instance
           instance.on(Hls.Events.ERROR, (_name, data) => {
             setErrors((list) => [...list, data])
             if (data.fatal) setFatal(`${data.type}: ${data.details}`)
           })
           // The master's caption tracks: listed in a menu, none shown until picked.
-          const listTracks = () =>
-            setSubtitles({ tracks: [...player.subtitleTracks], shown: player.subtitleTrack, hls: player })
-          instance.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, listTracks)
-          instance.on(Hls.Events.SUBTITLE_TRACK_SWITCH, listTracks)
+          followSubtitles(instance, Hls.Events, setSubtitles)
           instance.loadSource(hls)
           instance.attachMedia(element)
           setEngine('hls.js')
@@ -130,7 +119,7 @@ export function Player({ hls, mp4, poster, storyboard }: PlayerProps) {
     return () => {
       stopped = true
       instance?.destroy()
-      setSubtitles({ tracks: [], shown: -1 })
+      setSubtitles(NO_SUBTITLES)
     }
   }, [hls, streams ? null : mp4])
 
@@ -146,29 +135,7 @@ export function Player({ hls, mp4, poster, storyboard }: PlayerProps) {
         aria-label="Video"
       />
       <SeekBar video={video} storyboard={storyboard} />
-      {subtitles.tracks.length > 0 && (
-        <label class="captions-select">
-          Captions{' '}
-          <select
-            aria-label="Captions"
-            value={String(subtitles.shown)}
-            onChange={(event) => {
-              const hls = subtitles.hls
-              if (!hls) return
-              hls.subtitleTrack = Number((event.target as HTMLSelectElement).value)
-              setSubtitles({ ...subtitles, shown: hls.subtitleTrack })
-            }}
-          >
-            <option value="-1">Off</option>
-            {subtitles.tracks.map((track, i) => (
-              <option key={`${i}-${track.name}`} value={String(i)}>
-                {track.name}
-                {track.lang ? ` (${track.lang})` : ''}
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
+      <CaptionsMenu subtitles={subtitles} onPick={setSubtitles} />
       {fatal && <p role="alert">Playback failed: {fatal}</p>}
     </figure>
   )

@@ -61,22 +61,9 @@ export function captionRoutes(ctx: RouteContext) {
       const job = await visible(id, c)
       checkCaptionable(job)
       const writing = writer()
-      const form = await c.req.parseBody().catch(() => {
-        throw new AppError(
-          'bad_request',
-          'The body must be multipart/form-data with the fields file, language and label',
-          400,
-        )
-      })
-      const file = form.file
-      if (!(file instanceof File)) {
-        throw new AppError('bad_request', 'Missing multipart field "file" with the caption file', 400)
-      }
-      if (file.size > maxBytes) throw captionTooLarge(maxBytes)
-      const language = captionLanguage(form.language)
-      const label = captionLabel(form.label)
+      const { file, language, label } = await captionForm(c.req.raw, maxBytes)
       const duration = jobDuration(job)
-      const parsed = parseCaptions(new Uint8Array(await file.arrayBuffer()), duration)
+      const parsed = parseCaptions(file, duration)
       const at = now()
       const caption: Caption = { caption_id: newCaptionId(), language, label, created_at: at.toISOString() }
       const captions = await writing.add(caption, id, parsed.vtt, duration ?? parsed.end, at)
@@ -99,10 +86,8 @@ export function captionRoutes(ctx: RouteContext) {
   routes.delete('/jobs/:job_id/captions/:caption_id', deleteCaptionsDoc, async (c) => {
     const id = c.req.param('job_id')
     const captionId = c.req.param('caption_id')
-    const job = await visible(id, c)
-    if (!job.captions?.some((t) => t.caption_id === captionId)) {
-      throw new AppError('not_found', `Job ${id} has no caption track ${captionId}`, 404)
-    }
+    await ctx.visibleJob(c, id)
+    // The record's own list decides (captions-1.lua): a read cache may not show a track just added.
     await writer().remove(id, captionId, now())
     deps.forgetJob?.(id)
     deps.logger.info('caption track deleted', { job_id: id, caption_id: captionId })
@@ -110,6 +95,25 @@ export function captionRoutes(ctx: RouteContext) {
   })
 
   return routes
+}
+
+/** The form's file (its bytes, at most `maxBytes`), language and label, checked. */
+async function captionForm(request: Request, maxBytes: number) {
+  const form = await request.formData().catch(() => {
+    throw new AppError(
+      'bad_request',
+      'The body must be multipart/form-data with the fields file, language and label',
+      400,
+    )
+  })
+  const file = form.get('file')
+  if (!(file instanceof File)) {
+    throw new AppError('bad_request', 'Missing multipart field "file" with the caption file', 400)
+  }
+  if (file.size > maxBytes) throw captionTooLarge(maxBytes)
+  const language = captionLanguage(form.get('language'))
+  const label = captionLabel(form.get('label'))
+  return { file: new Uint8Array(await file.arrayBuffer()), language, label }
 }
 
 /** 413, the connection closed after it (the rest of the body is not read). */
