@@ -1,5 +1,7 @@
 import {
   CancelResponseSchema,
+  CaptionListSchema,
+  CaptionSchema,
   closeRedis,
   connectRedis,
   createLogger,
@@ -124,6 +126,8 @@ describe('GET /openapi.json (status)', () => {
       ErrorBody: ErrorBodySchema,
       Health: HealthSchema,
       ConsoleConfig: ConsoleConfigSchema,
+      Caption: CaptionSchema,
+      CaptionList: CaptionListSchema,
     }
     for (const name of Object.keys(zod)) expect(doc.components.schemas, name).toHaveProperty(name)
     expect(invalidExamples(doc, examples, zod)).toEqual([])
