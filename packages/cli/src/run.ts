@@ -1,6 +1,7 @@
 import { createClient, type JobStatus, type VppClient, VppError } from '@vpp/client'
 import { JOB_STATUSES } from '@vpp/shared/api/constants'
 import packageJson from '../package.json' with { type: 'json' }
+import { captionsCommand } from './captions.ts'
 import { type CliConfig, loadConfig } from './config.ts'
 import { follow } from './follow.ts'
 import { dlqTable, jobsTable, jobText, statsText } from './format.ts'
@@ -115,6 +116,10 @@ async function runCommand(
       await client.deleteWatermark(id)
       print(out, { watermark_id: id, deleted: true }, () => `watermark ${id} deleted`)
       return 0
+    case 'captions add':
+    case 'captions list':
+    case 'captions delete':
+      return await captionsCommand(client, command, args, values, out)
   }
   throw new Error(`command ${command.name} has no handler`)
 }

@@ -166,6 +166,17 @@ export const COMMANDS: CommandSpec[] = [
     options: { default: { type: 'boolean', help: 'your default: used when --watermark-* names no image' } },
   },
   { name: 'watermark delete', args: ['ID'], summary: 'delete a stored watermark image', options: {} },
+  {
+    name: 'captions add',
+    args: ['JOB_ID', 'FILE'],
+    summary: "add a WebVTT or SRT caption track to a completed job's HLS stream",
+    options: {
+      language: { type: 'string', value: 'TAG', help: 'its BCP 47 language: en, pt-BR (required)' },
+      label: { type: 'string', value: 'NAME', help: "its name in players' menus (required)" },
+    },
+  },
+  { name: 'captions list', args: ['JOB_ID'], summary: "list a job's caption tracks", options: {} },
+  { name: 'captions delete', args: ['JOB_ID', 'CAPTION_ID'], summary: 'delete a caption track', options: {} },
 ]
 
 export type Parsed =

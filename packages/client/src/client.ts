@@ -3,6 +3,8 @@ import { type EventsOptions, followEvents, followJobEvents } from './job-events.
 import { type AnimatedOptions, animatedUrl, type ThumbnailOptions, thumbnailUrl } from './render-urls.ts'
 import type {
   CancelResponse,
+  Caption,
+  CaptionList,
   DlqList,
   Job,
   JobOptions,
@@ -59,6 +61,11 @@ export interface VppClient {
   retryDeadLetter(messageId: string): Promise<RetryResponse>
   discardDeadLetter(messageId: string): Promise<void>
   stats(): Promise<Stats>
+  /** `POST /jobs/{id}/captions`: a WebVTT or SRT file as a caption track of a completed job's HLS stream. */
+  addCaptions(jobId: string, file: Blob, track: { language: string; label: string }): Promise<Caption>
+  /** `GET /jobs/{id}/captions`: the job's caption tracks, each with its URL. */
+  listCaptions(jobId: string): Promise<CaptionList>
+  deleteCaptions(jobId: string, captionId: string): Promise<void>
   /** The job's events from its first (or after `lastEventId`) to its final one, resumed across dropped connections. */
   events(jobId: string, options?: EventsOptions): AsyncGenerator<JobStreamEvent, void, undefined>
   /**
@@ -92,6 +99,25 @@ function importBody(url: string, job: JobOptions) {
     clip: job.clip,
     watermark: job.watermark,
     normalize_audio: job.normalizeAudio,
+  }
+}
+
+/** The caption routes' methods, over `call` and the URL of a job's tracks. */
+function captionCalls(
+  call: <T>(url: string, init?: RequestInit) => Promise<T>,
+  tracks: (jobId: string) => string,
+): Pick<VppClient, 'addCaptions' | 'listCaptions' | 'deleteCaptions'> {
+  return {
+    addCaptions: (jobId, file, track) => {
+      const form = new FormData()
+      form.append('file', file, 'captions.vtt')
+      form.append('language', track.language)
+      form.append('label', track.label)
+      return call(tracks(jobId), { method: 'POST', body: form })
+    },
+    listCaptions: (jobId) => call(tracks(jobId)),
+    deleteCaptions: (jobId, captionId) =>
+      call(`${tracks(jobId)}/${encodeURIComponent(captionId)}`, { method: 'DELETE' }),
   }
 }
 
@@ -157,6 +183,7 @@ export function createClient(options: ClientOptions): VppClient {
     retryDeadLetter: (id) => call(`${status}/dlq/${path(id)}/retry`, { method: 'POST' }),
     discardDeadLetter: (id) => call(`${status}/dlq/${path(id)}`, { method: 'DELETE' }),
     stats: () => call(`${status}/stats`),
+    ...captionCalls(call, (id) => `${status}/jobs/${path(id)}/captions`),
 
     events: (jobId, eventOptions = {}) =>
       followJobEvents(eventStream(`${status}/jobs/${path(jobId)}/events`), eventOptions),

@@ -7,6 +7,8 @@ import type { DlqRetryResponse, JobEventData, JobStatus } from '@vpp/shared/api'
 
 export type {
   CancelResponse,
+  Caption,
+  CaptionList,
   DlqEntry,
   DlqList,
   EventType,

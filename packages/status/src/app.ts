@@ -16,6 +16,7 @@ import {
 } from '@vpp/shared'
 import { Hono } from 'hono'
 import { STATUS_API } from './openapi.ts'
+import { captionRoutes, isCaptionUpload } from './routes/captions.ts'
 import { consoleRoutes, isConsolePath } from './routes/console.ts'
 import { routeContext } from './routes/context.ts'
 import { dlqRoutes } from './routes/dlq.ts'
@@ -40,7 +41,9 @@ export function createApp(deps: StatusDeps) {
   app.notFound(jsonNotFound)
   app.use(observeRequests(deps.logger, createHttpMetrics(deps.registry)))
   // No route takes a body (the DLQ's POST and DELETE included): a tiny limit, and a short time.
-  app.use(requestLimits({ maxBytes: NO_BODY_LIMIT, timeoutMs: deps.requestTimeoutMs ?? 10_000 }))
+  // Caption uploads excepted: their route sets its own (CAPTIONS_MAX_BYTES).
+  const limits = requestLimits({ maxBytes: NO_BODY_LIMIT, timeoutMs: deps.requestTimeoutMs ?? 10_000 })
+  app.use((c, next) => (isCaptionUpload(c.req.method, c.req.path) ? next() : limits(c, next)))
   if (ctx.keysOn) {
     // A signed media URL is its own credential, and the console page asks for the key itself.
     const open = (path: string) =>
@@ -49,6 +52,7 @@ export function createApp(deps: StatusDeps) {
   }
 
   app.route('/', jobRoutes(ctx))
+  app.route('/', captionRoutes(ctx))
   if (deps.media) app.route('/', mediaRoutes(ctx, deps.media))
   app.route('/', originalRoutes(ctx))
   if (deps.events) app.route('/', eventRoutes(ctx, deps.events))

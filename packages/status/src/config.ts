@@ -142,6 +142,12 @@ export const configShape = {
   STATUS_READ_CACHE_MS: intVar(0, 0, 60_000).describe(
     'read cache of job records (`GET /jobs/{id}`, `GET /jobs`): ms status may answer one from memory (`0`: off), dropped sooner when it changes (RESP3 client tracking). Off with `REDIS_SENTINELS`; see [API](api.md#read-cache)',
   ),
+  CAPTIONS_MAX_BYTES: intVar(1024 * 1024, 1024, 16 * 1024 * 1024).describe(
+    'largest caption file (WebVTT or SRT) `POST /jobs/{job_id}/captions` takes, in bytes (413 past it)',
+  ),
+  MAX_CAPTION_TRACKS: intVar(20, 1, 100).describe(
+    'most caption tracks a job may have (409 `caption_limit` past it)',
+  ),
 }
 
 /** `500ms`, `5s`, `5m`, `2h` as milliseconds; null when it is none of those. */

@@ -1,3 +1,5 @@
+import { rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { AppError, isOutputName, type MediaStorage, type OutputFile, type PublishedOutput } from '@vpp/shared'
 
 /**
@@ -28,6 +30,32 @@ export class JobFiles {
   /** Where ffmpeg here reads published file `name`: a path, or a GET presigned for `seconds` (S3). */
   source(jobId: string, name: string, seconds: number): Promise<string> {
     return this.storage.outputSource(jobId, name, seconds)
+  }
+
+  /** Publish texts (`files`: name, text, content type) under the job's folder, each whole, through a work directory. */
+  async publishText(
+    jobId: string,
+    task: string,
+    files: Array<{ name: string; text: string; contentType: string }>,
+  ): Promise<void> {
+    const work = await this.workDir(jobId, task)
+    try {
+      const out = await Promise.all(
+        files.map(async (file, i) => {
+          const path = join(work, `${i}-${file.name.split('/').pop()}`)
+          await writeFile(path, file.text)
+          return { name: file.name, path, contentType: file.contentType }
+        }),
+      )
+      await this.publish(jobId, out)
+    } finally {
+      await rm(work, { recursive: true, force: true })
+    }
+  }
+
+  /** A published file of the job (any of them: status reads what the transcoder wrote), or null. */
+  read(jobId: string, name: string): Promise<Uint8Array | null> {
+    return this.storage.readOutput(jobId, name)
   }
 
   /** Remove a folder status wrote (`captions/{caption_id}`), if it is there. */

@@ -142,6 +142,7 @@ export async function buildStatus(config: StatusConfig, logger: Logger, serveSta
       ratePerMinute: config.RENDER_RATE_PER_MINUTE,
       maxPerJob: config.RENDER_MAX_PER_JOB,
     }),
+    captions: { maxBytes: config.CAPTIONS_MAX_BYTES, maxTracks: config.MAX_CAPTION_TRACKS },
     adminKeys: config.ADMIN_API_KEYS,
     events,
     keepAliveMs: config.SSE_KEEPALIVE_MS,

@@ -1,5 +1,7 @@
 import {
   CancelResponseSchema,
+  CaptionListSchema,
+  CaptionSchema,
   closeRedis,
   connectRedis,
   createLogger,
@@ -83,6 +85,9 @@ describe('GET /openapi.json (status)', () => {
         'GET /jobs/{job_id}',
         'DELETE /jobs/{job_id}',
         'POST /jobs/{job_id}/cancel',
+        'POST /jobs/{job_id}/captions',
+        'GET /jobs/{job_id}/captions',
+        'DELETE /jobs/{job_id}/captions/{caption_id}',
         'GET /media/{first}/{rest}',
         'HEAD /media/{first}/{rest}',
         'GET /jobs/{job_id}/events',
@@ -125,6 +130,8 @@ describe('GET /openapi.json (status)', () => {
       ErrorBody: ErrorBodySchema,
       Health: HealthSchema,
       ConsoleConfig: ConsoleConfigSchema,
+      Caption: CaptionSchema,
+      CaptionList: CaptionListSchema,
     }
     for (const name of Object.keys(zod)) expect(doc.components.schemas, name).toHaveProperty(name)
     expect(invalidExamples(doc, examples, zod)).toEqual([])

@@ -32,7 +32,7 @@ export function withMedia(job: Job, folder: string | undefined, direct?: DirectU
   // Without `direct` (outputs through `/media`), nothing to wait for: no promise a job.
   if (!direct) {
     return playback(
-      job,
+      withCaptions(job, (name) => `${folder}/${name}`),
       job.outputs.map((output, i) => {
         const name = named[i]
         return name === undefined ? output : { ...output, url: `${folder}/${name}` }
@@ -42,6 +42,7 @@ export function withMedia(job: Job, folder: string | undefined, direct?: DirectU
   }
   const url = async (name: string) => (await direct(job.job_id, name)) ?? `${folder}/${name}`
   return Promise.all([
+    withCaptions(job, url),
     Promise.all(
       job.outputs.map(async (output, i) => {
         const name = named[i]
@@ -49,7 +50,25 @@ export function withMedia(job: Job, folder: string | undefined, direct?: DirectU
       }),
     ),
     master && url(master),
-  ]).then(([outputs, stream]) => playback(job, outputs, stream))
+  ]).then(([shown, outputs, stream]) => playback(shown, outputs, stream))
+}
+
+/** A caption track's WebVTT file in the job's folder. */
+const captionFile = (id: string) => `captions/${id}/index.vtt`
+
+/** The job with each caption track's `url` (from `url`, given the file's name); as is without tracks. */
+function withCaptions(job: Job, url: (name: string) => string): Job
+function withCaptions(job: Job, url: (name: string) => Promise<string>): Promise<Job>
+function withCaptions(job: Job, url: (name: string) => string | Promise<string>): Job | Promise<Job> {
+  if (!job.captions?.length) return job
+  const urls = job.captions.map((track) => url(captionFile(track.caption_id)))
+  const captions = (shown: string[]) => ({
+    ...job,
+    captions: job.captions?.map((track, i) => ({ ...track, url: shown[i] as string })),
+  })
+  return urls.some((u) => typeof u !== 'string')
+    ? Promise.all(urls).then(captions)
+    : captions(urls as string[])
 }
 
 /**

@@ -36,6 +36,8 @@ export interface StatusDeps {
   files?: JobFiles
   /** On-demand thumbnails and animated previews (`/media/…?time=`), written through `files`; unset: 503. */
   renders?: RenderService
+  /** Caption uploads: the largest file (CAPTIONS_MAX_BYTES) and most tracks a job (MAX_CAPTION_TRACKS). */
+  captions?: { maxBytes: number; maxTracks: number }
   /** ADMIN_API_KEYS: keys that see every job, `/stats` and the dead-letter queue. */
   adminKeys?: readonly string[]
   /** The live end of the event log, for the SSE routes; unset: no SSE routes. */

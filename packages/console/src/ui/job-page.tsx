@@ -6,6 +6,7 @@
  */
 import type { Job, VppClient } from '@vpp/client'
 import { useEffect, useRef, useState } from 'preact/hooks'
+import { CaptionTracks } from './caption-tracks.tsx'
 import { formatDuration, formatTime, isLive } from './format.ts'
 import { JobFacts, JobResults } from './job-details.tsx'
 import { applyEvent } from './job-list.tsx'
@@ -42,7 +43,8 @@ export function JobPage(props: { client: VppClient; id: string; onError: (error:
       <JobFailure job={job} />
       {playback && (playback.hls || playback.mp4) && (
         <Player
-          hls={stream}
+          key={captionsKey(job)}
+          hls={stream && withCaptionsKey(stream, captionsKey(job))}
           mp4={playback.mp4}
           poster={playback.thumbnail}
           storyboard={playback.storyboard}
@@ -51,6 +53,9 @@ export function JobPage(props: { client: VppClient; id: string; onError: (error:
       <JobFacts job={job} />
       <JobActions client={client} id={id} job={job} onCanceled={setJob} onProblem={setProblem} />
       {job.original === 'kept' && <OriginalDownload client={client} id={id} onProblem={setProblem} />}
+      {job.status === 'completed' && playback?.hls && (
+        <CaptionTracks client={client} job={job} onChange={setJob} />
+      )}
       <JobResults job={job} />
       {job.status === 'completed' && <Renders client={client} job={job} />}
     </article>
@@ -91,6 +96,17 @@ function useStream(job: Job | undefined, id: string): string | null {
   const hls = job?.playback?.hls ?? null
   if (!sameFile(stream.current, hls, id)) stream.current = hls
   return stream.current
+}
+
+/** The player loads the master again when its caption tracks change. */
+const captionsKey = (job: Job) => (job.captions ?? []).map((track) => track.caption_id).join(',')
+
+/** The master's URL, told apart by its tracks: a master cached (max-age) before a change is not reused. */
+function withCaptionsKey(url: string, key: string): string {
+  if (!key) return url
+  const shown = new URL(url, location.href)
+  shown.searchParams.set('captions', key)
+  return shown.href
 }
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))

@@ -10,6 +10,7 @@
  * reload it.
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
+import { CaptionsMenu, followSubtitles, NO_SUBTITLES, type SubtitleTrack } from './captions-menu.tsx'
 import { formatClock } from './format.ts'
 import { parseStoryboard, type Tile, tileAt } from './storyboard.ts'
 
@@ -24,11 +25,14 @@ interface HlsInstance {
   attachMedia(video: HTMLVideoElement): void
   on(event: string, listener: (name: string, data: HlsError) => void): void
   destroy(): void
+  /** The master's SUBTITLES tracks; `subtitleTrack` the one shown (-1: none). */
+  readonly subtitleTracks: SubtitleTrack[]
+  subtitleTrack: number
 }
 interface HlsStatic {
   new (config?: Record<string, unknown>): HlsInstance
   isSupported(): boolean
-  Events: { ERROR: string }
+  Events: { ERROR: string; SUBTITLE_TRACKS_UPDATED: string; SUBTITLE_TRACK_SWITCH: string }
 }
 
 let hlsLoading: Promise<HlsStatic> | undefined
@@ -66,6 +70,7 @@ export function Player({ hls, mp4, poster, storyboard }: PlayerProps) {
   const [engine, setEngine] = useState<'hls.js' | 'native' | 'mp4' | ''>('')
   const [errors, setErrors] = useState<HlsError[]>([])
   const [fatal, setFatal] = useState<string>()
+  const [subtitles, setSubtitles] = useState(NO_SUBTITLES)
   // With a stream this browser plays, the MP4 is only the fallback of hls.js failing: read when
   // needed, so that the MP4 of a job completed while its stream plays does not reload it.
   const fallback = useRef(mp4)
@@ -89,6 +94,8 @@ export function Player({ hls, mp4, poster, storyboard }: PlayerProps) {
             setErrors((list) => [...list, data])
             if (data.fatal) setFatal(`${data.type}: ${data.details}`)
           })
+          // The master's caption tracks: listed in a menu, none shown until picked.
+          followSubtitles(instance, Hls.Events, setSubtitles)
           instance.loadSource(hls)
           instance.attachMedia(element)
           setEngine('hls.js')
@@ -112,6 +119,7 @@ export function Player({ hls, mp4, poster, storyboard }: PlayerProps) {
     return () => {
       stopped = true
       instance?.destroy()
+      setSubtitles(NO_SUBTITLES)
     }
   }, [hls, streams ? null : mp4])
 
@@ -127,6 +135,7 @@ export function Player({ hls, mp4, poster, storyboard }: PlayerProps) {
         aria-label="Video"
       />
       <SeekBar video={video} storyboard={storyboard} />
+      <CaptionsMenu subtitles={subtitles} onPick={setSubtitles} />
       {fatal && <p role="alert">Playback failed: {fatal}</p>}
     </figure>
   )

@@ -4,6 +4,7 @@
  * console import this entry (`@vpp/shared/api`); servers get it from the root too.
  */
 export * from './api-bodies.ts'
+export * from './captions.ts'
 export * from './errors.ts'
 export * from './events.ts'
 export * from './examples.ts'

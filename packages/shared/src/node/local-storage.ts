@@ -237,6 +237,15 @@ export class LocalStorage extends LocalUploadStorage implements MediaStorage {
     return published
   }
 
+  async readOutput(jobId: string, name: string): Promise<Uint8Array | null> {
+    return readFile(join(this.outputDir, checkId(jobId), checkName(name))).catch(
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return null
+        throw error
+      },
+    )
+  }
+
   async removeOutputs(jobId: string): Promise<void> {
     await rm(join(this.outputDir, checkId(jobId)), { recursive: true, force: true })
   }

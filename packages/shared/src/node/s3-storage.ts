@@ -225,6 +225,18 @@ export class S3Storage implements MediaStorage {
     await this.#removePrefix(`pieces/${checkId(jobId)}/`)
   }
 
+  async readOutput(jobId: string, name: string): Promise<Uint8Array | null> {
+    try {
+      const object = await this.client.send(
+        new GetObjectCommand({ Bucket: this.options.bucket, Key: this.outputKey(jobId, name) }),
+      )
+      return object.Body ? await object.Body.transformToByteArray() : null
+    } catch (error) {
+      if (isNotFound(error)) return null
+      throw error
+    }
+  }
+
   async removeOutputs(jobId: string): Promise<void> {
     await this.#removePrefix(`outputs/${checkId(jobId)}/`)
   }

@@ -168,6 +168,22 @@ describe.each(Object.keys(backends))('%s storage', (name) => {
     if (store instanceof S3Storage) expect(source).toMatch(/X-Amz-Expires=60/)
   })
 
+  it('reads a published file back (readOutput), null for one not there', async () => {
+    const store = storage()
+    const id = newId()
+    const work = await store.workDir(id)
+    await writeFile(join(work, 'index.vtt'), 'WEBVTT\n')
+    const path = join(work, 'index.vtt')
+    await store.publish(id, [{ name: 'captions/cap_a/index.vtt', path, contentType: 'text/vtt' }])
+    expect(
+      new TextDecoder().decode((await store.readOutput(id, 'captions/cap_a/index.vtt')) ?? undefined),
+    ).toBe('WEBVTT\n')
+    expect(await store.readOutput(id, 'captions/cap_b/index.vtt')).toBeNull()
+    expect(await store.readOutput(newId(), 'hls/master.m3u8')).toBeNull()
+    await store.removeOutputFolder(id, 'captions/cap_a')
+    expect(await store.readOutput(id, 'captions/cap_a/index.vtt')).toBeNull()
+  })
+
   it('publishes no further file once the signal is aborted (the job lost mid-publish)', async () => {
     const store = storage()
     const id = newId()

@@ -81,6 +81,8 @@ export interface MediaStorage extends UploadStorage {
   removeUpload(id: string): Promise<void>
   /** A local path of asset `name`: where it is kept (local), or a copy in `dir` (S3). */
   localAsset(name: string, dir: string): Promise<string>
+  /** The bytes of published file `name` of job `jobId`, or null when there is none. */
+  readOutput(jobId: string, name: string): Promise<Uint8Array | null>
   /** Remove every published file of job `jobId` (the job was deleted). */
   removeOutputs(jobId: string): Promise<void>
   /** Whether job `jobId` has published file `name` (`renders/thumb-t0-w320.jpg`): a stat, or a HEAD. */

@@ -1,6 +1,7 @@
 export * from './chunk-work.ts'
 export * from './dead-letters.ts'
 export * from './events.ts'
+export * from './job-captions.ts'
 export * from './job-hash.ts'
 export * from './job-store.ts'
 export type { CreateResult, Finished, JobListing, Viewer } from './job-types.ts'

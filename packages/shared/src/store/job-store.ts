@@ -6,6 +6,7 @@ import type { RedisKeys } from '../redis/redis-keys.ts'
 import { ChunkWork } from './chunk-work.ts'
 import { DeadLetters } from './dead-letters.ts'
 import { EventLog } from './events.ts'
+import { JobCaptions } from './job-captions.ts'
 import { type Claim, fromHash, type StartReply, type StartResult, startResult, toHash } from './job-hash.ts'
 import { deleteKeys, eventKeys, finishCall, indexPrefix } from './job-outcomes.ts'
 import type { CreateResult, Finished, JobListing, Result, Viewer } from './job-types.ts'
@@ -60,6 +61,8 @@ export class JobStore extends StoreConnection {
   readonly renders = new RenderCounts(this.redis, this.keys)
   /** The stored watermark images' records. */
   readonly watermarks = new WatermarkRecords(this.redis, this.keys)
+  /** Completed jobs' caption tracks. */
+  readonly captions = new JobCaptions(this.redis, this.keys)
   readonly #dlqMaxLen: number
   readonly #readHash: (key: string) => Promise<Record<string, string>>
 

@@ -34,6 +34,8 @@ if redis.call('HGET', KEYS[1], 'status') ~= 'completed' then
 end
 redis.call('HSET', KEYS[1], 'status', 'expired', 'updated_at', ARGV[3], 'expired_at', ARGV[3], 'outputs', '[]')
 if redis.call('HGET', KEYS[1], 'original') == 'kept' then redis.call('HSET', KEYS[1], 'original', 'removed') end
+-- Caption tracks are files of the job's folder too: removed with it.
+redis.call('HDEL', KEYS[1], 'captions')
 move_status({ counts = KEYS[2], events = KEYS[5], config = KEYS[6], index = ARGV[4] }, KEYS[1], 'completed', 'expired')
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('SADD', KEYS[4], ARGV[1])

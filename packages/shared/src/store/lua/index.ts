@@ -27,6 +27,7 @@ export const STORE_SCRIPTS = loadScripts(new URL('./', import.meta.url), [
   'finishChunk',
   'promoteChunks',
   'playable',
+  'captions',
 ])
 export type StoreScript = keyof typeof STORE_SCRIPTS
 
