@@ -1,4 +1,5 @@
-import { rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AppError, isOutputName, type MediaStorage, type OutputFile, type PublishedOutput } from '@vpp/shared'
 
@@ -11,9 +12,15 @@ import { AppError, isOutputName, type MediaStorage, type OutputFile, type Publis
 export class JobFiles {
   constructor(readonly storage: MediaStorage) {}
 
-  /** A private scratch folder for one piece of work on job `jobId` (`task`: `render-…`, `captions`). */
+  /**
+   * A private scratch folder for one piece of work on job `jobId` (`task`: `render-…`,
+   * `captions`); its caller removes it. With local storage, OUTPUT_DIR/.work (publishing is a
+   * rename on one filesystem); with S3, the system's temporary folder (status's only writable
+   * place in Kubernetes: `/tmp`, an emptyDir).
+   */
   workDir(jobId: string, task: string): Promise<string> {
-    return this.storage.workDir(jobId, `status-${task}`)
+    if (this.storage.backend === 'local') return this.storage.workDir(jobId, `status-${task}`)
+    return mkdtemp(join(tmpdir(), 'vpp-status-'))
   }
 
   /** Publish `files` under the job's folder: each appears whole or not at all. */

@@ -1,5 +1,4 @@
-import { access, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { access, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { AppError, MEDIA_TYPES } from '@vpp/shared'
 import { ProcessError, runProcess } from '@vpp/shared/node'
@@ -22,17 +21,12 @@ const SOURCE_URL_SECONDS = 300
 /**
  * Renders with ffmpeg on this machine (Node): the source is read in place (a local path, or a
  * presigned GET of the S3 object), the image written to a scratch folder, then published
- * through `files`. The scratch folder: OUTPUT_DIR/.work with local storage (publishing is a
- * rename on one filesystem), the system's temporary folder with S3 (status's only writable
- * place in Kubernetes: `/tmp`, an emptyDir).
+ * through `files`, from a scratch folder of `files.workDir`.
  */
 export function ffmpegRender(files: JobFiles, options: FfmpegRenderOptions): RenderRun {
   return async (jobId, sourceName, render, name) => {
     const file = name.split('/').pop() ?? name
-    const dir =
-      files.storage.backend === 'local'
-        ? await files.workDir(jobId, `render-${file}`)
-        : await mkdtemp(join(tmpdir(), 'vpp-render-'))
+    const dir = await files.workDir(jobId, `render-${file}`)
     try {
       const source = await files.source(jobId, sourceName, SOURCE_URL_SECONDS)
       const out = join(dir, file)
