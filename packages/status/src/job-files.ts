@@ -19,7 +19,10 @@ export class JobFiles {
    * place in Kubernetes: `/tmp`, an emptyDir).
    */
   workDir(jobId: string, task: string): Promise<string> {
-    if (this.storage.backend === 'local') return this.storage.workDir(jobId, `status-${task}`)
+    // Named apart per call: two status processes may work on the same render at once, and
+    // storage clears a task's earlier folders when it makes a new one.
+    const once = `status-${task}-${crypto.randomUUID().slice(0, 8)}`
+    if (this.storage.backend === 'local') return this.storage.workDir(jobId, once)
     return mkdtemp(join(tmpdir(), 'vpp-status-'))
   }
 

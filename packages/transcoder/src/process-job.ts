@@ -184,10 +184,10 @@ async function encode(
   const chunking = ctx.chunking
   // A clip's own length decides, and the one run reads the clip only (on its timeline).
   const timeline = clipTimeline(probe, clip)
-  // Decoded here once (a PNG that does not decode fails the job); the chunks read the job's copy.
-  const watermark = await watermarkFile(job, dirs.work, ctx)
-  // The audio alone is one quick run: no video to cut into chunks.
+  // The audio alone is one quick run: no video to cut into chunks, nor to lay a watermark over.
   const video = profiles.some((p) => p.kind !== 'audio')
+  // Decoded here once (a PNG that does not decode fails the job); the chunks read the job's copy.
+  const watermark = video ? await watermarkFile(job, dirs.work, ctx) : undefined
   if (!chunking || !video || !inChunks(timeline.duration, config.CHUNK_SECONDS)) {
     const asked = job.profiles
     return encodeInOneRun(input, dirs.out, profiles, timeline, ctx, scratch, {

@@ -277,12 +277,16 @@ export class S3Storage implements MediaStorage {
 
   async removeUpload(id: string): Promise<void> {
     const keys = [this.uploadKey(id), ...JOB_ASSETS.map((name) => this.assetKey(jobAssetName(id, name)))]
-    await this.client.send(
+    const result = await this.client.send(
       new DeleteObjectsCommand({
         Bucket: this.options.bucket,
         Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
       }),
     )
+    // A batch delete answers 200 with the keys it could not delete: a failure all the same.
+    const failed = result.Errors?.[0]
+    if (failed)
+      throw new Error(`S3 could not delete ${failed.Key}: ${failed.Code} ${failed.Message ?? ''}`.trim())
   }
 
   assetKey(name: string): string {

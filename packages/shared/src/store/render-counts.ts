@@ -28,6 +28,11 @@ export class RenderCounts {
     return false
   }
 
+  /** Uncount render `name` of job `jobId` (it failed: it was never made). */
+  async release(jobId: string, name: string): Promise<void> {
+    await this.redis.call(this.redis.client.sRem(this.keys.renders(jobId), name))
+  }
+
   /** The API key id owning job `jobId` (keys on), if it has one. */
   async owner(jobId: string): Promise<string | undefined> {
     return (await this.redis.call(this.redis.client.hGet(this.keys.job(jobId), 'api_client'))) ?? undefined

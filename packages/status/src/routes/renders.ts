@@ -64,7 +64,11 @@ export function renderRoutes(ctx: RouteContext) {
         429,
       )
     }
-    await renders.make(id, source.name, render, name)
+    await renders.make(id, source.name, render, name).catch(async (error: unknown) => {
+      // Never made: it does not count toward the job's cap.
+      await deps.store.renders.release(id, name)
+      throw error
+    })
     // Deleted (or expired) while it rendered: its files are to go, this one too.
     if (!(await deps.store.servesMedia(id))) {
       await deps.files.removeFolder(id, 'renders')
