@@ -92,8 +92,13 @@ describe('parseCaptions', () => {
     const style =
       'WEBVTT\n\nSTYLE\n::cue { background: url(https://evil.example/x) }\n\n00:01.000 --> 00:02.000\nx\n'
     expect(refusal(() => parse(style)).message).toBe(
-      'line 4: STYLE may not hold url(), @import, expression(), "<" or "\\"',
+      'line 4: STYLE may not hold url(), @import, expression(), image-set, quotes, "<" or "\\"',
     )
+    const imageSet =
+      'WEBVTT\n\nSTYLE\n::cue { background-image: image-set("https://evil.example/x" 1x) }\n\n00:01.000 --> 00:02.000\nx\n'
+    expect(refusal(() => parse(imageSet)).message).toMatch(/^line 4: STYLE may not hold/)
+    const quoted = "WEBVTT\n\nSTYLE\n::cue { font-family: 'x' }\n\n00:01.000 --> 00:02.000\nx\n"
+    expect(refusal(() => parse(quoted)).message).toMatch(/^line 4: STYLE may not hold/)
     const late = 'WEBVTT\n\n00:01.000 --> 00:02.000\nx\n\nREGION\nid:a\n'
     expect(refusal(() => parse(late)).message).toBe('line 6: REGION blocks come before the first cue')
   })
