@@ -1,6 +1,12 @@
 import { VppError } from './client-error.ts'
 import { type EventsOptions, followEvents, followJobEvents } from './job-events.ts'
-import { type AnimatedOptions, animatedUrl, type ThumbnailOptions, thumbnailUrl } from './render-urls.ts'
+import {
+  type AnimatedOptions,
+  animatedUrl,
+  query,
+  type ThumbnailOptions,
+  thumbnailUrl,
+} from './render-urls.ts'
 import type {
   CancelResponse,
   Caption,
@@ -79,14 +85,6 @@ export interface VppClient {
   animatedUrl(job: Job, options?: AnimatedOptions): string
   /** A media URL's bytes (a render, a rendition), fetched with the key; a VppError on an error answer. */
   media(url: string, signal?: AbortSignal): Promise<Uint8Array>
-}
-
-/** A query string of the parameters given (none: empty). */
-function query(params: Record<string, string | number | undefined>): string {
-  const search = new URLSearchParams()
-  for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value))
-  const text = search.toString()
-  return text ? `?${text}` : ''
 }
 
 /** `POST /upload-url`'s body: the URL and the job's options, by their API names. */

@@ -33,10 +33,15 @@ export function mediaFolder(job: Job, statusUrl: string): string {
 }
 
 function withQuery(url: string, params: Record<string, number | undefined>): string {
+  return `${url}${query(params)}`
+}
+
+/** A query string of the parameters given (none: empty). */
+export function query(params: Record<string, string | number | undefined>): string {
   const search = new URLSearchParams()
-  for (const [name, value] of Object.entries(params)) if (value !== undefined) search.set(name, String(value))
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value))
   const text = search.toString()
-  return text ? `${url}?${text}` : url
+  return text ? `?${text}` : ''
 }
 
 /** `GET /media/{job_id}/thumbnail.jpg?time=&width=`: a frame rendered on demand (the published thumbnail without either). */

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { displayName } from '../security/filenames.ts'
 
 /** `GET /jobs/{job_id}/original`: a short-lived URL that downloads the job's upload as it came. */
 export const OriginalLinkSchema = z
@@ -28,17 +29,13 @@ export const OriginalLinkSchema = z
 export type OriginalLink = z.infer<typeof OriginalLinkSchema>
 
 /**
- * A file name fit for a download's Content-Disposition and for showing: its last path segment,
- * without control characters, quotes or backslashes, at most 200 characters; `original` when
- * nothing is left.
+ * A file name fit for a download's Content-Disposition and for showing: the name as stored
+ * (displayName: its last path segment, without control characters or bidi overrides), without
+ * quotes; `original` when nothing is left.
  */
 export function cleanFilename(name: string): string {
-  const base = name.split(/[/\\]/).pop() ?? ''
-  const clean = base
-    .replace(/[\p{Cc}"]/gu, '')
-    .trim()
-    .slice(0, 200)
-  return clean === '' || clean === '.' || clean === '..' ? 'original' : clean
+  const clean = displayName(name, 'original').replace(/"/g, '').trim()
+  return clean === '' ? 'original' : clean
 }
 
 /**

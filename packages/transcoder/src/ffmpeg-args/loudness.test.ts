@@ -37,15 +37,6 @@ describe('loudness: pass 1', () => {
     ])
   })
 
-  it('measures a window of an input not cut already, sample-accurate (output options)', () => {
-    // biome-ignore format: flag and value on one line
-    expect(measureArgs(INPUT, { start: 12.5, end: 30 })).toEqual([
-      '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', '-progress', 'pipe:1', '-stats_period', '0.5',
-      ...INPUT, '-map', '0:a:0', '-vn', '-ss', '12.500000', '-t', '17.500000',
-      '-af', 'loudnorm=I=-16:TP=-1.5:LRA=11:print_format=json', '-f', 'null', '-',
-    ])
-  })
-
   it('reads the last {...} block of stderr; nothing when there is none or it is cut short', () => {
     expect(parseLoudnorm(STDERR)).toEqual(QUIET)
     expect(parseLoudnorm(`{"input_i":"-1"}\n${STDERR}`)).toEqual(QUIET)

@@ -26,18 +26,16 @@ const target = `I=${LOUDNESS_TARGET.I}:TP=${LOUDNESS_TARGET.TP}:LRA=${LOUDNESS_T
 /**
  * Pass 1: the input's first audio track through loudnorm, to nothing; loudnorm prints its
  * measurement as JSON on stderr when it ends. `input`: the input's own arguments, ending with
- * `-i`, as the encode reads it (a clip's seek and length included). `window`: seconds of an
- * input not cut already (the chunked engine's audio part), as output options, sample-accurate.
+ * `-i`, as the encode reads it (a clip's seek and length included).
  * `-loglevel info`: at `error` (COMMON), loudnorm's JSON is not printed at all.
  */
-export function measureArgs(input: readonly string[], window?: { start: number; end: number }): string[] {
+export function measureArgs(input: readonly string[]): string[] {
   // biome-ignore format: flag and value on one line
   return [
     '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info',
     '-progress', 'pipe:1', '-stats_period', '0.5',
     ...input,
     '-map', '0:a:0', '-vn',
-    ...(window ? ['-ss', window.start.toFixed(6), '-t', (window.end - window.start).toFixed(6)] : []),
     '-af', `loudnorm=${target}:print_format=json`,
     '-f', 'null', '-',
   ]
