@@ -351,8 +351,7 @@ export const tusPatchDoc = describeRoute({
       }),
     ),
     ...errors({
-      // The last PATCH creates the job: its stored watermark image may have been deleted meanwhile.
-      400: [['bad_request', 'Invalid content-type'], wm.DELETED_WATERMARK],
+      400: [['bad_request', 'Invalid content-type']],
       ...TUS_ERRORS,
       403: [['forbidden', 'Upload-Offset header required']],
       ...UPLOAD_GONE,

@@ -182,7 +182,7 @@ describe('watermarks on ingest', () => {
     expect(await t.files()).toEqual([])
   })
 
-  it('names a stored image in tus metadata: checked at creation, copied when the upload completes', async () => {
+  it('names a stored image in tus metadata: checked and copied at creation, so deleting it meanwhile loses nothing', async () => {
     const base = await fixture.makeApp()
     const storage = new LocalStorage(base.uploadDir, `${base.uploadDir}/../out`)
     const t = await fixture.makeApp({ storage, tus: tusStorage(storage, { expiryMs: 3600_000 }) })
@@ -202,6 +202,8 @@ describe('watermarks on ingest', () => {
     const created = await create(JSON.stringify({ image: made.watermark_id, position: 'center' }))
     expect(created.status).toBe(201)
     const id = (created.headers.get('location') ?? '').split('/').pop() ?? ''
+    // Deleted while the video is still on its way: the job has its copy already.
+    expect((await t.app.request(`/watermarks/${made.watermark_id}`, { method: 'DELETE' })).status).toBe(204)
     const patched = await t.app.request(`/uploads/${id}`, {
       method: 'PATCH',
       headers: {

@@ -4,7 +4,7 @@ import { AppError, corsOrigin, displayName, JOB_ID_PATTERN, type JobOptions } fr
 import type { IngestContext } from '../context.ts'
 import { optionFields } from '../job-options.ts'
 import { UPLOAD_VOLUME } from '../receive-upload.ts'
-import { copyWatermark, settleWatermark, watermarkOwner } from '../watermarks.ts'
+import { copyWatermark, dropWatermark, settleWatermark, watermarkOwner } from '../watermarks.ts'
 import { jsonError, tusErrorAnswer } from './answers.ts'
 import { sniffing } from './sniffing.ts'
 import type { TusStorage } from './storage.ts'
@@ -57,6 +57,8 @@ export function createTusServer(ctx: IngestContext, storage: TusStorage, callers
   })
   server.on('POST_TERMINATE', (_req, _res, id: string) => {
     void tusRecords.remove(jobIdOf(id)).catch(() => {})
+    // Its watermark's copy too (made when the upload was created).
+    void dropWatermark(ctx.deps, jobIdOf(id))
   })
   return server
 }
@@ -79,9 +81,11 @@ async function recordUpload(
       watermark: meta.watermark,
       normalize_audio: meta.normalize_audio,
     })
-    // A stored image (named, or the key's default): copied into the job when it is created.
+    // A stored image (named, or the key's default): copied into the job now, so the upload's
+    // last byte never meets an image deleted meanwhile (accepted bytes always become a job).
     options = await settleWatermark(ctx.deps, options, watermarkOwner(caller?.owner))
     if (options.callback_url) await ctx.checkPublic(options.callback_url)
+    await copyWatermark(ctx.deps, jobIdOf(upload.id), options)
   } catch (error) {
     const known = error instanceof AppError ? error : new AppError('bad_request', String(error), 400)
     throw jsonError(known.status, known.code, known.message)
@@ -105,7 +109,6 @@ async function finishUpload(ctx: IngestContext, storage: TusStorage, upload: Upl
     // Accepted means kept: the bytes reach the disk before the job is queued (as multipart's do).
     await storage.persist(upload.id)
     const options: JobOptions = pending.options ? JSON.parse(pending.options) : {}
-    await copyWatermark(deps, jobId, options)
     await ctx.enqueue({
       id: jobId,
       filename: pending.filename ?? 'upload',

@@ -35,13 +35,15 @@ const X264_360 = [
 
 describe('watermark arguments', () => {
   it('sizes the image and its margin in even pixels of the display width', () => {
-    expect(watermarkPixels(placed('top-left'), 1280)).toEqual({ width: 192, margin: 26 })
-    expect(watermarkPixels({ position: 'center', width: 0.1, margin: 0 }, 1366)).toEqual({
+    expect(watermarkPixels(placed('top-left'), 1280, 720)).toEqual({ width: 192, maxHeight: 668, margin: 26 })
+    expect(watermarkPixels({ position: 'center', width: 0.1, margin: 0 }, 1366, 768)).toEqual({
       width: 136,
+      maxHeight: 768,
       margin: 0,
     })
-    expect(watermarkPixels({ position: 'center', width: 0.02, margin: 0.2 }, 50)).toEqual({
+    expect(watermarkPixels({ position: 'center', width: 0.02, margin: 0.2 }, 50, 50)).toEqual({
       width: 2,
+      maxHeight: 30,
       margin: 10,
     })
   })
@@ -65,12 +67,14 @@ describe('watermark arguments', () => {
     }
     for (const [position, xy] of Object.entries(overlays)) {
       expect(videoHead('0:0', '', 2, hd, placed(position as Watermark['position']))).toBe(
-        `[1:v]scale=192:-2,format=rgba[wm];[0:0][wm]overlay=${xy},split=2[s0][s1]`,
+        `[1:v]scale=192:668:force_original_aspect_ratio=decrease:force_divisible_by=2,format=rgba[wm];[0:0][wm]overlay=${xy},split=2[s0][s1]`,
       )
     }
     // After the rotation and the frame rate: placed on the upright picture.
-    expect(videoHead('0:v:0', 'transpose=clock,fps=30,', 1, { width: 720 }, placed('top-left'))).toBe(
-      '[1:v]scale=108:-2,format=rgba[wm];[0:v:0]transpose=clock,fps=30[base];[base][wm]overlay=x=14:y=14,split=1[s0]',
+    expect(
+      videoHead('0:v:0', 'transpose=clock,fps=30,', 1, { width: 720, height: 1280 }, placed('top-left')),
+    ).toBe(
+      '[1:v]scale=108:1252:force_original_aspect_ratio=decrease:force_divisible_by=2,format=rgba[wm];[0:v:0]transpose=clock,fps=30[base];[base][wm]overlay=x=14:y=14,split=1[s0]',
     )
     expect(videoHead('0:0', 'fps=30,', 2, hd)).toBe('[0:0]fps=30,split=2[s0][s1]')
   })
@@ -93,7 +97,7 @@ describe('watermark arguments', () => {
       '-f', 'mov', '-enable_drefs', '0', '-i', 'file:/up/job1',
       ...PNG_INPUT,
       '-filter_complex',
-      '[1:v]scale=192:-2,format=rgba[wm];[0:0][wm]overlay=x=main_w-overlay_w-26:y=main_h-overlay_h-26,split=2[s0][s1];' +
+      '[1:v]scale=192:668:force_original_aspect_ratio=decrease:force_divisible_by=2,format=rgba[wm];[0:0][wm]overlay=x=main_w-overlay_w-26:y=main_h-overlay_h-26,split=2[s0][s1];' +
         '[s0]scale=-2:360,format=yuv420p[v0];' +
         '[s1]split=2[tf][tb];[tf]trim=end_frame=1,scale=320:180:force_original_aspect_ratio=decrease:force_divisible_by=2[tfirst];' +
         '[tb]trim=start=7.500,scale=320:180:force_original_aspect_ratio=decrease:force_divisible_by=2,thumbnail=n=90,trim=end_frame=1[tbest];' +
@@ -120,7 +124,7 @@ describe('watermark arguments', () => {
       '-protocol_whitelist', 'file', '-f', 'matroska', '-noautorotate', '-t', '10.000000', '-i', 'file:/w/part-00001.mkv',
       ...PNG_INPUT,
       '-filter_complex',
-      '[1:v]scale=108:-2,format=rgba[wm];[0:v:0]transpose=clock,fps=30[base];[base][wm]overlay=x=main_w-overlay_w-14:y=14,split=1[s0];' +
+      '[1:v]scale=108:1252:force_original_aspect_ratio=decrease:force_divisible_by=2,format=rgba[wm];[0:v:0]transpose=clock,fps=30[base];[base][wm]overlay=x=main_w-overlay_w-14:y=14,split=1[s0];' +
         '[s0]scale=360:-2,format=yuv420p[v0]',
       '-map', '[v0]', ...X264_360, '-x264-params', 'vbv-init=0.5', '-an', '-f', 'mp4', '/w/c1.mp4',
     ])

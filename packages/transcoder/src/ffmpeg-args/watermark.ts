@@ -45,32 +45,42 @@ function place(position: WatermarkPosition, margin: number): string {
 }
 
 /**
- * The watermark's width (even, at least 2) and margin in pixels of a source `width` wide (its
- * display width: frames reach the graph turned upright).
+ * The watermark's width (even, at least 2), its largest height (the picture's, less the margins:
+ * a tall narrow PNG is fitted, never taller than the video) and its margin, in pixels of a
+ * source `width` x `height` (its display size: frames reach the graph turned upright).
  */
-export function watermarkPixels(placement: Watermark, width: number): { width: number; margin: number } {
+export function watermarkPixels(
+  placement: Watermark,
+  width: number,
+  height: number,
+): { width: number; maxHeight: number; margin: number } {
+  const margin = Math.round(width * placement.margin)
   return {
     width: Math.max(2, Math.round((width * placement.width) / 2) * 2),
-    margin: Math.round(width * placement.margin),
+    maxHeight: Math.max(2, Math.floor((height - 2 * margin) / 2) * 2),
+    margin,
   }
 }
 
 /**
  * The graph's head (splitHead's), the watermark laid over the video after `filters` (the
  * rotation and frame rate: each ending in a comma, or none) and before the split: the PNG
- * scaled to its width (its height kept in proportion, even), kept in RGBA for its transparency.
+ * scaled to its width (its height in proportion, within the picture), kept in RGBA for its
+ * transparency.
  * Without a watermark, splitHead's own.
  */
 export function videoHead(
   input: string,
   filters: string,
   branches: number,
-  probe: Pick<Probe, 'width'>,
+  probe: Pick<Probe, 'width' | 'height'>,
   watermark?: Watermark,
 ): string {
   if (!watermark) return splitHead(input, filters, branches)
-  const { width, margin } = watermarkPixels(watermark, probe.width)
-  const image = `[${INPUT}:v]scale=${width}:-2,format=rgba[wm]`
+  const { width, maxHeight, margin } = watermarkPixels(watermark, probe.width, probe.height)
+  // Its width, or less when that would make it taller than the picture: aspect kept, sides even.
+  const fit = `${width}:${maxHeight}:force_original_aspect_ratio=decrease:force_divisible_by=2`
+  const image = `[${INPUT}:v]scale=${fit},format=rgba[wm]`
   const base = filters ? `[${input}]${filters.slice(0, -1)}[base];[base]` : `[${input}]`
   const labels = Array.from({ length: branches }, (_, i) => `[s${i}]`).join('')
   return `${image};${base}[wm]overlay=${place(watermark.position, margin)},split=${branches}${labels}`
