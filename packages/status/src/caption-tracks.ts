@@ -92,8 +92,15 @@ export class CaptionTracks {
   /** Remove track `captionId`: off the record and the master, then its files. */
   remove(jobId: string, captionId: string, now: Date): Promise<void> {
     return this.#locked(jobId, async () => {
+      const before = (await this.store.get(jobId))?.captions?.find((c) => c.caption_id === captionId)
       const tracks = refused(jobId, await this.store.captions.remove(jobId, captionId, now), this.maxTracks)
-      await this.#master(jobId, tracks)
+      try {
+        await this.#master(jobId, tracks)
+      } catch (error) {
+        // Still in the master, so still listed: the record goes back to what it was.
+        if (before) await this.store.captions.add(jobId, before, this.maxTracks, now).catch(() => {})
+        throw error
+      }
       await this.files.removeFolder(jobId, `captions/${captionId}`)
     })
   }

@@ -17,10 +17,12 @@ import {
   type TranscoderMetrics,
 } from '@vpp/shared'
 import { type Chunking, type Encoded, encodeInChunks } from './chunks/coordinate.ts'
+import { keyframeArgs, parsePackets } from './chunks/plan.ts'
 import { checkClip, clipTimeline, onFrames } from './clip.ts'
 import type { TranscoderConfig } from './config.ts'
 import { describeOutputs } from './describe-outputs.ts'
 import { download } from './download.ts'
+import { runProcess } from './ffmpeg-process.ts'
 import { scratchVolume, storageFailure, VOLUMES } from './health.ts'
 import { encodeInOneRun } from './one-run.ts'
 import type { ExtraFile } from './packaging.ts'
@@ -98,8 +100,12 @@ export async function processJob(job: Job, ctx: JobContext): Promise<JobResult> 
       maxPixels: config.MAX_PIXELS,
       maxStreams: config.MAX_STREAMS,
     })
-    // A clip past the video's end fails for good now, before anything is encoded.
-    checkClip(job.clip, probe)
+    // A clip past the video's end fails for good now, before anything is encoded (a video whose
+    // header has no length, a browser's recording, is measured from its packets for it).
+    checkClip(
+      job.clip,
+      job.clip && probe.duration === null ? await withPacketLength(input, probe, ctx) : probe,
+    )
     // The clip's cuts on the source's frames; what the encode sees is its timeline (0 = its start).
     const clip = onFrames(job.clip, probe)
     const timeline = clipTimeline(probe, clip)
@@ -237,6 +243,18 @@ async function publish(
     })
   }
   return outputs
+}
+
+/** The probe with the length its video packets hold (keyframeArgs: nothing decoded). */
+async function withPacketLength(input: string, probe: Probe, ctx: JobContext): Promise<Probe> {
+  const { config } = ctx
+  const { stdout } = await runProcess(config.FFPROBE_PATH, keyframeArgs(input, probe), {
+    timeoutMs: 600_000,
+    signal: ctx.signal,
+    memoryLimitMb: config.memoryLimitMb,
+    maxStdout: 512 * 1024 * 1024,
+  })
+  return { ...probe, duration: parsePackets(stdout).end }
 }
 
 /** A video of at least two chunks is encoded in chunks (below, one run costs less and is as quick). */
