@@ -5,7 +5,7 @@
 import type { Job, Output } from '@vpp/client'
 import { formatBitrate, formatBytes, formatResolution, formatTime } from './format.ts'
 
-/** Its id, source, attempts and times, and the profiles asked for. */
+/** Its id, source, attempts and times, and what was asked: profiles, clip, watermark, loudness. */
 export function JobFacts({ job }: { job: Job }) {
   return (
     <dl class="facts">
@@ -31,6 +31,28 @@ export function JobFacts({ job }: { job: Job }) {
         <>
           <dt>Profiles</dt>
           <dd>{job.profiles.join(', ')}</dd>
+        </>
+      )}
+      {job.clip && (
+        <>
+          <dt>Clip</dt>
+          <dd>
+            {job.clip.start} s to {job.clip.end} s
+          </dd>
+        </>
+      )}
+      {job.watermark && (
+        <>
+          <dt>Watermark</dt>
+          <dd>
+            {job.watermark.position}, {Math.round(job.watermark.width * 100)} % wide
+          </dd>
+        </>
+      )}
+      {job.normalize_audio && (
+        <>
+          <dt>Loudness</dt>
+          <dd>normalised to -16 LUFS</dd>
         </>
       )}
     </dl>

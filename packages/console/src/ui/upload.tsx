@@ -5,6 +5,7 @@
  * a reload resumes where it stopped.
  */
 import { type JobOptions, RateMeter, type VppClient } from '@vpp/client'
+import { madeByDefault, PROFILES, SOURCE_SIZE_NAMES } from '@vpp/shared/api/constants'
 import { useRef, useState } from 'preact/hooks'
 import { defaultOptions } from 'tus-js-client'
 import { formatBytes } from './format.ts'
@@ -22,7 +23,7 @@ interface Transfer {
 }
 
 export function UploadPanel({ client, profiles }: { client: VppClient; profiles: string[] }) {
-  const [choices, setChoices] = useState<Choices>({ ...NO_CHOICES, chosen: profiles })
+  const [choices, setChoices] = useState<Choices>({ ...NO_CHOICES, chosen: byDefault(profiles) })
   const [problem, setProblem] = useState<string>()
   const [imported, setImported] = useState<string>()
   const { transfers, send } = useTransfers(client)
@@ -78,6 +79,17 @@ export function UploadPanel({ client, profiles }: { client: VppClient; profiles:
   )
 }
 
+/**
+ * The profiles a job that names none gets: the table's default (`audio` only when asked) and the
+ * source-size renditions, made when no rung is near the source's size.
+ */
+const DEFAULT_NAMES = new Set([
+  ...madeByDefault(PROFILES).map((p) => p.name),
+  ...Object.values(SOURCE_SIZE_NAMES),
+])
+const byDefault = (profiles: string[]) => profiles.filter((name) => DEFAULT_NAMES.has(name))
+const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((name) => b.includes(name))
+
 /** What the options' fields hold, as typed (the watermark's: watermark-fields.tsx). */
 interface Choices extends WatermarkChoices {
   chosen: string[]
@@ -113,7 +125,7 @@ function jobOptions(choices: Choices, profiles: string[]): JobOptions | string {
   const clip = clipOf(choices)
   if (typeof clip === 'string') return clip
   return {
-    profiles: chosen.length === profiles.length ? undefined : chosen,
+    profiles: sameSet(chosen, byDefault(profiles)) ? undefined : chosen,
     metadata: meta,
     clip,
     normalizeAudio: choices.normalizeAudio || undefined,
