@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { JobOptions, VppClient } from '@vpp/client'
-import { table } from './format.ts'
+import { formatTime, table } from './format.ts'
 import { type Output, print, say } from './output.ts'
 import { formatBytes } from './progress.ts'
 import { CliError, type CommandSpec, UsageError } from './usage.ts'
@@ -34,12 +34,12 @@ export async function listWatermarks(client: VppClient, out: Output) {
   print(out, list, () =>
     list.watermarks.length
       ? table(
-          ['ID', 'SIZE', 'BYTES', 'CREATED', 'DEFAULT'],
+          ['ID', 'PIXELS', 'SIZE', 'CREATED', 'DEFAULT'],
           list.watermarks.map((w) => [
             w.watermark_id,
             `${w.width}x${w.height}`,
             formatBytes(w.size_bytes),
-            w.created_at,
+            formatTime(w.created_at),
             w.default ? 'yes' : '',
           ]),
         )
