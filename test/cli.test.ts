@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { type AddressInfo, createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import type { DlqList, Job, JobPage } from '@vpp/client'
+import type { DlqList, Job, JobPage, WatermarkList } from '@vpp/client'
 import type { RunningService } from '@vpp/shared/node'
 import {
   makeClip,
@@ -431,6 +431,29 @@ describe('vpp with API keys, no transcoder', () => {
     )
     expect(byFile.watermark).toMatchObject({ image: expect.stringMatching(/^wm_/), width: 0.3 })
     expect(byFile.watermark?.image).not.toBe(id)
+    // That PNG was stored for the one upload: deleted again once the job was created (the job
+    // has its own copy), as after a failed upload; an image named by id stays.
+    const ids = async () =>
+      json<WatermarkList>(await vpp(['watermark', 'list', '--json'], env)).watermarks.map(
+        (w) => w.watermark_id,
+      )
+    expect(await ids()).toEqual([id])
+    const assets = `${dir.path}/data-keys/uploads/.assets`
+    expect(await readFile(`${assets}/${byFile.job_id}.watermark.png`)).toEqual(await readFile(logo))
+    const failed = await vpp(['upload', `${dir.path}/missing.mp4`, '--watermark-image', logo], env)
+    expect([failed.code, failed.stderr]).toEqual([1, `vpp: no such file: ${dir.path}/missing.mp4\n`])
+    const byId = json<Job>(await vpp(['upload', clip, '--watermark-image', id, '--json'], env))
+    expect(byId.watermark?.image).toBe(id)
+    expect(await ids()).toEqual([id])
+    const listed = await vpp(['watermark', 'list'], env)
+    expect(listed.stdout).toMatch(
+      new RegExp(
+        `^ID +PIXELS +SIZE +CREATED +DEFAULT\\n${id} +32x16 +\\d+ B +\\d{4}-\\d\\d-\\d\\d \\S+ +yes\\n$`,
+      ),
+    )
+    expect((await vpp(['watermark', 'list'], { ...env, VPP_API_KEY: OTHER })).stdout).toBe(
+      'no watermark images\n',
+    )
     expect((await vpp(['watermark', 'delete', id], { ...env, VPP_API_KEY: OTHER })).stderr).toBe(
       `vpp: not_found: No watermark ${id}\n`,
     )

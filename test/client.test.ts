@@ -128,6 +128,11 @@ describe('@vpp/client', () => {
     const logo = pngBytes(32, 16)
     const made = await client.addWatermark(logo, { default: true })
     expect(made).toMatchObject({ width: 32, height: 16, size_bytes: logo.length, default: true })
+    const listed = async () => (await client.listWatermarks()).watermarks
+    expect((await listed()).find((w) => w.watermark_id === made.watermark_id)).toEqual({
+      ...made,
+      created_at: expect.any(String),
+    })
     const named = await client.upload(clip, {
       filename: 'marked.mp4',
       watermark: { image: made.watermark_id, position: 'top-left' },
@@ -142,6 +147,7 @@ describe('@vpp/client', () => {
     const imported = await client.importUrl('https://93.184.216.34/v.mp4', { watermark: { width: 0.3 } })
     expect((await client.job(imported.job_id)).watermark?.image).toBe(made.watermark_id)
     await client.deleteWatermark(made.watermark_id)
+    expect((await listed()).map((w) => w.watermark_id)).not.toContain(made.watermark_id)
     await expect(client.deleteWatermark(made.watermark_id)).rejects.toMatchObject({ status: 404 })
     await expect(client.addWatermark(new Uint8Array([0xff, 0xd8, 0xff, 0xe0]))).rejects.toMatchObject({
       status: 400,

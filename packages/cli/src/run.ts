@@ -19,7 +19,7 @@ import {
   UsageError,
   usage,
 } from './usage.ts'
-import { addWatermark } from './watermark.ts'
+import { addWatermark, listWatermarks } from './watermark.ts'
 
 export interface Io {
   env: Record<string, string | undefined>
@@ -112,6 +112,8 @@ async function runCommand(
     }
     case 'watermark add':
       return await addWatermark(client, id, values, out)
+    case 'watermark list':
+      return await listWatermarks(client, out)
     case 'watermark delete':
       await client.deleteWatermark(id)
       print(out, { watermark_id: id, deleted: true }, () => `watermark ${id} deleted`)

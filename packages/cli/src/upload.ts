@@ -8,7 +8,7 @@ import { type Output, print, say } from './output.ts'
 import { formatBytes, formatElapsed, ProgressReporter, RateMeter, uploadLine } from './progress.ts'
 import { FileUrlStorage } from './url-storage.ts'
 import { CliError, type CommandSpec, parseSize, UsageError } from './usage.ts'
-import { watermarkOption } from './watermark.ts'
+import { dropStoredWatermark, watermarkOption } from './watermark.ts'
 
 /**
  * `vpp upload FILE|URL`: a file goes up over tus, resumable (a later run of the same command
@@ -24,16 +24,25 @@ export async function upload(
   out: Output,
   signal: AbortSignal,
 ): Promise<number> {
-  const options = { ...jobOptions(values, command), ...(await watermarkOption(client, values, command)) }
+  const base = jobOptions(values, command)
+  const { option, stored } = await watermarkOption(client, values, command)
+  const options = { ...base, ...option }
   let jobId: string
-  if (/^https?:\/\//i.test(target)) {
-    jobId = (await client.importUrl(target, options)).job_id
-    say(out, `importing ${target} as job ${jobId}`)
-  } else {
-    const chunkSize =
-      values['chunk-size'] === undefined ? DEFAULT_CHUNK_SIZE : parseSize(String(values['chunk-size']))
-    if (!chunkSize || chunkSize < 1) throw new UsageError('--chunk-size must be a size such as 8MiB', command)
-    jobId = await uploadFile(client, config, target, options, chunkSize, out, signal)
+  // A PNG stored for this upload goes again once the job answered (it has its own copy from its
+  // creation on), or the upload failed: never one the user named by id.
+  try {
+    if (/^https?:\/\//i.test(target)) {
+      jobId = (await client.importUrl(target, options)).job_id
+      say(out, `importing ${target} as job ${jobId}`)
+    } else {
+      const chunkSize =
+        values['chunk-size'] === undefined ? DEFAULT_CHUNK_SIZE : parseSize(String(values['chunk-size']))
+      if (!chunkSize || chunkSize < 1)
+        throw new UsageError('--chunk-size must be a size such as 8MiB', command)
+      jobId = await uploadFile(client, config, target, options, chunkSize, out, signal)
+    }
+  } finally {
+    await dropStoredWatermark(client, stored, out)
   }
   if (values.wait) return follow(client, jobId, out, signal)
   if (out.json) print(out, await client.job(jobId), () => '')

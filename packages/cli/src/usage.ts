@@ -165,6 +165,12 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'store a PNG for your jobs (`--watermark-image ID`); prints its id',
     options: { default: { type: 'boolean', help: 'your default: used when --watermark-* names no image' } },
   },
+  {
+    name: 'watermark list',
+    args: [],
+    summary: 'list your stored watermark images, newest first',
+    options: {},
+  },
   { name: 'watermark delete', args: ['ID'], summary: 'delete a stored watermark image', options: {} },
   {
     name: 'captions add',

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import type { JobOptions, VppClient } from '@vpp/client'
-import { type Output, print } from './output.ts'
+import { formatTime, table } from './format.ts'
+import { type Output, print, say } from './output.ts'
+import { formatBytes } from './progress.ts'
 import { CliError, type CommandSpec, UsageError } from './usage.ts'
 
 /** A stored image's id, as `vpp watermark add` prints it. */
@@ -26,34 +28,71 @@ export async function addWatermark(client: VppClient, path: string, values: Valu
   return 0
 }
 
+/** `vpp watermark list`: the key's stored images, newest first (JSON with --json). */
+export async function listWatermarks(client: VppClient, out: Output) {
+  const list = await client.listWatermarks()
+  print(out, list, () =>
+    list.watermarks.length
+      ? table(
+          ['ID', 'PIXELS', 'SIZE', 'CREATED', 'DEFAULT'],
+          list.watermarks.map((w) => [
+            w.watermark_id,
+            `${w.width}x${w.height}`,
+            formatBytes(w.size_bytes),
+            formatTime(w.created_at),
+            w.default ? 'yes' : '',
+          ]),
+        )
+      : 'no watermark images',
+  )
+  return 0
+}
+
+/** The job's `watermark` option, and the id of the image stored for this one job (a PNG path given). */
+export interface WatermarkChoice {
+  option: Pick<JobOptions, 'watermark'>
+  stored?: string
+}
+
 /**
  * `--watermark-image` (a stored image's id, or a PNG file, stored first), `--watermark-position`,
  * `--watermark-width` and `--watermark-margin` as the job's `watermark`; any one of them asks for
- * one (without an image: the key's default).
+ * one (without an image: the key's default). An image stored from a file is `stored`: the job
+ * has its own copy once created, so the caller deletes it then (dropStoredWatermark).
  */
 export async function watermarkOption(
   client: VppClient,
   values: Values,
   command: CommandSpec,
-): Promise<Pick<JobOptions, 'watermark'>> {
+): Promise<WatermarkChoice> {
   const image = values['watermark-image']
   const position = values['watermark-position']
   const width = fraction(values, 'watermark-width', command)
   const margin = fraction(values, 'watermark-margin', command)
-  if (image === undefined && position === undefined && width === undefined && margin === undefined) return {}
+  if (image === undefined && position === undefined && width === undefined && margin === undefined) {
+    return { option: {} }
+  }
   if (position !== undefined && !POSITIONS.includes(position as never)) {
     throw new UsageError(`--watermark-position must be one of ${POSITIONS.join(', ')}`, command)
   }
   const watermark: NonNullable<JobOptions['watermark']> = {}
+  let stored: string | undefined
   if (typeof image === 'string') {
-    watermark.image = WATERMARK_ID.test(image)
-      ? image
-      : (await client.addWatermark(await png(image))).watermark_id
+    if (!WATERMARK_ID.test(image)) stored = (await client.addWatermark(await png(image))).watermark_id
+    watermark.image = stored ?? image
   }
   if (position !== undefined) watermark.position = position as (typeof POSITIONS)[number]
   if (width !== undefined) watermark.width = width
   if (margin !== undefined) watermark.margin = margin
-  return { watermark }
+  return stored ? { option: { watermark }, stored } : { option: { watermark } }
+}
+
+/** Delete the image watermarkOption stored for one upload (its job has a copy, or there is no job). */
+export async function dropStoredWatermark(client: VppClient, stored: string | undefined, out: Output) {
+  if (!stored) return
+  await client.deleteWatermark(stored).catch((error: Error) => {
+    say(out, `could not delete watermark image ${stored} (${error.message}): vpp watermark delete ${stored}`)
+  })
 }
 
 function fraction(values: Values, name: string, command: CommandSpec): number | undefined {

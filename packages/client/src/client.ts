@@ -22,6 +22,7 @@ import type {
   Stats,
   UploadResponse,
   WatermarkCreated,
+  WatermarkList,
 } from './types.ts'
 import { tusUpload, type UploadOptions, type UploadProgress, type UploadResult } from './upload.ts'
 import type { UploadSource } from './upload-sources.ts'
@@ -49,6 +50,8 @@ export interface VppClient {
   importUrl(url: string, options?: JobOptions): Promise<UploadResponse>
   /** `POST /watermarks`: a PNG kept for the key (its id for `watermark.image`; `default`: the key's default). */
   addWatermark(png: Blob | Uint8Array, options?: { default?: boolean }): Promise<WatermarkCreated>
+  /** `GET /watermarks`: the key's own images, newest first (`default` marks its default). */
+  listWatermarks(): Promise<WatermarkList>
   /** `DELETE /watermarks/{id}` (jobs already created keep their copy). */
   deleteWatermark(id: string): Promise<void>
   /** `GET /jobs`, newest first, one page. */

@@ -20,6 +20,7 @@ export type {
   Stats,
   UploadResponse,
   WatermarkCreated,
+  WatermarkList,
 } from '@vpp/shared/api'
 
 /** `POST /dlq/{message_id}/retry`'s 202. */

@@ -1,9 +1,9 @@
-import type { WatermarkCreated } from './types.ts'
+import type { WatermarkCreated, WatermarkList } from './types.ts'
 
 /** How the client calls a route: its JSON answer, or the API error thrown. */
 type Call = <T>(url: string, init?: RequestInit) => Promise<T>
 
-/** `POST /watermarks` and `DELETE /watermarks/{id}` on ingest at `ingest`. */
+/** `POST /watermarks`, `GET /watermarks` and `DELETE /watermarks/{id}` on ingest at `ingest`. */
 export function watermarkCalls(ingest: string, call: Call) {
   return {
     addWatermark: (
@@ -19,6 +19,7 @@ export function watermarkCalls(ingest: string, call: Call) {
       if (options.default) form.append('default', 'true')
       return call(`${ingest}/watermarks`, { method: 'POST', body: form })
     },
+    listWatermarks: (): Promise<WatermarkList> => call(`${ingest}/watermarks`),
     deleteWatermark: (id: string): Promise<void> =>
       call(`${ingest}/watermarks/${encodeURIComponent(id)}`, { method: 'DELETE' }),
   }

@@ -3,6 +3,7 @@ import {
   baseConfigShape,
   boolVar,
   DEFAULT_WATERMARK_MAX_BYTES,
+  DEFAULT_WATERMARK_MAX_PER_KEY,
   DEFAULT_WATERMARK_MAX_SIDE,
   type Env,
   httpConfigShape,
@@ -49,6 +50,9 @@ export const configShape = {
   ),
   WATERMARK_MAX_BYTES: intVar(DEFAULT_WATERMARK_MAX_BYTES, 1024, 16 * 1024 * 1024).describe(
     'largest watermark PNG, in bytes (a `watermark_image` part, `POST /watermarks`); past it: 413 `watermark_too_large`',
+  ),
+  WATERMARK_MAX_PER_KEY: intVar(DEFAULT_WATERMARK_MAX_PER_KEY, 1, 100_000).describe(
+    'most watermark images one API key keeps (`POST /watermarks`; without keys, all of them together); past it: 409 `watermark_limit`',
   ),
   WATERMARK_MAX_SIDE: intVar(DEFAULT_WATERMARK_MAX_SIDE, 16, 8192).describe(
     "largest watermark PNG's width and height, in pixels (read from its IHDR); past it: 400 `invalid_watermark`",

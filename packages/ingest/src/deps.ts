@@ -11,9 +11,10 @@ export interface IngestDeps {
   registry: Registry
   metrics: IngestMetrics
   maxFileSize: number
-  /** WATERMARK_MAX_BYTES and WATERMARK_MAX_SIDE; unset: their defaults. */
+  /** WATERMARK_MAX_BYTES, WATERMARK_MAX_SIDE and WATERMARK_MAX_PER_KEY; unset: their defaults. */
   watermarkMaxBytes?: number
   watermarkMaxSide?: number
+  watermarkMaxPerKey?: number
   /** API keys; empty: no key needed. */
   apiKeys?: readonly string[]
   /** METRICS_TOKEN: the bearer token `/metrics` asks for; unset: open. */

@@ -53,6 +53,7 @@ export async function buildIngest(
     maxFileSize: config.MAX_FILE_SIZE,
     watermarkMaxBytes: config.WATERMARK_MAX_BYTES,
     watermarkMaxSide: config.WATERMARK_MAX_SIDE,
+    watermarkMaxPerKey: config.WATERMARK_MAX_PER_KEY,
     apiKeys: config.API_KEYS,
     metricsToken: config.METRICS_TOKEN,
     adminKeys: config.ADMIN_API_KEYS,

@@ -8,6 +8,7 @@ import {
   SERVICE_ERRORS,
   TIMEOUT_ERRORS,
   WatermarkCreatedSchema,
+  WatermarkListSchema,
 } from '@vpp/shared'
 import { describeRoute } from 'hono-openapi'
 import { z } from 'zod'
@@ -38,6 +39,10 @@ export const DELETED_WATERMARK: ErrorCase = [
   'invalid_watermark',
   'watermark.image wm_3f9c2a7b1d4e: the image was deleted',
 ]
+export const WATERMARK_LIMIT: ErrorCase = [
+  'watermark_limit',
+  'This key keeps 100 watermark images already (WATERMARK_MAX_PER_KEY); delete some (DELETE /watermarks/{id}) first',
+]
 export const WATERMARK_TOO_LARGE: ErrorCase = [
   'watermark_too_large',
   'The watermark image is over 524288 bytes (WATERMARK_MAX_BYTES)',
@@ -56,7 +61,8 @@ export const createWatermarkDoc = describeRoute({
   summary: 'Store a watermark image',
   description:
     'Kept for the API key that stores it (another key can neither use nor delete it; without keys, one shared ' +
-    'set). A job names it as `watermark.image`; the job gets its own copy when it is created.',
+    'set). A job names it as `watermark.image`; the job gets its own copy when it is created. A key keeps at ' +
+    'most WATERMARK_MAX_PER_KEY (409 `watermark_limit` past it: delete some first).',
   requestBody: formRequest(WatermarkFormSchema),
   responses: {
     201: answer('Stored', json(WatermarkCreatedSchema)),
@@ -64,9 +70,22 @@ export const createWatermarkDoc = describeRoute({
       400: [['bad_request', 'Expected a multipart/form-data body with a "file" part (a PNG)'], NOT_A_PNG],
       ...KEY_ERRORS,
       ...TIMEOUT_ERRORS,
+      409: [WATERMARK_LIMIT],
       413: [WATERMARK_TOO_LARGE],
       ...SERVICE_ERRORS,
     }),
+  },
+})
+
+export const listWatermarksDoc = describeRoute({
+  tags: ['Watermarks'],
+  summary: "List the key's watermark images",
+  description:
+    "Only the caller's own (without keys, the one shared set), newest first; `default` marks the one a job " +
+    'gets when its `watermark` names no image. At most WATERMARK_MAX_PER_KEY.',
+  responses: {
+    200: answer('The images', json(WatermarkListSchema)),
+    ...errors({ ...KEY_ERRORS, ...SERVICE_ERRORS }),
   },
 })
 

@@ -1,6 +1,7 @@
 import {
   AppError,
   DEFAULT_WATERMARK_MAX_BYTES,
+  DEFAULT_WATERMARK_MAX_PER_KEY,
   DEFAULT_WATERMARK_MAX_SIDE,
   invalidWatermark,
   type JobOptions,
@@ -25,6 +26,7 @@ export const watermarkOwner = (apiClient: string | undefined) => apiClient ?? ''
 export const watermarkLimits = (deps: IngestDeps) => ({
   maxBytes: deps.watermarkMaxBytes ?? DEFAULT_WATERMARK_MAX_BYTES,
   maxSide: deps.watermarkMaxSide ?? DEFAULT_WATERMARK_MAX_SIDE,
+  maxPerKey: deps.watermarkMaxPerKey ?? DEFAULT_WATERMARK_MAX_PER_KEY,
 })
 
 const NO_IMAGE =

@@ -5,20 +5,22 @@ import {
   requestLimits,
   WATERMARK_ID_PATTERN,
   type WatermarkCreated,
+  type WatermarkList,
+  watermarkLimit,
   watermarkTooLarge,
 } from '@vpp/shared'
 import { Hono } from 'hono'
 import type { IngestContext } from '../context.ts'
-import { createWatermarkDoc, deleteWatermarkDoc } from '../openapi-watermarks.ts'
+import { createWatermarkDoc, deleteWatermarkDoc, listWatermarksDoc } from '../openapi-watermarks.ts'
 import { watermarkAsset, watermarkLimits, watermarkOwner } from '../watermarks.ts'
 
 /** Room for the form's framing and its `default` field around the image. */
 const FORM_OVERHEAD = 16 * 1024
 
-/** `POST /watermarks` and `DELETE /watermarks/{id}`: watermark images kept for a key's jobs. */
+/** `POST /watermarks`, `GET /watermarks` and `DELETE /watermarks/{id}`: watermark images kept for a key's jobs. */
 export function watermarkRoutes(ctx: IngestContext) {
   const { deps } = ctx
-  const { maxBytes, maxSide } = watermarkLimits(deps)
+  const { maxBytes, maxSide, maxPerKey } = watermarkLimits(deps)
   const limit = requestLimits({
     maxBytes: maxBytes + FORM_OVERHEAD,
     timeoutMs: deps.requestTimeoutMs ?? 10_000,
@@ -42,11 +44,23 @@ export function watermarkRoutes(ctx: IngestContext) {
       const owner = watermarkOwner(c.get('apiClient'))
       const id = `wm_${crypto.randomUUID().replaceAll('-', '').slice(0, 20)}`
       await deps.storage.putAsset(watermarkAsset(id), bytes)
-      await deps.store.watermarks.create(
-        id,
-        { owner, width, height, size_bytes: bytes.byteLength, created_at: new Date().toISOString() },
-        asDefault,
-      )
+      // The image first, then its record (counted against the cap in the same step): a record
+      // never names a missing image, and one refused at the cap is removed again.
+      const recorded = await deps.store.watermarks
+        .create(
+          id,
+          { owner, width, height, size_bytes: bytes.byteLength, created_at: new Date().toISOString() },
+          asDefault,
+          maxPerKey,
+        )
+        .catch(async (error: unknown) => {
+          await deps.storage.removeAsset(watermarkAsset(id)).catch(() => {})
+          throw error
+        })
+      if (!recorded) {
+        await deps.storage.removeAsset(watermarkAsset(id)).catch(() => {})
+        throw watermarkLimit(maxPerKey)
+      }
       const body: WatermarkCreated = {
         watermark_id: id,
         width,
@@ -55,6 +69,20 @@ export function watermarkRoutes(ctx: IngestContext) {
         default: asDefault,
       }
       return c.json(body, 201)
+    })
+    .get('/watermarks', listWatermarksDoc, ctx.limits.small, async (c) => {
+      const { images, defaultId } = await deps.store.watermarks.list(watermarkOwner(c.get('apiClient')))
+      const body: WatermarkList = {
+        watermarks: images.map((image) => ({
+          watermark_id: image.id,
+          width: image.width,
+          height: image.height,
+          size_bytes: image.size_bytes,
+          created_at: image.created_at,
+          default: image.id === defaultId,
+        })),
+      }
+      return c.json(body)
     })
     .delete('/watermarks/:id', deleteWatermarkDoc, ctx.limits.small, async (c) => {
       const id = c.req.param('id')

@@ -8,6 +8,8 @@ import { AppError } from './errors.ts'
 
 /** WATERMARK_MAX_BYTES' default: 512 KiB, ample for a logo. */
 export const DEFAULT_WATERMARK_MAX_BYTES = 512 * 1024
+/** WATERMARK_MAX_PER_KEY's default: the most images one key (or, without keys, everyone) keeps. */
+export const DEFAULT_WATERMARK_MAX_PER_KEY = 100
 /** WATERMARK_MAX_SIDE's default, in pixels. */
 export const DEFAULT_WATERMARK_MAX_SIDE = 2048
 
@@ -61,3 +63,40 @@ export const WatermarkCreatedSchema = z
     ],
   })
 export type WatermarkCreated = z.infer<typeof WatermarkCreatedSchema>
+
+/** 409 `watermark_limit`: the key keeps `max` images already. */
+export const watermarkLimit = (max: number) =>
+  new AppError(
+    'watermark_limit',
+    `This key keeps ${max} watermark images already (WATERMARK_MAX_PER_KEY); delete some (DELETE /watermarks/{id}) first`,
+    409,
+  )
+
+export const WatermarkListSchema = z
+  .object({
+    watermarks: z
+      .array(
+        WatermarkCreatedSchema.extend({
+          created_at: z.string().describe('When it was stored, ISO 8601'),
+        }),
+      )
+      .describe("The caller's stored images, newest first"),
+  })
+  .meta({
+    id: 'WatermarkList',
+    examples: [
+      {
+        watermarks: [
+          {
+            watermark_id: 'wm_3f9c2a7b1d4e',
+            width: 400,
+            height: 120,
+            size_bytes: 5120,
+            default: true,
+            created_at: '2026-03-01T12:00:00.000Z',
+          },
+        ],
+      },
+    ],
+  })
+export type WatermarkList = z.infer<typeof WatermarkListSchema>

@@ -109,6 +109,8 @@ export interface RedisKeys {
   watermark(id: string): string
   /** String: the id of one owner's (an API key's id, or `''`) default watermark. */
   watermarkDefault(owner: string): string
+  /** Set: the ids of one owner's stored watermark images (WATERMARK_MAX_PER_KEY). */
+  watermarks(owner: string): string
 }
 
 export function redisKeys(prefix = 'vpp'): RedisKeys {
@@ -150,5 +152,6 @@ export function redisKeys(prefix = 'vpp'): RedisKeys {
     renders: (jobId) => `${prefix}:renders:${jobId}`,
     watermark: (id) => `${prefix}:watermark:${id}`,
     watermarkDefault: (owner) => `${prefix}:watermark:default:${owner}`,
+    watermarks: (owner) => `${prefix}:watermarks:${owner}`,
   }
 }

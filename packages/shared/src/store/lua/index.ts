@@ -28,6 +28,7 @@ export const STORE_SCRIPTS = loadScripts(new URL('./', import.meta.url), [
   'promoteChunks',
   'playable',
   'captions',
+  'addWatermark',
 ])
 export type StoreScript = keyof typeof STORE_SCRIPTS
 
