@@ -14,23 +14,12 @@ import {
   SERVICE_ERRORS,
   TIMEOUT_ERRORS,
 } from '@vpp/shared'
-import type { DescribeRouteOptions } from 'hono-openapi'
+import { type Cases, JOB_ID_PARAM, type Parameter } from './openapi.ts'
 
 /** What status's OpenAPI document says of the caption routes (routes/captions.ts); see openapi.ts. */
 
-type Parameter = NonNullable<DescribeRouteOptions['parameters']>[number]
-type Cases = Record<number, readonly ErrorCase[]>
-
 const JOB_ID = JOB_EXAMPLE.job_id
 const CAPTION_ID = CAPTION_EXAMPLE.caption_id
-const JOB_ID_PARAM: Parameter = {
-  in: 'path',
-  name: 'job_id',
-  required: true,
-  description: 'The job id (from the create answer)',
-  schema: { type: 'string' },
-  example: JOB_ID,
-}
 const CAPTION_ID_PARAM: Parameter = {
   in: 'path',
   name: 'caption_id',
