@@ -14,6 +14,7 @@ import {
   measureArgs,
   outputFps,
   type WatermarkRun,
+  watermarkPaths,
 } from './ffmpeg-args/index.ts'
 import { runProcess } from './ffmpeg-process.ts'
 import { afterMeasuring, measureLoudness, measuringProgress } from './measure-loudness.ts'
@@ -138,10 +139,6 @@ async function runOne(
     duration_ms: Math.round(seconds * 1000),
   })
 }
-
-/** A watermark's path as an error names it. */
-const watermarkPaths = (watermark?: WatermarkRun) =>
-  watermark ? { [`file:${watermark.path}`]: 'watermark', [watermark.path]: 'watermark' } : {}
 
 /** Pass 1 of normalize_audio over the input as the run reads it (ffmpeg-args/loudness.ts). */
 function measureInput(input: string, probe: Probe, options: EncodeOptions, ctx: JobContext, scratch: string) {

@@ -10,6 +10,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { jobAssetName, type Logger, MEDIA_TYPES, type MediaStorage, outputFileName } from '@vpp/shared'
 import type { TranscoderConfig } from '../config.ts'
+import { watermarkPaths } from '../ffmpeg-args/index.ts'
 import { runProcess } from '../ffmpeg-process.ts'
 import { avcCodec, playlistSegments } from '../packaging.ts'
 import { progressParser } from '../progress.ts'
@@ -117,8 +118,7 @@ async function encodeChunk(
     thumbnail: thumb ? { profile: thumb.profile, at: thumb.at, path: thumbnailPath } : undefined,
     watermark,
   })
-  const named = watermark ? { [watermark.path]: 'watermark' } : {}
-  await encode(args, ctx, { [partPath]: 'part', [work]: 'output', ...named })
+  await encode(args, ctx, { [partPath]: 'part', [work]: 'output', ...watermarkPaths(watermark) })
 
   const result: ChunkResult = {
     seconds: chunk.end - chunk.start,

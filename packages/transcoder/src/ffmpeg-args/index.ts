@@ -34,4 +34,10 @@ export type {
   Skipped,
   StoryboardPlan,
 } from './types.ts'
-export { videoHead, type WatermarkRun, watermarkInputArgs, watermarkPixels } from './watermark.ts'
+export {
+  videoHead,
+  type WatermarkRun,
+  watermarkInputArgs,
+  watermarkPaths,
+  watermarkPixels,
+} from './watermark.ts'

@@ -14,6 +14,10 @@ export interface WatermarkRun {
   placement: Watermark
 }
 
+/** The PNG's path as a failure's message names it: `watermark`, not this machine's path. */
+export const watermarkPaths = (watermark?: WatermarkRun): Record<string, string> =>
+  watermark ? { [`file:${watermark.path}`]: 'watermark', [watermark.path]: 'watermark' } : {}
+
 /** Its input's index in every run that has one: the second, after the video. */
 const INPUT = 1
 
